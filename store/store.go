@@ -1,0 +1,161 @@
+// Package store is circleci-sync's sink: the database that holds the CircleCI data a
+// sync writes, and the sync's own state.
+//
+// One interface, Store, has two implementations: SQLite through modernc.org/sqlite (the
+// embedded default, a file) and PostgreSQL through pgx. Open chooses one from a
+// DATABASE_URL. The schema comes from embedded, versioned migrations applied by Open.
+//
+// Writes are idempotent (upsert by id) and version-guarded: a retried or overlapping
+// write never turns a terminal status back into a running one, nor replaces a later
+// stopped_at (or updated_at) with an earlier one. Every timestamp is stored in UTC.
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/circleci-sync/circleci-sync/circleci"
+)
+
+// DefaultURL is the database used when DATABASE_URL is empty: a SQLite file.
+const DefaultURL = "sqlite://./data/circleci-sync.db"
+
+// Batch is what one sync step writes: usually one page of pipelines with their
+// workflows and jobs. WriteBatch writes a whole Batch in one transaction.
+type Batch struct {
+	Projects  []circleci.Project
+	Pipelines []circleci.Pipeline
+	Workflows []circleci.Workflow
+	// Jobs must have WorkflowID set (the client sets it when it lists a workflow's jobs).
+	Jobs  []circleci.Job
+	Users []circleci.User
+	// Skipped records entities that could not be fetched (expired, broken, missing).
+	Skipped []Skipped
+	// Resolved removes entities from the skipped ledger because they were fetched
+	// after all (a later attempt succeeded).
+	Resolved []EntityRef
+}
+
+// WriteStats counts what WriteBatch changed.
+type WriteStats struct {
+	// Written counts rows inserted or updated, over all tables.
+	Written int
+	// Unchanged counts rows left alone: identical, or older than what is stored
+	// (a version-guarded write that lost).
+	Unchanged int
+}
+
+// Entity kinds, used in the skipped ledger and EntityRef.
+const (
+	KindProject  = "project"
+	KindPipeline = "pipeline"
+	KindWorkflow = "workflow"
+	KindJob      = "job"
+	KindUser     = "user"
+)
+
+// EntityRef names one CircleCI entity.
+type EntityRef struct {
+	Kind string
+	ID   string
+}
+
+// Skipped is an entity a sync could not fetch and went on without: for example the
+// workflows of an expired pipeline (404), a pipeline whose workflow list answers 500,
+// or a user that no longer exists.
+type Skipped struct {
+	EntityRef
+	// ProjectSlug is the project the entity belongs to, empty for users.
+	ProjectSlug string
+	// Reason is a short, stable word: "expired", "not_found", "server_error", ...
+	Reason string
+	// HTTPStatus is the status CircleCI answered, 0 if none.
+	HTTPStatus int
+	// Message is CircleCI's message, never a token.
+	Message string
+	// FirstSeen and LastSeen are set by the store: FirstSeen is kept on later writes.
+	FirstSeen time.Time
+	LastSeen  time.Time
+}
+
+// ProjectState is the sync state of one project within one connection.
+type ProjectState struct {
+	ConnectionID string
+	ProjectSlug  string
+	// Watermark is the created_at of the newest pipeline seen by the last completed
+	// sync; zero before the first one.
+	Watermark time.Time
+	// LastRunAt is when the last completed sync of the project ended.
+	LastRunAt time.Time
+	// LastRun holds the last completed run's figures (counts of pipelines, workflows,
+	// jobs, requests, skipped...), by name.
+	LastRun map[string]int64
+}
+
+// ConnectionState is the sync state of one connection.
+type ConnectionState struct {
+	ConnectionID string
+	OrgSlug      string
+	BaseURL      string
+	// Projects are the project slugs discovered (or configured) for the connection.
+	Projects  []string
+	LastRunAt time.Time
+	LastRun   map[string]int64
+}
+
+// OpenItems are the entities of a project that a sync must poll again because they can
+// still change. They are derived from the stored data, not kept separately.
+type OpenItems struct {
+	// PipelineIDs are pipelines in a non-final state (setup, pending, setup-pending)
+	// or whose stored workflows are not all terminal.
+	PipelineIDs []string
+	// WorkflowIDs are workflows whose status is not terminal, or which have a job
+	// whose status is not terminal.
+	WorkflowIDs []string
+}
+
+// Counts is the number of rows in each data table.
+type Counts struct {
+	Projects  int64
+	Pipelines int64
+	Workflows int64
+	Jobs      int64
+	Users     int64
+	Skipped   int64
+}
+
+// Store is the database that a sync writes to. Implementations are safe for concurrent
+// use. Every method takes the caller's context for cancellation.
+type Store interface {
+	// WriteBatch writes b in one transaction, idempotently and version-guarded.
+	WriteBatch(ctx context.Context, b Batch) (WriteStats, error)
+
+	// ProjectState returns the stored state of a project, or a zero state (with the
+	// ids filled in) when there is none.
+	ProjectState(ctx context.Context, connectionID, projectSlug string) (ProjectState, error)
+	// SaveProjectState stores s, replacing what was there.
+	SaveProjectState(ctx context.Context, s ProjectState) error
+	// ConnectionState returns the stored state of a connection, or a zero state.
+	ConnectionState(ctx context.Context, connectionID string) (ConnectionState, error)
+	// SaveConnectionState stores s, replacing what was there.
+	SaveConnectionState(ctx context.Context, s ConnectionState) error
+
+	// OpenItems returns the project's entities that can still change.
+	OpenItems(ctx context.Context, projectSlug string) (OpenItems, error)
+	// PipelinesCreatedSince returns the ids of the project's stored pipelines created at
+	// or after t, newest first.
+	PipelinesCreatedSince(ctx context.Context, projectSlug string, t time.Time) ([]string, error)
+	// UsersFetchedSince returns which of ids are stored users fetched at or after t.
+	UsersFetchedSince(ctx context.Context, ids []string, t time.Time) (map[string]bool, error)
+	// UserRefs returns the distinct user ids referenced by stored workflows (started,
+	// canceled, errored by) and jobs (approved, canceled by) of the given projects.
+	UserRefs(ctx context.Context, projectSlugs []string) ([]string, error)
+
+	// Skipped lists the skipped-entity ledger, ordered by kind and id.
+	Skipped(ctx context.Context) ([]Skipped, error)
+	// Counts counts the rows of each data table.
+	Counts(ctx context.Context) (Counts, error)
+
+	// Close releases the database.
+	Close() error
+}
