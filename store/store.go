@@ -7,7 +7,13 @@
 //
 // Writes are idempotent (upsert by id) and version-guarded: a retried or overlapping
 // write never turns a terminal status back into a running one, nor replaces a later
-// stopped_at (or updated_at) with an earlier one. Every timestamp is stored in UTC.
+// stopped_at (or updated_at) with an earlier one. Every timestamp is stored in UTC, at
+// microsecond precision (PostgreSQL's, used by both stores), and returned in UTC.
+//
+// Files: open.go (Open, URLs), tables.go (the upserted tables and the guard SQL),
+// statuses.go (the status lists the SQL is generated from), rows.go (Batch validation
+// and rows), queries.go (the read and state methods, shared), sqlite.go, postgres.go,
+// pgtext.go (strings PostgreSQL cannot store), migrate.go and migrations/.
 package store
 
 import (
@@ -21,7 +27,13 @@ import (
 const DefaultURL = "sqlite://./data/circleci-sync.db"
 
 // Batch is what one sync step writes: usually one page of pipelines with their
-// workflows and jobs. WriteBatch writes a whole Batch in one transaction.
+// workflows and jobs. WriteBatch writes a whole Batch in one transaction, or nothing.
+//
+// Every item needs its id (projects their slug, skipped and resolved entries their
+// kind and id), jobs their WorkflowID, Raw must be empty or valid JSON, and times must
+// fall in the years 1-9999; otherwise WriteBatch fails with ErrInvalidItem. An entity
+// may appear several times: its snapshots are applied in Batch order, each through the
+// version guard, as if written by successive batches.
 type Batch struct {
 	Projects  []circleci.Project
 	Pipelines []circleci.Pipeline
@@ -32,13 +44,21 @@ type Batch struct {
 	// Skipped records entities that could not be fetched (expired, broken, missing).
 	Skipped []Skipped
 	// Resolved removes entities from the skipped ledger because they were fetched
-	// after all (a later attempt succeeded).
+	// after all (a later attempt succeeded). It is applied after Skipped, so an entity
+	// in both ends up resolved.
 	Resolved []EntityRef
 }
 
-// WriteStats counts what WriteBatch changed.
+// WriteStats counts what WriteBatch changed. Written+Unchanged is the number of items
+// of the Batch (Skipped and Resolved entries included).
+//
+// A pipeline, workflow, job or project identical to the stored row (all columns but
+// synced_at) is not rewritten and counts as Unchanged, so synced_at is when the row
+// last changed. Users and skipped entries are always rewritten (fetched_at and
+// last_seen record the write) and count as Written. A Resolved entry counts as Written
+// when it removed a ledger row, else as Unchanged.
 type WriteStats struct {
-	// Written counts rows inserted or updated, over all tables.
+	// Written counts rows inserted, updated or (Resolved) deleted, over all tables.
 	Written int
 	// Unchanged counts rows left alone: identical, or older than what is stored
 	// (a version-guarded write that lost).
@@ -133,25 +153,30 @@ type Store interface {
 	// ProjectState returns the stored state of a project, or a zero state (with the
 	// ids filled in) when there is none.
 	ProjectState(ctx context.Context, connectionID, projectSlug string) (ProjectState, error)
-	// SaveProjectState stores s, replacing what was there.
+	// SaveProjectState stores s, replacing what was there. s needs both its ids
+	// (else ErrInvalidItem).
 	SaveProjectState(ctx context.Context, s ProjectState) error
-	// ConnectionState returns the stored state of a connection, or a zero state.
+	// ConnectionState returns the stored state of a connection, or a zero state (with
+	// the id filled in) when there is none.
 	ConnectionState(ctx context.Context, connectionID string) (ConnectionState, error)
-	// SaveConnectionState stores s, replacing what was there.
+	// SaveConnectionState stores s, replacing what was there. s needs its id (else
+	// ErrInvalidItem).
 	SaveConnectionState(ctx context.Context, s ConnectionState) error
 
-	// OpenItems returns the project's entities that can still change.
+	// OpenItems returns the project's entities that can still change, each list
+	// sorted.
 	OpenItems(ctx context.Context, projectSlug string) (OpenItems, error)
 	// PipelinesCreatedSince returns the ids of the project's stored pipelines created at
-	// or after t, newest first.
+	// or after t, newest first (then highest number first).
 	PipelinesCreatedSince(ctx context.Context, projectSlug string, t time.Time) ([]string, error)
 	// UsersFetchedSince returns which of ids are stored users fetched at or after t.
 	UsersFetchedSince(ctx context.Context, ids []string, t time.Time) (map[string]bool, error)
 	// UserRefs returns the distinct user ids referenced by stored workflows (started,
-	// canceled, errored by) and jobs (approved, canceled by) of the given projects.
+	// canceled, errored by) and jobs (approved, canceled by) of the given projects,
+	// sorted bytewise, without empty ids.
 	UserRefs(ctx context.Context, projectSlugs []string) ([]string, error)
 
-	// Skipped lists the skipped-entity ledger, ordered by kind and id.
+	// Skipped lists the skipped-entity ledger, ordered by kind and id (bytewise).
 	Skipped(ctx context.Context) ([]Skipped, error)
 	// Counts counts the rows of each data table.
 	Counts(ctx context.Context) (Counts, error)

@@ -1,0 +1,191 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// ErrUnsupportedURL is returned (wrapped) by Open for a database URL it cannot use.
+var ErrUnsupportedURL = errors.New("store: unsupported database URL")
+
+// MemoryPath is the SQLite path of a private in-memory database, gone on Close: for
+// tests. Open accepts it alone or as sqlite://:memory:.
+const MemoryPath = ":memory:"
+
+// Open opens the store a database URL names and brings its schema up to date (see
+// migrate.go). The URL is one of:
+//
+//   - "" : DefaultURL, a SQLite file under ./data (the directory is created);
+//   - postgres://... or postgresql://... : PostgreSQL, through a pgx pool. Every
+//     pgx/libpq URL parameter works (sslmode, pool_max_conns, search_path,
+//     default_query_exec_mode=exec behind PgBouncer, ...);
+//   - sqlite://PATH : a SQLite file; sqlite:///abs/path is absolute and
+//     sqlite://relative/path relative to the working directory. The file and its
+//     directory are created if missing. PATH is taken literally: no query string;
+//   - a plain file path (no scheme), or ":memory:" : as sqlite://PATH.
+//
+// Anything else fails with ErrUnsupportedURL. Errors never contain the URL's
+// password.
+func Open(ctx context.Context, databaseURL string) (Store, error) {
+	target, err := parseDatabaseURL(databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	switch target.driver {
+	case driverPostgres:
+		s, err := openPostgres(ctx, target.url)
+		if err != nil {
+			return nil, redactError(err, databaseURL)
+		}
+		return s, nil
+	default:
+		if target.path != MemoryPath {
+			if err := os.MkdirAll(filepath.Dir(target.path), 0o755); err != nil {
+				return nil, fmt.Errorf("store: create directory for %s: %w", target.path, err)
+			}
+		}
+		return openSQLite(ctx, target.path)
+	}
+}
+
+// driver is a database implementation Open can choose.
+type driver uint8
+
+const (
+	driverSQLite driver = iota
+	driverPostgres
+)
+
+// dbTarget is a parsed database URL.
+type dbTarget struct {
+	driver driver
+	// url is the PostgreSQL URL, as given.
+	url string
+	// path is the SQLite file path (or MemoryPath).
+	path string
+}
+
+// parseDatabaseURL parses a database URL as Open documents.
+func parseDatabaseURL(databaseURL string) (dbTarget, error) {
+	s := strings.TrimSpace(databaseURL)
+	if s == "" {
+		s = DefaultURL
+	}
+	scheme, rest, hasScheme := strings.Cut(s, "://")
+	if !hasScheme {
+		if looksLikeKeywordDSN(s) {
+			return dbTarget{}, fmt.Errorf("%w: %q looks like a PostgreSQL key=value connection string; use a postgres:// URL",
+				ErrUnsupportedURL, redactURL(s))
+		}
+		return dbTarget{driver: driverSQLite, path: s}, nil
+	}
+	switch strings.ToLower(scheme) {
+	case "postgres", "postgresql":
+		return dbTarget{driver: driverPostgres, url: s}, nil
+	case "sqlite", "sqlite3":
+		if rest == "" {
+			return dbTarget{}, fmt.Errorf("%w: %q has no file path (want sqlite:///abs/path or sqlite://relative/path)",
+				ErrUnsupportedURL, s)
+		}
+		return dbTarget{driver: driverSQLite, path: rest}, nil
+	default:
+		return dbTarget{}, fmt.Errorf("%w: %q (want postgres://, postgresql://, sqlite:// or a file path)",
+			ErrUnsupportedURL, redactURL(s))
+	}
+}
+
+// looksLikeKeywordDSN reports whether s is a libpq "host=... password=..." string,
+// which Open does not accept and must not mistake for a file name.
+func looksLikeKeywordDSN(s string) bool {
+	for _, f := range strings.Fields(s) {
+		k, _, ok := strings.Cut(f, "=")
+		switch strings.ToLower(k) {
+		case "host", "hostaddr", "port", "dbname", "user", "password", "sslmode":
+			if ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// redactURL returns s with the password of its userinfo, and the value of any
+// password= parameter, replaced by "xxxxx". It does not need s to parse as a URL.
+func redactURL(s string) string {
+	if scheme, rest, ok := strings.Cut(s, "://"); ok {
+		beforeQuery, _, _ := strings.Cut(rest, "?")
+		if at := strings.LastIndex(beforeQuery, "@"); at >= 0 {
+			if user, _, hasPassword := strings.Cut(rest[:at], ":"); hasPassword {
+				s = scheme + "://" + user + ":xxxxx" + rest[at:]
+			}
+		}
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(strings.ToLower(s), "password=")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		i += len("password=")
+		b.WriteString(s[:i])
+		b.WriteString("xxxxx")
+		s = s[i:]
+		end := strings.IndexAny(s, " &")
+		if end < 0 {
+			return b.String()
+		}
+		s = s[end:]
+	}
+}
+
+// urlPassword returns the password of a URL's userinfo or password parameter, "" if
+// none.
+func urlPassword(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return ""
+	}
+	if u.User != nil {
+		if p, ok := u.User.Password(); ok && p != "" {
+			return p
+		}
+	}
+	return u.Query().Get("password")
+}
+
+// redactError makes sure err's message does not carry the password of databaseURL,
+// whatever the library that produced it put in it.
+func redactError(err error, databaseURL string) error {
+	pw := urlPassword(databaseURL)
+	if err == nil || pw == "" {
+		return err
+	}
+	msg := err.Error()
+	redacted := msg
+	for _, form := range []string{pw, url.QueryEscape(pw), url.PathEscape(pw)} {
+		redacted = strings.ReplaceAll(redacted, form, "xxxxx")
+	}
+	if redacted == msg {
+		return err
+	}
+	return &redactedError{msg: redacted, err: err}
+}
+
+// redactedError is an error whose message had a password removed. It unwraps to the
+// original, for errors.Is and errors.As, but never prints it.
+type redactedError struct {
+	msg string
+	err error
+}
+
+// Error returns the redacted message.
+func (e *redactedError) Error() string { return e.msg }
+
+// Unwrap returns the original error.
+func (e *redactedError) Unwrap() error { return e.err }

@@ -1,0 +1,440 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// This file implements the Store methods other than WriteBatch and Close once, for
+// both databases, over dbConn. Both drivers take $N placeholders (modernc.org/sqlite
+// binds $N by position) and scan into the same destinations (sql.Scanner values, which
+// pgx supports too), so only a few fragments depend on the dialect.
+
+// dbConn is what the shared queries need of a database.
+type dbConn interface {
+	dialect() dialect
+	// query runs a read-only query.
+	query(ctx context.Context, sql string, args ...any) (dbRows, error)
+	// exec runs a write, in its own transaction.
+	exec(ctx context.Context, sql string, args ...any) error
+	// text returns s as the database stores it (PostgreSQL cannot store some strings
+	// exactly; see pgtext.go). It is s itself on SQLite.
+	text(s string) string
+}
+
+// dbRows is a query's result, as both sql.Rows and pgx.Rows provide it.
+type dbRows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+// jsonArg marks a query argument holding JSON text for a JSON column.
+type jsonArg string
+
+// queries implements the shared Store methods.
+type queries struct {
+	db dbConn
+	// now is the clock stamping writes (a field so that tests can set it).
+	now func() time.Time
+}
+
+// listChunk is how many values one query binds for an id list on SQLite; PostgreSQL
+// binds the whole list as one array. SQLite looks named parameters ($N) up by a linear
+// search, so long lists are split rather than bound at once.
+const listChunk = 500
+
+// inList returns an SQL condition "col is one of values" whose placeholders start at
+// $first, with its arguments.
+func (q *queries) inList(col string, first int, values []string) (string, []any) {
+	if q.db.dialect() == dialectPostgres {
+		return fmt.Sprintf("%s = ANY($%d)", col, first), []any{values}
+	}
+	ph := make([]string, len(values))
+	args := make([]any, len(values))
+	for i, v := range values {
+		ph[i] = "$" + strconv.Itoa(first+i)
+		args[i] = v
+	}
+	return col + " IN (" + strings.Join(ph, ", ") + ")", args
+}
+
+// chunks splits values into lists that inList can bind.
+func (q *queries) chunks(values []string) [][]string {
+	if q.db.dialect() == dialectPostgres {
+		return [][]string{values}
+	}
+	return slices.Collect(slices.Chunk(values, listChunk))
+}
+
+// jsonParam is the placeholder $n of a JSON column's value.
+func (q *queries) jsonParam(n int) string {
+	if q.db.dialect() == dialectPostgres {
+		return fmt.Sprintf("$%d::text::jsonb", n)
+	}
+	return "$" + strconv.Itoa(n)
+}
+
+// queryRow runs a query expected to return at most one row and scans it into dest.
+// It reports whether there was a row.
+func (q *queries) queryRow(ctx context.Context, dest []any, query string, args ...any) (bool, error) {
+	rows, err := q.db.query(ctx, query, args...)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return false, rows.Err()
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return false, err
+	}
+	return true, rows.Err()
+}
+
+// queryStrings runs a query returning one text column and appends its values to out.
+func (q *queries) queryStrings(ctx context.Context, out []string, query string, args ...any) ([]string, error) {
+	rows, err := q.db.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// ProjectState returns the stored state of a project, or a zero state with the ids
+// filled in when there is none.
+func (q *queries) ProjectState(ctx context.Context, connectionID, projectSlug string) (ProjectState, error) {
+	st := ProjectState{ConnectionID: connectionID, ProjectSlug: projectSlug}
+	var watermark, lastRunAt scanTime
+	var lastRun sql.NullString
+	found, err := q.queryRow(ctx, []any{&watermark, &lastRunAt, &lastRun},
+		`SELECT watermark, last_run_at, last_run FROM circleci_sync_projects
+		WHERE connection_id = $1 AND project_slug = $2`,
+		connectionID, projectSlug)
+	if err == nil && found {
+		st.Watermark, st.LastRunAt = watermark.t, lastRunAt.t
+		st.LastRun, err = decodeLastRun(lastRun)
+	}
+	if err != nil {
+		return ProjectState{}, fmt.Errorf("store: read state of project %q (connection %q): %w", projectSlug, connectionID, err)
+	}
+	return st, nil
+}
+
+// SaveProjectState stores s, replacing what was there. Times are stored in UTC at
+// microsecond precision.
+func (q *queries) SaveProjectState(ctx context.Context, s ProjectState) error {
+	if s.ConnectionID == "" || s.ProjectSlug == "" {
+		return fmt.Errorf("%w: project state (connection %q, project %q): empty connection id or project slug",
+			ErrInvalidItem, s.ConnectionID, s.ProjectSlug)
+	}
+	lastRun, err := jsonArgOf(s.LastRun, s.LastRun == nil)
+	if err == nil {
+		err = q.db.exec(ctx, `INSERT INTO circleci_sync_projects
+			(connection_id, project_slug, watermark, last_run_at, last_run, updated_at)
+			VALUES ($1, $2, $3, $4, `+q.jsonParam(5)+`, $6)
+			ON CONFLICT (connection_id, project_slug) DO UPDATE SET
+				watermark = excluded.watermark, last_run_at = excluded.last_run_at,
+				last_run = excluded.last_run, updated_at = excluded.updated_at`,
+			s.ConnectionID, s.ProjectSlug, timeArg(s.Watermark), timeArg(s.LastRunAt), lastRun, timeArg(q.now()))
+	}
+	if err != nil {
+		return fmt.Errorf("store: save state of project %q (connection %q): %w", s.ProjectSlug, s.ConnectionID, err)
+	}
+	return nil
+}
+
+// ConnectionState returns the stored state of a connection, or a zero state with the
+// id filled in when there is none.
+func (q *queries) ConnectionState(ctx context.Context, connectionID string) (ConnectionState, error) {
+	st := ConnectionState{ConnectionID: connectionID}
+	var lastRunAt scanTime
+	var projects, lastRun sql.NullString
+	found, err := q.queryRow(ctx, []any{&st.OrgSlug, &st.BaseURL, &projects, &lastRunAt, &lastRun},
+		`SELECT org_slug, base_url, projects, last_run_at, last_run FROM circleci_sync_connections
+		WHERE connection_id = $1`,
+		connectionID)
+	if err == nil && found {
+		st.LastRunAt = lastRunAt.t
+		if projects.Valid {
+			err = json.Unmarshal([]byte(projects.String), &st.Projects)
+		}
+		if err == nil {
+			st.LastRun, err = decodeLastRun(lastRun)
+		}
+	}
+	if err != nil {
+		return ConnectionState{}, fmt.Errorf("store: read state of connection %q: %w", connectionID, err)
+	}
+	return st, nil
+}
+
+// SaveConnectionState stores s, replacing what was there.
+func (q *queries) SaveConnectionState(ctx context.Context, s ConnectionState) error {
+	if s.ConnectionID == "" {
+		return fmt.Errorf("%w: connection state: empty connection id", ErrInvalidItem)
+	}
+	projects, err := jsonArgOf(s.Projects, s.Projects == nil)
+	if err != nil {
+		return fmt.Errorf("store: save state of connection %q: %w", s.ConnectionID, err)
+	}
+	lastRun, err := jsonArgOf(s.LastRun, s.LastRun == nil)
+	if err == nil {
+		err = q.db.exec(ctx, `INSERT INTO circleci_sync_connections
+			(connection_id, org_slug, base_url, projects, last_run_at, last_run, updated_at)
+			VALUES ($1, $2, $3, `+q.jsonParam(4)+`, $5, `+q.jsonParam(6)+`, $7)
+			ON CONFLICT (connection_id) DO UPDATE SET
+				org_slug = excluded.org_slug, base_url = excluded.base_url,
+				projects = excluded.projects, last_run_at = excluded.last_run_at,
+				last_run = excluded.last_run, updated_at = excluded.updated_at`,
+			s.ConnectionID, s.OrgSlug, s.BaseURL, projects, timeArg(s.LastRunAt), lastRun, timeArg(q.now()))
+	}
+	if err != nil {
+		return fmt.Errorf("store: save state of connection %q: %w", s.ConnectionID, err)
+	}
+	return nil
+}
+
+// OpenItems returns the project's entities that can still change: pipelines in a
+// non-final state or with a stored workflow whose status is not terminal, and
+// workflows whose status is not terminal or that have a stored job whose status is not
+// terminal. Unknown statuses count as not terminal. Both lists are sorted.
+func (q *queries) OpenItems(ctx context.Context, projectSlug string) (OpenItems, error) {
+	var items OpenItems
+	var err error
+	items.PipelineIDs, err = q.queryStrings(ctx, nil,
+		`SELECT id FROM circleci_pipelines WHERE project_slug = $1 AND `+openPipelinePredicate+`
+		UNION
+		SELECT p.id FROM circleci_workflows w JOIN circleci_pipelines p ON p.id = w.pipeline_id
+		WHERE w.project_slug = $1 AND w.`+openWorkflowPredicate,
+		projectSlug)
+	if err != nil {
+		return OpenItems{}, fmt.Errorf("store: open pipelines of %q: %w", projectSlug, err)
+	}
+	items.WorkflowIDs, err = q.queryStrings(ctx, nil,
+		`SELECT id FROM circleci_workflows WHERE project_slug = $1 AND `+openWorkflowPredicate+`
+		UNION
+		SELECT w.id FROM circleci_jobs j JOIN circleci_workflows w ON w.id = j.workflow_id
+		WHERE w.project_slug = $1 AND j.`+openJobPredicate,
+		projectSlug)
+	if err != nil {
+		return OpenItems{}, fmt.Errorf("store: open workflows of %q: %w", projectSlug, err)
+	}
+	slices.Sort(items.PipelineIDs)
+	slices.Sort(items.WorkflowIDs)
+	return items, nil
+}
+
+// PipelinesCreatedSince returns the ids of the project's stored pipelines created at
+// or after t, newest first (then by number, highest first). Pipelines stored without
+// created_at are not returned.
+func (q *queries) PipelinesCreatedSince(ctx context.Context, projectSlug string, t time.Time) ([]string, error) {
+	ids, err := q.queryStrings(ctx, nil,
+		`SELECT id FROM circleci_pipelines WHERE project_slug = $1 AND created_at >= $2
+		ORDER BY created_at DESC, number DESC, id DESC`,
+		projectSlug, sinceArg(t))
+	if err != nil {
+		return nil, fmt.Errorf("store: pipelines of %q created since %s: %w", projectSlug, t.Format(time.RFC3339Nano), err)
+	}
+	return ids, nil
+}
+
+// UsersFetchedSince returns which of ids are stored users fetched at or after t: the
+// map holds true for those, and nothing for the others.
+func (q *queries) UsersFetchedSince(ctx context.Context, ids []string, t time.Time) (map[string]bool, error) {
+	out := make(map[string]bool)
+	if len(ids) == 0 {
+		return out, nil
+	}
+	// The ids as stored, and back to the ids asked.
+	asked := make(map[string][]string, len(ids))
+	keys := make([]string, 0, len(ids))
+	for _, id := range ids {
+		k := q.db.text(id)
+		if _, dup := asked[k]; !dup {
+			keys = append(keys, k)
+		}
+		asked[k] = append(asked[k], id)
+	}
+	var found []string
+	for _, chunk := range q.chunks(keys) {
+		cond, args := q.inList("id", 2, chunk)
+		var err error
+		found, err = q.queryStrings(ctx, found,
+			`SELECT id FROM circleci_users WHERE fetched_at >= $1 AND `+cond,
+			append([]any{sinceArg(t)}, args...)...)
+		if err != nil {
+			return nil, fmt.Errorf("store: users fetched since %s: %w", t.Format(time.RFC3339Nano), err)
+		}
+	}
+	for _, k := range found {
+		for _, id := range asked[k] {
+			out[id] = true
+		}
+	}
+	return out, nil
+}
+
+// UserRefs returns the distinct user ids referenced by stored workflows (started_by,
+// canceled_by, errored_by) and jobs (approved_by, canceled_by) of the given projects,
+// sorted bytewise. Empty ids are left out.
+func (q *queries) UserRefs(ctx context.Context, projectSlugs []string) ([]string, error) {
+	var refs []string
+	for _, chunk := range q.chunks(projectSlugs) {
+		if len(chunk) == 0 {
+			continue
+		}
+		cond, args := q.inList("project_slug", 1, chunk)
+		var parts []string
+		for _, ref := range []struct{ table, col string }{
+			{"circleci_workflows", "started_by"},
+			{"circleci_workflows", "canceled_by"},
+			{"circleci_workflows", "errored_by"},
+			{"circleci_jobs", "approved_by"},
+			{"circleci_jobs", "canceled_by"},
+		} {
+			parts = append(parts, fmt.Sprintf("SELECT %[2]s FROM %[1]s WHERE %[3]s AND %[2]s IS NOT NULL",
+				ref.table, ref.col, cond))
+		}
+		var err error
+		refs, err = q.queryStrings(ctx, refs, strings.Join(parts, "\nUNION\n"), args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: user references of %d projects: %w", len(projectSlugs), err)
+		}
+	}
+	refs = slices.DeleteFunc(refs, func(s string) bool { return s == "" })
+	slices.Sort(refs)
+	return slices.Compact(refs), nil
+}
+
+// Skipped lists the skipped-entity ledger, ordered by kind and id (bytewise).
+func (q *queries) Skipped(ctx context.Context) ([]Skipped, error) {
+	rows, err := q.db.query(ctx, `SELECT kind, id, project_slug, reason, http_status, message, first_seen, last_seen
+		FROM circleci_skipped`)
+	if err != nil {
+		return nil, fmt.Errorf("store: read skipped ledger: %w", err)
+	}
+	defer rows.Close()
+	var out []Skipped
+	for rows.Next() {
+		var s Skipped
+		var status sql.NullInt64
+		var first, last scanTime
+		if err := rows.Scan(&s.Kind, &s.ID, &s.ProjectSlug, &s.Reason, &status, &s.Message, &first, &last); err != nil {
+			return nil, fmt.Errorf("store: read skipped ledger: %w", err)
+		}
+		s.HTTPStatus, s.FirstSeen, s.LastSeen = int(status.Int64), first.t, last.t
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read skipped ledger: %w", err)
+	}
+	slices.SortFunc(out, func(a, b Skipped) int {
+		return compareKeys([2]string{a.Kind, a.ID}, [2]string{b.Kind, b.ID})
+	})
+	return out, nil
+}
+
+// Counts counts the rows of each data table.
+func (q *queries) Counts(ctx context.Context) (Counts, error) {
+	var c Counts
+	_, err := q.queryRow(ctx, []any{&c.Projects, &c.Pipelines, &c.Workflows, &c.Jobs, &c.Users, &c.Skipped},
+		`SELECT
+			(SELECT count(*) FROM circleci_projects),
+			(SELECT count(*) FROM circleci_pipelines),
+			(SELECT count(*) FROM circleci_workflows),
+			(SELECT count(*) FROM circleci_jobs),
+			(SELECT count(*) FROM circleci_users),
+			(SELECT count(*) FROM circleci_skipped)`)
+	if err != nil {
+		return Counts{}, fmt.Errorf("store: count rows: %w", err)
+	}
+	return c, nil
+}
+
+// scanTime scans a nullable timestamp of either database (TIMESTAMPTZ, or SQLite's
+// TEXT) into a UTC time, zero for NULL.
+type scanTime struct{ t time.Time }
+
+// Scan implements sql.Scanner.
+func (s *scanTime) Scan(v any) error {
+	switch v := v.(type) {
+	case nil:
+		s.t = time.Time{}
+	case time.Time:
+		s.t = v.UTC()
+	case string:
+		t, err := parseSQLiteTime(v)
+		if err != nil {
+			return err
+		}
+		s.t = t
+	case []byte:
+		return s.Scan(string(v))
+	default:
+		return fmt.Errorf("scan %T into a time", v)
+	}
+	return nil
+}
+
+// timeArg is the query argument of a timestamp: nil for the zero time, else UTC at
+// timePrecision.
+func timeArg(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Truncate(timePrecision)
+}
+
+// sinceArg is the query argument t of a "stored >= t" comparison: t in UTC, rounded
+// up to timePrecision so that the stored (truncated) times compare exactly. The zero
+// time, and anything earlier, is the first instant of year 1: every stored time.
+func sinceArg(t time.Time) time.Time {
+	t = t.UTC()
+	if t.Year() < 1 {
+		return time.Time{}
+	}
+	if tr := t.Truncate(timePrecision); !tr.Equal(t) {
+		return tr.Add(timePrecision)
+	}
+	return t
+}
+
+// jsonArgOf encodes v as a JSON argument, nil when isNil.
+func jsonArgOf(v any, isNil bool) (any, error) {
+	if isNil {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode JSON: %w", err)
+	}
+	return jsonArg(b), nil
+}
+
+// decodeLastRun decodes a stored last_run: nil for NULL.
+func decodeLastRun(s sql.NullString) (map[string]int64, error) {
+	if !s.Valid {
+		return nil, nil
+	}
+	var m map[string]int64
+	if err := json.Unmarshal([]byte(s.String), &m); err != nil {
+		return nil, fmt.Errorf("decode last_run: %w", err)
+	}
+	return m, nil
+}

@@ -1,0 +1,300 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// sqliteTimeLayout is how SQLite stores timestamps: UTC, fixed width, so that text
+// order is time order, at timePrecision (microseconds).
+const sqliteTimeLayout = "2006-01-02T15:04:05.000000Z"
+
+// sqliteBusyTimeout is how long a SQLite connection waits for a lock held by another
+// process before failing with SQLITE_BUSY.
+const sqliteBusyTimeout = 10 * time.Second
+
+// sqliteMaxParams bounds the parameters of one statement (SQLite allows 32766).
+const sqliteMaxParams = 30000
+
+// sqliteMaxRows bounds the rows of one multi-row INSERT.
+const sqliteMaxRows = 500
+
+// sqliteStore is the Store on a SQLite database (modernc.org/sqlite, pure Go).
+//
+// The file is in WAL mode. All writes go through writer, a pool of exactly one
+// connection: SQLite has a single writer anyway, and queueing concurrent WriteBatch
+// calls on the pool (rather than on SQLite's lock) means they wait their turn instead
+// of failing with SQLITE_BUSY. Writer transactions are BEGIN IMMEDIATE, and
+// busy_timeout covers other processes. Reads go through reader, a pool of read-only
+// connections that WAL lets run alongside the writer. synchronous=NORMAL: a power loss
+// may lose the last transactions, never corrupt the file; a sync re-fetches them.
+type sqliteStore struct {
+	queries
+	path   string
+	writer *sql.DB
+	reader *sql.DB
+}
+
+// openSQLite opens (creating if needed) the SQLite database at path, or a private
+// in-memory one for MemoryPath, and migrates it.
+func openSQLite(ctx context.Context, path string) (*sqliteStore, error) {
+	memory := path == MemoryPath
+	if !memory {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, fmt.Errorf("store: SQLite path %s: %w", path, err)
+		}
+		path = abs
+	}
+	writer, err := sql.Open("sqlite", sqliteDSN(path, true))
+	if err != nil {
+		return nil, fmt.Errorf("store: open SQLite %s: %w", path, err)
+	}
+	// One connection, kept forever: the writer, and for :memory: the database itself.
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	writer.SetConnMaxIdleTime(0)
+	if err := migrateSQLite(ctx, writer); err != nil {
+		_ = writer.Close()
+		return nil, fmt.Errorf("store: migrate SQLite %s: %w", path, err)
+	}
+
+	reader := writer
+	if !memory {
+		if reader, err = sql.Open("sqlite", sqliteDSN(path, false)); err != nil {
+			_ = writer.Close()
+			return nil, fmt.Errorf("store: open SQLite %s: %w", path, err)
+		}
+		n := max(4, runtime.GOMAXPROCS(0))
+		reader.SetMaxOpenConns(n)
+		reader.SetMaxIdleConns(n)
+		if err := reader.PingContext(ctx); err != nil {
+			_ = reader.Close()
+			_ = writer.Close()
+			return nil, fmt.Errorf("store: open SQLite %s: %w", path, err)
+		}
+	}
+	s := &sqliteStore{path: path, writer: writer, reader: reader}
+	s.queries = queries{db: sqliteConn{s}, now: time.Now}
+	return s, nil
+}
+
+// sqliteDSN is the modernc.org/sqlite DSN of the file at path: a file: URI, so that
+// any character works in path, with the connection's pragmas.
+func sqliteDSN(path string, writer bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(sqliteBusyTimeout.Milliseconds(), 10)+")")
+	q.Add("_pragma", "foreign_keys(0)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	if writer {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Set("_txlock", "immediate")
+	} else {
+		q.Add("_pragma", "query_only(1)")
+	}
+	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	return "file:" + escaped + "?" + q.Encode()
+}
+
+// WriteBatch writes b in one transaction, idempotently and version-guarded: see
+// tables.go for the guard and WriteStats for the counts.
+func (s *sqliteStore) WriteBatch(ctx context.Context, b Batch) (WriteStats, error) {
+	plan, err := planBatch(b, s.now())
+	if err != nil {
+		return WriteStats{}, err
+	}
+	if len(plan.upserts) == 0 && len(b.Resolved) == 0 {
+		return WriteStats{}, nil
+	}
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return WriteStats{}, fmt.Errorf("store: begin write: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+
+	var stats WriteStats
+	var args []any
+	for _, tr := range plan.upserts {
+		t := tr.table
+		perStmt := min(sqliteMaxRows, sqliteMaxParams/len(t.cols))
+		for _, round := range rounds(tr.rows, t.keyLen) {
+			for len(round) > 0 {
+				chunk := round[:min(len(round), perStmt)]
+				round = round[len(chunk):]
+				args = args[:0]
+				for _, row := range chunk {
+					for _, v := range row {
+						args = append(args, sqliteValue(v))
+					}
+				}
+				res, err := tx.ExecContext(ctx, sqliteUpsertSQL(t, len(chunk)), args...)
+				if err != nil {
+					return WriteStats{}, fmt.Errorf("store: write %d rows to %s: %w", len(chunk), t.name, err)
+				}
+				n, err := res.RowsAffected()
+				if err != nil {
+					return WriteStats{}, fmt.Errorf("store: write %d rows to %s: %w", len(chunk), t.name, err)
+				}
+				stats.Written += int(n)
+				stats.Unchanged += len(chunk) - int(n)
+			}
+		}
+	}
+
+	deleted := 0
+	for len(plan.resolved) > 0 {
+		chunk := plan.resolved[:min(len(plan.resolved), sqliteMaxRows)]
+		plan.resolved = plan.resolved[len(chunk):]
+		args = args[:0]
+		for _, k := range chunk {
+			args = append(args, k[0], k[1])
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM circleci_skipped WHERE (kind, id) IN (VALUES `+
+			strings.Repeat("(?, ?), ", len(chunk)-1)+`(?, ?))`, args...)
+		if err != nil {
+			return WriteStats{}, fmt.Errorf("store: resolve %d skipped entities: %w", len(chunk), err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return WriteStats{}, fmt.Errorf("store: resolve %d skipped entities: %w", len(chunk), err)
+		}
+		deleted += int(n)
+	}
+	stats.Written += deleted
+	stats.Unchanged += len(b.Resolved) - deleted
+
+	if err := tx.Commit(); err != nil {
+		return WriteStats{}, fmt.Errorf("store: commit write: %w", err)
+	}
+	return stats, nil
+}
+
+// sqliteStatements caches the upsert statements by table and row count.
+var sqliteStatements sync.Map // sqliteStmtKey -> string
+
+// sqliteStmtKey identifies a cached upsert statement.
+type sqliteStmtKey struct {
+	table *table
+	rows  int
+}
+
+// sqliteUpsertSQL is the statement upserting n rows into t: a multi-row VALUES with
+// t's ON CONFLICT clause.
+func sqliteUpsertSQL(t *table, n int) string {
+	key := sqliteStmtKey{t, n}
+	if s, ok := sqliteStatements.Load(key); ok {
+		return s.(string)
+	}
+	var b strings.Builder
+	b.WriteString("INSERT INTO ")
+	b.WriteString(t.name)
+	b.WriteString(" (")
+	b.WriteString(strings.Join(t.colNames(), ", "))
+	b.WriteString(") VALUES ")
+	// Anonymous ? placeholders: SQLite resolves named ones ($N) by a linear search,
+	// quadratic over the thousands of parameters of a multi-row statement.
+	row := "(" + strings.Repeat("?, ", len(t.cols)-1) + "?)"
+	for r := 0; r < n; r++ {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	b.WriteByte(' ')
+	b.WriteString(t.onConflict(dialectSQLite))
+	s := b.String()
+	sqliteStatements.Store(key, s)
+	return s
+}
+
+// sqliteValue converts a row value to what the SQLite column stores.
+func sqliteValue(v any) any {
+	if t, ok := v.(time.Time); ok {
+		return formatSQLiteTime(t)
+	}
+	return v
+}
+
+// formatSQLiteTime formats t as SQLite stores it.
+func formatSQLiteTime(t time.Time) string {
+	return t.UTC().Truncate(timePrecision).Format(sqliteTimeLayout)
+}
+
+// parseSQLiteTime parses a stored SQLite time (or any RFC 3339 time) into UTC.
+func parseSQLiteTime(s string) (time.Time, error) {
+	t, err := time.Parse(sqliteTimeLayout, s)
+	if err != nil {
+		if t, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			return time.Time{}, fmt.Errorf("parse stored time %q: %w", s, err)
+		}
+	}
+	return t.UTC(), nil
+}
+
+// Close closes the database.
+func (s *sqliteStore) Close() error {
+	var errs []error
+	if s.reader != s.writer {
+		errs = append(errs, s.reader.Close())
+	}
+	errs = append(errs, s.writer.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("store: close SQLite %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// sqliteConn is the dbConn of a sqliteStore: queries on the reader, writes on the
+// writer, times as fixed-width text.
+type sqliteConn struct{ s *sqliteStore }
+
+func (c sqliteConn) dialect() dialect     { return dialectSQLite }
+func (c sqliteConn) text(s string) string { return s }
+
+func (c sqliteConn) query(ctx context.Context, query string, args ...any) (dbRows, error) {
+	rows, err := c.s.reader.QueryContext(ctx, query, sqliteArgs(args)...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{rows}, nil
+}
+
+func (c sqliteConn) exec(ctx context.Context, query string, args ...any) error {
+	_, err := c.s.writer.ExecContext(ctx, query, sqliteArgs(args)...)
+	return err
+}
+
+// sqliteArgs converts query arguments to what SQLite stores.
+func sqliteArgs(args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		switch a := a.(type) {
+		case time.Time:
+			out[i] = formatSQLiteTime(a)
+		case jsonArg:
+			out[i] = string(a)
+		default:
+			out[i] = a
+		}
+	}
+	return out
+}
+
+// sqlRows adapts sql.Rows to dbRows.
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { _ = r.Rows.Close() }
+
+var _ Store = (*sqliteStore)(nil)

@@ -1,0 +1,235 @@
+package store
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// This file describes the data tables that WriteBatch upserts, and builds the upsert
+// SQL both dialects share: the ON CONFLICT clause with its version guard. The two
+// implementations differ only in how rows reach the INSERT (multi-row VALUES for
+// SQLite, unnest of column arrays for PostgreSQL).
+
+// colType is how a column's values are represented in rows and stored.
+type colType uint8
+
+const (
+	// colText is a string (TEXT): nil or string.
+	colText colType = iota
+	// colInt is an integer (INTEGER / BIGINT): nil or int64.
+	colInt
+	// colTime is a timestamp (fixed-width UTC TEXT / TIMESTAMPTZ): nil or a UTC
+	// time.Time truncated to microseconds.
+	colTime
+	// colJSON is a JSON document (TEXT / JSONB): nil or a string holding valid JSON.
+	colJSON
+)
+
+// column is one column a table write sets.
+type column struct {
+	name string
+	typ  colType
+}
+
+// table describes one upserted table.
+type table struct {
+	name string
+	// cols are the columns an upsert sets, in row order. The key columns come first.
+	cols []column
+	// keyLen is how many leading columns form the conflict key.
+	keyLen int
+	// stamp is the column recording when the row was written (synced_at, fetched_at,
+	// last_seen). It is updated with the row but never compared.
+	stamp string
+	// keep lists columns an update leaves as they are (first_seen).
+	keep []string
+	// guard, if set, is an SQL condition on the stored row (named by the table) and
+	// the incoming one (excluded) that must hold for the update to happen.
+	guard string
+	// skipIdentical makes an update happen only when a column other than the key and
+	// stamp differs, so that rewriting unchanged data changes nothing (and counts as
+	// Unchanged).
+	skipIdentical bool
+}
+
+// dialect is an SQL dialect the stores speak.
+type dialect uint8
+
+const (
+	dialectSQLite dialect = iota
+	dialectPostgres
+)
+
+// distinctOp is the null-safe inequality operator of the dialect.
+func (d dialect) distinctOp() string {
+	if d == dialectPostgres {
+		return "IS DISTINCT FROM"
+	}
+	return "IS NOT"
+}
+
+// The tables WriteBatch writes. Their column order is the order of the values that
+// the row builders of rows.go produce (checked by TestRowShapes).
+var (
+	projectsTable = &table{
+		name: "circleci_projects",
+		cols: []column{
+			{"slug", colText}, {"id", colText}, {"name", colText},
+			{"organization_name", colText}, {"organization_slug", colText}, {"organization_id", colText},
+			{"vcs_url", colText}, {"vcs_provider", colText}, {"default_branch", colText},
+			{"raw", colJSON}, {"synced_at", colTime},
+		},
+		keyLen:        1,
+		stamp:         "synced_at",
+		skipIdentical: true,
+	}
+
+	pipelinesTable = &table{
+		name: "circleci_pipelines",
+		cols: []column{
+			{"id", colText}, {"project_slug", colText}, {"number", colInt}, {"state", colText},
+			{"created_at", colTime}, {"updated_at", colTime},
+			{"trigger_type", colText}, {"trigger_received_at", colTime}, {"trigger_actor_login", colText},
+			{"vcs_branch", colText}, {"vcs_tag", colText}, {"vcs_revision", colText},
+			{"vcs_provider", colText}, {"vcs_commit_subject", colText},
+			{"errors", colJSON}, {"raw", colJSON}, {"synced_at", colTime},
+		},
+		keyLen: 1,
+		stamp:  "synced_at",
+		// A pipeline snapshot never replaces one updated later.
+		guard:         notEarlierGuard("circleci_pipelines", "updated_at"),
+		skipIdentical: true,
+	}
+
+	workflowsTable = &table{
+		name: "circleci_workflows",
+		cols: []column{
+			{"id", colText}, {"pipeline_id", colText}, {"pipeline_number", colInt},
+			{"project_slug", colText}, {"name", colText}, {"status", colText}, {"tag", colText},
+			{"created_at", colTime}, {"stopped_at", colTime},
+			{"started_by", colText}, {"canceled_by", colText}, {"errored_by", colText},
+			{"auto_rerun_number", colInt}, {"max_auto_reruns", colInt},
+			{"raw", colJSON}, {"synced_at", colTime},
+		},
+		keyLen:        1,
+		stamp:         "synced_at",
+		guard:         terminalGuard("circleci_workflows", terminalWorkflowSQL),
+		skipIdentical: true,
+	}
+
+	jobsTable = &table{
+		name: "circleci_jobs",
+		cols: []column{
+			{"id", colText}, {"workflow_id", colText}, {"project_slug", colText},
+			{"job_number", colInt}, {"name", colText}, {"type", colText}, {"status", colText},
+			{"started_at", colTime}, {"stopped_at", colTime},
+			{"approved_by", colText}, {"canceled_by", colText}, {"approval_request_id", colText},
+			{"dependencies", colJSON}, {"requires", colJSON},
+			{"raw", colJSON}, {"synced_at", colTime},
+		},
+		keyLen:        1,
+		stamp:         "synced_at",
+		guard:         terminalGuard("circleci_jobs", terminalJobSQL),
+		skipIdentical: true,
+	}
+
+	// usersTable: last write wins, and every write refreshes fetched_at (which
+	// UsersFetchedSince reads), so identical rows are updated too.
+	usersTable = &table{
+		name: "circleci_users",
+		cols: []column{
+			{"id", colText}, {"login", colText}, {"name", colText}, {"avatar_url", colText},
+			{"raw", colJSON}, {"fetched_at", colTime},
+		},
+		keyLen: 1,
+		stamp:  "fetched_at",
+	}
+
+	// skippedTable: every write updates the entry but keeps its first_seen.
+	skippedTable = &table{
+		name: "circleci_skipped",
+		cols: []column{
+			{"kind", colText}, {"id", colText}, {"project_slug", colText}, {"reason", colText},
+			{"http_status", colInt}, {"message", colText},
+			{"first_seen", colTime}, {"last_seen", colTime},
+		},
+		keyLen: 2,
+		stamp:  "last_seen",
+		keep:   []string{"first_seen"},
+	}
+)
+
+// terminalGuard is the version guard of workflows and jobs. An incoming snapshot
+// replaces the stored row unless
+//
+//   - the stored status is terminal and the incoming one is not (a late or retried
+//     write of an older, running snapshot), or
+//   - the stored stopped_at is set and the incoming one is null or earlier.
+//
+// Unknown statuses are not in terminalSQL, so they count as not terminal, as in Go.
+func terminalGuard(tbl, terminalSQL string) string {
+	return fmt.Sprintf("NOT (%[1]s.status IN %[2]s AND excluded.status NOT IN %[2]s) AND %[3]s",
+		tbl, terminalSQL, notEarlierGuard(tbl, "stopped_at"))
+}
+
+// notEarlierGuard holds unless the stored col is set and the incoming one is null or
+// earlier. Both dialects compare timestamps correctly with <= (PostgreSQL natively,
+// SQLite lexically on the fixed-width UTC text).
+func notEarlierGuard(tbl, col string) string {
+	return fmt.Sprintf("(%[1]s.%[2]s IS NULL OR (excluded.%[2]s IS NOT NULL AND %[1]s.%[2]s <= excluded.%[2]s))",
+		tbl, col)
+}
+
+// colNames returns the names of the table's columns.
+func (t *table) colNames() []string {
+	names := make([]string, len(t.cols))
+	for i, c := range t.cols {
+		names[i] = c.name
+	}
+	return names
+}
+
+// onConflict renders the table's ON CONFLICT clause in dialect d: update every
+// non-key column (except keep) from the incoming row, provided the guard holds and,
+// with skipIdentical, some compared column differs.
+func (t *table) onConflict(d dialect) string {
+	var b strings.Builder
+	b.WriteString("ON CONFLICT (")
+	b.WriteString(strings.Join(t.colNames()[:t.keyLen], ", "))
+	b.WriteString(") DO UPDATE SET ")
+	var compared []string
+	first := true
+	for _, c := range t.cols[t.keyLen:] {
+		if slices.Contains(t.keep, c.name) {
+			continue
+		}
+		if !first {
+			b.WriteString(", ")
+		}
+		first = false
+		fmt.Fprintf(&b, "%[1]s = excluded.%[1]s", c.name)
+		if c.name != t.stamp {
+			compared = append(compared, c.name)
+		}
+	}
+	var conds []string
+	if t.guard != "" {
+		conds = append(conds, t.guard)
+	}
+	if t.skipIdentical && len(compared) > 0 {
+		stored := make([]string, len(compared))
+		incoming := make([]string, len(compared))
+		for i, c := range compared {
+			stored[i] = t.name + "." + c
+			incoming[i] = "excluded." + c
+		}
+		conds = append(conds, fmt.Sprintf("(%s) %s (%s)",
+			strings.Join(stored, ", "), d.distinctOp(), strings.Join(incoming, ", ")))
+	}
+	if len(conds) > 0 {
+		b.WriteString(" WHERE ")
+		b.WriteString(strings.Join(conds, " AND "))
+	}
+	return b.String()
+}
