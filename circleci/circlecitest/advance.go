@@ -1,0 +1,245 @@
+package circlecitest
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Advance moves the fake's time forward. All of it is deterministic: the same
+// seed, options and sequence of Advance calls give the same data.
+type Advance struct {
+	// NewPipelines adds that many pipelines, spread round-robin over the
+	// projects, created between the old and the new clock. The newest third
+	// (at least one) have running workflows; the others show whatever their run
+	// looks like at the new clock (often finished, sometimes still running or
+	// on hold).
+	NewPipelines int `json:"new_pipelines"`
+	// FinishRunning makes every running, failing and on_hold workflow terminal
+	// (failing → failed; running → success, or failed one time in four;
+	// on_hold → success), and every non-terminal job of them success (or the
+	// failed one), with started_at, stopped_at and — build jobs — job_number
+	// filled in, all between the old and the new clock. Pipelines' updated_at
+	// does not change.
+	FinishRunning bool `json:"finish_running"`
+	// Reruns adds to that many older pipelines (created more than a day before
+	// the new clock, all workflows finished, neither broken nor expired nor
+	// errored) a new workflow: new id, the name of one of its workflows (a
+	// failed one if any), created and finished within the step, started_by a
+	// user, with new jobs (new ids and numbers). The pipeline's updated_at does
+	// not change, as on CircleCI.
+	Reruns int `json:"reruns"`
+	// Step is how far the clock moves (default DefaultAdvanceStep, at least a
+	// minute).
+	Step time.Duration `json:"step"`
+}
+
+// MarshalJSON writes Step as a Go duration string.
+func (a Advance) MarshalJSON() ([]byte, error) {
+	type plain Advance
+	return json.Marshal(struct {
+		plain
+		Step string `json:"step"`
+	}{plain(a), a.Step.String()})
+}
+
+// UnmarshalJSON reads Step as a Go duration string ("90m") or nanoseconds.
+func (a *Advance) UnmarshalJSON(b []byte) error {
+	type plain Advance
+	var v struct {
+		plain
+		Step json.RawMessage `json:"step"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	d, err := parseJSONDuration(v.Step)
+	if err != nil {
+		return fmt.Errorf("step: %w", err)
+	}
+	*a = Advance(v.plain)
+	a.Step = d
+	return nil
+}
+
+// AdvanceResult says what an Advance changed. Id lists are never nil.
+type AdvanceResult struct {
+	// Now is the new dataset clock.
+	Now time.Time `json:"now"`
+	// NewPipelines are the ids of the added pipelines, newest first.
+	NewPipelines []string `json:"new_pipelines"`
+	// FinishedWorkflows are the ids of the workflows FinishRunning finished.
+	FinishedWorkflows []string `json:"finished_workflows"`
+	// FinishedJobs are the ids of the jobs FinishRunning finished.
+	FinishedJobs []string `json:"finished_jobs"`
+	// RerunPipelines are the pipelines that got a rerun workflow.
+	RerunPipelines []string `json:"rerun_pipelines"`
+	// RerunWorkflows are the new workflows, in the order of RerunPipelines.
+	RerunWorkflows []string `json:"rerun_workflows"`
+}
+
+// Advance moves the dataset clock by a.Step and applies a (see Advance).
+func (s *Server) Advance(a Advance) AdvanceResult {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.advance(a, s.sets)
+}
+
+func (w *world) advance(a Advance, sets faultSets) AdvanceResult {
+	step := a.Step
+	if step <= 0 {
+		step = DefaultAdvanceStep
+	}
+	step = max(step, time.Minute)
+	g := gen{w.rng}
+	old := w.now
+	w.now = old.Add(step).Truncate(time.Millisecond)
+	res := AdvanceResult{Now: w.now, NewPipelines: []string{}, FinishedWorkflows: []string{}, FinishedJobs: []string{},
+		RerunPipelines: []string{}, RerunWorkflows: []string{}}
+	if a.FinishRunning {
+		w.finishRunning(g, old, &res)
+	}
+	if a.Reruns > 0 {
+		w.rerun(g, a.Reruns, sets, &res)
+	}
+	if a.NewPipelines > 0 {
+		w.addNewPipelines(g, a.NewPipelines, old, &res)
+	}
+	w.assignJobNumbers()
+	w.sortAll()
+	return res
+}
+
+// finishRunning ends every non-terminal workflow between old and w.now.
+func (w *world) finishRunning(g gen, old time.Time, res *AdvanceResult) {
+	span := w.now.Sub(old) * 9 / 10
+	for _, p := range w.all {
+		for _, wf := range w.wfByPipeline[p.ID] {
+			if isTerminalWorkflow(wf.Status) {
+				continue
+			}
+			var pending []*Job
+			for _, j := range w.jobsByWf[wf.ID] {
+				if !isTerminalJob(j.Status) {
+					pending = append(pending, j)
+				}
+			}
+			final := workflowStatusSuccess
+			switch {
+			case wf.Status == workflowStatusFailing:
+				final = workflowStatusFailed
+			case wf.Status == workflowStatusRunning && g.chance(0.25):
+				final = workflowStatusFailed
+			}
+			failOne := final == workflowStatusFailed && wf.Status == workflowStatusRunning
+			slot := (span / time.Duration(len(pending)+1)).Truncate(time.Millisecond)
+			for i, j := range pending {
+				start := old.Add(slot*time.Duration(i) + g.between(0, slot/4+time.Millisecond))
+				stop := old.Add(slot * time.Duration(i+1))
+				if j.StartedAt == nil {
+					j.StartedAt = &start
+				}
+				j.StoppedAt = &stop
+				j.Status = jobStatusSuccess
+				switch {
+				case j.Type == jobTypeApproval:
+					j.ApprovedBy = pick(g, w.users).ID
+				case failOne:
+					j.Status = jobStatusFailed
+					failOne = false
+				}
+				res.FinishedJobs = append(res.FinishedJobs, j.ID)
+			}
+			stopped := old.Add(slot * time.Duration(len(pending)+1))
+			wf.Status = final
+			wf.StoppedAt = &stopped
+			res.FinishedWorkflows = append(res.FinishedWorkflows, wf.ID)
+		}
+	}
+}
+
+// rerun adds a rerun workflow to n older finished pipelines.
+func (w *world) rerun(g gen, n int, sets faultSets, res *AdvanceResult) {
+	var candidates []*Pipeline
+	cutoff := w.now.Add(-24 * time.Hour)
+	for _, p := range w.all {
+		if p.State != pipelineStateCreated || !p.CreatedAt.Before(cutoff) || len(w.wfByPipeline[p.ID]) == 0 ||
+			!w.pipelineFinished(p.ID) || sets.broken[p.ID] || sets.expired[p.ID] {
+			continue
+		}
+		candidates = append(candidates, p)
+	}
+	candidates = shuffled(g.r, candidates)
+	for _, p := range candidates[:min(n, len(candidates))] {
+		wfs := w.wfByPipeline[p.ID]
+		orig := wfs[g.intn(len(wfs))]
+		for _, wf := range wfs {
+			if wf.Status == workflowStatusFailed {
+				orig = wf
+				break
+			}
+		}
+		plan := g.planFromJobs(w.jobsByWf[orig.ID])
+		created := w.now.Add(-g.between(20*time.Second, 40*time.Second))
+		wf := w.runWorkflow(g, p, orig.Name, orig.Tag == "setup", plan, modeSuccess, created, w.now)
+		w.wfByPipeline[p.ID] = append([]*Workflow{wf}, wfs...)
+		res.RerunPipelines = append(res.RerunPipelines, p.ID)
+		res.RerunWorkflows = append(res.RerunWorkflows, wf.ID)
+	}
+}
+
+// planFromJobs plans a rerun of jobs: same names, types and graph, new times.
+func (g gen) planFromJobs(jobs []*Job) []planJob {
+	index := map[string]int{}
+	for i, j := range jobs {
+		index[j.ID] = i
+	}
+	plan := make([]planJob, len(jobs))
+	for i, j := range jobs {
+		pj := planJob{name: j.Name, approval: j.Type == jobTypeApproval, outcome: jobStatusSuccess,
+			queue: g.between(200*time.Millisecond, 5*time.Second), dur: g.between(5*time.Second, 2*time.Minute)}
+		for _, d := range j.Dependencies {
+			if k, ok := index[d]; ok && k < i {
+				pj.deps = append(pj.deps, k)
+			}
+		}
+		plan[i] = pj
+	}
+	return plan
+}
+
+// addNewPipelines creates n pipelines between old and w.now.
+func (w *world) addNewPipelines(g gen, n int, old time.Time, res *AdvanceResult) {
+	window := w.now.Sub(old) - time.Minute
+	times := make([]time.Time, n)
+	for i := range times {
+		times[i] = old.Add(time.Second + time.Duration(g.r.Int64N(int64(window)+1))).Truncate(time.Millisecond)
+	}
+	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
+	forced := (n + 2) / 3
+	perProject := map[int][]*Pipeline{}
+	var order []int
+	var made []*Pipeline
+	for i, t := range times {
+		pi := w.nextProject % len(w.projects)
+		w.nextProject++
+		mode := modeNatural
+		if i >= n-forced {
+			mode = modeRunning
+		}
+		errored := mode == modeNatural && g.chance(0.05)
+		p := w.newPipeline(g, pi, t, errored, mode, w.now)
+		if _, ok := perProject[pi]; !ok {
+			order = append(order, pi)
+		}
+		perProject[pi] = append(perProject[pi], p)
+		made = append(made, p)
+	}
+	for _, pi := range order {
+		w.addPipelines(pi, perProject[pi])
+	}
+	for i := len(made) - 1; i >= 0; i-- {
+		res.NewPipelines = append(res.NewPipelines, made[i].ID)
+	}
+}

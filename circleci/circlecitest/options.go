@@ -1,0 +1,116 @@
+package circlecitest
+
+import "time"
+
+// Defaults applied by NewServer and NewHandler to zero-valued Options fields.
+const (
+	// DefaultProjects is the number of projects when Options.Projects is 0.
+	DefaultProjects = 3
+	// DefaultPipelinesPerProject is the number of pipelines per project when
+	// Options.PipelinesPerProject is 0.
+	DefaultPipelinesPerProject = 25
+	// DefaultMaxWorkflowsPerPipeline is the largest number of workflows a
+	// generated pipeline has when Options.MaxWorkflowsPerPipeline is 0.
+	DefaultMaxWorkflowsPerPipeline = 3
+	// DefaultMaxJobsPerWorkflow is the largest number of jobs a generated
+	// workflow has when Options.MaxJobsPerWorkflow is 0. It is above PageSize,
+	// so some job lists span two pages.
+	DefaultMaxJobsPerWorkflow = 25
+	// DefaultUsers is the number of users when Options.Users is 0.
+	DefaultUsers = 12
+	// DefaultToken is the valid personal API token when Options.Token is "".
+	DefaultToken = "fake-token"
+	// DefaultLimitedProjects is how many projects the limited token sees when
+	// Options.LimitedToken is set and Options.LimitedProjects is 0.
+	DefaultLimitedProjects = 1
+	// PageSize is the fixed number of items in every page of every list
+	// response. As on CircleCI, clients cannot change it.
+	PageSize = 20
+	// DefaultAdvanceStep is how far Advance moves the clock when Advance.Step is 0.
+	DefaultAdvanceStep = time.Hour
+)
+
+// DefaultNow is the dataset clock when Options.Now is zero: 2026-01-01T00:00:00Z.
+// Every generated timestamp lies before it, so the data does not depend on the
+// wall clock.
+var DefaultNow = time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC)
+
+// Options configures a fake CircleCI server. The zero value is usable: every
+// zero field takes the default named after it. The same Options (Seed included)
+// always produce the same dataset and byte-identical API responses.
+type Options struct {
+	// Seed seeds every pseudo-random choice: ids, names, times, statuses, which
+	// pipelines are broken or expired, which users are missing.
+	Seed int64
+
+	// Projects is the number of projects (default DefaultProjects). Project i
+	// uses the slug style gh/…, bb/… or circleci/… in turn.
+	Projects int
+	// PipelinesPerProject is the number of pipelines each project starts with
+	// (default DefaultPipelinesPerProject; a negative value means none).
+	PipelinesPerProject int
+	// MaxWorkflowsPerPipeline bounds the workflows of a pipeline
+	// (default DefaultMaxWorkflowsPerPipeline). Each non-errored pipeline has
+	// between 1 and this many.
+	MaxWorkflowsPerPipeline int
+	// MaxJobsPerWorkflow bounds the jobs of a workflow (default
+	// DefaultMaxJobsPerWorkflow). Each workflow has between 1 and this many.
+	MaxJobsPerWorkflow int
+	// Users is the number of CircleCI users (default DefaultUsers).
+	Users int
+
+	// Now is the dataset clock (default DefaultNow). All created_at, started_at
+	// and stopped_at values are before it. Advance moves it forward.
+	Now time.Time
+
+	// Token is the valid personal API token (default DefaultToken). It sees
+	// every project.
+	Token string
+	// LimitedToken, if set, is a second valid token that sees only the first
+	// LimitedProjects projects: the others answer 404 "Project not found" and are
+	// absent from org pipeline lists, collaborations and followed projects.
+	LimitedToken string
+	// LimitedProjects is how many projects LimitedToken sees (default
+	// DefaultLimitedProjects when LimitedToken is set).
+	LimitedProjects int
+
+	// Faults are the faults switched on from the start. They can be changed
+	// later with Server.SetFaults or POST /_fake/faults.
+	Faults Faults
+}
+
+// withDefaults returns o with every zero field replaced by its default.
+func (o Options) withDefaults() Options {
+	if o.Projects <= 0 {
+		o.Projects = DefaultProjects
+	}
+	switch {
+	case o.PipelinesPerProject == 0:
+		o.PipelinesPerProject = DefaultPipelinesPerProject
+	case o.PipelinesPerProject < 0:
+		o.PipelinesPerProject = 0
+	}
+	if o.MaxWorkflowsPerPipeline <= 0 {
+		o.MaxWorkflowsPerPipeline = DefaultMaxWorkflowsPerPipeline
+	}
+	if o.MaxJobsPerWorkflow <= 0 {
+		o.MaxJobsPerWorkflow = DefaultMaxJobsPerWorkflow
+	}
+	if o.Users <= 0 {
+		o.Users = DefaultUsers
+	}
+	if o.Now.IsZero() {
+		o.Now = DefaultNow
+	}
+	o.Now = o.Now.UTC().Truncate(time.Millisecond)
+	if o.Token == "" {
+		o.Token = DefaultToken
+	}
+	if o.LimitedToken != "" && o.LimitedProjects <= 0 {
+		o.LimitedProjects = DefaultLimitedProjects
+	}
+	if o.LimitedProjects > o.Projects {
+		o.LimitedProjects = o.Projects
+	}
+	return o
+}

@@ -1,0 +1,582 @@
+package circlecitest
+
+import (
+	"cmp"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// world is the fake's mutable dataset. It is guarded by Server.mu.
+type world struct {
+	opts Options
+	now  time.Time
+	rng  *rand.Rand // the data stream: generation, then every Advance
+
+	orgs       []*org
+	projects   []*Project
+	projectOrg []*org
+	slugIndex  map[string]int // canonical slug and aliases → project index
+
+	users     []*User
+	userByID  map[string]*User
+	meFull    string
+	meLimited string
+
+	pipelines    map[string]*Pipeline
+	pipelineProj map[string]int
+	byProject    [][]*Pipeline // per project, newest first
+	all          []*Pipeline   // all projects, newest first
+	workflows    map[string]*Workflow
+	wfByPipeline map[string][]*Workflow // newest first
+	jobs         map[string]*Job
+	jobsByWf     map[string][]*Job
+
+	nextPipelineNumber []int64
+	nextJobNumber      []int64
+	nextProject        int // round robin of Advance's new pipelines
+
+	// Fault candidates, ranked once at construction from the rank stream.
+	expiredRank []string // oldest pipelines first
+	brokenRank  []string
+	missingRank []string
+}
+
+// org is one organization of the dataset.
+type org struct {
+	slug, alias, name, id, vcsType, avatar string
+}
+
+var repoNames = []string{"api", "web-app", "billing", "infra", "mobile", "docs", "data-pipeline",
+	"auth-service", "search", "notifications"}
+
+var userNames = []struct{ login, name string }{
+	{"jdoe", "Jane Doe"}, {"asmith", "Alex Smith"}, {"mchen", "Mei Chen"}, {"rpatel", "Ravi Patel"},
+	{"lgarcia", "Lucía García"}, {"tnguyen", "Tuan Nguyen"}, {"okowalski", "Ola Kowalski"},
+	{"bmueller", "Ben Müller"}, {"sokafor", "Sade Okafor"}, {"hyamamoto", "Hana Yamamoto"},
+	{"dlopez", "Diego Lopez"}, {"ekim", "Eun Kim"},
+}
+
+var commitSubjects = []string{
+	"Fix flaky test", "Bump dependencies", "Add retry to uploader", "Refactor config loading",
+	"Update README", "Speed up CI cache", "Handle empty responses", "Add metrics endpoint",
+	"Merge pull request", "Release prep", "Tidy logging", "Fix race in worker pool",
+}
+
+var featureBranches = []string{"feature/login-page", "feature/billing-v2", "fix/flaky-tests",
+	"renovate/golang-1.x", "chore/deps", "feat/search-api"}
+
+// newWorld generates the initial dataset from opts (already defaulted).
+func newWorld(opts Options) *world {
+	w := &world{
+		opts:         opts,
+		now:          opts.Now,
+		rng:          newRand(opts.Seed, streamData),
+		slugIndex:    map[string]int{},
+		userByID:     map[string]*User{},
+		pipelines:    map[string]*Pipeline{},
+		pipelineProj: map[string]int{},
+		workflows:    map[string]*Workflow{},
+		wfByPipeline: map[string][]*Workflow{},
+		jobs:         map[string]*Job{},
+		jobsByWf:     map[string][]*Job{},
+	}
+	g := gen{w.rng}
+	w.genUsers(g)
+	w.genOrgs(g)
+	w.genProjects(g)
+	w.genPipelines(g)
+	w.rank()
+	return w
+}
+
+func (w *world) genUsers(g gen) {
+	for i := range w.opts.Users {
+		login, name := fmt.Sprintf("user%02d", i), fmt.Sprintf("User %d", i)
+		if i < len(userNames) {
+			login, name = userNames[i].login, userNames[i].name
+		}
+		u := &User{ID: g.uuid(), Login: login, Name: name}
+		switch i % 10 {
+		case 7:
+			u.Name = login // name may equal the login
+		case 9:
+			u.Name = "" // or be empty
+		}
+		avatar := fmt.Sprintf("https://avatars.githubusercontent.com/u/%d?v=4", 1000+g.intn(9_000_000))
+		if i%4 != 3 {
+			u.AvatarURL = &avatar
+		}
+		w.users = append(w.users, u)
+		w.userByID[u.ID] = u
+	}
+	w.meFull = w.users[0].ID
+	if w.opts.LimitedToken != "" {
+		w.meLimited = w.users[1%len(w.users)].ID
+	}
+}
+
+func (w *world) genOrgs(g gen) {
+	gh := &org{slug: "gh/acme", alias: "github/acme", name: "acme", id: g.uuid(), vcsType: "github",
+		avatar: fmt.Sprintf("https://avatars.githubusercontent.com/u/%d?v=4", 1000+g.intn(9_000_000))}
+	bb := &org{slug: "bb/acme", alias: "bitbucket/acme", name: "acme", id: g.uuid(), vcsType: "bitbucket",
+		avatar: "https://bitbucket.org/account/acme/avatar/"}
+	cci := &org{slug: "circleci/" + g.base58(22), name: "acme-gitlab", id: g.uuid(), vcsType: "circleci"}
+	w.orgs = []*org{gh, bb, cci}
+}
+
+func (w *world) genProjects(g gen) {
+	for i := range w.opts.Projects {
+		repo := repoNames[i%len(repoNames)]
+		if i >= len(repoNames) {
+			repo = fmt.Sprintf("%s-%d", repo, i/len(repoNames)+1)
+		}
+		o := w.orgs[i%3]
+		p := &Project{ID: g.uuid(), Name: repo, OrganizationName: o.name, OrganizationSlug: o.slug,
+			OrganizationID: o.id, VCSType: o.vcsType}
+		switch o.vcsType {
+		case "github":
+			p.Slug = o.slug + "/" + repo
+			p.VCSInfo = VCSInfo{VCSURL: "https://github.com/acme/" + repo, Provider: "GitHub", DefaultBranch: "main"}
+		case "bitbucket":
+			p.Slug = o.slug + "/" + repo
+			p.VCSInfo = VCSInfo{VCSURL: "https://bitbucket.org/acme/" + repo, Provider: "Bitbucket", DefaultBranch: "master"}
+		default:
+			p.Slug = o.slug + "/" + g.base58(22)
+			p.VCSInfo = VCSInfo{VCSURL: "https://gitlab.com/acme-gitlab/" + repo, Provider: "CircleCI", DefaultBranch: "main"}
+		}
+		w.slugIndex[p.Slug] = i
+		if o.alias != "" {
+			w.slugIndex[o.alias+"/"+repo] = i
+		}
+		w.projects = append(w.projects, p)
+		w.projectOrg = append(w.projectOrg, o)
+		w.nextJobNumber = append(w.nextJobNumber, int64(1000+g.intn(9000)))
+	}
+	w.byProject = make([][]*Pipeline, len(w.projects))
+	w.nextPipelineNumber = make([]int64, len(w.projects))
+}
+
+// activeModes are given in turn to the newest pipelines of each project.
+var activeModes = []string{modeRunning, modeOnHold, modeFailing}
+
+func (w *world) genPipelines(g gen) {
+	active := 0
+	for pi := range w.projects {
+		n := w.opts.PipelinesPerProject
+		nActive := min(2, n)
+		times := make([]time.Time, n-nActive)
+		span := int64(60*24*time.Hour - 6*time.Hour)
+		for k := range times {
+			times[k] = w.now.Add(-6 * time.Hour).Add(-time.Duration(g.r.Int64N(span))).Truncate(time.Millisecond)
+		}
+		slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
+		var made []*Pipeline
+		for k, t := range times {
+			errored := k%13 == 4
+			made = append(made, w.newPipeline(g, pi, t, errored, modeTerminal, w.now))
+		}
+		for a := range nActive {
+			t := w.now.Add(-time.Duration(nActive-a) * 12 * time.Minute).Add(-g.between(0, 10*time.Minute))
+			mode := activeModes[active%len(activeModes)]
+			active++
+			made = append(made, w.newPipeline(g, pi, t, false, mode, w.now))
+		}
+		w.nextPipelineNumber[pi] = int64(1 + g.intn(300))
+		w.addPipelines(pi, made)
+	}
+	w.assignJobNumbers()
+	w.sortAll()
+}
+
+// modeTerminal asks newPipeline for workflows that all finished.
+const modeTerminal = "terminal"
+
+// newPipeline makes a pipeline of project pi created at t, with its workflows
+// and jobs as seen at now. mode is modeTerminal, modeNatural or one of the
+// active modes (which then applies to the pipeline's first workflow).
+func (w *world) newPipeline(g gen, pi int, t time.Time, errored bool, mode string, now time.Time) *Pipeline {
+	proj := w.projects[pi]
+	o := w.projectOrg[pi]
+	t = t.UTC().Truncate(time.Millisecond)
+	p := &Pipeline{
+		ID:          g.uuid(),
+		Errors:      []PipelineError{},
+		ProjectSlug: proj.Slug,
+		CreatedAt:   t,
+		UpdatedAt:   t.Add(g.between(500*time.Millisecond, 4*time.Second)),
+		State:       pipelineStateCreated,
+	}
+	// Trigger.
+	actorUser := pick(g, w.users)
+	actor := Actor{Login: actorUser.Login, AvatarURL: clonePtr(actorUser.AvatarURL)}
+	trig := triggerWebhook
+	switch r := g.r.Float64(); {
+	case r < 0.15:
+		trig = triggerScheduled
+		actor = Actor{Login: "system-actor"}
+	case r < 0.30:
+		trig = triggerAPI
+		if g.chance(0.5) {
+			actor = Actor{Login: "ci-bot"}
+		}
+	case r < 0.40:
+		trig = triggerExplicit
+	}
+	p.Trigger = Trigger{Type: trig, ReceivedAt: t.Add(-g.between(50*time.Millisecond, 900*time.Millisecond)), Actor: actor}
+
+	// Branch or tag.
+	branch, tag := proj.VCSInfo.DefaultBranch, ""
+	switch r := g.r.Float64(); {
+	case trig == triggerScheduled:
+	case r < 0.08:
+		branch, tag = "", fmt.Sprintf("v1.%d.%d", g.intn(30), g.intn(10))
+	case r < 0.20:
+		branch = "develop"
+	case r < 0.55:
+		branch = pick(g, featureBranches)
+	}
+	sha := g.hex(40)
+	subject := pick(g, commitSubjects)
+	body := ""
+	if g.chance(0.3) {
+		body = "Signed-off-by: " + pick(g, w.users).Login
+	}
+	repoURL := proj.VCSInfo.VCSURL
+
+	if o.vcsType == "circleci" {
+		ref := "refs/heads/" + branch
+		if tag != "" {
+			ref = "refs/tags/" + tag
+		}
+		event := "push"
+		switch trig {
+		case triggerScheduled:
+			event = "schedule"
+		case triggerAPI, triggerExplicit:
+			event = "api"
+		}
+		p.TriggerParameters = &TriggerParameters{
+			CircleCI: &CircleCITriggerParameters{EventType: event, TriggerType: "gitlab",
+				EventTime: p.Trigger.ReceivedAt.Format(time.RFC3339)},
+			Git: &GitTriggerParameters{Branch: branch, Tag: tag, Ref: ref, CheckoutSHA: sha, CommitSHA: sha,
+				CommitTitle: subject, CommitMessage: strings.TrimSpace(subject + "\n\n" + body),
+				RepoURL: repoURL, RepoName: proj.Name, DefaultBranch: proj.VCSInfo.DefaultBranch},
+		}
+	} else {
+		v := &VCS{ProviderName: proj.VCSInfo.Provider, OriginRepositoryURL: repoURL, TargetRepositoryURL: repoURL,
+			Revision: sha, Branch: branch, Tag: tag, Commit: &Commit{Subject: subject, Body: body}}
+		if strings.Contains(branch, "/") && g.chance(0.5) {
+			id := strconv.Itoa(10 + g.intn(2000))
+			v.ReviewID = id
+			if o.vcsType == "github" {
+				v.ReviewURL = repoURL + "/pull/" + id
+				if g.chance(0.25) {
+					v.OriginRepositoryURL = "https://github.com/" + pick(g, w.users).Login + "/" + proj.Name
+				}
+			} else {
+				v.ReviewURL = repoURL + "/pull-requests/" + id
+			}
+		}
+		p.VCS = v
+	}
+
+	if errored {
+		p.State = pipelineStateErrored
+		p.Errors = []PipelineError{pick(g, []PipelineError{
+			{Type: "config", Message: "Config does not conform to schema: {:workflows {:build-and-test {:jobs [(not (valid-job? \"deploy\"))]}}}"},
+			{Type: "config-fetch", Message: "Unable to fetch .circleci/config.yml from the repository."},
+			{Type: "config", Message: "Cannot find a job named `integration-test` to run in the `jobs:` section of your configuration file."},
+		})}
+		return p
+	}
+
+	nwf := 1 + g.intn(w.opts.MaxWorkflowsPerPipeline)
+	wfCreated := t.Add(g.between(time.Second, 8*time.Second))
+	var wfs []*Workflow
+	for k := range nwf {
+		name := workflowName(k)
+		wfMode := mode
+		switch {
+		case mode == modeTerminal:
+			wfMode = terminalMode(g)
+		case k > 0 && mode != modeNatural:
+			wfMode = modeNatural // the other workflows of an active pipeline run as they would
+		}
+		setup := k == 0 && nwf > 1 && mode == modeTerminal && g.chance(0.12)
+		if setup {
+			name = "setup"
+		}
+		wf := w.newWorkflow(g, p, name, setup, wfMode, wfCreated, now)
+		wfs = append(wfs, wf)
+		wfCreated = wfCreated.Add(g.between(0, 3*time.Second))
+	}
+	// Lists show the newest workflow first.
+	slices.Reverse(wfs)
+	w.wfByPipeline[p.ID] = wfs
+	return p
+}
+
+func workflowName(k int) string {
+	names := []string{"build-and-test", "deploy", "nightly", "security-scan"}
+	if k < len(names) {
+		return names[k]
+	}
+	return fmt.Sprintf("workflow-%d", k+1)
+}
+
+// terminalMode draws the final status of an old workflow.
+func terminalMode(g gen) string {
+	switch r := g.r.Float64(); {
+	case r < 0.72:
+		return modeSuccess
+	case r < 0.87:
+		return modeFailed
+	case r < 0.95:
+		return modeCanceled
+	}
+	return modeError
+}
+
+// newWorkflow makes a workflow of p (its number is filled in later) with its
+// jobs, simulated in mode, created at created and seen at now.
+func (w *world) newWorkflow(g gen, p *Pipeline, name string, setup bool, mode string, created, now time.Time) *Workflow {
+	n := 1 + g.intn(w.opts.MaxJobsPerWorkflow)
+	approval := strings.HasPrefix(name, "deploy") && g.chance(0.7)
+	wide := false
+	switch mode {
+	case modeOnHold:
+		approval = true
+		n = max(n, 4)
+	case modeFailing, modeRunning:
+		wide = true
+		n = max(n, 4)
+	}
+	if setup {
+		n, approval = 1+g.intn(2), false
+	}
+	plan := g.planJobs(n, approval, wide)
+	return w.runWorkflow(g, p, name, setup, plan, mode, created, now)
+}
+
+// runWorkflow simulates plan and stores the resulting workflow and jobs.
+func (w *world) runWorkflow(g gen, p *Pipeline, name string, setup bool, plan []planJob, mode string, created, now time.Time) *Workflow {
+	created = created.UTC().Truncate(time.Millisecond)
+	wf := &Workflow{ID: g.uuid(), PipelineID: p.ID, PipelineNumber: p.Number, ProjectSlug: p.ProjectSlug,
+		Name: name, StartedBy: pick(g, w.users).ID, CreatedAt: created}
+	if setup {
+		wf.Tag = "setup"
+	}
+	ids := make([]string, len(plan))
+	for i := range plan {
+		ids[i] = g.uuid()
+	}
+	states, status, stopped := g.simulate(plan, mode, created, now)
+	wf.Status = status
+	if stopped != nil {
+		t := created.Add(*stopped).Truncate(time.Millisecond)
+		wf.StoppedAt = &t
+	}
+	switch status {
+	case workflowStatusCanceled:
+		wf.CanceledBy = pick(g, w.users).ID
+	case workflowStatusError:
+		wf.ErroredBy = pick(g, w.users).ID
+	}
+	if status == workflowStatusFailed && g.chance(0.1) {
+		wf.MaxAutoReruns, wf.AutoRerunNumber = 3, 1
+	}
+	withRequires := g.chance(0.5)
+	jobs := make([]*Job, len(plan))
+	for i, pj := range plan {
+		st := states[i]
+		j := &Job{ID: ids[i], WorkflowID: wf.ID, PipelineID: p.ID, Name: pj.name, Type: jobTypeBuild,
+			Status: st.status, ProjectSlug: p.ProjectSlug, Dependencies: []string{}}
+		for _, d := range pj.deps {
+			j.Dependencies = append(j.Dependencies, ids[d])
+		}
+		if withRequires && len(pj.deps) > 0 {
+			j.Requires = map[string][]string{}
+			for _, d := range pj.deps {
+				j.Requires[ids[d]] = []string{jobStatusSuccess}
+			}
+		}
+		if st.started != nil {
+			t := created.Add(*st.started).Truncate(time.Millisecond)
+			j.StartedAt = &t
+		}
+		if st.stopped != nil {
+			t := created.Add(*st.stopped).Truncate(time.Millisecond)
+			j.StoppedAt = &t
+		}
+		if pj.approval {
+			j.Type = jobTypeApproval
+			j.ApprovalRequestID = j.ID
+			if j.Status == jobStatusSuccess {
+				j.ApprovedBy = pick(g, w.users).ID
+			}
+		}
+		if j.Status == jobStatusCanceled {
+			j.CanceledBy = wf.CanceledBy
+		}
+		jobs[i] = j
+		w.jobs[j.ID] = j
+	}
+	w.workflows[wf.ID] = wf
+	w.jobsByWf[wf.ID] = jobs
+	return wf
+}
+
+// addPipelines numbers the new pipelines of project pi (oldest first) and
+// puts them at the front of the project's list.
+func (w *world) addPipelines(pi int, ps []*Pipeline) {
+	slices.SortStableFunc(ps, comparePipelinesOldestFirst)
+	for _, p := range ps {
+		p.Number = w.nextPipelineNumber[pi]
+		w.nextPipelineNumber[pi]++
+		for _, wf := range w.wfByPipeline[p.ID] {
+			wf.PipelineNumber = p.Number
+		}
+		w.pipelines[p.ID] = p
+		w.pipelineProj[p.ID] = pi
+	}
+	fresh := slices.Clone(ps)
+	slices.Reverse(fresh)
+	w.byProject[pi] = append(fresh, w.byProject[pi]...)
+	w.all = append(w.all, ps...)
+}
+
+// comparePipelinesOldestFirst orders by created_at, then id.
+func comparePipelinesOldestFirst(a, b *Pipeline) int {
+	if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.ID, b.ID)
+}
+
+// newer reports whether a comes before b in newest-first lists.
+func newer(a, b *Pipeline) bool { return comparePipelinesOldestFirst(a, b) > 0 }
+
+// sortAll re-sorts the all-projects list newest first.
+func (w *world) sortAll() {
+	slices.SortFunc(w.all, func(a, b *Pipeline) int { return comparePipelinesOldestFirst(b, a) })
+	for pi := range w.byProject {
+		slices.SortFunc(w.byProject[pi], func(a, b *Pipeline) int { return comparePipelinesOldestFirst(b, a) })
+	}
+}
+
+// assignJobNumbers numbers, per project and in start order, the build jobs
+// that started but have no number yet. Approval jobs get none.
+func (w *world) assignJobNumbers() {
+	perProject := make([][]*Job, len(w.projects))
+	for _, j := range w.jobs {
+		if j.Type == jobTypeBuild && j.StartedAt != nil && j.JobNumber == nil {
+			pi := w.pipelineProj[j.PipelineID]
+			perProject[pi] = append(perProject[pi], j)
+		}
+	}
+	for pi, js := range perProject {
+		slices.SortFunc(js, func(a, b *Job) int {
+			if c := a.StartedAt.Compare(*b.StartedAt); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.ID, b.ID)
+		})
+		for _, j := range js {
+			n := w.nextJobNumber[pi]
+			w.nextJobNumber[pi]++
+			j.JobNumber = &n
+		}
+	}
+}
+
+// rank orders the fault candidates from the rank stream, once.
+func (w *world) rank() {
+	r := newRand(w.opts.Seed, streamRank)
+	oldest := slices.Clone(w.all)
+	slices.Reverse(oldest)
+	for _, p := range oldest {
+		w.expiredRank = append(w.expiredRank, p.ID)
+	}
+	var candidates []string
+	for pi := range w.projects {
+		list := w.byProject[pi]
+		for k, p := range list {
+			if k < 5 || p.State != pipelineStateCreated || len(w.wfByPipeline[p.ID]) == 0 || !w.pipelineFinished(p.ID) {
+				continue
+			}
+			candidates = append(candidates, p.ID)
+		}
+	}
+	slices.Sort(candidates)
+	w.brokenRank = shuffled(r, candidates)
+
+	referenced := map[string]bool{}
+	for _, p := range w.all {
+		for _, wf := range w.wfByPipeline[p.ID] {
+			for _, id := range w.workflowUserRefs(wf) {
+				referenced[id] = true
+			}
+		}
+	}
+	delete(referenced, w.meFull)
+	delete(referenced, w.meLimited)
+	w.missingRank = shuffled(r, sortedKeys(referenced))
+}
+
+// pipelineFinished reports whether every workflow of the pipeline is terminal.
+func (w *world) pipelineFinished(id string) bool {
+	for _, wf := range w.wfByPipeline[id] {
+		if !isTerminalWorkflow(wf.Status) {
+			return false
+		}
+	}
+	return true
+}
+
+// workflowUserRefs returns the user ids a workflow and its jobs reference.
+func (w *world) workflowUserRefs(wf *Workflow) []string {
+	var ids []string
+	for _, id := range []string{wf.StartedBy, wf.CanceledBy, wf.ErroredBy} {
+		if id != "" {
+			ids = append(ids, id)
+		}
+	}
+	for _, j := range w.jobsByWf[wf.ID] {
+		for _, id := range []string{j.ApprovedBy, j.CanceledBy} {
+			if id != "" {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids
+}
+
+// faultSets are the pipelines and users the current fault counts hit.
+type faultSets struct {
+	broken, expired, missing map[string]bool
+}
+
+// faultSets picks the first N of each ranking. Expired pipelines are never
+// also broken.
+func (w *world) faultSets(f Faults) faultSets {
+	s := faultSets{broken: map[string]bool{}, expired: map[string]bool{}, missing: map[string]bool{}}
+	for _, id := range w.expiredRank[:min(f.ExpiredPipelines, len(w.expiredRank))] {
+		s.expired[id] = true
+	}
+	for _, id := range w.brokenRank {
+		if len(s.broken) >= f.BrokenPipelines {
+			break
+		}
+		if !s.expired[id] {
+			s.broken[id] = true
+		}
+	}
+	for _, id := range w.missingRank[:min(f.MissingUsers, len(w.missingRank))] {
+		s.missing[id] = true
+	}
+	return s
+}
