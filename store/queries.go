@@ -212,8 +212,8 @@ func (q *queries) SaveConnectionState(ctx context.Context, s ConnectionState) er
 
 // OpenItems returns the project's entities that can still change: pipelines in a
 // non-final state or with a stored workflow whose status is not terminal, and
-// workflows whose status is not terminal or that have a stored job whose status is not
-// terminal. Unknown statuses count as not terminal. Both lists are sorted.
+// workflows whose status is not terminal. Unknown statuses count as not terminal. Both
+// lists are sorted.
 func (q *queries) OpenItems(ctx context.Context, projectSlug string) (OpenItems, error) {
 	var items OpenItems
 	var err error
@@ -227,10 +227,7 @@ func (q *queries) OpenItems(ctx context.Context, projectSlug string) (OpenItems,
 		return OpenItems{}, fmt.Errorf("store: open pipelines of %q: %w", projectSlug, err)
 	}
 	items.WorkflowIDs, err = q.queryStrings(ctx, nil,
-		`SELECT id FROM circleci_workflows WHERE project_slug = $1 AND `+openWorkflowPredicate+`
-		UNION
-		SELECT w.id FROM circleci_jobs j JOIN circleci_workflows w ON w.id = j.workflow_id
-		WHERE w.project_slug = $1 AND j.`+openJobPredicate,
+		`SELECT id FROM circleci_workflows WHERE project_slug = $1 AND `+openWorkflowPredicate,
 		projectSlug)
 	if err != nil {
 		return OpenItems{}, fmt.Errorf("store: open workflows of %q: %w", projectSlug, err)

@@ -129,8 +129,10 @@ type OpenItems struct {
 	// PipelineIDs are pipelines in a non-final state (setup, pending, setup-pending)
 	// or whose stored workflows are not all terminal.
 	PipelineIDs []string
-	// WorkflowIDs are workflows whose status is not terminal, or which have a job
-	// whose status is not terminal.
+	// WorkflowIDs are workflows whose status is not terminal. A terminal workflow's jobs
+	// are final too: the jobs that never ran in a failed workflow may stay "blocked"
+	// for good, so counting them would re-poll that workflow forever. A
+	// sync lists a workflow's jobs once more when it sees the workflow turn terminal.
 	WorkflowIDs []string
 }
 
