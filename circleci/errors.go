@@ -1,0 +1,241 @@
+package circleci
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Class is the kind of an *Error: what went wrong, as far as a caller deciding to
+// retry, skip or stop needs to know.
+type Class string
+
+// Error classes.
+const (
+	// ClassUnauthorized is HTTP 401: a missing, invalid or expired token. Not retryable.
+	ClassUnauthorized Class = "unauthorized"
+	// ClassForbidden is HTTP 403: the token lacks a permission. Not retryable. A
+	// non-user token on /me may also give it.
+	ClassForbidden Class = "forbidden"
+	// ClassNotFound is HTTP 404 (or 410). See Error.NotFoundKind. Not retryable.
+	ClassNotFound Class = "not_found"
+	// ClassRateLimited is HTTP 429. Retryable after Error.RetryAfter.
+	ClassRateLimited Class = "rate_limited"
+	// ClassBadRequest is any other non-2xx status below 500 (400, 422, an unfollowed
+	// 3xx...), and an invalid argument rejected before any request was sent
+	// (StatusCode 0). Not retryable.
+	ClassBadRequest Class = "bad_request"
+	// ClassServer is HTTP 5xx. Retryable.
+	ClassServer Class = "server"
+	// ClassDecode is a 2xx response whose body cannot be used: not JSON, truncated
+	// JSON, wrong types, an item without an id, or a body over the size limit. Not
+	// retryable: the same answer would come again.
+	ClassDecode Class = "decode"
+	// ClassTransport is a request that got no complete response: connection failure,
+	// TLS error, a body cut short, or the context ending (cancelled or past its
+	// deadline, including while waiting for the rate limiter). Retryable.
+	ClassTransport Class = "transport"
+	// ClassPagination is a listing whose next_page_token repeats a token already
+	// used in the same iteration (A→A or A→B→A): continuing would loop forever, so
+	// the iteration stops with this error. Not retryable.
+	ClassPagination Class = "pagination"
+)
+
+// NotFoundKind tells apart what a 404 means, which depends on the route.
+type NotFoundKind string
+
+// Kinds of ClassNotFound errors.
+const (
+	// NotFoundProject is a 404 on a /project/{project-slug} route: the project was
+	// renamed or deleted, the token has no access to it, or the token is invalid
+	// (CircleCI answers "Project not found" rather than 401 there).
+	NotFoundProject NotFoundKind = "project_missing"
+	// NotFoundExpired is a 404 listing the workflows of a pipeline or the jobs of a
+	// workflow: the pipeline is still listed but its data is past retention.
+	NotFoundExpired NotFoundKind = "expired"
+	// NotFoundPageToken is a 404 on a request that carried a page token: CircleCI
+	// occasionally answers a next_page_token with 404. The listing should be
+	// restarted later, not the entity treated as missing.
+	NotFoundPageToken NotFoundKind = "stale_page_token"
+	// NotFoundEntity is any other 404: the pipeline, workflow or user does not exist
+	// or is not visible to the token.
+	NotFoundEntity NotFoundKind = "not_found"
+)
+
+// Error is the only error type returned by the client's operations and iterators
+// (New returns plain errors). Its text never contains the API token.
+type Error struct {
+	// Class is the kind of failure.
+	Class Class
+	// StatusCode is the HTTP status, 0 when no response was received.
+	StatusCode int
+	// Message is CircleCI's message (JSON "error", else "message", else a trimmed
+	// excerpt of the body; "HTML error page: <title>" for HTML), or a short reason
+	// for ClassDecode, ClassTransport and ClassPagination. Never the whole body.
+	Message string
+	// Method is the HTTP method.
+	Method string
+	// Route is the route template, such as RouteProjectPipelines: never an id,
+	// a slug or a token.
+	Route string
+	// RetryAfter is how long CircleCI asked to wait: for a 429 from Retry-After
+	// (seconds or HTTP date), else RateLimit-Reset or X-RateLimit-Reset; for a 5xx
+	// from Retry-After only. 0 when unknown. Clamped to MaxRetryAfter.
+	RetryAfter time.Duration
+	// Continuation reports that the request carried a page token.
+	Continuation bool
+	// Err is the underlying cause, for ClassTransport and ClassDecode.
+	Err error
+}
+
+// MaxRetryAfter clamps Error.RetryAfter and limiter pauses: CircleCI does not
+// document the semantics of its reset headers, so absurd values are cut short.
+const MaxRetryAfter = 5 * time.Minute
+
+// Error describes the failure with its route, class and status, and CircleCI's
+// message.
+func (e *Error) Error() string {
+	if e == nil {
+		return "circleci: <nil>"
+	}
+	var b strings.Builder
+	b.WriteString("circleci: ")
+	if e.Method != "" || e.Route != "" {
+		b.WriteString(strings.TrimSpace(e.Method + " " + e.Route))
+		b.WriteString(": ")
+	}
+	b.WriteString(string(e.Class))
+	if e.StatusCode != 0 || e.RetryAfter > 0 {
+		b.WriteString(" (")
+		if e.StatusCode != 0 {
+			fmt.Fprintf(&b, "HTTP %d", e.StatusCode)
+		}
+		if e.RetryAfter > 0 {
+			if e.StatusCode != 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "retry after %s", e.RetryAfter)
+		}
+		b.WriteString(")")
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if e.Err != nil {
+		if msg := e.Err.Error(); msg != e.Message {
+			b.WriteString(": ")
+			b.WriteString(msg)
+		}
+	}
+	return b.String()
+}
+
+// Unwrap returns the underlying cause, if any.
+func (e *Error) Unwrap() error {
+	if e == nil {
+		return nil
+	}
+	return e.Err
+}
+
+// Retryable reports whether the same request may succeed later: true for
+// ClassRateLimited (after RetryAfter), ClassServer and ClassTransport.
+func (e *Error) Retryable() bool {
+	if e == nil {
+		return false
+	}
+	switch e.Class {
+	case ClassRateLimited, ClassServer, ClassTransport:
+		return true
+	}
+	return false
+}
+
+// ConnectionErrorCode maps a credential problem to the code a connection status
+// reports: "invalid_credentials" for ClassUnauthorized, "invalid_permissions" for
+// ClassForbidden, "" otherwise. (A caller probing /me may prefer to treat a 403 there
+// as bad credentials too: CircleCI answers 403 to some non-user tokens.)
+func (e *Error) ConnectionErrorCode() string {
+	if e == nil {
+		return ""
+	}
+	switch e.Class {
+	case ClassUnauthorized:
+		return "invalid_credentials"
+	case ClassForbidden:
+		return "invalid_permissions"
+	}
+	return ""
+}
+
+// NotFoundKind says what a ClassNotFound error means, from its route: a continuation
+// request gives NotFoundPageToken; the workflow list of a pipeline and the job list
+// of a workflow give NotFoundExpired; /project/{project-slug} routes give
+// NotFoundProject; anything else NotFoundEntity. It is "" for other classes.
+func (e *Error) NotFoundKind() NotFoundKind {
+	if e == nil || e.Class != ClassNotFound {
+		return ""
+	}
+	switch {
+	case e.Continuation:
+		return NotFoundPageToken
+	case e.Route == RoutePipelineWorkflow || e.Route == RouteWorkflowJobs:
+		return NotFoundExpired
+	case e.Route == RouteProject || strings.HasPrefix(e.Route, RouteProject+"/"):
+		return NotFoundProject
+	}
+	return NotFoundEntity
+}
+
+// Expired reports a 404 on a pipeline's workflow list or a workflow's job list: the
+// data is past CircleCI's retention.
+func (e *Error) Expired() bool { return e.NotFoundKind() == NotFoundExpired }
+
+// ProjectMissing reports a 404 on a /project/{project-slug} route: the project is
+// gone, renamed, not visible to the token, or the token is invalid.
+func (e *Error) ProjectMissing() bool { return e.NotFoundKind() == NotFoundProject }
+
+// retryAfter is RetryAfter, 0 for a nil *Error.
+func (e *Error) retryAfter() time.Duration {
+	if e == nil {
+		return 0
+	}
+	return e.RetryAfter
+}
+
+// AsError finds the first *Error in err's chain.
+func AsError(err error) (*Error, bool) {
+	var e *Error
+	if errors.As(err, &e) && e != nil {
+		return e, true
+	}
+	return nil, false
+}
+
+// IsClass reports whether err's chain holds an *Error of class c.
+func IsClass(err error, c Class) bool {
+	e, ok := AsError(err)
+	return ok && e.Class == c
+}
+
+// ClassOf returns the class of the first *Error in err's chain, or "" if none.
+func ClassOf(err error) Class {
+	if e, ok := AsError(err); ok {
+		return e.Class
+	}
+	return ""
+}
+
+// IsRetryable reports whether err's chain holds a retryable *Error.
+func IsRetryable(err error) bool {
+	e, ok := AsError(err)
+	return ok && e.Retryable()
+}
+
+// invalidArgument is a ClassBadRequest error for an argument rejected before any
+// request is sent.
+func invalidArgument(method, route, msg string) *Error {
+	return &Error{Class: ClassBadRequest, Method: method, Route: route, Message: msg}
+}

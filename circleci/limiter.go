@@ -1,0 +1,278 @@
+package circleci
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Limiter defaults. CircleCI publishes no numeric limit for cloud; about 1000
+// requests a minute per token is reported, and Server's frontend allows 150 rps.
+const (
+	DefaultRequestsPerSecond = 10.0
+	DefaultBurst             = 10
+	DefaultMaxConcurrent     = 16
+)
+
+const (
+	// minSlowRate is the lowest rate a proactive slowdown goes to (one request every
+	// 20 s), so that a limiter never stalls for good on a stale header.
+	minSlowRate = 0.05
+	// lowRemaining is the remaining budget under which the limiter slows down when
+	// no RateLimit-Limit tells the window size.
+	lowRemaining = 10
+	// default429Pause is how long every caller is held after a 429 that names no
+	// retry time.
+	default429Pause = time.Second
+)
+
+// LimiterOptions configures a Limiter. Zero values mean the defaults.
+type LimiterOptions struct {
+	// RequestsPerSecond is the steady request rate (default 10). +Inf means no rate
+	// limit.
+	RequestsPerSecond float64
+	// Burst is how many requests may go at once after an idle spell (default 10).
+	Burst int
+	// MaxConcurrent caps the requests in flight (default 16).
+	MaxConcurrent int
+}
+
+func (o LimiterOptions) withDefaults() LimiterOptions {
+	if !(o.RequestsPerSecond > 0) { // also NaN
+		o.RequestsPerSecond = DefaultRequestsPerSecond
+	}
+	if o.Burst <= 0 {
+		o.Burst = DefaultBurst
+	}
+	if o.MaxConcurrent <= 0 {
+		o.MaxConcurrent = DefaultMaxConcurrent
+	}
+	return o
+}
+
+// Limiter paces requests to CircleCI: a token bucket (golang.org/x/time/rate) for the
+// rate, a semaphore for the requests in flight, and a shared pause.
+//
+// It adapts to CircleCI's answers: when RateLimit-Remaining (or X-RateLimit-Remaining)
+// runs low (under a tenth of RateLimit-Limit, or under 10 when the limit is not
+// sent) it lowers its rate so that the remaining budget lasts until RateLimit-Reset,
+// and restores the configured rate once the headers show room again. A 429 pauses
+// every caller of the limiter until the retry time (1 s when none is given); so does
+// a remaining budget of 0 until the reset.
+//
+// A Limiter is safe for concurrent use. Share one per token: see SharedLimiter.
+type Limiter struct {
+	opts LimiterOptions
+	rl   *rate.Limiter
+	sem  chan struct{}
+	now  func() time.Time
+
+	mu          sync.Mutex
+	pausedUntil time.Time
+	slowed      bool
+}
+
+// NewLimiter returns a Limiter of its own. Most callers want SharedLimiter.
+func NewLimiter(opts LimiterOptions) *Limiter {
+	opts = opts.withDefaults()
+	return &Limiter{
+		opts: opts,
+		rl:   rate.NewLimiter(rate.Limit(opts.RequestsPerSecond), opts.Burst),
+		sem:  make(chan struct{}, opts.MaxConcurrent),
+		now:  time.Now,
+	}
+}
+
+var (
+	sharedMu       sync.Mutex
+	sharedLimiters = map[string]*Limiter{}
+)
+
+// SharedLimiter returns the process-wide Limiter for baseURL and token, creating it
+// with opts on first use; later calls get the same Limiter and their opts are
+// ignored. Every Client built with the same base URL and token therefore shares one
+// rate, one concurrency cap and one 429 pause, as CircleCI's budget is per token.
+//
+// The registry is keyed by the normalized base URL and a SHA-256 of the token: it
+// never holds the token itself. Limiters live as long as the process.
+func SharedLimiter(baseURL, token string, opts LimiterOptions) *Limiter {
+	key := sharedKey(baseURL, token)
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	l, ok := sharedLimiters[key]
+	if !ok {
+		l = NewLimiter(opts)
+		sharedLimiters[key] = l
+	}
+	return l
+}
+
+func sharedKey(baseURL, token string) string {
+	if b, err := normalizeBaseURL(baseURL); err == nil {
+		baseURL = b
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
+	return strings.ToLower(baseURL) + " " + hex.EncodeToString(sum[:])
+}
+
+// Options returns the configured options, with defaults filled in.
+func (l *Limiter) Options() LimiterOptions { return l.opts }
+
+// Rate returns the current rate in requests per second: the configured one, or lower
+// during a proactive slowdown.
+func (l *Limiter) Rate() float64 { return float64(l.rl.Limit()) }
+
+// InFlight returns how many requests hold a concurrency slot now.
+func (l *Limiter) InFlight() int { return len(l.sem) }
+
+// PausedUntil returns when the current pause ends; a time in the past (or the zero
+// time) when there is none.
+func (l *Limiter) PausedUntil() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.pausedUntil
+}
+
+// Pause holds every caller of the limiter for d (at most MaxRetryAfter), unless a
+// longer pause is already running. The client calls it on 429 responses; callers may
+// use it for backoff of their own.
+func (l *Limiter) Pause(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	l.pauseUntil(l.now().Add(min(d, MaxRetryAfter)))
+}
+
+func (l *Limiter) pauseUntil(t time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t.After(l.pausedUntil) {
+		l.pausedUntil = t
+	}
+}
+
+// acquire waits for a concurrency slot, the end of any pause and a rate token, in that
+// order. The returned release frees the slot; call it once the response is read.
+func (l *Limiter) acquire(ctx context.Context) (release func(), err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	select {
+	case l.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	release = sync.OnceFunc(func() { <-l.sem })
+	for {
+		if err := l.waitPause(ctx); err != nil {
+			release()
+			return nil, err
+		}
+		if err := l.rl.Wait(ctx); err != nil {
+			release()
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return nil, ctxErr
+			}
+			return nil, fmt.Errorf("%w: the rate limiter's next slot is past the deadline", context.DeadlineExceeded)
+		}
+		// A 429 may have started a pause while this caller waited for its token.
+		if !l.now().Before(l.PausedUntil()) {
+			return release, nil
+		}
+	}
+}
+
+// waitPause waits for the current pause, if any, to end. It fails at once when the
+// pause outlasts ctx's deadline.
+func (l *Limiter) waitPause(ctx context.Context) error {
+	for {
+		until := l.PausedUntil()
+		d := until.Sub(l.now())
+		if d <= 0 {
+			return nil
+		}
+		if dl, ok := ctx.Deadline(); ok && dl.Before(until) {
+			return fmt.Errorf("%w: the rate limiter is paused for another %s", context.DeadlineExceeded, d.Round(time.Millisecond))
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+	}
+}
+
+// observe adapts the limiter to a response: a 429 pauses everyone, and the
+// rate-limit headers slow the rate down or restore it.
+func (l *Limiter) observe(h http.Header, status int, retryAfter time.Duration, now time.Time) {
+	if status == http.StatusTooManyRequests {
+		if retryAfter <= 0 {
+			retryAfter = default429Pause
+		}
+		l.pauseUntil(now.Add(min(retryAfter, MaxRetryAfter)))
+	}
+	remaining, ok := lowestHeader(h, remainingHeaders)
+	if !ok {
+		return
+	}
+	low := float64(lowRemaining)
+	if limit, ok := lowestHeader(h, limitHeaders); ok && limit > 0 {
+		low = math.Max(1, math.Floor(limit/10))
+	}
+	if remaining >= low {
+		l.restore()
+		return
+	}
+	reset := resetDelay(h, now)
+	configured := l.opts.RequestsPerSecond
+	var r float64
+	switch {
+	case remaining <= 0:
+		if reset > 0 {
+			l.pauseUntil(now.Add(reset))
+		}
+		r = minSlowRate
+	case reset > 0:
+		r = remaining / reset.Seconds()
+	default:
+		r = configured * remaining / low
+	}
+	l.slowTo(math.Min(math.Max(r, minSlowRate), configured))
+}
+
+// slowTo lowers the rate to r requests per second, with no burst, so that the
+// remaining budget is spread out. Entering a slowdown also empties the bucket: the
+// tokens saved up at the configured rate would otherwise go out at once.
+func (l *Limiter) slowTo(r float64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	l.rl.SetLimitAt(now, rate.Limit(r))
+	if !l.slowed {
+		l.slowed = true
+		l.rl.SetBurstAt(now, 1)
+		l.rl.AllowN(now, 1) // leaves at most a fraction of a token
+	}
+}
+
+// restore returns to the configured rate and burst after a slowdown.
+func (l *Limiter) restore() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.slowed {
+		return
+	}
+	l.slowed = false
+	l.rl.SetLimit(rate.Limit(l.opts.RequestsPerSecond))
+	l.rl.SetBurst(l.opts.Burst)
+}

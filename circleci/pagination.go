@@ -1,0 +1,93 @@
+package circleci
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"net/http"
+)
+
+// Page is one page of a v2 list. NextPageToken is empty on the last page (CircleCI
+// sends null, or leaves it out); otherwise it is passed back as pageToken to get the
+// next page. Items is never nil for a page the client decoded.
+type Page[T any] struct {
+	Items         []T
+	NextPageToken string
+}
+
+// PageFetcher fetches the page of a list that pageToken names ("" for the first).
+// The client's *Page methods fit it through a closure.
+type PageFetcher[T any] func(ctx context.Context, pageToken string) (Page[T], error)
+
+// Pages iterates over the pages of a list, newest first as CircleCI sends them,
+// calling fetch with each next_page_token until one is empty.
+//
+// On error it yields (zero Page, err) once and stops. A next_page_token already used
+// in this iteration (A→A, or A→B→A) would loop for ever: the page carrying it is
+// still yielded, then a ClassPagination *Error. Breaking out of the loop stops
+// fetching.
+func Pages[T any](ctx context.Context, fetch PageFetcher[T]) iter.Seq2[Page[T], error] {
+	return pages(ctx, "", fetch)
+}
+
+// Items iterates over the items of every page of a list (see Pages): (item, nil) for
+// each item, then (zero, err) once if a page fails.
+func Items[T any](ctx context.Context, fetch PageFetcher[T]) iter.Seq2[T, error] {
+	return items(pages(ctx, "", fetch))
+}
+
+// pages is Pages with the route template to name in a ClassPagination error.
+func pages[T any](ctx context.Context, route string, fetch PageFetcher[T]) iter.Seq2[Page[T], error] {
+	return func(yield func(Page[T], error) bool) {
+		seen := map[string]int{} // page token → number of the page it fetched
+		token := ""
+		for n := 1; ; n++ {
+			p, err := fetch(ctx, token)
+			if err != nil {
+				yield(Page[T]{}, err)
+				return
+			}
+			if !yield(p, nil) {
+				return
+			}
+			next := p.NextPageToken
+			if next == "" {
+				return
+			}
+			if first, dup := seen[next]; dup {
+				e := &Error{
+					Class:        ClassPagination,
+					Route:        route,
+					Continuation: n > 1,
+					Message: fmt.Sprintf("page %d returned the next_page_token already used for page %d; stopping to avoid an endless loop",
+						n, first),
+				}
+				if route != "" {
+					e.Method = http.MethodGet
+				}
+				yield(Page[T]{}, e)
+				return
+			}
+			seen[next] = n + 1
+			token = next
+		}
+	}
+}
+
+// items flattens an iterator of pages into one of items.
+func items[T any](ps iter.Seq2[Page[T], error]) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		for p, err := range ps {
+			if err != nil {
+				var zero T
+				yield(zero, err)
+				return
+			}
+			for _, it := range p.Items {
+				if !yield(it, nil) {
+					return
+				}
+			}
+		}
+	}
+}
