@@ -457,9 +457,6 @@ func comparePipelinesOldestFirst(a, b *Pipeline) int {
 	return cmp.Compare(a.ID, b.ID)
 }
 
-// newer reports whether a comes before b in newest-first lists.
-func newer(a, b *Pipeline) bool { return comparePipelinesOldestFirst(a, b) > 0 }
-
 // sortAll re-sorts the all-projects list newest first.
 func (w *world) sortAll() {
 	slices.SortFunc(w.all, func(a, b *Pipeline) int { return comparePipelinesOldestFirst(b, a) })

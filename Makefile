@@ -1,0 +1,54 @@
+# circleci-sync: every target runs from a fresh clone; tools install themselves.
+SHELL := /bin/bash
+GO ?= go
+# Tools built from the Go module proxy live outside the work tree so that clones share them.
+TOOLS_BIN ?= $(HOME)/.cache/circleci-sync/bin
+STATICCHECK_VERSION ?= v0.8.2
+PKGS := ./...
+
+.PHONY: run test lint fake openapi-check bench fuzz tools clean
+
+## run: the main job (see README "Quick start").
+run:
+	@bash scripts/run.sh
+
+## test: every test: go vet, the Go tests, and the fake's OpenAPI conformance check.
+## PostgreSQL store tests run when TEST_DATABASE_URL is set (and fail without it under CI=true).
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 -timeout 20m $(PKGS)
+	bash circleci/circlecitest/openapi-check.sh
+
+## lint: gofmt, go vet and staticcheck.
+lint: $(TOOLS_BIN)/staticcheck
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(TOOLS_BIN)/staticcheck $(PKGS)
+
+$(TOOLS_BIN)/staticcheck:
+	mkdir -p $(TOOLS_BIN)
+	cd /tmp && GOBIN=$(TOOLS_BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+## fake: serve the fake CircleCI API (flags: make fake FAKE_FLAGS="-addr 127.0.0.1:8080 -latency 30ms").
+fake:
+	$(GO) run ./circleci/circlecitest/fakecircleci $(FAKE_FLAGS)
+
+## openapi-check: validate every fake response against CircleCI's OpenAPI spec through Prism.
+openapi-check:
+	bash circleci/circlecitest/openapi-check.sh
+
+## bench: benchmarks, printing figures (store upserts rows/s; PostgreSQL when TEST_DATABASE_URL is set).
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./store/
+
+## fuzz: each fuzz target for a bounded time (FUZZTIME, default 30s).
+FUZZTIME ?= 30s
+fuzz:
+	@for target in $$($(GO) test -list '^Fuzz' ./circleci/ | grep '^Fuzz'); do \
+		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) ./circleci/ || exit 1; done
+	@for target in $$($(GO) test -list '^Fuzz' ./store/ | grep '^Fuzz'); do \
+		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) ./store/ || exit 1; done
+
+clean:
+	rm -rf data .tmp
