@@ -238,10 +238,13 @@ func (l *Limiter) observe(h http.Header, status int, retryAfter time.Duration, n
 	var r float64
 	switch {
 	case remaining <= 0:
+		r = minSlowRate
 		if reset > 0 {
 			l.pauseUntil(now.Add(reset))
+			// The budget is back at the reset: let the next token come then. At
+			// minSlowRate it would come up to 20 s after a 1 s reset.
+			r = 1 / reset.Seconds()
 		}
-		r = minSlowRate
 	case reset > 0:
 		r = remaining / reset.Seconds()
 	default:

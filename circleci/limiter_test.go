@@ -183,6 +183,14 @@ func TestLimiterProactiveSlowdown(t *testing.T) {
 
 	l.observe(hdr("RateLimit-Remaining", "500"), 200, 0, now)
 	assert.Equal(t, 10.0, l.Rate())
+
+	// An exhausted budget with a short reset pauses until the reset, and the next
+	// token comes at the reset, not 1/minSlowRate (20 s) after it.
+	l = NewLimiter(LimiterOptions{RequestsPerSecond: 100, Burst: 10})
+	l.observe(hdr("RateLimit-Limit", "10", "RateLimit-Remaining", "0", "RateLimit-Reset", "1"), 200, 0, now)
+	assert.Equal(t, now.Add(time.Second), l.PausedUntil())
+	assert.InDelta(t, 1.0, l.Rate(), 1e-9)
+	assert.InDelta(t, 1.0, l.rl.TokensAt(time.Now().Add(time.Second)), 0.01, "a token is ready at the reset")
 }
 
 func TestLimiterSlowdownFromResponses(t *testing.T) {
