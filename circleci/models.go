@@ -59,6 +59,13 @@ const (
 	JobTypeApproval = "approval"
 )
 
+// IsFinalPipelineState reports whether a pipeline in this state has finished being set
+// up: "created" (its workflows were created) or "errored". Unknown states count as not
+// final, so they are polled again rather than frozen.
+func IsFinalPipelineState(state string) bool {
+	return state == PipelineStateCreated || state == PipelineStateErrored
+}
+
 // IsTerminalWorkflowStatus reports whether a workflow in this status will not change
 // again. Unknown statuses count as not terminal, so they are polled again rather than
 // frozen.

@@ -22,10 +22,11 @@ import (
 // is never edited: a schema change is a new file, in both dialect directories.
 //
 // Concurrent Opens are safe: on SQLite the whole run is one BEGIN IMMEDIATE
-// transaction (one writer at a time, across processes); on PostgreSQL the run holds a
-// session advisory lock (migrationLockID) and each migration is its own transaction.
-// A database migrated by a newer binary (versions this one does not know) is accepted:
-// migrations are meant to be additive.
+// transaction (one writer at a time, across processes), which openSQLite retries if
+// SQLite fails it with SQLITE_BUSY before busy_timeout; on PostgreSQL the run holds
+// a session advisory lock (migrationLockID) and each migration is its own
+// transaction. A database migrated by a newer binary (versions this one does not
+// know) is accepted: migrations are meant to be additive.
 
 //go:embed migrations
 var migrationFS embed.FS
@@ -78,7 +79,8 @@ func loadMigrations(dir string) ([]migration, error) {
 
 // migrateSQLite applies the pending SQLite migrations in one immediate transaction.
 // db must open transactions with BEGIN IMMEDIATE (the _txlock of the writer DSN), so
-// that concurrent runs queue on SQLite's write lock instead of failing.
+// that concurrent runs queue on SQLite's write lock instead of failing. It is one
+// attempt: a failed run is rolled back, so the caller may run it again.
 func migrateSQLite(ctx context.Context, db *sql.DB) (err error) {
 	ms, err := loadMigrations("sqlite")
 	if err != nil {

@@ -52,9 +52,9 @@ func modelConstants(t *testing.T, prefix string) []string {
 func TestStatusListsCoverModels(t *testing.T) {
 	require.ElementsMatch(t, modelConstants(t, "WorkflowStatus"), knownWorkflowStatuses)
 	require.ElementsMatch(t, modelConstants(t, "JobStatus"), knownJobStatuses)
-	for _, s := range openPipelineStates {
-		require.Contains(t, modelConstants(t, "PipelineState"), s)
-	}
+	require.ElementsMatch(t, modelConstants(t, "PipelineState"), knownPipelineStates)
+	require.Equal(t, []string{circleci.PipelineStateCreated, circleci.PipelineStateErrored}, finalPipelineStates)
+	require.Equal(t, "('created', 'errored')", finalPipelineSQL)
 	for _, s := range knownWorkflowStatuses {
 		require.Equal(t, circleci.IsTerminalWorkflowStatus(s), slices.Contains(terminalWorkflowStatuses, s), s)
 	}
@@ -62,6 +62,16 @@ func TestStatusListsCoverModels(t *testing.T) {
 		require.Equal(t, circleci.IsTerminalJobStatus(s), slices.Contains(terminalJobStatuses, s), s)
 	}
 	require.Equal(t, "('success', 'not_run', 'failed', 'error', 'canceled', 'unauthorized')", terminalWorkflowSQL)
+}
+
+// TestGuardSQL pins the version guards' SQL, generated from the status lists.
+func TestGuardSQL(t *testing.T) {
+	require.Equal(t, "NOT (circleci_pipelines.state IN ('created', 'errored') AND excluded.state NOT IN ('created', 'errored'))"+
+		" AND (circleci_pipelines.updated_at IS NULL OR (excluded.updated_at IS NOT NULL AND circleci_pipelines.updated_at <= excluded.updated_at))",
+		pipelinesTable.guard)
+	require.Equal(t, "NOT (circleci_jobs.status IN "+terminalJobSQL+" AND excluded.status NOT IN "+terminalJobSQL+")"+
+		" AND (circleci_jobs.stopped_at IS NULL OR (excluded.stopped_at IS NOT NULL AND circleci_jobs.stopped_at <= excluded.stopped_at))",
+		jobsTable.guard)
 }
 
 // TestMigrationPredicatesMatchGo: the partial indexes of the migrations must use the

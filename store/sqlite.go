@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"path/filepath"
 	"runtime"
@@ -13,7 +14,8 @@ import (
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite" // also registers the "sqlite" database/sql driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // sqliteTimeLayout is how SQLite stores timestamps: UTC, fixed width, so that text
@@ -21,8 +23,12 @@ import (
 const sqliteTimeLayout = "2006-01-02T15:04:05.000000Z"
 
 // sqliteBusyTimeout is how long a SQLite connection waits for a lock held by another
-// process before failing with SQLITE_BUSY.
+// process before failing with SQLITE_BUSY. It also bounds how long openSQLite keeps
+// retrying the steps that SQLite fails at once with SQLITE_BUSY (see sqliteRetryBusy).
 const sqliteBusyTimeout = 10 * time.Second
+
+// sqliteMaxBackoff caps the pause between two attempts of sqliteRetryBusy.
+const sqliteMaxBackoff = 50 * time.Millisecond
 
 // sqliteMaxParams bounds the parameters of one statement (SQLite allows 32766).
 const sqliteMaxParams = 30000
@@ -47,9 +53,18 @@ type sqliteStore struct {
 }
 
 // openSQLite opens (creating if needed) the SQLite database at path, or a private
-// in-memory one for MemoryPath, and migrates it.
+// in-memory one for MemoryPath, switches it to WAL and migrates it.
+//
+// Several processes may do so at once on a new file. SQLite does not always wait
+// busy_timeout for them: switching a file to WAL takes a read lock and then asks for
+// the write lock, and a connection that holds a read lock gets SQLITE_BUSY at once,
+// without its busy handler, when another holds the write lock (deadlock avoidance).
+// So the journal mode is set once, here, rather than by the DSN of every connection,
+// and that step and the migration are retried on SQLITE_BUSY (sqliteRetryBusy),
+// within sqliteBusyTimeout and ctx.
 func openSQLite(ctx context.Context, path string) (*sqliteStore, error) {
 	memory := path == MemoryPath
+	deadline := time.Now().Add(sqliteBusyTimeout)
 	if !memory {
 		abs, err := filepath.Abs(path)
 		if err != nil {
@@ -66,7 +81,23 @@ func openSQLite(ctx context.Context, path string) (*sqliteStore, error) {
 	writer.SetMaxIdleConns(1)
 	writer.SetConnMaxLifetime(0)
 	writer.SetConnMaxIdleTime(0)
-	if err := migrateSQLite(ctx, writer); err != nil {
+	if !memory {
+		// The journal mode is persistent: the file stays in WAL for every later
+		// connection, of this process or another. Where WAL is not available, the
+		// file keeps its journal mode (the pragma answers the mode in force, not an
+		// error), as it did when the DSN set it.
+		err := sqliteRetryBusy(ctx, deadline, func(ctx context.Context) error {
+			var mode string
+			return writer.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode)
+		})
+		if err != nil {
+			_ = writer.Close()
+			return nil, fmt.Errorf("store: set WAL mode on SQLite %s: %w", path, err)
+		}
+	}
+	if err := sqliteRetryBusy(ctx, deadline, func(ctx context.Context) error {
+		return migrateSQLite(ctx, writer)
+	}); err != nil {
 		_ = writer.Close()
 		return nil, fmt.Errorf("store: migrate SQLite %s: %w", path, err)
 	}
@@ -91,15 +122,60 @@ func openSQLite(ctx context.Context, path string) (*sqliteStore, error) {
 	return s, nil
 }
 
+// sqliteRetryBusy runs op until it returns nil or an error other than SQLITE_BUSY or
+// SQLITE_LOCKED, pausing between attempts (a jittered backoff from 1ms up to
+// sqliteMaxBackoff, so that processes starting together do not retry in step). It
+// gives up with op's last error when the next attempt would start after deadline, or
+// when ctx ends (the error then wraps ctx's too). op must be safe to repeat: a
+// transaction that failed is rolled back before op returns.
+func sqliteRetryBusy(ctx context.Context, deadline time.Time, op func(context.Context) error) error {
+	backoff := time.Millisecond
+	for {
+		err := op(ctx)
+		if err == nil || !isSQLiteBusy(err) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w (gave up: %w)", err, ctx.Err())
+		}
+		pause := backoff/2 + rand.N(backoff/2+1)
+		if time.Now().Add(pause).After(deadline) {
+			return err
+		}
+		timer := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return fmt.Errorf("%w (gave up: %w)", err, ctx.Err())
+		case <-timer.C:
+		}
+		backoff = min(2*backoff, sqliteMaxBackoff)
+	}
+}
+
+// isSQLiteBusy reports whether err is SQLite's SQLITE_BUSY or SQLITE_LOCKED, or one
+// of their extended codes: another connection holds a lock that may soon be released.
+func isSQLiteBusy(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code() & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return true
+	}
+	return false
+}
+
 // sqliteDSN is the modernc.org/sqlite DSN of the file at path: a file: URI, so that
-// any character works in path, with the connection's pragmas.
+// any character works in path, with the connection's pragmas. None of them takes a
+// lock on the file: journal_mode, which does, is set once by openSQLite.
 func sqliteDSN(path string, writer bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(sqliteBusyTimeout.Milliseconds(), 10)+")")
 	q.Add("_pragma", "foreign_keys(0)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	if writer {
-		q.Add("_pragma", "journal_mode(WAL)")
 		q.Set("_txlock", "immediate")
 	} else {
 		q.Add("_pragma", "query_only(1)")
@@ -295,6 +371,10 @@ func sqliteArgs(args []any) []any {
 // sqlRows adapts sql.Rows to dbRows.
 type sqlRows struct{ *sql.Rows }
 
+// Close closes the rows and releases their connection. It returns nothing, like
+// pgx.Rows.Close, as dbRows wants: the error of sql.Rows.Close (the driver's, from
+// finalizing the statement) is dropped, and the errors of the query and its
+// iteration are reported by Err, which callers check.
 func (r sqlRows) Close() { _ = r.Rows.Close() }
 
 var _ Store = (*sqliteStore)(nil)

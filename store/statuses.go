@@ -8,12 +8,19 @@ import (
 )
 
 // The status sets below are the single source of the SQL that decides whether a stored
-// workflow or job can still change (the write guard and OpenItems). They are derived at
-// init from circleci.IsTerminalWorkflowStatus and circleci.IsTerminalJobStatus applied to
-// every status the circleci package declares, so SQL and Go cannot disagree. A test
-// (TestStatusListsCoverModels) checks that the lists below name every status constant
-// of the circleci package, and another that the partial indexes of the migrations use
-// the same predicates.
+// workflow, job or pipeline can still change (the write guard and OpenItems). The
+// workflow and job sets are derived at init from circleci.IsTerminalWorkflowStatus and
+// circleci.IsTerminalJobStatus applied to every status the circleci package declares,
+// and the final pipeline states from circleci.IsFinalPipelineState, so SQL and Go
+// cannot disagree. A test (TestStatusListsCoverModels) checks
+// that the lists below name every status and state constant of the circleci package,
+// and another that the partial indexes of the migrations use the same predicates.
+//
+// A status or state that the circleci package does not declare (one CircleCI added
+// later, or none) is in no list. For the write guard it is therefore neither terminal
+// nor final: a stored row in such a state may be replaced by any snapshot, and a
+// snapshot in such a state never replaces a terminal or final row. For OpenItems an
+// unknown workflow status or pipeline state is open: the entity is polled again.
 
 // knownWorkflowStatuses lists every circleci.WorkflowStatus* constant.
 var knownWorkflowStatuses = []string{
@@ -46,9 +53,10 @@ var knownJobStatuses = []string{
 	circleci.JobStatusUnauthorized,
 }
 
-// openPipelineStates are the pipeline states that are not final: a pipeline in one of
-// them is polled again (see OpenItems).
-var openPipelineStates = []string{
+// knownPipelineStates lists every circleci.PipelineState* constant.
+var knownPipelineStates = []string{
+	circleci.PipelineStateCreated,
+	circleci.PipelineStateErrored,
 	circleci.PipelineStateSetupPending,
 	circleci.PipelineStateSetup,
 	circleci.PipelineStatePending,
@@ -61,20 +69,23 @@ var (
 	// terminalJobStatuses is the subset of knownJobStatuses that
 	// circleci.IsTerminalJobStatus calls terminal, in declaration order.
 	terminalJobStatuses = filterStatuses(knownJobStatuses, circleci.IsTerminalJobStatus)
+	// finalPipelineStates is the subset of knownPipelineStates that
+	// circleci.IsFinalPipelineState calls final (created, errored), in declaration order.
+	finalPipelineStates = filterStatuses(knownPipelineStates, circleci.IsFinalPipelineState)
 
 	// terminalWorkflowSQL is the SQL list of terminal workflow statuses: ('success', ...).
 	terminalWorkflowSQL = sqlList(terminalWorkflowStatuses)
 	// terminalJobSQL is the SQL list of terminal job statuses.
 	terminalJobSQL = sqlList(terminalJobStatuses)
-	// openPipelineSQL is the SQL list of the pipeline states that are not final.
-	openPipelineSQL = sqlList(openPipelineStates)
+	// finalPipelineSQL is the SQL list of the final pipeline states.
+	finalPipelineSQL = sqlList(finalPipelineStates)
 
 	// Predicates shared by the queries and the partial indexes of the migrations; the
 	// migrations must spell them exactly so (TestMigrationPredicatesMatchGo), or the
 	// query planners will not use the indexes.
 	openWorkflowPredicate = "status NOT IN " + terminalWorkflowSQL
 	openJobPredicate      = "status NOT IN " + terminalJobSQL
-	openPipelinePredicate = "state IN " + openPipelineSQL
+	openPipelinePredicate = "state NOT IN " + finalPipelineSQL
 )
 
 // filterStatuses returns the statuses for which keep is true, in order.

@@ -6,8 +6,9 @@
 // DATABASE_URL. The schema comes from embedded, versioned migrations applied by Open.
 //
 // Writes are idempotent (upsert by id) and version-guarded: a retried or overlapping
-// write never turns a terminal status back into a running one, nor replaces a later
-// stopped_at (or updated_at) with an earlier one. Every timestamp is stored in UTC, at
+// write never turns a terminal status back into a running one, nor a final pipeline
+// state (created, errored) back into an open one, nor replaces a later stopped_at (or
+// updated_at) with an earlier one. Every timestamp is stored in UTC, at
 // microsecond precision (PostgreSQL's, used by both stores), and returned in UTC.
 //
 // Files: open.go (Open, URLs), tables.go (the upserted tables and the guard SQL),
@@ -126,8 +127,9 @@ type ConnectionState struct {
 // OpenItems are the entities of a project that a sync must poll again because they can
 // still change. They are derived from the stored data, not kept separately.
 type OpenItems struct {
-	// PipelineIDs are pipelines in a non-final state (setup, pending, setup-pending)
-	// or whose stored workflows are not all terminal.
+	// PipelineIDs are pipelines in a non-final state (setup, pending, setup-pending,
+	// or a state CircleCI added later; see circleci.IsFinalPipelineState) or whose
+	// stored workflows are not all terminal.
 	PipelineIDs []string
 	// WorkflowIDs are workflows whose status is not terminal. A terminal workflow's jobs
 	// are final too: the jobs that never ran in a failed workflow may stay "blocked"

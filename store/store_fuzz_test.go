@@ -21,8 +21,8 @@ import (
 //
 //   - the write succeeded, and Written+Unchanged is the number of items;
 //   - the invariants, against the previous read: a terminal workflow or job stays
-//     terminal, a stored stopped_at (pipeline updated_at) never goes back or to null,
-//     no row disappears;
+//     terminal, a final pipeline stays final, a stored stopped_at (pipeline
+//     updated_at) never goes back or to null, no row disappears;
 //   - the stored rows and the Written count equal those of a model applying the
 //     documented guard to each entity's snapshots in batch order;
 //   - Counts equals the number of distinct ids.
@@ -258,12 +258,24 @@ func terminalAccepts(terminal func(string) bool, storedStatus, status string, st
 	return !(terminal(storedStatus) && !terminal(status)) && notEarlier(storedStopped, stopped)
 }
 
+// finalPipelineState is the model's final pipeline states, spelled out rather than
+// taken from statuses.go: created and errored. The open states and unknown ones are
+// not final.
+func finalPipelineState(state string) bool {
+	return state == circleci.PipelineStateCreated || state == circleci.PipelineStateErrored
+}
+
+// pipelineAccepts is the model of pipelineGuard.
+func pipelineAccepts(storedState, state string, storedUpdated, updated *time.Time) bool {
+	return !(finalPipelineState(storedState) && !finalPipelineState(state)) && notEarlier(storedUpdated, updated)
+}
+
 // apply applies one snapshot and reports whether the store should count it written.
 func (m *fuzzModel) apply(item any) bool {
 	switch it := item.(type) {
 	case circleci.Pipeline:
 		old, ok := m.pipelines[it.ID]
-		if ok && (!notEarlier(old.UpdatedAt, it.UpdatedAt) || reflect.DeepEqual(old, it)) {
+		if ok && (!pipelineAccepts(old.State, it.State, old.UpdatedAt, it.UpdatedAt) || reflect.DeepEqual(old, it)) {
 			return false
 		}
 		m.pipelines[it.ID] = it
@@ -318,6 +330,10 @@ func (s fuzzState) requireSucceededBy(t *testing.T, next fuzzState) {
 	for id, before := range s.pipelines {
 		after, ok := next.pipelines[id]
 		require.True(t, ok, "pipeline %q vanished", id)
+		if finalPipelineState(before["state"].(string)) {
+			require.True(t, finalPipelineState(after["state"].(string)), "pipeline %q went from final %q to %q",
+				id, before["state"], after["state"])
+		}
 		notBack("pipeline", id, "updated_at", before, after)
 	}
 	for _, e := range []struct {

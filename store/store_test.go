@@ -315,6 +315,100 @@ func TestVersionGuardPipelines(t *testing.T) {
 	})
 }
 
+// TestVersionGuardPipelineStates: a pipeline whose stored state is final (created,
+// errored) is never overwritten by a snapshot in an open state (setup-pending, setup,
+// pending) or an unknown one, whatever its updated_at. An unknown stored state is not
+// final: anything may replace it.
+func TestVersionGuardPipelineStates(t *testing.T) {
+	type step struct {
+		state   string
+		updated *time.Time
+		written bool
+	}
+	cases := map[string][]step{
+		"created is not reopened": {
+			{"created", ptr(at(10)), true},
+			{"pending", ptr(at(10)), false}, // same updated_at: refused
+			{"setup", ptr(at(11)), false},   // even updated later
+			{"setup-pending", ptr(at(12)), false},
+			{"brand-new-state", ptr(at(12)), false}, // unknown states are not final
+			{"created", ptr(at(12)), true},
+		},
+		"pending becomes created": {
+			{"setup-pending", ptr(at(9)), true},
+			{"setup", ptr(at(9)), true},
+			{"pending", ptr(at(10)), true},
+			{"created", ptr(at(10)), true}, // same updated_at: accepted
+			{"pending", ptr(at(10)), false},
+		},
+		"errored stays errored": {
+			{"pending", nil, true},
+			{"errored", ptr(at(10)), true},
+			{"pending", ptr(at(10)), false},
+			{"setup", ptr(at(20)), false},
+			{"setup-pending", ptr(at(20)), false},
+			{"", ptr(at(20)), false},
+			{"brand-new-state", ptr(at(20)), false},
+			{"errored", ptr(at(10)), false}, // identical
+		},
+		"final to final": {
+			{"created", ptr(at(10)), true},
+			{"errored", ptr(at(10)), true},
+			{"created", ptr(at(9)), false}, // the updated_at guard still holds
+		},
+		"unknown is not final": {
+			{"brand-new-state", ptr(at(10)), true},
+			{"pending", ptr(at(10)), true},
+			{"brand-new-state", ptr(at(11)), true},
+			{"created", ptr(at(11)), true},
+		},
+	}
+	forEachBackend(t, func(t *testing.T, st Store) {
+		for name, steps := range cases {
+			id := "p-" + name
+			p := func(s step) circleci.Pipeline {
+				x := newPipeline(id, "gh/o/r", 1, at(0))
+				x.State, x.UpdatedAt = s.state, s.updated
+				return x
+			}
+			want := steps[0]
+			for i, s := range steps {
+				stats := write(t, st, Batch{Pipelines: []circleci.Pipeline{p(s)}})
+				if s.written {
+					want = s
+					require.Equal(t, WriteStats{Written: 1}, stats, "%s: step %d", name, i)
+				} else {
+					require.Equal(t, WriteStats{Unchanged: 1}, stats, "%s: step %d", name, i)
+				}
+				var updated any
+				if want.updated != nil {
+					updated = *want.updated
+				}
+				requireRow(t, pipelinesTable, map[string]any{"state": want.state, "updated_at": updated},
+					readRow(t, st, pipelinesTable, id))
+			}
+		}
+
+		// Both snapshots in one batch, in either order: the final one stays.
+		created := newPipeline("p-batch", "gh/o/r", 1, at(0))
+		pending := created
+		pending.State = circleci.PipelineStatePending
+		require.Equal(t, WriteStats{Written: 1, Unchanged: 1},
+			write(t, st, Batch{Pipelines: []circleci.Pipeline{created, pending}}))
+		requireRow(t, pipelinesTable, map[string]any{"state": "created"}, readRow(t, st, pipelinesTable, "p-batch"))
+		require.Equal(t, WriteStats{Unchanged: 2},
+			write(t, st, Batch{Pipelines: []circleci.Pipeline{pending, created}}))
+		requireRow(t, pipelinesTable, map[string]any{"state": "created"}, readRow(t, st, pipelinesTable, "p-batch"))
+
+		// A final pipeline is not open, whatever was written after it.
+		open, err := st.OpenItems(context.Background(), "gh/o/r")
+		require.NoError(t, err)
+		require.NotContains(t, open.PipelineIDs, "p-created is not reopened")
+		require.NotContains(t, open.PipelineIDs, "p-errored stays errored")
+		require.NotContains(t, open.PipelineIDs, "p-batch")
+	})
+}
+
 func TestProjectsAndUsersLastWriteWins(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, st Store) {
 		setClock(t, st, fixedClock(at(0)))
@@ -564,6 +658,7 @@ func TestOpenItems(t *testing.T) {
 				pipe("p7-pending", a, "pending"),
 				pipe("p8-setup-pending", a, "setup-pending"),
 				pipe("p9-errored", a, "errored"),
+				pipe("pa-unknown-state", a, "some_new_state"),
 			},
 			Workflows: []circleci.Workflow{
 				newWorkflow("w1", "p1-done", a, "success", done),
@@ -584,7 +679,7 @@ func TestOpenItems(t *testing.T) {
 		got, err := st.OpenItems(context.Background(), a)
 		require.NoError(t, err)
 		require.Equal(t, OpenItems{
-			PipelineIDs: []string{"p1-done", "p2-running-wf", "p3-setup", "p5-unknown-wf", "p7-pending", "p8-setup-pending"},
+			PipelineIDs: []string{"p1-done", "p2-running-wf", "p3-setup", "p5-unknown-wf", "p7-pending", "p8-setup-pending", "pa-unknown-state"},
 			// w4 is failed with a blocked job: terminal, so not open.
 			WorkflowIDs: []string{"w2", "w5", "w7"},
 		}, got)

@@ -95,10 +95,9 @@ var (
 			{"vcs_provider", colText}, {"vcs_commit_subject", colText},
 			{"errors", colJSON}, {"raw", colJSON}, {"synced_at", colTime},
 		},
-		keyLen: 1,
-		stamp:  "synced_at",
-		// A pipeline snapshot never replaces one updated later.
-		guard:         notEarlierGuard("circleci_pipelines", "updated_at"),
+		keyLen:        1,
+		stamp:         "synced_at",
+		guard:         pipelineGuard("circleci_pipelines"),
 		skipIdentical: true,
 	}
 
@@ -169,8 +168,29 @@ var (
 //
 // Unknown statuses are not in terminalSQL, so they count as not terminal, as in Go.
 func terminalGuard(tbl, terminalSQL string) string {
-	return fmt.Sprintf("NOT (%[1]s.status IN %[2]s AND excluded.status NOT IN %[2]s) AND %[3]s",
-		tbl, terminalSQL, notEarlierGuard(tbl, "stopped_at"))
+	return finalGuard(tbl, "status", terminalSQL) + " AND " + notEarlierGuard(tbl, "stopped_at")
+}
+
+// pipelineGuard is the version guard of pipelines. An incoming snapshot replaces the
+// stored row unless
+//
+//   - the stored state is final (created, errored) and the incoming one is not (a
+//     late or retried write of an older snapshot, still setting up or pending, that
+//     the updated_at rule alone lets through when it carries the same updated_at, or
+//     when the stored row has none), or
+//   - the stored updated_at is set and the incoming one is null or earlier.
+//
+// Unknown states are not in finalPipelineSQL, so they count as not final (see
+// statuses.go): any snapshot may replace them, and they never replace a final state.
+func pipelineGuard(tbl string) string {
+	return finalGuard(tbl, "state", finalPipelineSQL) + " AND " + notEarlierGuard(tbl, "updated_at")
+}
+
+// finalGuard holds unless the stored col is in finalSQL (an SQL list of values) and
+// the incoming one is not: a final status or state is only replaced by a final one.
+// col must be NOT NULL.
+func finalGuard(tbl, col, finalSQL string) string {
+	return fmt.Sprintf("NOT (%[1]s.%[2]s IN %[3]s AND excluded.%[2]s NOT IN %[3]s)", tbl, col, finalSQL)
 }
 
 // notEarlierGuard holds unless the stored col is set and the incoming one is null or

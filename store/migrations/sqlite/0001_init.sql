@@ -45,7 +45,7 @@ CREATE TABLE circleci_pipelines (
 ) STRICT;
 CREATE INDEX circleci_pipelines_project_created_idx ON circleci_pipelines (project_slug, created_at);
 CREATE INDEX circleci_pipelines_open_idx ON circleci_pipelines (project_slug)
-    WHERE state IN ('setup-pending', 'setup', 'pending');
+    WHERE state NOT IN ('created', 'errored');
 
 CREATE TABLE circleci_workflows (
     id                TEXT PRIMARY KEY,
