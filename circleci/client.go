@@ -59,7 +59,7 @@ type Options struct {
 	// HTTPClient sends the requests. The default has dial, TLS-handshake and
 	// response-header timeouts but no overall timeout: deadlines come from the
 	// context of each call. The client copies it and wraps its CheckRedirect so that
-	// the token is never forwarded to another host on a redirect.
+	// the token is never forwarded on a redirect to another host or scheme.
 	HTTPClient *http.Client
 
 	// UserAgent is sent in the User-Agent header. The default is
@@ -278,10 +278,12 @@ func defaultHTTPClient() *http.Client {
 }
 
 // keepTokenOnHost wraps a CheckRedirect policy so that the token header, which
-// net/http does not know to be sensitive, is dropped on a redirect to another host.
+// net/http does not know to be sensitive, is dropped on a redirect to another host
+// or another scheme (such as https to http on the same host, where it would travel
+// in clear text) than the original request's.
 func keepTokenOnHost(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
-		if len(via) > 0 && !strings.EqualFold(req.URL.Host, via[0].URL.Host) {
+		if len(via) > 0 && !sameOrigin(req.URL, via[0].URL) {
 			req.Header.Del(tokenHeader)
 		}
 		if next != nil {
@@ -292,4 +294,9 @@ func keepTokenOnHost(next func(*http.Request, []*http.Request) error) func(*http
 		}
 		return nil
 	}
+}
+
+// sameOrigin reports whether a and b have the same scheme and host (port included).
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Host, b.Host)
 }

@@ -10,11 +10,18 @@
 // cancellation come from the context of each call. Each operation sends exactly one
 // request and never retries; iterators (ProjectPipelines, PipelineWorkflows,
 // WorkflowJobs, OrgPipelines, and the generic Pages and Items) send one per page.
+// PagesFrom and ItemsFrom resume a list at a saved page token, with the same
+// guard against next_page_token cycles.
 //
 // The token never appears in an error, a log or a printed Client or Options: Client
 // keeps it unexported, Options redacts it in String, GoString, Format, LogValue and
 // MarshalJSON, and any echo of it in a response body is replaced by "[REDACTED]".
-// The token is not forwarded when a redirect leads to another host.
+// The token is not forwarded when a redirect leads to another host or another
+// scheme (https to http on the same host). Errors wrapping a cause whose text
+// contains the token (a transport error, say) carry a redacted copy of the
+// cause's chain: nothing reachable with errors.Unwrap or errors.As prints it,
+// while errors.Is still finds context.Canceled, context.DeadlineExceeded and
+// the like, and a net.Error stays a net.Error.
 //
 // # Errors
 //

@@ -30,17 +30,47 @@ func Pages[T any](ctx context.Context, fetch PageFetcher[T]) iter.Seq2[Page[T], 
 	return pages(ctx, "", fetch)
 }
 
+// PagesFrom is Pages resuming at the page that startToken names, typically a
+// NextPageToken saved by an earlier iteration that was interrupted: it yields
+// that page and every page after it, and none before. startToken counts as
+// already used: a list whose next_page_token leads back to it (or to any token of
+// this iteration) is a ClassPagination *Error, as in Pages; the page numbers in
+// its message count startToken's page as page 1. An empty startToken starts at
+// the first page, like Pages.
+//
+// A page token can go stale between two runs: CircleCI may then answer 404 (a
+// ClassNotFound *Error with NotFoundKind NotFoundPageToken) or 400, and the list
+// should be restarted from the first page.
+func PagesFrom[T any](ctx context.Context, startToken string, fetch PageFetcher[T]) iter.Seq2[Page[T], error] {
+	return pagesFrom(ctx, "", startToken, fetch)
+}
+
 // Items iterates over the items of every page of a list (see Pages): (item, nil) for
 // each item, then (zero, err) once if a page fails.
 func Items[T any](ctx context.Context, fetch PageFetcher[T]) iter.Seq2[T, error] {
 	return items(pages(ctx, "", fetch))
 }
 
+// ItemsFrom iterates over the items of the pages PagesFrom yields: those of the
+// page startToken names and of every page after it.
+func ItemsFrom[T any](ctx context.Context, startToken string, fetch PageFetcher[T]) iter.Seq2[T, error] {
+	return items(pagesFrom(ctx, "", startToken, fetch))
+}
+
 // pages is Pages with the route template to name in a ClassPagination error.
 func pages[T any](ctx context.Context, route string, fetch PageFetcher[T]) iter.Seq2[Page[T], error] {
+	return pagesFrom(ctx, route, "", fetch)
+}
+
+// pagesFrom is PagesFrom with the route template to name in a ClassPagination
+// error.
+func pagesFrom[T any](ctx context.Context, route, startToken string, fetch PageFetcher[T]) iter.Seq2[Page[T], error] {
 	return func(yield func(Page[T], error) bool) {
 		seen := map[string]int{} // page token → number of the page it fetched
-		token := ""
+		if startToken != "" {
+			seen[startToken] = 1
+		}
+		token := startToken
 		for n := 1; ; n++ {
 			p, err := fetch(ctx, token)
 			if err != nil {
@@ -58,7 +88,7 @@ func pages[T any](ctx context.Context, route string, fetch PageFetcher[T]) iter.
 				e := &Error{
 					Class:        ClassPagination,
 					Route:        route,
-					Continuation: n > 1,
+					Continuation: token != "",
 					Message: fmt.Sprintf("page %d returned the next_page_token already used for page %d; stopping to avoid an endless loop",
 						n, first),
 				}

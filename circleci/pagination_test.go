@@ -245,3 +245,160 @@ func TestGenericPages(t *testing.T) {
 	assert.Empty(t, e.Route)
 	assert.Equal(t, "circleci: pagination: page 2 returned the next_page_token already used for page 2; stopping to avoid an endless loop", e.Error())
 }
+
+// chainFetcher serves the pages of chain, recording the tokens asked for.
+func chainFetcher(chain map[string]Page[string], asked *[]string) PageFetcher[string] {
+	return func(_ context.Context, tok string) (Page[string], error) {
+		*asked = append(*asked, tok)
+		if len(*asked) > 50 {
+			return Page[string]{}, errors.New("the iteration does not stop")
+		}
+		p, ok := chain[tok]
+		if !ok {
+			return Page[string]{}, fmt.Errorf("unknown page token %q", tok)
+		}
+		return p, nil
+	}
+}
+
+func TestPagesFrom(t *testing.T) {
+	ctx := context.Background()
+	chain := map[string]Page[string]{
+		"":  {Items: []string{"1", "2"}, NextPageToken: "A"},
+		"A": {Items: []string{"3"}, NextPageToken: "B"},
+		"B": {Items: []string{"4", "5"}, NextPageToken: "C"},
+		"C": {Items: []string{"6"}},
+	}
+
+	t.Run("resume mid-chain yields exactly the remaining pages", func(t *testing.T) {
+		var asked []string
+		var got []Page[string]
+		for p, err := range PagesFrom(ctx, "B", chainFetcher(chain, &asked)) {
+			require.NoError(t, err)
+			got = append(got, p)
+		}
+		assert.Equal(t, []Page[string]{chain["B"], chain["C"]}, got)
+		assert.Equal(t, []string{"B", "C"}, asked)
+
+		asked = nil
+		all, err := collect(t, ItemsFrom(ctx, "A", chainFetcher(chain, &asked)))
+		require.NoError(t, err)
+		assert.Equal(t, []string{"3", "4", "5", "6"}, all)
+		assert.Equal(t, []string{"A", "B", "C"}, asked)
+	})
+
+	t.Run("resume at the last page", func(t *testing.T) {
+		var asked []string
+		all, err := collect(t, ItemsFrom(ctx, "C", chainFetcher(chain, &asked)))
+		require.NoError(t, err)
+		assert.Equal(t, []string{"6"}, all)
+		assert.Equal(t, []string{"C"}, asked)
+	})
+
+	t.Run("an empty start token is Pages", func(t *testing.T) {
+		var asked []string
+		all, err := collect(t, ItemsFrom(ctx, "", chainFetcher(chain, &asked)))
+		require.NoError(t, err)
+		assert.Equal(t, []string{"1", "2", "3", "4", "5", "6"}, all)
+		assert.Equal(t, []string{"", "A", "B", "C"}, asked)
+	})
+
+	t.Run("break stops fetching", func(t *testing.T) {
+		var asked []string
+		for range PagesFrom(ctx, "A", chainFetcher(chain, &asked)) {
+			break
+		}
+		assert.Equal(t, []string{"A"}, asked)
+	})
+
+	t.Run("an error ends the iteration", func(t *testing.T) {
+		var asked []string
+		got, err := collect(t, ItemsFrom(ctx, "stale", chainFetcher(chain, &asked)))
+		require.ErrorContains(t, err, `unknown page token "stale"`)
+		assert.Empty(t, got)
+		assert.Equal(t, []string{"stale"}, asked)
+	})
+}
+
+func TestPagesFromCycles(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name      string
+		chain     map[string]Page[string]
+		start     string
+		wantItems []string
+		wantAsked []string
+		wantMsg   string
+	}{
+		{
+			name: "back to the start token",
+			chain: map[string]Page[string]{
+				"A": {Items: []string{"3"}, NextPageToken: "B"},
+				"B": {Items: []string{"4"}, NextPageToken: "A"},
+			},
+			start: "A", wantItems: []string{"3", "4"}, wantAsked: []string{"A", "B"},
+			wantMsg: "page 2 returned the next_page_token already used for page 1",
+		},
+		{
+			name:  "the start token repeats itself",
+			chain: map[string]Page[string]{"A": {Items: []string{"3"}, NextPageToken: "A"}},
+			start: "A", wantItems: []string{"3"}, wantAsked: []string{"A"},
+			wantMsg: "page 1 returned the next_page_token already used for page 1",
+		},
+		{
+			name: "a cycle after the start",
+			chain: map[string]Page[string]{
+				"A": {Items: []string{"3"}, NextPageToken: "B"},
+				"B": {Items: []string{"4"}, NextPageToken: "C"},
+				"C": {Items: []string{"5"}, NextPageToken: "B"},
+			},
+			start: "A", wantItems: []string{"3", "4", "5"}, wantAsked: []string{"A", "B", "C"},
+			wantMsg: "page 3 returned the next_page_token already used for page 2",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var asked []string
+			got, err := collect(t, ItemsFrom(ctx, tt.start, chainFetcher(tt.chain, &asked)))
+			e := requireClass(t, err, ClassPagination)
+			assert.Equal(t, tt.wantItems, got, "every page before the loop is yielded")
+			assert.Equal(t, tt.wantAsked, asked, "no page is fetched twice")
+			assert.Contains(t, e.Message, tt.wantMsg)
+			assert.True(t, e.Continuation, "the request carried a page token")
+			assert.False(t, e.Retryable())
+		})
+	}
+}
+
+// TestPagesFromClient resumes a client listing from a saved token: the requests
+// carry that token, then the next ones, with the list's filters.
+func TestPagesFromClient(t *testing.T) {
+	pages := map[string]pageSpec{
+		"":  {ids: []string{"p1", "p2"}, next: "A"},
+		"A": {ids: []string{"p3"}, next: "B"},
+		"B": {ids: []string{"p4", "p5"}},
+	}
+	c, rec, _ := newTestClient(t, pagedHandler(t, pages, pipelineItem))
+	ctx := context.Background()
+	first, err := c.ProjectPipelinesPage(ctx, "gh/acme/widgets", "main", "")
+	require.NoError(t, err)
+	checkpoint := first.NextPageToken
+	require.Equal(t, "A", checkpoint)
+
+	var ids []string
+	for p, err := range ItemsFrom(ctx, checkpoint, func(ctx context.Context, tok string) (Page[Pipeline], error) {
+		return c.ProjectPipelinesPage(ctx, "gh/acme/widgets", "main", tok)
+	}) {
+		require.NoError(t, err)
+		ids = append(ids, p.ID)
+	}
+	assert.Equal(t, []string{"p3", "p4", "p5"}, ids)
+	reqs := rec.all()
+	require.Len(t, reqs, 3)
+	for i, want := range []string{"", "A", "B"} {
+		q, err := url.ParseQuery(reqs[i].RawQuery)
+		require.NoError(t, err)
+		assert.Equal(t, want, q.Get("page-token"))
+		assert.Equal(t, "main", q.Get("branch"))
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 )
 
@@ -190,32 +189,3 @@ func unwrapURLError(err error) error {
 	}
 	return err
 }
-
-// redact removes the token from s.
-func (c *Client) redact(s string) string {
-	if c.cred.token == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, c.cred.token, redacted)
-}
-
-// redactErr wraps err so that its text does not contain the token.
-func (c *Client) redactErr(err error) error {
-	if err == nil || !strings.Contains(err.Error(), c.cred.token) {
-		return err
-	}
-	return &redactedError{msg: c.redact(err.Error()), err: err}
-}
-
-// redactedError is an error whose text had the token removed. Unwrap still gives the
-// original error, for errors.Is and errors.As.
-type redactedError struct {
-	msg string
-	err error
-}
-
-// Error returns the redacted text.
-func (e *redactedError) Error() string { return e.msg }
-
-// Unwrap returns the original error.
-func (e *redactedError) Unwrap() error { return e.err }

@@ -16,11 +16,16 @@ type Advance struct {
 	// looks like at the new clock (often finished, sometimes still running or
 	// on hold).
 	NewPipelines int `json:"new_pipelines"`
-	// FinishRunning makes every running, failing and on_hold workflow terminal
-	// (failing → failed; running → success, or failed one time in four;
-	// on_hold → success), and every non-terminal job of them success (or the
-	// failed one), with started_at, stopped_at and — build jobs — job_number
-	// filled in, all between the old and the new clock. Pipelines' updated_at
+	// FinishRunning makes every running, failing and on_hold workflow terminal,
+	// between the old and the new clock, as its run would end: one time in
+	// four a running workflow gets a failed job (its first pending build job).
+	// Every non-terminal job downstream of a failed job (that one, or the one
+	// that made a workflow failing) ends not_run, with no started_at,
+	// stopped_at or job_number; every other non-terminal job ends success with
+	// started_at, stopped_at and — build jobs — job_number filled in, after the
+	// jobs it depends on, and approval jobs get approved_by. The workflow
+	// becomes failed if one of its jobs failed (so failing → failed), success
+	// otherwise, with a stopped_at after every job's. Pipelines' updated_at
 	// does not change.
 	FinishRunning bool `json:"finish_running"`
 	// Reruns adds to that many older pipelines (created more than a day before
@@ -71,8 +76,12 @@ type AdvanceResult struct {
 	NewPipelines []string `json:"new_pipelines"`
 	// FinishedWorkflows are the ids of the workflows FinishRunning finished.
 	FinishedWorkflows []string `json:"finished_workflows"`
-	// FinishedJobs are the ids of the jobs FinishRunning finished.
+	// FinishedJobs are the ids of the jobs FinishRunning ran to an end
+	// (success or failed, with started_at and stopped_at).
 	FinishedJobs []string `json:"finished_jobs"`
+	// NotRunJobs are the ids of the non-terminal jobs FinishRunning ended
+	// not_run because a job they depend on failed.
+	NotRunJobs []string `json:"not_run_jobs"`
 	// RerunPipelines are the pipelines that got a rerun workflow.
 	RerunPipelines []string `json:"rerun_pipelines"`
 	// RerunWorkflows are the new workflows, in the order of RerunPipelines.
@@ -96,7 +105,7 @@ func (w *world) advance(a Advance, sets faultSets) AdvanceResult {
 	old := w.now
 	w.now = old.Add(step).Truncate(time.Millisecond)
 	res := AdvanceResult{Now: w.now, NewPipelines: []string{}, FinishedWorkflows: []string{}, FinishedJobs: []string{},
-		RerunPipelines: []string{}, RerunWorkflows: []string{}}
+		NotRunJobs: []string{}, RerunPipelines: []string{}, RerunWorkflows: []string{}}
 	if a.FinishRunning {
 		w.finishRunning(g, old, &res)
 	}
@@ -112,6 +121,12 @@ func (w *world) advance(a Advance, sets faultSets) AdvanceResult {
 }
 
 // finishRunning ends every non-terminal workflow between old and w.now.
+//
+// The outcome of each job goes through schedule, as in a simulated run, so
+// that the jobs downstream of a failure (the one FinishRunning picks, or one
+// that failed before) end not_run; the workflow status is then what the final
+// job statuses add up to (deriveStatus). The jobs that run get consecutive
+// time slots in graph order, so a job starts after its dependencies stopped.
 func (w *world) finishRunning(g gen, old time.Time, res *AdvanceResult) {
 	span := w.now.Sub(old) * 9 / 10
 	for _, p := range w.all {
@@ -119,40 +134,52 @@ func (w *world) finishRunning(g gen, old time.Time, res *AdvanceResult) {
 			if isTerminalWorkflow(wf.Status) {
 				continue
 			}
-			var pending []*Job
-			for _, j := range w.jobsByWf[wf.ID] {
-				if !isTerminalJob(j.Status) {
-					pending = append(pending, j)
+			jobs := w.jobsByWf[wf.ID]
+			plan := jobGraph(jobs)
+			failOne := wf.Status == workflowStatusRunning && g.chance(0.25)
+			for i, j := range jobs {
+				switch {
+				case isTerminalJob(j.Status):
+					plan[i].outcome = j.Status
+				case failOne && !plan[i].approval:
+					plan[i].outcome = jobStatusFailed
+					failOne = false
 				}
 			}
-			final := workflowStatusSuccess
-			switch {
-			case wf.Status == workflowStatusFailing:
-				final = workflowStatusFailed
-			case wf.Status == workflowStatusRunning && g.chance(0.25):
-				final = workflowStatusFailed
+			schedule(plan, 0) // marks the jobs downstream of a failure skipped
+			var run []int     // the pending jobs that run, in graph order
+			for i, j := range jobs {
+				switch {
+				case isTerminalJob(j.Status):
+				case plan[i].skipped:
+					j.Status = jobStatusNotRun
+					j.StartedAt, j.StoppedAt, j.JobNumber = nil, nil, nil
+					res.NotRunJobs = append(res.NotRunJobs, j.ID)
+				default:
+					run = append(run, i)
+				}
 			}
-			failOne := final == workflowStatusFailed && wf.Status == workflowStatusRunning
-			slot := (span / time.Duration(len(pending)+1)).Truncate(time.Millisecond)
-			for i, j := range pending {
-				start := old.Add(slot*time.Duration(i) + g.between(0, slot/4+time.Millisecond))
-				stop := old.Add(slot * time.Duration(i+1))
+			slot := (span / time.Duration(len(run)+1)).Truncate(time.Millisecond)
+			for k, i := range run {
+				j := jobs[i]
+				start := old.Add(slot*time.Duration(k) + g.between(0, slot/4+time.Millisecond))
+				stop := old.Add(slot * time.Duration(k+1))
 				if j.StartedAt == nil {
 					j.StartedAt = &start
 				}
 				j.StoppedAt = &stop
-				j.Status = jobStatusSuccess
-				switch {
-				case j.Type == jobTypeApproval:
+				j.Status = plan[i].outcome
+				if j.Type == jobTypeApproval {
 					j.ApprovedBy = pick(g, w.users).ID
-				case failOne:
-					j.Status = jobStatusFailed
-					failOne = false
 				}
 				res.FinishedJobs = append(res.FinishedJobs, j.ID)
 			}
-			stopped := old.Add(slot * time.Duration(len(pending)+1))
-			wf.Status = final
+			states := make([]jobState, len(jobs))
+			for i, j := range jobs {
+				states[i].status = j.Status
+			}
+			stopped := old.Add(slot * time.Duration(len(run)+1))
+			wf.Status = deriveStatus(states)
 			wf.StoppedAt = &stopped
 			res.FinishedWorkflows = append(res.FinishedWorkflows, wf.ID)
 		}
@@ -191,14 +218,25 @@ func (w *world) rerun(g gen, n int, sets faultSets, res *AdvanceResult) {
 
 // planFromJobs plans a rerun of jobs: same names, types and graph, new times.
 func (g gen) planFromJobs(jobs []*Job) []planJob {
+	plan := jobGraph(jobs)
+	for i := range plan {
+		plan[i].queue = g.between(200*time.Millisecond, 5*time.Second)
+		plan[i].dur = g.between(5*time.Second, 2*time.Minute)
+	}
+	return plan
+}
+
+// jobGraph returns the plan of jobs (in their list order, which is graph
+// order) with their names, types and dependencies, every outcome success and
+// no times.
+func jobGraph(jobs []*Job) []planJob {
 	index := map[string]int{}
 	for i, j := range jobs {
 		index[j.ID] = i
 	}
 	plan := make([]planJob, len(jobs))
 	for i, j := range jobs {
-		pj := planJob{name: j.Name, approval: j.Type == jobTypeApproval, outcome: jobStatusSuccess,
-			queue: g.between(200*time.Millisecond, 5*time.Second), dur: g.between(5*time.Second, 2*time.Minute)}
+		pj := planJob{name: j.Name, approval: j.Type == jobTypeApproval, outcome: jobStatusSuccess}
 		for _, d := range j.Dependencies {
 			if k, ok := index[d]; ok && k < i {
 				pj.deps = append(pj.deps, k)

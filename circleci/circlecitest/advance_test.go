@@ -3,7 +3,10 @@ package circlecitest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -212,4 +215,111 @@ func TestAdvanceKeepsPagingStable(t *testing.T) {
 		assert.False(t, seen[id], "no repeat after new pipelines")
 	}
 	assert.Len(t, second.Items, DefaultPipelinesPerProject-PageSize)
+}
+
+// TestAdvanceFinishRunningConsistent checks that FinishRunning leaves every
+// workflow in a state its jobs agree with: statuses follow the job graph (a
+// failure's dependents end not_run, without times or numbers) and times are
+// ordered.
+func TestAdvanceFinishRunningConsistent(t *testing.T) {
+	notRunAfterFailure := 0
+	for seed := int64(1); seed <= 12; seed++ {
+		s := NewHandler(Options{Seed: seed})
+		before := s.Dataset()
+		wasPending := map[string]bool{}
+		for _, j := range before.Jobs {
+			wasPending[j.ID] = !isTerminalJob(j.Status)
+		}
+		wasActive := map[string]bool{}
+		for _, wf := range before.Workflows {
+			if !isTerminalWorkflow(wf.Status) {
+				wasActive[wf.ID] = true
+			}
+		}
+		require.NotEmpty(t, wasActive, "seed %d", seed)
+		res := s.Advance(Advance{FinishRunning: true})
+		after := s.Dataset()
+		assert.ElementsMatch(t, slices.Collect(maps.Keys(wasActive)), res.FinishedWorkflows, "seed %d", seed)
+		jobsByWf := map[string][]Job{}
+		for _, j := range after.Jobs {
+			jobsByWf[j.WorkflowID] = append(jobsByWf[j.WorkflowID], j)
+		}
+		byID := map[string]Job{}
+		for _, j := range after.Jobs {
+			byID[j.ID] = j
+		}
+		for _, id := range res.FinishedJobs {
+			j := byID[id]
+			assert.Contains(t, []string{jobStatusSuccess, jobStatusFailed}, j.Status, "seed %d: finished job %s", seed, id)
+		}
+		for _, id := range res.NotRunJobs {
+			assert.Equal(t, jobStatusNotRun, byID[id].Status, "seed %d: not_run job %s", seed, id)
+		}
+		for _, wf := range after.Workflows {
+			where := fmt.Sprintf("seed %d workflow %s (%s)", seed, wf.ID, wf.Status)
+			assert.True(t, isTerminalWorkflow(wf.Status), where)
+			require.NotNil(t, wf.StoppedAt, where)
+			assert.False(t, wf.StoppedAt.Before(wf.CreatedAt), where)
+			assert.False(t, wf.StoppedAt.After(after.Now), where)
+			jobs := jobsByWf[wf.ID]
+			require.NotEmpty(t, jobs, where)
+
+			// broken[id]: the job failed, or a job it depends on (transitively) did.
+			broken := map[string]bool{}
+			hasFailure := false
+			for _, j := range jobs { // graph order: dependencies come first
+				jw := fmt.Sprintf("%s job %s %q (%s)", where, j.ID, j.Name, j.Status)
+				assert.True(t, isTerminalJob(j.Status), jw)
+				switch j.Status {
+				case jobStatusFailed, jobStatusTimedOut, jobStatusInfrastructureFail:
+					broken[j.ID] = true
+					hasFailure = hasFailure || j.Status != jobStatusInfrastructureFail
+				}
+				for _, d := range j.Dependencies {
+					dep, ok := byID[d]
+					require.True(t, ok, jw)
+					if broken[d] {
+						broken[j.ID] = true
+						if wf.Status == workflowStatusFailed {
+							assert.Equal(t, jobStatusNotRun, j.Status, "%s: downstream of a failure", jw)
+						}
+					}
+					if j.StartedAt != nil && dep.Status == jobStatusSuccess {
+						require.NotNil(t, dep.StoppedAt, jw)
+						assert.False(t, j.StartedAt.Before(*dep.StoppedAt), "%s: starts after its dependency %s", jw, d)
+					}
+				}
+				if j.Status == jobStatusNotRun {
+					assert.Nil(t, j.StartedAt, jw)
+					assert.Nil(t, j.StoppedAt, jw)
+					assert.Nil(t, j.JobNumber, jw)
+					if wasPending[j.ID] {
+						notRunAfterFailure++
+					}
+				}
+				if j.StartedAt != nil && j.StoppedAt != nil {
+					assert.False(t, j.StoppedAt.Before(*j.StartedAt), "%s: stopped_at >= started_at", jw)
+				}
+				if j.StoppedAt != nil {
+					assert.False(t, wf.StoppedAt.Before(*j.StoppedAt), "%s: workflow stopped_at >= job stopped_at", jw)
+				}
+				if wasPending[j.ID] && j.Status != jobStatusNotRun {
+					assert.NotNil(t, j.StartedAt, jw)
+					assert.NotNil(t, j.StoppedAt, jw)
+					if j.Type == jobTypeBuild {
+						assert.NotNil(t, j.JobNumber, jw)
+					}
+				}
+			}
+			switch wf.Status {
+			case workflowStatusFailed:
+				assert.True(t, hasFailure, "%s: a failed workflow has a failed or timedout job", where)
+			case workflowStatusSuccess:
+				for _, j := range jobs {
+					assert.Equal(t, jobStatusSuccess, j.Status, "%s: job %s of a successful workflow", where, j.ID)
+				}
+			}
+		}
+	}
+	assert.Positive(t, notRunAfterFailure, "some finished workflow failed with jobs downstream of the failure")
 }
