@@ -84,10 +84,80 @@ func (s *Server) nextToken(scope string, next *cursor) *string {
 // scope names a list for page tokens.
 func scope(parts ...string) string { return strings.Join(parts, "\x1f") }
 
-func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, _ routeArgs) {
+// pageFunc returns the page of a list after the cursor (nil: the first page)
+// and the cursor of the next page, or nil on the last page. ok is false when
+// the list no longer holds the cursor's item.
+type pageFunc[T any] func(after *cursor) (page []T, next *cursor, ok bool)
+
+// pipelinePages pages src with pagePipelines, keeping the pipelines that pass
+// keep.
+func pipelinePages(src []*Pipeline, keep func(*Pipeline) bool) pageFunc[*Pipeline] {
+	return func(after *cursor) ([]*Pipeline, *cursor, bool) {
+		page, next := pagePipelines(src, keep, after)
+		return page, next, true
+	}
+}
+
+// idPages pages items with pageByID.
+func idPages[T any](items []T, id func(T) string) pageFunc[T] {
+	return func(after *cursor) ([]T, *cursor, bool) { return pageByID(items, id, after) }
+}
+
+// servePage answers one page of the list named by sc: the page that pages
+// returns after the request's page-token, each item turned into its wire form
+// by toWire, with the token of the next page. A page-token of another list, or
+// one whose item the list no longer holds, answers 400. Call it with s.mu held
+// when pages or toWire read the world.
+func servePage[T, W any](s *Server, w http.ResponseWriter, r *http.Request, sc string, pages pageFunc[T], toWire func(T) W) {
+	after, ok := s.pageCursor(w, r, sc)
+	if !ok {
+		return
+	}
+	items, next, ok := pages(after)
+	if !ok {
+		writeError(w, http.StatusBadRequest, msgBadPageToken)
+		return
+	}
+	out := wireList[W]{Items: []W{}, NextPageToken: s.nextToken(sc, next)}
+	for _, it := range items {
+		out.Items = append(out.Items, toWire(it))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// authorize returns the principal of the request's token. Without a valid
+// token it answers 401 with authenticate's message and returns false.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (principal, bool) {
 	pr, msg, ok := s.authenticate(r)
 	if !ok {
 		writeError(w, http.StatusUnauthorized, msg)
+	}
+	return pr, ok
+}
+
+// idHandler answers a route with an id in its path for pr, the principal of
+// the request's token, with s.mu read-locked.
+type idHandler func(s *Server, w http.ResponseWriter, r *http.Request, a routeArgs, pr principal)
+
+// withID adapts h to a route whose path parameter param is the UUID a.id.
+// Checks run in CircleCI's order: without a valid token the request answers
+// 401 with authenticate's message, then an id that is not a UUID answers 400
+// naming param; only then does h run, with s.mu read-locked.
+func withID(param string, h idHandler) func(*Server, http.ResponseWriter, *http.Request, routeArgs) {
+	return func(s *Server, w http.ResponseWriter, r *http.Request, a routeArgs) {
+		pr, ok := s.authorize(w, r)
+		if !ok || !checkUUID(w, param, a.id) {
+			return
+		}
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		h(s, w, r, a, pr)
+	}
+}
+
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, _ routeArgs) {
+	pr, ok := s.authorize(w, r)
+	if !ok {
 		return
 	}
 	s.mu.RLock()
@@ -97,9 +167,8 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, _ routeArgs) {
 }
 
 func (s *Server) handleCollaborations(w http.ResponseWriter, r *http.Request, _ routeArgs) {
-	pr, msg, ok := s.authenticate(r)
+	pr, ok := s.authorize(w, r)
 	if !ok {
-		writeError(w, http.StatusUnauthorized, msg)
 		return
 	}
 	s.mu.RLock()
@@ -112,20 +181,15 @@ func (s *Server) handleCollaborations(w http.ResponseWriter, r *http.Request, _ 
 }
 
 func (s *Server) handleOrgPipelines(w http.ResponseWriter, r *http.Request, _ routeArgs) {
-	pr, msg, ok := s.authenticate(r)
+	pr, ok := s.authorize(w, r)
 	if !ok {
-		writeError(w, http.StatusUnauthorized, msg)
 		return
 	}
 	q := r.URL.Query()
 	orgSlug := canonicalOrgSlug(q.Get("org-slug"))
 	mine, _ := strconv.ParseBool(q.Get("mine"))
-	sc := scope("org-pipelines", pr.name, orgSlug, strconv.FormatBool(mine))
-	after, ok := s.pageCursor(w, r, sc)
-	if !ok {
-		return
-	}
 	s.mu.RLock()
+	defer s.mu.RUnlock()
 	meLogin := s.w.userByID[pr.meID].Login
 	keep := func(p *Pipeline) bool {
 		pi := s.w.pipelineProj[p.ID]
@@ -139,13 +203,8 @@ func (s *Server) handleOrgPipelines(w http.ResponseWriter, r *http.Request, _ ro
 		}
 		return true
 	}
-	items, next := pagePipelines(s.w.all, keep, after)
-	out := wireList[wirePipeline]{Items: []wirePipeline{}, NextPageToken: s.nextToken(sc, next)}
-	for _, p := range items {
-		out.Items = append(out.Items, toWirePipeline(p))
-	}
-	s.mu.RUnlock()
-	writeJSON(w, http.StatusOK, out)
+	sc := scope("org-pipelines", pr.name, orgSlug, strconv.FormatBool(mine))
+	servePage(s, w, r, sc, pipelinePages(s.w.all, keep), toWirePipeline)
 }
 
 // canonicalOrgSlug turns the long VCS names of an org slug into the short ones.
@@ -169,69 +228,44 @@ func (s *Server) visibleProject(pr principal, slug string) (int, bool) {
 	return i, true
 }
 
-func (s *Server) handleProject(w http.ResponseWriter, r *http.Request, a routeArgs) {
-	// Project routes answer 404, not 401, to a bad token: CircleCI does not
-	// tell "no such project" from "no access".
-	pr, _, ok := s.authenticate(r)
-	if !ok {
-		writeError(w, http.StatusNotFound, msgProjectNotFound)
-		return
+// projectHandler answers a project route for pr, the principal of the
+// request's token, and the project s.w.projects[i], with s.mu read-locked.
+type projectHandler func(s *Server, w http.ResponseWriter, r *http.Request, a routeArgs, pr principal, i int)
+
+// withProject adapts h to a route under the project a.slug. A request without
+// a valid token, or for a project its token does not see, answers 404
+// "Project not found": CircleCI tells neither a bad token nor "no access"
+// from "no such project". Otherwise h runs with s.mu read-locked.
+func withProject(h projectHandler) func(*Server, http.ResponseWriter, *http.Request, routeArgs) {
+	return func(s *Server, w http.ResponseWriter, r *http.Request, a routeArgs) {
+		pr, _, ok := s.authenticate(r)
+		if !ok {
+			writeError(w, http.StatusNotFound, msgProjectNotFound)
+			return
+		}
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		i, ok := s.visibleProject(pr, a.slug)
+		if !ok {
+			writeError(w, http.StatusNotFound, msgProjectNotFound)
+			return
+		}
+		h(s, w, r, a, pr, i)
 	}
-	s.mu.RLock()
-	i, ok := s.visibleProject(pr, a.slug)
-	var out wireProject
-	if ok {
-		out = toWireProject(s.w.projects[i])
-	}
-	s.mu.RUnlock()
-	if !ok {
-		writeError(w, http.StatusNotFound, msgProjectNotFound)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) handleProjectPipelines(w http.ResponseWriter, r *http.Request, a routeArgs) {
-	pr, _, ok := s.authenticate(r)
-	if !ok {
-		writeError(w, http.StatusNotFound, msgProjectNotFound)
-		return
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	i, ok := s.visibleProject(pr, a.slug)
-	if !ok {
-		writeError(w, http.StatusNotFound, msgProjectNotFound)
-		return
-	}
+func (s *Server) handleProject(w http.ResponseWriter, _ *http.Request, _ routeArgs, _ principal, i int) {
+	writeJSON(w, http.StatusOK, toWireProject(s.w.projects[i]))
+}
+
+func (s *Server) handleProjectPipelines(w http.ResponseWriter, r *http.Request, _ routeArgs, pr principal, i int) {
 	branch := r.URL.Query().Get("branch")
-	sc := scope("project-pipelines", pr.name, s.w.projects[i].Slug, branch)
-	after, ok := s.pageCursor(w, r, sc)
-	if !ok {
-		return
-	}
 	keep := func(p *Pipeline) bool { return branch == "" || p.Branch() == branch }
-	items, next := pagePipelines(s.w.byProject[i], keep, after)
-	out := wireList[wirePipeline]{Items: []wirePipeline{}, NextPageToken: s.nextToken(sc, next)}
-	for _, p := range items {
-		out.Items = append(out.Items, toWirePipeline(p))
-	}
-	writeJSON(w, http.StatusOK, out)
+	sc := scope("project-pipelines", pr.name, s.w.projects[i].Slug, branch)
+	servePage(s, w, r, sc, pipelinePages(s.w.byProject[i], keep), toWirePipeline)
 }
 
-func (s *Server) handleProjectPipelineNumber(w http.ResponseWriter, r *http.Request, a routeArgs) {
-	pr, _, ok := s.authenticate(r)
-	if !ok {
-		writeError(w, http.StatusNotFound, msgProjectNotFound)
-		return
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	i, ok := s.visibleProject(pr, a.slug)
-	if !ok {
-		writeError(w, http.StatusNotFound, msgProjectNotFound)
-		return
-	}
+func (s *Server) handleProjectPipelineNumber(w http.ResponseWriter, _ *http.Request, a routeArgs, _ principal, i int) {
 	n, err := strconv.ParseInt(a.number, 10, 64)
 	if err == nil {
 		for _, p := range s.w.byProject[i] {
@@ -254,27 +288,23 @@ func (s *Server) visiblePipeline(pr principal, id string) (*Pipeline, bool) {
 	return p, true
 }
 
-// visibleWorkflow returns the workflow id names if pr sees its project.
-// Must be called with s.mu held.
-func (s *Server) visibleWorkflow(pr principal, id string) (*Workflow, bool) {
+// lookupWorkflow returns the workflow id names if pr sees its project and
+// its pipeline is not past data retention. Otherwise it answers 404 and
+// returns false. Must be called with s.mu held.
+func (s *Server) lookupWorkflow(w http.ResponseWriter, pr principal, id string) (*Workflow, bool) {
 	wf, ok := s.w.workflows[strings.ToLower(id)]
-	if !ok || s.w.pipelineProj[wf.PipelineID] >= pr.visible {
+	switch {
+	case !ok || s.w.pipelineProj[wf.PipelineID] >= pr.visible:
+		writeError(w, http.StatusNotFound, msgWorkflowNotFound)
+		return nil, false
+	case s.sets.expired[wf.PipelineID]:
+		writeError(w, http.StatusNotFound, msgNotFound)
 		return nil, false
 	}
 	return wf, true
 }
 
-func (s *Server) handlePipeline(w http.ResponseWriter, r *http.Request, a routeArgs) {
-	pr, msg, ok := s.authenticate(r)
-	if !ok {
-		writeError(w, http.StatusUnauthorized, msg)
-		return
-	}
-	if !checkUUID(w, "pipeline-id", a.id) {
-		return
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+func (s *Server) handlePipeline(w http.ResponseWriter, _ *http.Request, a routeArgs, pr principal) {
 	p, ok := s.visiblePipeline(pr, a.id)
 	if !ok {
 		writeError(w, http.StatusNotFound, msgPipelineNotFound)
@@ -283,17 +313,7 @@ func (s *Server) handlePipeline(w http.ResponseWriter, r *http.Request, a routeA
 	writeJSON(w, http.StatusOK, toWirePipeline(p))
 }
 
-func (s *Server) handlePipelineWorkflows(w http.ResponseWriter, r *http.Request, a routeArgs) {
-	pr, msg, ok := s.authenticate(r)
-	if !ok {
-		writeError(w, http.StatusUnauthorized, msg)
-		return
-	}
-	if !checkUUID(w, "pipeline-id", a.id) {
-		return
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+func (s *Server) handlePipelineWorkflows(w http.ResponseWriter, r *http.Request, a routeArgs, pr principal) {
 	p, ok := s.visiblePipeline(pr, a.id)
 	switch {
 	case !ok:
@@ -307,92 +327,23 @@ func (s *Server) handlePipelineWorkflows(w http.ResponseWriter, r *http.Request,
 		return
 	}
 	sc := scope("pipeline-workflows", pr.name, p.ID)
-	after, ok := s.pageCursor(w, r, sc)
-	if !ok {
-		return
-	}
-	items, next, ok := pageByID(s.w.wfByPipeline[p.ID], func(wf *Workflow) string { return wf.ID }, after)
-	if !ok {
-		writeError(w, http.StatusBadRequest, msgBadPageToken)
-		return
-	}
-	out := wireList[wireWorkflow]{Items: []wireWorkflow{}, NextPageToken: s.nextToken(sc, next)}
-	for _, wf := range items {
-		out.Items = append(out.Items, toWireWorkflow(wf))
-	}
-	writeJSON(w, http.StatusOK, out)
+	servePage(s, w, r, sc, idPages(s.w.wfByPipeline[p.ID], func(wf *Workflow) string { return wf.ID }), toWireWorkflow)
 }
 
-func (s *Server) handleWorkflow(w http.ResponseWriter, r *http.Request, a routeArgs) {
-	pr, msg, ok := s.authenticate(r)
-	if !ok {
-		writeError(w, http.StatusUnauthorized, msg)
-		return
-	}
-	if !checkUUID(w, "id", a.id) {
-		return
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	wf, ok := s.visibleWorkflow(pr, a.id)
-	switch {
-	case !ok:
-		writeError(w, http.StatusNotFound, msgWorkflowNotFound)
-	case s.sets.expired[wf.PipelineID]:
-		writeError(w, http.StatusNotFound, msgNotFound)
-	default:
+func (s *Server) handleWorkflow(w http.ResponseWriter, _ *http.Request, a routeArgs, pr principal) {
+	if wf, ok := s.lookupWorkflow(w, pr, a.id); ok {
 		writeJSON(w, http.StatusOK, toWireWorkflow(wf))
 	}
 }
 
-func (s *Server) handleWorkflowJobs(w http.ResponseWriter, r *http.Request, a routeArgs) {
-	pr, msg, ok := s.authenticate(r)
-	if !ok {
-		writeError(w, http.StatusUnauthorized, msg)
-		return
+func (s *Server) handleWorkflowJobs(w http.ResponseWriter, r *http.Request, a routeArgs, pr principal) {
+	if wf, ok := s.lookupWorkflow(w, pr, a.id); ok {
+		sc := scope("workflow-jobs", pr.name, wf.ID)
+		servePage(s, w, r, sc, idPages(s.w.jobsByWf[wf.ID], func(j *Job) string { return j.ID }), toWireJob)
 	}
-	if !checkUUID(w, "id", a.id) {
-		return
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	wf, ok := s.visibleWorkflow(pr, a.id)
-	switch {
-	case !ok:
-		writeError(w, http.StatusNotFound, msgWorkflowNotFound)
-		return
-	case s.sets.expired[wf.PipelineID]:
-		writeError(w, http.StatusNotFound, msgNotFound)
-		return
-	}
-	sc := scope("workflow-jobs", pr.name, wf.ID)
-	after, ok := s.pageCursor(w, r, sc)
-	if !ok {
-		return
-	}
-	items, next, ok := pageByID(s.w.jobsByWf[wf.ID], func(j *Job) string { return j.ID }, after)
-	if !ok {
-		writeError(w, http.StatusBadRequest, msgBadPageToken)
-		return
-	}
-	out := wireList[wireJob]{Items: []wireJob{}, NextPageToken: s.nextToken(sc, next)}
-	for _, j := range items {
-		out.Items = append(out.Items, toWireJob(j))
-	}
-	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) handleUser(w http.ResponseWriter, r *http.Request, a routeArgs) {
-	_, msg, ok := s.authenticate(r)
-	if !ok {
-		writeError(w, http.StatusUnauthorized, msg)
-		return
-	}
-	if !checkUUID(w, "id", a.id) {
-		return
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+func (s *Server) handleUser(w http.ResponseWriter, _ *http.Request, a routeArgs, _ principal) {
 	u, ok := s.w.userByID[strings.ToLower(a.id)]
 	if !ok || s.sets.missing[u.ID] {
 		writeError(w, http.StatusNotFound, msgUserNotFound)

@@ -87,20 +87,20 @@ func matchRoute(r *http.Request) (route, routeArgs) {
 		case len(segs) == 1:
 			return route{pathOf(RoutePipelines), (*Server).handleOrgPipelines}, routeArgs{}
 		case len(segs) == 2:
-			return route{pathOf(RoutePipeline), (*Server).handlePipeline}, routeArgs{id: segs[1]}
+			return route{pathOf(RoutePipeline), withID("pipeline-id", (*Server).handlePipeline)}, routeArgs{id: segs[1]}
 		case len(segs) == 3 && segs[2] == "workflow":
-			return route{pathOf(RoutePipelineWorkflows), (*Server).handlePipelineWorkflows}, routeArgs{id: segs[1]}
+			return route{pathOf(RoutePipelineWorkflows), withID("pipeline-id", (*Server).handlePipelineWorkflows)}, routeArgs{id: segs[1]}
 		}
 	case "workflow":
 		switch {
 		case len(segs) == 2:
-			return route{pathOf(RouteWorkflow), (*Server).handleWorkflow}, routeArgs{id: segs[1]}
+			return route{pathOf(RouteWorkflow), withID("id", (*Server).handleWorkflow)}, routeArgs{id: segs[1]}
 		case len(segs) == 3 && segs[2] == "job":
-			return route{pathOf(RouteWorkflowJobs), (*Server).handleWorkflowJobs}, routeArgs{id: segs[1]}
+			return route{pathOf(RouteWorkflowJobs), withID("id", (*Server).handleWorkflowJobs)}, routeArgs{id: segs[1]}
 		}
 	case "user":
 		if len(segs) == 2 {
-			return route{pathOf(RouteUser), (*Server).handleUser}, routeArgs{id: segs[1]}
+			return route{pathOf(RouteUser), withID("id", (*Server).handleUser)}, routeArgs{id: segs[1]}
 		}
 	case "project":
 		// The slug has three parts, whatever escaping the client used.
@@ -111,12 +111,12 @@ func matchRoute(r *http.Request) (route, routeArgs) {
 		a := routeArgs{slug: strings.Join(parts[:3], "/")}
 		switch tail := parts[3:]; {
 		case len(tail) == 0:
-			return route{pathOf(RouteProject), (*Server).handleProject}, a
+			return route{pathOf(RouteProject), withProject((*Server).handleProject)}, a
 		case len(tail) == 1 && tail[0] == "pipeline":
-			return route{pathOf(RouteProjectPipelines), (*Server).handleProjectPipelines}, a
+			return route{pathOf(RouteProjectPipelines), withProject((*Server).handleProjectPipelines)}, a
 		case len(tail) == 2 && tail[0] == "pipeline":
 			a.number = tail[1]
-			return route{pathOf(RouteProjectPipelineNumber), (*Server).handleProjectPipelineNumber}, a
+			return route{pathOf(RouteProjectPipelineNumber), withProject((*Server).handleProjectPipelineNumber)}, a
 		}
 	}
 	return unmatched, routeArgs{}
