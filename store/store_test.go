@@ -196,52 +196,57 @@ func guardSteps(running, success, failed, canceled, onHold string) []guardStep {
 	}
 }
 
-func TestVersionGuardWorkflows(t *testing.T) {
-	steps := guardSteps("running", "success", "failed", "canceled", "on_hold")
-	forEachBackend(t, func(t *testing.T, st Store) {
-		want := steps[0]
-		for i, s := range steps {
-			w := newWorkflow("w1", "p1", "gh/o/r", s.status, s.stopped)
-			w.Name = s.name
-			stats := write(t, st, Batch{Workflows: []circleci.Workflow{w}})
-			if s.written {
-				want = s
-				require.Equal(t, WriteStats{Written: 1}, stats, "step %d", i)
-			} else {
-				require.Equal(t, WriteStats{Unchanged: 1}, stats, "step %d", i)
-			}
-			var stopped any
-			if want.stopped != nil {
-				stopped = *want.stopped
-			}
-			requireRow(t, workflowsTable, map[string]any{"status": want.status, "stopped_at": stopped, "name": want.name},
-				readRow(t, st, workflowsTable, "w1"))
-		}
-	})
-}
-
-func TestVersionGuardJobs(t *testing.T) {
-	steps := guardSteps("running", "success", "failed", "canceled", "queued")
-	forEachBackend(t, func(t *testing.T, st Store) {
-		want := steps[0]
-		for i, s := range steps {
-			j := newJob("j1", "w1", "gh/o/r", s.status, s.stopped)
-			j.Name = s.name
-			stats := write(t, st, Batch{Jobs: []circleci.Job{j}})
-			if s.written {
-				want = s
-				require.Equal(t, WriteStats{Written: 1}, stats, "step %d", i)
-			} else {
-				require.Equal(t, WriteStats{Unchanged: 1}, stats, "step %d", i)
-			}
-			var stopped any
-			if want.stopped != nil {
-				stopped = *want.stopped
-			}
-			requireRow(t, jobsTable, map[string]any{"status": want.status, "stopped_at": stopped, "name": want.name},
-				readRow(t, st, jobsTable, "j1"))
-		}
-	})
+// TestVersionGuard walks workflows and jobs through the same sequence of snapshots
+// (guardSteps) and checks after each write which one the stored row holds.
+func TestVersionGuard(t *testing.T) {
+	kinds := []struct {
+		name  string
+		table *table
+		id    string
+		steps []guardStep
+		batch func(s guardStep) Batch
+	}{
+		{
+			name: "workflows", table: workflowsTable, id: "w1",
+			steps: guardSteps("running", "success", "failed", "canceled", "on_hold"),
+			batch: func(s guardStep) Batch {
+				w := newWorkflow("w1", "p1", "gh/o/r", s.status, s.stopped)
+				w.Name = s.name
+				return Batch{Workflows: []circleci.Workflow{w}}
+			},
+		},
+		{
+			name: "jobs", table: jobsTable, id: "j1",
+			steps: guardSteps("running", "success", "failed", "canceled", "queued"),
+			batch: func(s guardStep) Batch {
+				j := newJob("j1", "w1", "gh/o/r", s.status, s.stopped)
+				j.Name = s.name
+				return Batch{Jobs: []circleci.Job{j}}
+			},
+		},
+	}
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			forEachBackend(t, func(t *testing.T, st Store) {
+				want := k.steps[0]
+				for i, s := range k.steps {
+					stats := write(t, st, k.batch(s))
+					if s.written {
+						want = s
+						require.Equal(t, WriteStats{Written: 1}, stats, "step %d", i)
+					} else {
+						require.Equal(t, WriteStats{Unchanged: 1}, stats, "step %d", i)
+					}
+					var stopped any
+					if want.stopped != nil {
+						stopped = *want.stopped
+					}
+					requireRow(t, k.table, map[string]any{"status": want.status, "stopped_at": stopped, "name": want.name},
+						readRow(t, st, k.table, k.id))
+				}
+			})
+		})
+	}
 }
 
 func TestOlderSnapshotNeverOverwritesTerminal(t *testing.T) {
