@@ -287,6 +287,49 @@ func (q *queries) UsersFetchedSince(ctx context.Context, ids []string, t time.Ti
 	return out, nil
 }
 
+// WorkflowStatuses returns the stored status of each of ids that is a stored workflow,
+// by id as asked; ids not stored are absent from the map.
+func (q *queries) WorkflowStatuses(ctx context.Context, ids []string) (map[string]string, error) {
+	out := make(map[string]string)
+	if len(ids) == 0 {
+		return out, nil
+	}
+	// The ids as stored, and back to the ids asked.
+	asked := make(map[string][]string, len(ids))
+	keys := make([]string, 0, len(ids))
+	for _, id := range ids {
+		k := q.db.text(id)
+		if _, dup := asked[k]; !dup {
+			keys = append(keys, k)
+		}
+		asked[k] = append(asked[k], id)
+	}
+	for _, chunk := range q.chunks(keys) {
+		cond, args := q.inList("id", 1, chunk)
+		rows, err := q.db.query(ctx, `SELECT id, status FROM circleci_workflows WHERE `+cond, args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: statuses of %d workflows: %w", len(ids), err)
+		}
+		for rows.Next() {
+			var id string
+			var status sql.NullString
+			if err := rows.Scan(&id, &status); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: statuses of %d workflows: %w", len(ids), err)
+			}
+			for _, a := range asked[id] {
+				out[a] = status.String
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("store: statuses of %d workflows: %w", len(ids), err)
+		}
+	}
+	return out, nil
+}
+
 // UserRefs returns the distinct user ids referenced by stored workflows (started_by,
 // canceled_by, errored_by) and jobs (approved_by, canceled_by) of the given projects,
 // sorted bytewise. Empty ids are left out.

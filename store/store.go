@@ -179,6 +179,9 @@ type Store interface {
 	// canceled, errored by) and jobs (approved, canceled by) of the given projects,
 	// sorted bytewise, without empty ids.
 	UserRefs(ctx context.Context, projectSlugs []string) ([]string, error)
+	// WorkflowStatuses returns the stored status of each of ids that is a stored
+	// workflow; ids not stored are absent from the map.
+	WorkflowStatuses(ctx context.Context, ids []string) (map[string]string, error)
 
 	// Skipped lists the skipped-entity ledger, ordered by kind and id (bytewise).
 	Skipped(ctx context.Context) ([]Skipped, error)

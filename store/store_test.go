@@ -758,6 +758,39 @@ func TestUsersFetchedSince(t *testing.T) {
 	})
 }
 
+func TestWorkflowStatuses(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, st Store) {
+		ctx := context.Background()
+		write(t, st, Batch{Workflows: []circleci.Workflow{
+			newWorkflow("w1", "p1", "gh/o/a", "running", nil),
+			newWorkflow("w2", "p1", "gh/o/a", "success", ptr(at(1))),
+			newWorkflow("w3", "p2", "gh/o/b", "something_new", nil),
+		}})
+		got, err := st.WorkflowStatuses(ctx, []string{"w1", "w2", "w3", "w4", "w2"})
+		require.NoError(t, err)
+		require.Equal(t, map[string]string{"w1": "running", "w2": "success", "w3": "something_new"}, got)
+		got, err = st.WorkflowStatuses(ctx, nil)
+		require.NoError(t, err)
+		require.Empty(t, got)
+
+		// A later write changes the status.
+		write(t, st, Batch{Workflows: []circleci.Workflow{newWorkflow("w1", "p1", "gh/o/a", "failed", ptr(at(2)))}})
+		got, err = st.WorkflowStatuses(ctx, []string{"w1"})
+		require.NoError(t, err)
+		require.Equal(t, map[string]string{"w1": "failed"}, got)
+
+		// Many ids (more than one SQLite statement binds).
+		many := make([]string, 2*listChunk+3)
+		for i := range many {
+			many[i] = fmt.Sprintf("x%d", i)
+		}
+		many[len(many)-1] = "w2"
+		got, err = st.WorkflowStatuses(ctx, many)
+		require.NoError(t, err)
+		require.Equal(t, map[string]string{"w2": "success"}, got)
+	})
+}
+
 func TestUserRefs(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, st Store) {
 		ctx := context.Background()

@@ -1,0 +1,138 @@
+// Package testenv gives integration tests the real services they run against: a
+// Temporal dev server (the Temporal CLI, built by `make tools` or .ci/run), a fresh
+// PostgreSQL schema (TEST_DATABASE_URL) and a SQLite file.
+//
+// A missing dependency skips the test on a developer machine and fails it under
+// CI=true, so CI never counts a skipped test as passing.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+)
+
+// TemporalCLIVersion is the Temporal CLI version the tests and `make run` use; newer
+// versions cannot be installed from the Go module proxy.
+const TemporalCLIVersion = "v1.5.1"
+
+// Missing skips t, or fails it under CI=true, because a dependency is missing.
+func Missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true and a test dependency is missing: "+format, args...)
+	}
+	t.Skipf("test dependency missing: "+format, args...)
+}
+
+// TemporalCLI returns the path of the Temporal CLI: $TEMPORAL_CLI, else
+// ~/.cache/circleci-sync/bin/temporal (where .ci/run and `make tools` install it),
+// else `temporal` on the PATH.
+func TemporalCLI(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("TEMPORAL_CLI"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			Missing(t, "TEMPORAL_CLI=%s: %v", p, err)
+		}
+		return p
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		p := filepath.Join(home, ".cache", "circleci-sync", "bin", "temporal")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("temporal"); err == nil {
+		return p
+	}
+	Missing(t, "the Temporal CLI is not installed: run `make tools` (go install github.com/temporalio/cli/cmd/temporal@%s)", TemporalCLIVersion)
+	return ""
+}
+
+// DevServerOptions tune StartTemporal.
+type DevServerOptions struct {
+	// DBFilename persists the server's state in a SQLite file (so a test can stop
+	// and restart it); empty means in memory.
+	DBFilename string
+	// HostPort binds the frontend; empty means a free port.
+	HostPort string
+	// ExtraArgs are appended to `temporal server start-dev`, e.g.
+	// "--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=100".
+	ExtraArgs []string
+}
+
+// StartTemporal starts a Temporal dev server for t and stops it when t ends.
+func StartTemporal(t testing.TB, opts DevServerOptions) *testsuite.DevServer {
+	t.Helper()
+	path := TemporalCLI(t)
+	srv, err := testsuite.StartDevServer(context.Background(), testsuite.DevServerOptions{
+		ExistingPath:  path,
+		ClientOptions: &client.Options{HostPort: opts.HostPort, Namespace: "default"},
+		DBFilename:    opts.DBFilename,
+		LogLevel:      "error",
+		ExtraArgs:     opts.ExtraArgs,
+		Stdout:        testWriter{t},
+		Stderr:        testWriter{t},
+	})
+	if err != nil {
+		t.Fatalf("start the Temporal dev server (%s): %v", path, err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	return srv
+}
+
+// testWriter sends a process's output to the test log.
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}
+
+// PostgresURL returns the URL of a fresh, empty schema in TEST_DATABASE_URL's
+// database, dropped when t ends. Without TEST_DATABASE_URL it skips t (fails it
+// under CI=true).
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		Missing(t, "TEST_DATABASE_URL is empty: PostgreSQL is not tested")
+	}
+	ctx := context.Background()
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	schema := "e2e_" + hex.EncodeToString(b)
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("connect to TEST_DATABASE_URL: %v", err)
+	}
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		_, _ = admin.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+		_ = admin.Close(ctx)
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("TEST_DATABASE_URL: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// SQLiteURL returns the URL of a new SQLite file in t's temporary directory.
+func SQLiteURL(t testing.TB) string {
+	return "sqlite://" + filepath.Join(t.TempDir(), "circleci-sync.db")
+}
