@@ -1,0 +1,126 @@
+// Package activities holds circleci-sync's Temporal activities: the code that talks
+// to CircleCI and the database. Workflows call them by method value on a nil
+// *Activities (see package workflows); the worker registers one Activities value.
+//
+// Activities return only cursors and counts: page contents go straight to the store.
+// Tokens are read on the worker (Credentials) and never appear in inputs, results,
+// heartbeat details, errors or logs.
+//
+// Errors are Temporal ApplicationErrors whose types are the Err* constants (see
+// errors.go): credentials, permissions and missing projects are non-retryable; a
+// 429 is retryable after CircleCI's Retry-After (NextRetryDelay); 5xx, network and
+// store failures are retryable. Per-entity failures (an expired pipeline, a
+// workflow list that keeps answering 5xx, a missing user) do not fail an activity:
+// they go to the store's skipped ledger, and are cleared from it when a later
+// fetch succeeds.
+//
+// Files: activities.go (Activities, shared helpers), credentials.go, clients.go,
+// api.go (per-run request counting and bound), errors.go, ordered.go (ordered
+// concurrent processing, heartbeats), fetch.go (workflows and jobs of a pipeline),
+// verify.go, discover.go, project.go (StartProject, CompleteProject,
+// CompleteConnection), page.go, refresh.go, users.go.
+package activities
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/log"
+
+	"github.com/circleci-sync/circleci-sync/store"
+)
+
+// Activities holds the activities' dependencies. Its methods are the activities.
+type Activities struct {
+	// Store is the database written to.
+	Store store.Store
+	// Credentials resolves a connection's token on the worker. Nil means
+	// EnvCredentials{} (the worker's environment).
+	Credentials Credentials
+	// Clients builds and caches CircleCI clients, one per base URL and token, so
+	// every activity of a connection shares the token's limiter. Nil means a
+	// process-wide cache with default options.
+	Clients *ClientCache
+	// PageConcurrency bounds how many pipelines of a page are fetched at once
+	// (their workflow and job lists), and how many requests an activity has in
+	// flight. Zero means DefaultPageConcurrency.
+	PageConcurrency int
+
+	// serverRetryDelays overrides defaultServerRetryDelays (tests).
+	serverRetryDelays []time.Duration
+}
+
+// DefaultPageConcurrency is the default Activities.PageConcurrency.
+const DefaultPageConcurrency = 8
+
+// concurrency is PageConcurrency or its default.
+func (a *Activities) concurrency() int {
+	if a.PageConcurrency > 0 {
+		return a.PageConcurrency
+	}
+	return DefaultPageConcurrency
+}
+
+// newAPI returns the counting client of one activity run for conn.
+func (a *Activities) newAPI(ctx context.Context, conn Connection) (*api, error) {
+	if strings.TrimSpace(conn.ConnectionID) == "" {
+		return nil, nonRetryable("the connection has no connection_id", ErrInvalidInput)
+	}
+	cl, err := a.Clients.Client(ctx, conn, a.Credentials)
+	if err != nil {
+		return nil, err
+	}
+	return newAPI(cl, a.concurrency()), nil
+}
+
+// fetcher returns a fetcher for one activity run.
+func (a *Activities) fetcher(api *api, slug string, hb *heartbeater) *fetcher {
+	delays := a.serverRetryDelays
+	if delays == nil {
+		delays = defaultServerRetryDelays
+	}
+	return &fetcher{api: api, slug: slug, delays: delays, hb: hb}
+}
+
+// checkStore fails when the Activities has no store.
+func (a *Activities) checkStore() error {
+	if a.Store == nil {
+		return nonRetryable("the activities have no store configured", ErrInvalidInput)
+	}
+	return nil
+}
+
+// checkSlug fails on an empty project slug.
+func checkSlug(slug string) error {
+	if strings.TrimSpace(slug) == "" {
+		return nonRetryable("empty project slug", ErrInvalidInput)
+	}
+	return nil
+}
+
+// logger is the activity logger, with the connection's id.
+func logger(ctx context.Context, conn Connection) log.Logger {
+	if !activity.IsActivity(ctx) {
+		return nopLogger{}
+	}
+	return log.With(activity.GetLogger(ctx), "connection_id", conn.ConnectionID, "org_slug", conn.OrgSlug)
+}
+
+// nopLogger discards everything (outside an activity).
+type nopLogger struct{}
+
+func (nopLogger) Debug(string, ...any) {}
+func (nopLogger) Info(string, ...any)  {}
+func (nopLogger) Warn(string, ...any)  {}
+func (nopLogger) Error(string, ...any) {}
+
+// heartbeatDetails reads the activity's heartbeat details into d, reporting
+// whether there were any.
+func heartbeatDetails(ctx context.Context, d any) bool {
+	if !activity.IsActivity(ctx) || !activity.HasHeartbeatDetails(ctx) {
+		return false
+	}
+	return activity.GetHeartbeatDetails(ctx, d) == nil
+}

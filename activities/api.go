@@ -1,0 +1,105 @@
+package activities
+
+import (
+	"context"
+	"sync/atomic"
+
+	"github.com/circleci-sync/circleci-sync/circleci"
+)
+
+// api is the CircleCI client of one activity run: it counts the requests sent
+// (retries included) and bounds how many are in flight at once.
+type api struct {
+	c        *circleci.Client
+	requests atomic.Int64
+	sem      chan struct{}
+}
+
+// newAPI wraps c for one activity run; limit bounds the requests in flight
+// (below 1 means 1).
+func newAPI(c *circleci.Client, limit int) *api {
+	return &api{c: c, sem: make(chan struct{}, max(1, limit))}
+}
+
+// do runs one request under the concurrency bound and counts it.
+func do[T any](ctx context.Context, a *api, call func(ctx context.Context) (T, error)) (T, error) {
+	select {
+	case a.sem <- struct{}{}:
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+	defer func() { <-a.sem }()
+	a.requests.Add(1)
+	return call(ctx)
+}
+
+// Requests is the number of requests sent so far.
+func (a *api) Requests() int64 { return a.requests.Load() }
+
+func (a *api) orgPipelinesPage(ctx context.Context, org, token string) (circleci.Page[circleci.Pipeline], error) {
+	return do(ctx, a, func(ctx context.Context) (circleci.Page[circleci.Pipeline], error) {
+		return a.c.OrgPipelinesPage(ctx, org, token)
+	})
+}
+
+func (a *api) projectPipelinesPage(ctx context.Context, slug, token string) (circleci.Page[circleci.Pipeline], error) {
+	return do(ctx, a, func(ctx context.Context) (circleci.Page[circleci.Pipeline], error) {
+		return a.c.ProjectPipelinesPage(ctx, slug, "", token)
+	})
+}
+
+func (a *api) pipeline(ctx context.Context, id string) (circleci.Pipeline, error) {
+	return do(ctx, a, func(ctx context.Context) (circleci.Pipeline, error) { return a.c.Pipeline(ctx, id) })
+}
+
+func (a *api) project(ctx context.Context, slug string) (circleci.Project, error) {
+	return do(ctx, a, func(ctx context.Context) (circleci.Project, error) { return a.c.Project(ctx, slug) })
+}
+
+func (a *api) me(ctx context.Context) (circleci.User, error) {
+	return do(ctx, a, a.c.Me)
+}
+
+func (a *api) user(ctx context.Context, id string) (circleci.User, error) {
+	return do(ctx, a, func(ctx context.Context) (circleci.User, error) { return a.c.User(ctx, id) })
+}
+
+func (a *api) collaborations(ctx context.Context) ([]circleci.Collaboration, error) {
+	return do(ctx, a, a.c.Collaborations)
+}
+
+func (a *api) followedProjects(ctx context.Context) ([]circleci.FollowedProject, error) {
+	return do(ctx, a, a.c.FollowedProjects)
+}
+
+// allWorkflows lists every page of a pipeline's workflows.
+func (a *api) allWorkflows(ctx context.Context, pipelineID string) ([]circleci.Workflow, error) {
+	return collect(ctx, func(ctx context.Context, tok string) (circleci.Page[circleci.Workflow], error) {
+		return do(ctx, a, func(ctx context.Context) (circleci.Page[circleci.Workflow], error) {
+			return a.c.PipelineWorkflowsPage(ctx, pipelineID, tok)
+		})
+	})
+}
+
+// allJobs lists every page of a workflow's jobs.
+func (a *api) allJobs(ctx context.Context, workflowID string) ([]circleci.Job, error) {
+	return collect(ctx, func(ctx context.Context, tok string) (circleci.Page[circleci.Job], error) {
+		return do(ctx, a, func(ctx context.Context) (circleci.Page[circleci.Job], error) {
+			return a.c.WorkflowJobsPage(ctx, workflowID, tok)
+		})
+	})
+}
+
+// collect gathers the items of every page of a list (circleci.Pages guards
+// against page-token loops).
+func collect[T any](ctx context.Context, fetch circleci.PageFetcher[T]) ([]T, error) {
+	var out []T
+	for p, err := range circleci.Pages(ctx, fetch) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Items...)
+	}
+	return out, nil
+}

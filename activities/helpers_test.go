@@ -1,0 +1,225 @@
+package activities
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" database/sql driver, to read tables in tests
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	_ "modernc.org/sqlite" // "sqlite" database/sql driver, to read tables in tests
+
+	"github.com/circleci-sync/circleci-sync/circleci"
+	"github.com/circleci-sync/circleci-sync/circleci/circlecitest"
+	"github.com/circleci-sync/circleci-sync/store"
+)
+
+// testToken is the fake's token in these tests: distinctive, so that a leak into an
+// error message is easy to spot.
+const testToken = "tok-SECRET-5f3a9c1e77"
+
+// tokenEnv is the name of the environment variable the tests' credentials serve.
+const tokenEnv = "CIRCLECI_TEST_TOKEN"
+
+// testDB is a fresh store with a database/sql handle on the same database.
+type testDB struct {
+	name string
+	st   store.Store
+	db   *sql.DB
+}
+
+// backends returns a fresh SQLite store, and a fresh PostgreSQL one (in its own
+// schema) when TEST_DATABASE_URL is set.
+func backends(t *testing.T) []testDB {
+	t.Helper()
+	out := []testDB{openSQLite(t)}
+	if os.Getenv("TEST_DATABASE_URL") != "" {
+		out = append(out, openPostgres(t))
+	}
+	return out
+}
+
+// forEachBackend runs test against a fresh store of each backend.
+func forEachBackend(t *testing.T, test func(t *testing.T, tdb testDB)) {
+	t.Helper()
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) { test(t, b) })
+	}
+}
+
+func openSQLite(t *testing.T) testDB {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "sync.db")
+	st, err := store.Open(context.Background(), "sqlite://"+path)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	return testDB{name: "sqlite", st: st, db: db}
+}
+
+func openPostgres(t *testing.T) testDB {
+	t.Helper()
+	base := os.Getenv("TEST_DATABASE_URL")
+	admin, err := sql.Open("pgx", base)
+	require.NoError(t, err)
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	schema := "activities_test_" + hex.EncodeToString(b)
+	_, err = admin.Exec(`CREATE SCHEMA "` + schema + `"`)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, _ = admin.Exec(`DROP SCHEMA "` + schema + `" CASCADE`)
+		_ = admin.Close()
+	})
+	u, err := url.Parse(base)
+	require.NoError(t, err)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	st, err := store.Open(context.Background(), u.String())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	db, err := sql.Open("pgx", u.String())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	return testDB{name: "postgres", st: st, db: db}
+}
+
+// ids returns the sorted values of column col of table.
+func (d testDB) ids(t *testing.T, table, col string) []string {
+	t.Helper()
+	rows, err := d.db.Query("SELECT " + col + " FROM " + table)
+	require.NoError(t, err)
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		require.NoError(t, rows.Scan(&s))
+		out = append(out, s)
+	}
+	require.NoError(t, rows.Err())
+	slices.Sort(out)
+	return out
+}
+
+// fixture is a fake CircleCI, a store and Activities wired to both.
+type fixture struct {
+	srv  *circlecitest.Server
+	tdb  testDB
+	a    *Activities
+	conn Connection
+}
+
+// newFixture starts a fake CircleCI with opts (its token is testToken) and builds
+// Activities over tdb that read the token from tokenEnv.
+func newFixture(t *testing.T, opts circlecitest.Options, tdb testDB) *fixture {
+	t.Helper()
+	opts.Token = testToken
+	srv := circlecitest.NewServer(opts)
+	t.Cleanup(srv.Close)
+	a := &Activities{
+		Store:       tdb.st,
+		Credentials: EnvCredentials{Lookup: lookup(map[string]string{tokenEnv: testToken})},
+		Clients: NewClientCache(ClientOptions{
+			Limiter: circleci.LimiterOptions{RequestsPerSecond: 1000, Burst: 1000, MaxConcurrent: 32},
+		}),
+		serverRetryDelays: []time.Duration{time.Millisecond, 2 * time.Millisecond},
+	}
+	return &fixture{srv: srv, tdb: tdb, a: a, conn: Connection{
+		ConnectionID: "conn-1", OrgSlug: "gh/acme", BaseURL: srv.URL, TokenEnv: tokenEnv,
+	}}
+}
+
+// lookup serves environment variables from m.
+func lookup(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := m[k]
+		return v, ok
+	}
+}
+
+// run executes activity fn with in in a test activity environment and decodes its
+// result into out (when not nil). setup, when not nil, prepares the environment
+// (heartbeat details, listeners).
+func run(t *testing.T, fn, in, out any, setup ...func(env *testsuite.TestActivityEnvironment)) error {
+	t.Helper()
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestActivityEnvironment()
+	env.RegisterActivity(fn)
+	for _, s := range setup {
+		s(env)
+	}
+	val, err := env.ExecuteActivity(fn, in)
+	if err != nil {
+		require.NotContains(t, err.Error(), testToken, "an error message contains the token")
+		return err
+	}
+	if out != nil && val != nil {
+		require.NoError(t, val.Get(out))
+	}
+	return nil
+}
+
+// appError returns err's ApplicationError, failing the test when there is none.
+func appError(t *testing.T, err error) *temporal.ApplicationError {
+	t.Helper()
+	require.Error(t, err)
+	var ae *temporal.ApplicationError
+	require.True(t, errors.As(err, &ae), "not an ApplicationError: %v", err)
+	require.NotContains(t, ae.Error(), testToken)
+	return ae
+}
+
+// requireAppError checks err's ApplicationError type and retryability.
+func requireAppError(t *testing.T, err error, errType string, nonRetryable bool) *temporal.ApplicationError {
+	t.Helper()
+	ae := appError(t, err)
+	require.Equal(t, errType, ae.Type(), "error: %v", err)
+	require.Equal(t, nonRetryable, ae.NonRetryable(), "error: %v", err)
+	return ae
+}
+
+// projectPipelines returns the expected pipelines of slug, newest first.
+func projectPipelines(ex circlecitest.Expected, slug string) []circlecitest.Pipeline {
+	var out []circlecitest.Pipeline
+	for _, p := range ex.Pipelines {
+		if p.ProjectSlug == slug {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// sortedIDs returns the sorted ids f picks from items.
+func sortedIDs[T any](items []T, f func(T) string) []string {
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		out = append(out, f(it))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// orgOf returns the org slug (vcs/org) of a project slug.
+func orgOf(slug string) string {
+	parts := strings.SplitN(slug, "/", 3)
+	return parts[0] + "/" + parts[1]
+}
+
+// at is a fixed time, n hours after 2025-01-01.
+func at(n int) time.Time {
+	return time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(n) * time.Hour)
+}

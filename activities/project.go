@@ -1,0 +1,119 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/circleci-sync/circleci-sync/circleci"
+	"github.com/circleci-sync/circleci-sync/store"
+)
+
+// StartProject fetches and writes the project, reads its sync state and plans where
+// paging stops.
+//
+// With a watermark on record the sync is incremental: paging stops before
+// Watermark - Overlap. Otherwise it stops before in.Since (zero: the whole
+// history). A project CircleCI does not show is a non-retryable
+// ErrProjectNotFound.
+func (a *Activities) StartProject(ctx context.Context, in StartProjectInput) (ProjectPlan, error) {
+	if err := a.checkStore(); err != nil {
+		return ProjectPlan{}, err
+	}
+	if err := checkSlug(in.ProjectSlug); err != nil {
+		return ProjectPlan{}, err
+	}
+	conn, slug := in.Connection, in.ProjectSlug
+	api, err := a.newAPI(ctx, conn)
+	if err != nil {
+		return ProjectPlan{}, err
+	}
+	var plan ProjectPlan
+	p, err := api.project(ctx, slug)
+	plan.Requests = api.Requests()
+	if err != nil {
+		if ce, ok := circleci.AsError(err); ok && ce.ProjectMissing() {
+			return plan, nonRetryable(fmt.Sprintf("project %s not found or not visible to the token: "+
+				"check the slug and that the token's user follows it (HTTP %d: %s)", slug, ce.StatusCode, ce.Message),
+				ErrProjectNotFound)
+		}
+		return plan, applicationError(ctx, err, "read project "+slug)
+	}
+	ws, err := a.Store.WriteBatch(ctx, store.Batch{Projects: []circleci.Project{p}})
+	if err != nil {
+		return plan, applicationError(ctx, err, "write project "+slug)
+	}
+	plan.Written, plan.Unchanged = int64(ws.Written), int64(ws.Unchanged)
+	st, err := a.Store.ProjectState(ctx, conn.ConnectionID, slug)
+	if err != nil {
+		return plan, applicationError(ctx, err, "read the sync state of project "+slug)
+	}
+	plan.StartedAt = time.Now().UTC()
+	if !st.Watermark.IsZero() {
+		plan.Incremental = true
+		plan.Watermark = st.Watermark.UTC()
+		plan.StopBefore = plan.Watermark.Add(-in.Overlap)
+	} else if !in.Since.IsZero() {
+		plan.StopBefore = in.Since.UTC()
+	}
+	logger(ctx, conn).Info("project sync planned", "project", slug, "incremental", plan.Incremental,
+		"watermark", plan.Watermark, "stop_before", plan.StopBefore)
+	return plan, nil
+}
+
+// CompleteProject stores the project's new watermark and run figures. The
+// watermark never moves back.
+func (a *Activities) CompleteProject(ctx context.Context, in CompleteProjectInput) error {
+	if err := a.checkStore(); err != nil {
+		return err
+	}
+	if err := checkSlug(in.ProjectSlug); err != nil {
+		return err
+	}
+	conn := in.Connection
+	st, err := a.Store.ProjectState(ctx, conn.ConnectionID, in.ProjectSlug)
+	if err != nil {
+		return applicationError(ctx, err, "read the sync state of project "+in.ProjectSlug)
+	}
+	st.ConnectionID, st.ProjectSlug = conn.ConnectionID, in.ProjectSlug
+	if in.Watermark.After(st.Watermark) {
+		st.Watermark = in.Watermark.UTC()
+	}
+	st.LastRunAt = time.Now().UTC()
+	st.LastRun = in.Counts.Map()
+	if err := a.Store.SaveProjectState(ctx, st); err != nil {
+		return applicationError(ctx, err, "save the sync state of project "+in.ProjectSlug)
+	}
+	logger(ctx, conn).Info("project sync completed", "project", in.ProjectSlug, "watermark", st.Watermark,
+		"pipelines", in.Counts.Pipelines, "requests", in.Counts.Requests)
+	return nil
+}
+
+// CompleteConnection stores the connection's run figures: the counts, plus
+// "failed_projects".
+func (a *Activities) CompleteConnection(ctx context.Context, in CompleteConnectionInput) error {
+	if err := a.checkStore(); err != nil {
+		return err
+	}
+	conn := in.Connection
+	if conn.ConnectionID == "" {
+		return nonRetryable("the connection has no connection_id", ErrInvalidInput)
+	}
+	st, err := a.Store.ConnectionState(ctx, conn.ConnectionID)
+	if err != nil {
+		return applicationError(ctx, err, "read the state of connection "+conn.ConnectionID)
+	}
+	st.ConnectionID = conn.ConnectionID
+	st.OrgSlug = conn.OrgSlug
+	st.BaseURL = baseURLOrDefault(conn.BaseURL)
+	st.Projects = in.Projects
+	st.LastRunAt = time.Now().UTC()
+	st.LastRun = in.Counts.Map()
+	st.LastRun["failed_projects"] = in.Failed
+	if err := a.Store.SaveConnectionState(ctx, st); err != nil {
+		return applicationError(ctx, err, "save the state of connection "+conn.ConnectionID)
+	}
+	logger(ctx, conn).Info("connection sync completed", "projects", len(in.Projects), "failed_projects", in.Failed,
+		"requests", in.Counts.Requests)
+	return nil
+}

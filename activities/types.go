@@ -1,0 +1,247 @@
+package activities
+
+import "time"
+
+// Connection names a CircleCI connection without its secret: the token is looked up
+// on the worker from the environment variable TokenEnv, never carried in workflow
+// history.
+type Connection struct {
+	// ConnectionID identifies the connection in the store and in workflow IDs.
+	ConnectionID string `json:"connection_id"`
+	// OrgSlug is the organisation, e.g. "gh/acme" or "circleci/<uuid>".
+	OrgSlug string `json:"org_slug"`
+	// BaseURL is the CircleCI installation, e.g. "https://circleci.com".
+	BaseURL string `json:"base_url"`
+	// TokenEnv is the name of the worker's environment variable holding the token.
+	TokenEnv string `json:"token_env"`
+}
+
+// SyncCounts are the figures of a sync step, added up by the workflows.
+type SyncCounts struct {
+	// Pages is the number of pipeline pages processed.
+	Pages int64 `json:"pages"`
+	// Pipelines, Workflows, Jobs and Users are the entities fetched and written
+	// (whether or not they changed).
+	Pipelines int64 `json:"pipelines"`
+	Workflows int64 `json:"workflows"`
+	Jobs      int64 `json:"jobs"`
+	Users     int64 `json:"users"`
+	// Skipped is the number of entities recorded in the skipped ledger.
+	Skipped int64 `json:"skipped"`
+	// Written and Unchanged are the store's WriteStats, summed.
+	Written   int64 `json:"written"`
+	Unchanged int64 `json:"unchanged"`
+	// Requests is the number of CircleCI API requests made, retries included.
+	Requests int64 `json:"requests"`
+}
+
+// Add adds o to c.
+func (c *SyncCounts) Add(o SyncCounts) {
+	c.Pages += o.Pages
+	c.Pipelines += o.Pipelines
+	c.Workflows += o.Workflows
+	c.Jobs += o.Jobs
+	c.Users += o.Users
+	c.Skipped += o.Skipped
+	c.Written += o.Written
+	c.Unchanged += o.Unchanged
+	c.Requests += o.Requests
+}
+
+// Map returns the counts by name, as stored in the sync state's LastRun.
+func (c SyncCounts) Map() map[string]int64 {
+	return map[string]int64{
+		"pages": c.Pages, "pipelines": c.Pipelines, "workflows": c.Workflows, "jobs": c.Jobs,
+		"users": c.Users, "skipped": c.Skipped, "written": c.Written, "unchanged": c.Unchanged,
+		"requests": c.Requests,
+	}
+}
+
+// VerifyInput is the input of VerifyConnection.
+type VerifyInput struct {
+	Connection Connection `json:"connection"`
+	// Projects are the configured project slugs, if any; the first is used for the
+	// project-pipelines check.
+	Projects []string `json:"projects,omitempty"`
+}
+
+// VerifyStep is one check of CircleCI's diagnostic sequence.
+type VerifyStep struct {
+	// Name is "org_pipelines", "project_pipelines", "me", "collaborations" or
+	// "followed_projects".
+	Name string `json:"name"`
+	// OK tells whether the check passed.
+	OK bool `json:"ok"`
+	// HTTPStatus is the status CircleCI answered (0 when no request was made).
+	HTTPStatus int `json:"http_status,omitempty"`
+	// Detail says what was found or what went wrong, never a token.
+	Detail string `json:"detail,omitempty"`
+}
+
+// VerifyReport is the result of VerifyConnection: the diagnostic sequence's steps.
+type VerifyReport struct {
+	Steps []VerifyStep `json:"steps"`
+	// UserLogin is the token's user (GET /me).
+	UserLogin string `json:"user_login,omitempty"`
+	// Organizations are the slugs of the organisations the user collaborates with.
+	Organizations []string `json:"organizations,omitempty"`
+	// FollowedProjects is how many projects the user follows (v1.1).
+	FollowedProjects int `json:"followed_projects"`
+	// Requests is the number of API requests made.
+	Requests int64 `json:"requests"`
+}
+
+// DiscoverInput is the input of DiscoverProjects.
+type DiscoverInput struct {
+	Connection Connection `json:"connection"`
+	// Projects, when not empty, is the configured list: it is recorded as is
+	// (deduplicated and sorted) and nothing is discovered.
+	Projects []string `json:"projects,omitempty"`
+}
+
+// DiscoverResult is the result of DiscoverProjects.
+type DiscoverResult struct {
+	// Projects are the project slugs to sync, sorted and deduplicated.
+	Projects []string `json:"projects"`
+	// Requests is the number of API requests made.
+	Requests int64 `json:"requests"`
+}
+
+// StartProjectInput is the input of StartProject.
+type StartProjectInput struct {
+	Connection  Connection `json:"connection"`
+	ProjectSlug string     `json:"project_slug"`
+	// Since bounds a first sync: older pipelines are not fetched. Zero means all
+	// the history the API returns.
+	Since time.Time `json:"since,omitempty"`
+	// Overlap is subtracted from the watermark on an incremental sync.
+	Overlap time.Duration `json:"overlap"`
+}
+
+// ProjectPlan is the result of StartProject: where the project's pipeline paging
+// stops.
+type ProjectPlan struct {
+	// Incremental is true when a completed sync of the project is on record.
+	Incremental bool `json:"incremental"`
+	// Watermark is the stored watermark (zero on a first sync).
+	Watermark time.Time `json:"watermark,omitempty"`
+	// StopBefore: paging stops at the first pipeline created before it. Zero means
+	// page to the end.
+	StopBefore time.Time `json:"stop_before,omitempty"`
+	// StartedAt is the worker's clock when the plan was made; the rerun window is
+	// measured back from it.
+	StartedAt time.Time `json:"started_at"`
+	// Requests is the number of API requests made (GET /project/{slug}).
+	Requests int64 `json:"requests"`
+	// Written and Unchanged count the project row's write.
+	Written   int64 `json:"written"`
+	Unchanged int64 `json:"unchanged"`
+}
+
+// PageInput is the input of SyncPipelinePage.
+type PageInput struct {
+	Connection  Connection `json:"connection"`
+	ProjectSlug string     `json:"project_slug"`
+	// PageToken is the page to fetch ("" for the first).
+	PageToken string `json:"page_token,omitempty"`
+	// PageNumber counts pages from 1, for summaries and logs.
+	PageNumber int `json:"page_number"`
+	// StopBefore: pipelines created before it are not processed and end the paging.
+	StopBefore time.Time `json:"stop_before,omitempty"`
+}
+
+// PageResult is the result of SyncPipelinePage: only a cursor and counts.
+type PageResult struct {
+	// NextPageToken is the next page's token; "" when Done.
+	NextPageToken string `json:"next_page_token,omitempty"`
+	// Done is true when there is no next page or StopBefore was reached.
+	Done bool `json:"done"`
+	// Newest is the created_at of the newest pipeline processed (zero if none).
+	Newest time.Time  `json:"newest,omitempty"`
+	Counts SyncCounts `json:"counts"`
+}
+
+// PageProgress is SyncPipelinePage's heartbeat detail: a retry of the same page
+// resumes after the last pipeline written.
+type PageProgress struct {
+	// PageToken is the token of the page being processed.
+	PageToken string `json:"page_token"`
+	// Next is the index on the page of the first pipeline not yet written.
+	Next int `json:"next"`
+	// LastPipelineID is the id of the last pipeline written; a retry that finds the
+	// page shifted resumes after it.
+	LastPipelineID string `json:"last_pipeline_id,omitempty"`
+	// Newest and Counts are the figures so far.
+	Newest time.Time  `json:"newest,omitempty"`
+	Counts SyncCounts `json:"counts"`
+}
+
+// RefreshInput is the input of RefreshProject.
+type RefreshInput struct {
+	Connection  Connection `json:"connection"`
+	ProjectSlug string     `json:"project_slug"`
+	// SyncedSince: pipelines created at or after it were just synced by paging
+	// and are not polled again. Zero means every stored pipeline was.
+	SyncedSince time.Time `json:"synced_since,omitempty"`
+	// RerunWindowStart: stored pipelines created at or after it have their
+	// workflows listed again, to catch reruns.
+	RerunWindowStart time.Time `json:"rerun_window_start,omitempty"`
+}
+
+// RefreshProgress is RefreshProject's heartbeat detail.
+type RefreshProgress struct {
+	// LastPipelineID is the last pipeline id (in bytewise order) done.
+	LastPipelineID string     `json:"last_pipeline_id"`
+	Counts         SyncCounts `json:"counts"`
+}
+
+// CompleteProjectInput is the input of CompleteProject.
+type CompleteProjectInput struct {
+	Connection  Connection `json:"connection"`
+	ProjectSlug string     `json:"project_slug"`
+	// Watermark is the created_at of the newest pipeline this sync saw; the stored
+	// watermark never moves back.
+	Watermark time.Time  `json:"watermark,omitempty"`
+	Counts    SyncCounts `json:"counts"`
+}
+
+// ResolveUsersInput is the input of ResolveUsers.
+type ResolveUsersInput struct {
+	Connection Connection `json:"connection"`
+	// Projects whose workflows and jobs reference the users to resolve.
+	Projects []string `json:"projects"`
+	// FreshFor: users fetched this recently are not fetched again.
+	FreshFor time.Duration `json:"fresh_for"`
+}
+
+// ResolveUsersResult is the result of ResolveUsers.
+type ResolveUsersResult struct {
+	// Referenced is the number of distinct user ids referenced.
+	Referenced int64 `json:"referenced"`
+	// Fresh is how many of those were stored recently and not fetched.
+	Fresh int64 `json:"fresh"`
+	// Counts.Users is how many were fetched and written, Counts.Skipped how many
+	// were missing (404) and went to the skipped ledger.
+	Counts SyncCounts `json:"counts"`
+}
+
+// UsersProgress is ResolveUsers' heartbeat detail.
+type UsersProgress struct {
+	// Next is the index, in the sorted list of ids to fetch, of the first not yet
+	// written.
+	Next int `json:"next"`
+	// LastUserID is the last id (in bytewise order) written. A retry resumes
+	// after it, as the list to fetch may have shrunk meanwhile (users written
+	// by the earlier attempt are now fresh).
+	LastUserID string     `json:"last_user_id,omitempty"`
+	Counts     SyncCounts `json:"counts"`
+}
+
+// CompleteConnectionInput is the input of CompleteConnection.
+type CompleteConnectionInput struct {
+	Connection Connection `json:"connection"`
+	Projects   []string   `json:"projects"`
+	Counts     SyncCounts `json:"counts"`
+	// Failed is the number of projects whose sync failed.
+	Failed int64 `json:"failed"`
+}

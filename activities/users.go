@@ -1,0 +1,135 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/circleci-sync/circleci-sync/circleci"
+	"github.com/circleci-sync/circleci-sync/store"
+)
+
+// usersChunk is how many users ResolveUsers writes per batch (and heartbeat).
+const usersChunk = 50
+
+// ResolveUsers fetches the users referenced by the projects' workflows and jobs,
+// once each, skipping those stored within FreshFor. Missing users go to the
+// skipped ledger.
+//
+// The ids to fetch are sorted; they are fetched PageConcurrency at once and
+// written in order, usersChunk per batch, each batch followed by a heartbeated
+// UsersProgress, so a retry resumes after the last user written (LastUserID). A 404 is
+// recorded as "not_found", a user that keeps answering 5xx as "server_error";
+// a user fetched is cleared from the ledger.
+func (a *Activities) ResolveUsers(ctx context.Context, in ResolveUsersInput) (ResolveUsersResult, error) {
+	if err := a.checkStore(); err != nil {
+		return ResolveUsersResult{}, err
+	}
+	conn := in.Connection
+	log := logger(ctx, conn)
+	var res ResolveUsersResult
+	var progress UsersProgress
+	heartbeatDetails(ctx, &progress)
+
+	refs, err := a.Store.UserRefs(ctx, in.Projects)
+	if err != nil {
+		return res, applicationError(ctx, err, "read the user references")
+	}
+	res.Referenced = int64(len(refs))
+	todo := refs
+	if in.FreshFor > 0 {
+		fresh, err := a.Store.UsersFetchedSince(ctx, refs, time.Now().Add(-in.FreshFor))
+		if err != nil {
+			return res, applicationError(ctx, err, "read the users fetched recently")
+		}
+		todo = make([]string, 0, len(refs))
+		for _, id := range refs {
+			if fresh[id] {
+				res.Fresh++
+			} else {
+				todo = append(todo, id)
+			}
+		}
+	}
+	res.Counts = progress.Counts
+	start := min(max(progress.Next, 0), len(todo))
+	if progress.LastUserID != "" {
+		start, _ = slices.BinarySearch(todo, progress.LastUserID)
+		if start < len(todo) && todo[start] == progress.LastUserID {
+			start++
+		}
+	}
+	if start == len(todo) {
+		log.Info("users resolved", "referenced", res.Referenced, "fresh", res.Fresh, "fetched", 0)
+		return res, nil
+	}
+
+	api, err := a.newAPI(ctx, conn)
+	if err != nil {
+		return res, err
+	}
+	baseRequests := progress.Counts.Requests
+	hb, stopHeartbeats := newHeartbeater(ctx, progress)
+	defer stopHeartbeats()
+	f := a.fetcher(api, "", hb)
+
+	type outcome struct {
+		user    *circleci.User
+		skipped *store.Skipped
+		err     error
+	}
+	for from := start; from < len(todo); from += usersChunk {
+		ids := todo[from:min(from+usersChunk, len(todo))]
+		outs := make([]outcome, len(ids))
+		var wg sync.WaitGroup
+		for i, id := range ids {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				u, err := retry(ctx, f, func(ctx context.Context) (circleci.User, error) { return api.user(ctx, id) })
+				if err == nil {
+					outs[i].user = &u
+					return
+				}
+				if reason, status, msg, ok := skipReason(err); ok {
+					outs[i].skipped = &store.Skipped{EntityRef: store.EntityRef{Kind: store.KindUser, ID: id},
+						Reason: reason, HTTPStatus: status, Message: msg}
+					return
+				}
+				outs[i].err = fmt.Errorf("read user %s: %w", id, err)
+			}()
+		}
+		wg.Wait()
+		var b store.Batch
+		for i, o := range outs {
+			switch {
+			case o.err != nil:
+				progress.Counts.Requests = baseRequests + api.Requests()
+				res.Counts = progress.Counts
+				return res, applicationError(ctx, o.err, "resolve users")
+			case o.user != nil:
+				b.Users = append(b.Users, *o.user)
+				b.Resolved = append(b.Resolved, store.EntityRef{Kind: store.KindUser, ID: ids[i]})
+			default:
+				b.Skipped = append(b.Skipped, *o.skipped)
+			}
+		}
+		ws, err := a.Store.WriteBatch(ctx, b)
+		if err != nil {
+			progress.Counts.Requests = baseRequests + api.Requests()
+			res.Counts = progress.Counts
+			return res, applicationError(ctx, err, fmt.Sprintf("write %d users", len(b.Users)))
+		}
+		addBatch(&progress.Counts, b, ws)
+		progress.Next = from + len(ids)
+		progress.LastUserID = ids[len(ids)-1]
+		progress.Counts.Requests = baseRequests + api.Requests()
+		hb.record(progress)
+	}
+	res.Counts = progress.Counts
+	log.Info("users resolved", "referenced", res.Referenced, "fresh", res.Fresh, "fetched", res.Counts.Users,
+		"skipped", res.Counts.Skipped, "requests", res.Counts.Requests)
+	return res, nil
+}

@@ -1,0 +1,211 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/circleci-sync/circleci-sync/circleci"
+)
+
+// Verify step names (VerifyStep.Name).
+const (
+	stepOrgPipelines     = "org_pipelines"
+	stepProjectPipelines = "project_pipelines"
+	stepMe               = "me"
+	stepCollaborations   = "collaborations"
+	stepFollowedProjects = "followed_projects"
+)
+
+// VerifyConnection checks the connection with CircleCI's own diagnostic sequence:
+// org pipelines, project pipelines, /me, /me/collaborations, followed projects. It
+// fails with a non-retryable ErrInvalidCredentials, ErrInvalidPermissions or
+// ErrNoResources whose message tells the user what to do.
+//
+// Each check is recorded as a VerifyStep; a 401, 403 or 404 does not stop the
+// sequence, so that the decision sees every answer. A transient failure (429,
+// 5xx, network) fails the activity at once, retryably.
+func (a *Activities) VerifyConnection(ctx context.Context, in VerifyInput) (VerifyReport, error) {
+	conn := in.Connection
+	org := strings.TrimSpace(conn.OrgSlug)
+	if org == "" {
+		return VerifyReport{}, nonRetryable("the connection has no org_slug", ErrInvalidInput)
+	}
+	api, err := a.newAPI(ctx, conn)
+	if err != nil {
+		return VerifyReport{}, err
+	}
+	log := logger(ctx, conn)
+	var rep VerifyReport
+	failures := map[string]*circleci.Error{}
+
+	// check records a step from err; it returns a non-nil error when the failure
+	// is one retrying may fix (the activity then fails at once).
+	check := func(name, what string, err error, okDetail string) error {
+		st := VerifyStep{Name: name, OK: err == nil, HTTPStatus: http.StatusOK, Detail: okDetail}
+		if err != nil {
+			ce, isCE := circleci.AsError(err)
+			if !isCE {
+				rep.Requests = api.Requests()
+				return applicationError(ctx, err, what)
+			}
+			st.HTTPStatus = ce.StatusCode
+			st.Detail = ce.Error()
+			switch ce.Class {
+			case circleci.ClassUnauthorized, circleci.ClassForbidden, circleci.ClassNotFound, circleci.ClassBadRequest:
+				failures[name] = ce
+			default:
+				rep.Steps = append(rep.Steps, st)
+				rep.Requests = api.Requests()
+				return applicationError(ctx, err, what)
+			}
+		}
+		rep.Steps = append(rep.Steps, st)
+		return nil
+	}
+	finish := func() { rep.Requests = api.Requests() }
+
+	orgPage, err := api.orgPipelinesPage(ctx, org, "")
+	if err := check(stepOrgPipelines, "list the pipelines of organization "+org, err,
+		fmt.Sprintf("%d pipelines on the first page", len(orgPage.Items))); err != nil {
+		return rep, err
+	}
+
+	project := ""
+	if len(in.Projects) > 0 {
+		project = strings.TrimSpace(in.Projects[0])
+	} else if len(orgPage.Items) > 0 {
+		project = orgPage.Items[0].ProjectSlug
+	}
+	if project == "" {
+		rep.Steps = append(rep.Steps, VerifyStep{Name: stepProjectPipelines, OK: true,
+			Detail: "skipped: no project configured and no org pipeline to take one from"})
+	} else {
+		page, err := api.projectPipelinesPage(ctx, project, "")
+		if err := check(stepProjectPipelines, "list the pipelines of project "+project, err,
+			fmt.Sprintf("project %s: %d pipelines on the first page", project, len(page.Items))); err != nil {
+			return rep, err
+		}
+	}
+
+	me, err := api.me(ctx)
+	if err := check(stepMe, "read the token's user (GET /me)", err, "user "+me.Login); err != nil {
+		return rep, err
+	}
+	rep.UserLogin = me.Login
+
+	collabs, err := api.collaborations(ctx)
+	if err := check(stepCollaborations, "list the token's organizations", err,
+		fmt.Sprintf("%d organizations", len(collabs))); err != nil {
+		return rep, err
+	}
+	for _, c := range collabs {
+		rep.Organizations = append(rep.Organizations, c.Slug)
+	}
+
+	followed, err := api.followedProjects(ctx)
+	if err := check(stepFollowedProjects, "list the followed projects", err,
+		fmt.Sprintf("%d followed projects", len(followed))); err != nil {
+		return rep, err
+	}
+	rep.FollowedProjects = len(followed)
+	finish()
+
+	if err := decideVerify(conn, org, project, in.Projects, orgPage.Items, followed, failures); err != nil {
+		log.Warn("connection check failed", "steps", len(rep.Steps), "error", err)
+		return rep, err
+	}
+	log.Info("connection checked", "user", rep.UserLogin, "followed_projects", rep.FollowedProjects,
+		"requests", rep.Requests)
+	return rep, nil
+}
+
+// decideVerify turns the diagnostic sequence's answers into the connection's
+// verdict: nil when the connection can sync.
+func decideVerify(conn Connection, org, project string, configured []string, orgPipelines []circleci.Pipeline,
+	followed []circleci.FollowedProject, failures map[string]*circleci.Error,
+) error {
+	env := conn.TokenEnv
+	for _, name := range []string{stepMe, stepCollaborations, stepFollowedProjects, stepOrgPipelines, stepProjectPipelines} {
+		if ce := failures[name]; ce != nil && ce.Class == circleci.ClassUnauthorized {
+			return nonRetryable(fmt.Sprintf("CircleCI rejected the token in $%s (%s answered HTTP %d: %s): use a personal API token "+
+				"(project tokens cannot list pipelines), check that it has not expired or been revoked, and that it belongs to %s",
+				env, name, ce.StatusCode, ce.Message, baseURLOrDefault(conn.BaseURL)), ErrInvalidCredentials)
+		}
+	}
+	if me := failures[stepMe]; me != nil {
+		// /me answers every valid personal token: a 403 or 404 there means the
+		// token is not a user's.
+		return nonRetryable(fmt.Sprintf("CircleCI refused GET /me with the token in $%s (HTTP %d: %s): use a personal API token "+
+			"(project tokens do not work on API v2)", env, me.StatusCode, me.Message), ErrInvalidCredentials)
+	}
+	if ce := failures[stepOrgPipelines]; ce != nil {
+		if ce.Class == circleci.ClassForbidden {
+			return nonRetryable(fmt.Sprintf("the token's user may not list the pipelines of organization %q (HTTP 403: %s): "+
+				"check that the user belongs to the organization and has access to its projects", org, ce.Message),
+				ErrInvalidPermissions)
+		}
+		return nonRetryable(fmt.Sprintf("organization %q is unknown or not visible to the token's user (HTTP %d: %s): "+
+			"check the org slug (gh/<org>, bb/<workspace> or circleci/<org-id>) and that the user belongs to the organization",
+			org, ce.StatusCode, ce.Message), ErrInvalidPermissions)
+	}
+	for _, name := range []string{stepCollaborations, stepFollowedProjects} {
+		if ce := failures[name]; ce != nil {
+			return nonRetryable(fmt.Sprintf("CircleCI refused %s with the token in $%s (HTTP %d: %s): check the token's permissions",
+				name, env, ce.StatusCode, ce.Message), ErrInvalidPermissions)
+		}
+	}
+	if ce := failures[stepProjectPipelines]; ce != nil {
+		if ce.Class == circleci.ClassForbidden {
+			return nonRetryable(fmt.Sprintf("the token's user may not list the pipelines of project %s (HTTP 403: %s)",
+				project, ce.Message), ErrInvalidPermissions)
+		}
+		return nonRetryable(fmt.Sprintf("project %s not found or not visible to the token (HTTP %d: %s): "+
+			"check the slug and that the token's user follows it", project, ce.StatusCode, ce.Message), ErrProjectNotFound)
+	}
+	if len(configured) == 0 && len(orgPipelines) == 0 && !anyFollowedOf(org, followed) {
+		return nonRetryable(fmt.Sprintf("the token sees no project of org %s: follow the projects in CircleCI or list them in `projects`",
+			org), ErrNoResources)
+	}
+	return nil
+}
+
+// baseURLOrDefault is the base URL a connection uses.
+func baseURLOrDefault(u string) string {
+	if strings.TrimSpace(u) == "" {
+		return circleci.DefaultBaseURL
+	}
+	return safeURL(u)
+}
+
+// anyFollowedOf reports whether one of followed belongs to org.
+func anyFollowedOf(org string, followed []circleci.FollowedProject) bool {
+	for _, f := range followed {
+		if inOrg(org, f.Slug()) {
+			return true
+		}
+	}
+	return false
+}
+
+// inOrg reports whether project slug (vcs/org/repo) belongs to the organization
+// org (vcs/org), comparing case-insensitively and the long VCS names (github,
+// bitbucket) as their short ones.
+func inOrg(org, slug string) bool {
+	o := canonicalSlug(org)
+	s := canonicalSlug(slug)
+	return o != "" && strings.HasPrefix(s, o+"/") && strings.Count(s[len(o)+1:], "/") == 0 && len(s) > len(o)+1
+}
+
+// canonicalSlug lowercases a slug and shortens its VCS prefix.
+func canonicalSlug(s string) string {
+	s = strings.ToLower(strings.Trim(strings.TrimSpace(s), "/"))
+	if rest, ok := strings.CutPrefix(s, "github/"); ok {
+		return "gh/" + rest
+	}
+	if rest, ok := strings.CutPrefix(s, "bitbucket/"); ok {
+		return "bb/" + rest
+	}
+	return s
+}

@@ -1,0 +1,252 @@
+package activities
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/circleci-sync/circleci-sync/circleci"
+	"github.com/circleci-sync/circleci-sync/circleci/circlecitest"
+	"github.com/circleci-sync/circleci-sync/store"
+)
+
+func TestVerifyConnection(t *testing.T) {
+	f := newFixture(t, circlecitest.Options{Seed: 4, Projects: 3, PipelinesPerProject: 5}, openSQLite(t))
+	ex := f.srv.Expected(testToken)
+
+	var rep VerifyReport
+	require.NoError(t, run(t, f.a.VerifyConnection, VerifyInput{Connection: f.conn}, &rep))
+	require.Equal(t, ex.Me.Login, rep.UserLogin)
+	require.Equal(t, len(ex.FollowedProjects), rep.FollowedProjects)
+	require.Len(t, rep.Organizations, len(ex.Collaborations))
+	var names []string
+	for _, s := range rep.Steps {
+		names = append(names, s.Name)
+		require.True(t, s.OK, "step %s: %s", s.Name, s.Detail)
+		require.Equal(t, 200, s.HTTPStatus)
+	}
+	require.Equal(t, []string{"org_pipelines", "project_pipelines", "me", "collaborations", "followed_projects"}, names)
+	require.Equal(t, int64(5), rep.Requests)
+	require.Equal(t, int64(5), f.srv.Stats().Total)
+
+	// A configured project that does not exist.
+	err := run(t, f.a.VerifyConnection, VerifyInput{Connection: f.conn, Projects: []string{"gh/acme/nope"}}, nil)
+	requireAppError(t, err, ErrProjectNotFound, true)
+
+	// An org with nothing the token sees.
+	conn := f.conn
+	conn.OrgSlug = "gh/somebody-else"
+	err = run(t, f.a.VerifyConnection, VerifyInput{Connection: conn}, nil)
+	ae := requireAppError(t, err, ErrNoResources, true)
+	require.Contains(t, ae.Error(), "gh/somebody-else")
+
+	// A bad token.
+	bad := *f.a
+	bad.Credentials = EnvCredentials{Lookup: lookup(map[string]string{tokenEnv: "not-" + testToken})}
+	err = run(t, bad.VerifyConnection, VerifyInput{Connection: f.conn}, nil)
+	ae = requireAppError(t, err, ErrInvalidCredentials, true)
+	require.Contains(t, ae.Error(), "$"+tokenEnv)
+	require.Contains(t, ae.Error(), "personal API token")
+	require.NotContains(t, ae.Error(), "not-"+testToken)
+
+	// Transient failures stay retryable.
+	f.srv.SetFaults(circlecitest.Faults{Random500Rate: 1})
+	err = run(t, f.a.VerifyConnection, VerifyInput{Connection: f.conn}, nil)
+	requireAppError(t, err, ErrServer, false)
+}
+
+func TestDecideVerify(t *testing.T) {
+	conn := Connection{ConnectionID: "c", OrgSlug: "gh/acme", TokenEnv: "TOK"}
+	fail := func(class circleci.Class, status int, route string) *circleci.Error {
+		return &circleci.Error{Class: class, StatusCode: status, Route: route, Message: "nope"}
+	}
+	followed := []circleci.FollowedProject{{VCSURL: "https://github.com/acme/widgets", Username: "acme", Reponame: "widgets"}}
+	for _, tc := range []struct {
+		name     string
+		failures map[string]*circleci.Error
+		followed []circleci.FollowedProject
+		want     string
+	}{
+		{"ok", nil, followed, ""},
+		{"401 on me", map[string]*circleci.Error{stepMe: fail(circleci.ClassUnauthorized, 401, circleci.RouteMe)}, followed, ErrInvalidCredentials},
+		{"404 everywhere", map[string]*circleci.Error{
+			stepOrgPipelines: fail(circleci.ClassNotFound, 404, circleci.RouteOrgPipelines),
+			stepMe:           fail(circleci.ClassNotFound, 404, circleci.RouteMe),
+		}, nil, ErrInvalidCredentials},
+		{"org 404", map[string]*circleci.Error{stepOrgPipelines: fail(circleci.ClassNotFound, 404, circleci.RouteOrgPipelines)}, followed, ErrInvalidPermissions},
+		{"org 403", map[string]*circleci.Error{stepOrgPipelines: fail(circleci.ClassForbidden, 403, circleci.RouteOrgPipelines)}, followed, ErrInvalidPermissions},
+		{"nothing visible", nil, []circleci.FollowedProject{{VCSURL: "https://github.com/other/x"}}, ErrNoResources},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.failures == nil {
+				tc.failures = map[string]*circleci.Error{}
+			}
+			err := decideVerify(conn, conn.OrgSlug, "", nil, nil, tc.followed, tc.failures)
+			if tc.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			requireAppError(t, err, tc.want, true)
+			if tc.name == "org 404" {
+				require.Contains(t, err.Error(), `"gh/acme"`)
+				require.Contains(t, err.Error(), "circleci/<org-id>")
+			}
+		})
+	}
+}
+
+func TestInOrg(t *testing.T) {
+	require.True(t, inOrg("gh/acme", "gh/acme/widgets"))
+	require.True(t, inOrg("gh/Acme", "github/acme/widgets"))
+	require.True(t, inOrg("bitbucket/acme", "bb/acme/widgets"))
+	require.True(t, inOrg("circleci/OrgID", "circleci/OrgID/ProjID"))
+	require.False(t, inOrg("gh/acme", "gh/acme-2/widgets"))
+	require.False(t, inOrg("gh/acme", "bb/acme/widgets"))
+	require.False(t, inOrg("gh/acme", "gh/acme"))
+	require.False(t, inOrg("", "gh/acme/widgets"))
+}
+
+func TestDiscoverConfiguredProjects(t *testing.T) {
+	f := newFixture(t, circlecitest.Options{Seed: 4, Projects: 1, PipelinesPerProject: 1}, openSQLite(t))
+	ctx := context.Background()
+	require.NoError(t, f.tdb.st.SaveConnectionState(ctx, store.ConnectionState{ConnectionID: f.conn.ConnectionID,
+		LastRunAt: at(1), LastRun: map[string]int64{"pipelines": 3}}))
+	var res DiscoverResult
+	require.NoError(t, run(t, f.a.DiscoverProjects, DiscoverInput{Connection: f.conn,
+		Projects: []string{"gh/acme/b", " gh/acme/a", "gh/acme/b", ""}}, &res))
+	require.Equal(t, []string{"gh/acme/a", "gh/acme/b"}, res.Projects)
+	require.Zero(t, res.Requests)
+	require.Zero(t, f.srv.Stats().Total)
+	st, err := f.tdb.st.ConnectionState(ctx, f.conn.ConnectionID)
+	require.NoError(t, err)
+	require.Equal(t, res.Projects, st.Projects)
+	require.Equal(t, "gh/acme", st.OrgSlug)
+	require.Equal(t, f.srv.URL, st.BaseURL)
+	require.Equal(t, at(1), st.LastRunAt)
+	require.Equal(t, map[string]int64{"pipelines": 3}, st.LastRun)
+
+	// An org without projects.
+	conn := f.conn
+	conn.OrgSlug = "bb/nobody"
+	err = run(t, f.a.DiscoverProjects, DiscoverInput{Connection: conn}, nil)
+	requireAppError(t, err, ErrNoResources, true)
+}
+
+func TestCredentials(t *testing.T) {
+	ctx := context.Background()
+	c := EnvCredentials{Lookup: lookup(map[string]string{"SET": "  tok\n", "EMPTY": "", "BLANK": " \t"})}
+	tok, err := c.Token(ctx, "SET")
+	require.NoError(t, err)
+	require.Equal(t, "tok", tok)
+	for _, name := range []string{"UNSET", "EMPTY", "BLANK"} {
+		_, err := c.Token(ctx, name)
+		ae := requireAppError(t, err, ErrMissingCredentials, true)
+		require.Contains(t, ae.Error(), `environment variable "`+name+`" is not set on the worker`)
+	}
+	for _, name := range []string{"", "1ABC", "A-B", "A B", "A=B"} {
+		_, err := c.Token(ctx, name)
+		requireAppError(t, err, ErrInvalidInput, true)
+	}
+	t.Setenv("ACTIVITIES_TEST_TOKEN_VAR", "from-env")
+	tok, err = EnvCredentials{}.Token(ctx, "ACTIVITIES_TEST_TOKEN_VAR")
+	require.NoError(t, err)
+	require.Equal(t, "from-env", tok)
+}
+
+func TestMissingCredentialsFailActivities(t *testing.T) {
+	f := newFixture(t, circlecitest.Options{Seed: 4, Projects: 1, PipelinesPerProject: 1}, openSQLite(t))
+	conn := f.conn
+	conn.TokenEnv = "NOT_SET_ANYWHERE"
+	err := run(t, f.a.VerifyConnection, VerifyInput{Connection: conn}, nil)
+	ae := requireAppError(t, err, ErrMissingCredentials, true)
+	require.Contains(t, ae.Error(), "NOT_SET_ANYWHERE")
+	err = run(t, f.a.SyncPipelinePage, PageInput{Connection: conn, ProjectSlug: "gh/acme/x"}, nil)
+	requireAppError(t, err, ErrMissingCredentials, true)
+	require.Zero(t, f.srv.Stats().Total)
+}
+
+func TestClientCache(t *testing.T) {
+	ctx := context.Background()
+	creds := EnvCredentials{Lookup: lookup(map[string]string{"A": "token-a", "B": "token-b"})}
+	c := NewClientCache(ClientOptions{UserAgent: "test"})
+	conn := Connection{ConnectionID: "c", BaseURL: "http://127.0.0.1:1", TokenEnv: "A"}
+	a1, err := c.Client(ctx, conn, creds)
+	require.NoError(t, err)
+	a2, err := c.Client(ctx, conn, creds)
+	require.NoError(t, err)
+	require.Same(t, a1, a2)
+	connB := conn
+	connB.TokenEnv = "B"
+	b, err := c.Client(ctx, connB, creds)
+	require.NoError(t, err)
+	require.NotSame(t, a1, b)
+	require.NotSame(t, a1.Limiter(), b.Limiter())
+	for k := range c.clients {
+		require.NotContains(t, k, "token-a")
+		require.NotContains(t, k, "token-b")
+	}
+	// Another cache shares the token's limiter.
+	other, err := NewClientCache(ClientOptions{}).Client(ctx, conn, creds)
+	require.NoError(t, err)
+	require.Same(t, a1.Limiter(), other.Limiter())
+
+	// Defaults: a zero ClientCache, a nil one, an empty base URL.
+	var zero ClientCache
+	d, err := zero.Client(ctx, Connection{TokenEnv: "A"}, creds)
+	require.NoError(t, err)
+	require.Equal(t, circleci.DefaultBaseURL, d.BaseURL())
+	var nilCache *ClientCache
+	_, err = nilCache.Client(ctx, conn, creds)
+	require.NoError(t, err)
+
+	// A bad base URL.
+	bad := conn
+	bad.BaseURL = "ftp://user:token-a@example.com"
+	_, err = c.Client(ctx, bad, creds)
+	ae := requireAppError(t, err, ErrInvalidInput, true)
+	require.NotContains(t, ae.Error(), "token-a")
+}
+
+func TestApplicationError(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		err          error
+		errType      string
+		nonRetryable bool
+	}{
+		{&circleci.Error{Class: circleci.ClassUnauthorized, StatusCode: 401}, ErrInvalidCredentials, true},
+		{&circleci.Error{Class: circleci.ClassForbidden, StatusCode: 403}, ErrInvalidPermissions, true},
+		{&circleci.Error{Class: circleci.ClassNotFound, StatusCode: 404, Route: circleci.RouteProjectPipelines}, ErrProjectNotFound, true},
+		{&circleci.Error{Class: circleci.ClassServer, StatusCode: 502}, ErrServer, false},
+		{&circleci.Error{Class: circleci.ClassTransport}, ErrTransport, false},
+		{&circleci.Error{Class: circleci.ClassDecode, StatusCode: 200}, ErrBadResponse, false},
+		{&circleci.Error{Class: circleci.ClassPagination}, ErrBadResponse, false},
+		{&circleci.Error{Class: circleci.ClassBadRequest, StatusCode: 400}, ErrBadResponse, false},
+		{store.ErrInvalidItem, ErrInvalidInput, true},
+		{context.DeadlineExceeded, ErrStore, false}, // not cancelled: ctx is alive
+	} {
+		err := applicationError(ctx, tc.err, "do x")
+		ae := requireAppError(t, err, tc.errType, tc.nonRetryable)
+		require.True(t, strings.HasPrefix(ae.Error(), "do x: "), ae.Error())
+	}
+
+	// 429: NextRetryDelay from Retry-After, at least a second.
+	ae := appError(t, applicationError(ctx, &circleci.Error{Class: circleci.ClassRateLimited, StatusCode: 429, RetryAfter: 7e9}, "x"))
+	require.Equal(t, ErrRateLimited, ae.Type())
+	require.False(t, ae.NonRetryable())
+	require.Equal(t, int64(7e9), int64(ae.NextRetryDelay()))
+	require.Equal(t, temporal.ApplicationErrorCategoryBenign, ae.Category())
+	ae = appError(t, applicationError(ctx, &circleci.Error{Class: circleci.ClassRateLimited, StatusCode: 429}, "x"))
+	require.Equal(t, int64(1e9), int64(ae.NextRetryDelay()))
+
+	// Pass-through.
+	require.NoError(t, applicationError(ctx, nil, "x"))
+	orig := temporal.NewNonRetryableApplicationError("m", ErrNoResources, nil)
+	require.Same(t, orig, applicationError(ctx, orig, "x"))
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	require.Equal(t, context.Canceled, applicationError(cctx, context.Canceled, "x"))
+}
