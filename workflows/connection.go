@@ -1,0 +1,201 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/circleci-sync/circleci-sync/activities"
+)
+
+// ConnectionSync syncs one CircleCI connection (registered as ConnectionSyncName,
+// workflow ID ConnectionWorkflowID):
+//
+//  1. validates its input (non-retryable "invalid_input");
+//  2. verifies the connection with CircleCI's diagnostic sequence (non-retryable
+//     "invalid_credentials", "invalid_permissions", "no_resources",
+//     "missing_credentials");
+//  3. discovers the projects (or takes the configured list) and records them;
+//  4. runs one ProjectSync child per project, at most max_concurrent_projects at a
+//     time; a failing project never stops the others, and its outcome says why;
+//  5. resolves the users the projects reference, once each;
+//  6. records the run's figures.
+//
+// When the history grows long it stops starting children, waits for the running
+// ones and continues as new, carrying ConnectionSyncState. It completes, even when
+// some projects failed: the result lists each project's outcome
+// (FailedProjects counts the failures).
+func ConnectionSync(ctx workflow.Context, in ConnectionSyncInput) (ConnectionSyncResult, error) {
+	if err := in.Validate(); err != nil {
+		return ConnectionSyncResult{}, err
+	}
+	in = in.withDefaults()
+	st := in.State
+	if st == nil {
+		st = &ConnectionSyncState{Phase: PhaseVerify}
+	}
+	in.State = nil
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (ConnectionSyncState, error) {
+		return *st, nil
+	}); err != nil {
+		return ConnectionSyncResult{}, fmt.Errorf("set the progress query handler: %w", err)
+	}
+	conn := in.connection()
+	short := withShortActivity(ctx)
+
+	if !st.Verified {
+		st.Phase = PhaseVerify
+		var report activities.VerifyReport
+		err := workflow.ExecuteActivity(short, a.VerifyConnection,
+			activities.VerifyInput{Connection: conn, Projects: in.Projects}).Get(ctx, &report)
+		if err != nil {
+			return ConnectionSyncResult{}, err
+		}
+		st.Verified = true
+		st.Requests += report.Requests
+	}
+	if !st.Discovered {
+		st.Phase = PhaseDiscover
+		var found activities.DiscoverResult
+		err := workflow.ExecuteActivity(short, a.DiscoverProjects,
+			activities.DiscoverInput{Connection: conn, Projects: in.Projects}).Get(ctx, &found)
+		if err != nil {
+			return ConnectionSyncResult{}, err
+		}
+		st.Discovered = true
+		st.Projects = found.Projects
+		st.Requests += found.Requests
+	}
+
+	st.Phase = PhaseProjects
+	if err := runProjects(ctx, in, st); err != nil {
+		return ConnectionSyncResult{}, err
+	}
+	if st.Next < len(st.Projects) {
+		// The history is long: every child of this run has finished; go on in a
+		// new run with the rest.
+		st.Runs++
+		next := in
+		next.State = st
+		return ConnectionSyncResult{}, workflow.NewContinueAsNewError(ctx, ConnectionSyncName, next)
+	}
+
+	st.Phase = PhaseUsers
+	var users activities.ResolveUsersResult
+	err := workflow.ExecuteActivity(withPageActivity(ctx), a.ResolveUsers, activities.ResolveUsersInput{
+		Connection: conn, Projects: st.Projects, FreshFor: in.UsersFreshFor.D(),
+	}).Get(ctx, &users)
+	if err != nil {
+		return ConnectionSyncResult{}, err
+	}
+
+	res := ConnectionSyncResult{ConnectionID: in.ConnectionID, Users: users, Runs: st.Runs + 1}
+	res.Projects = slices.Clone(st.Outcomes)
+	slices.SortFunc(res.Projects, func(x, y ProjectOutcome) int { return strings.Compare(x.ProjectSlug, y.ProjectSlug) })
+	for _, o := range res.Projects {
+		res.Totals.Add(o.Counts)
+		if o.Status == ProjectFailed {
+			res.FailedProjects++
+		}
+	}
+	res.Totals.Add(users.Counts)
+	res.Totals.Requests += st.Requests
+
+	err = workflow.ExecuteActivity(short, a.CompleteConnection, activities.CompleteConnectionInput{
+		Connection: conn, Projects: st.Projects, Counts: res.Totals, Failed: int64(res.FailedProjects),
+	}).Get(ctx, nil)
+	if err != nil {
+		return ConnectionSyncResult{}, err
+	}
+	st.Phase = PhaseDone
+	return res, nil
+}
+
+// runProjects starts the ProjectSync children from st.Next on, keeping at most
+// in.MaxConcurrentProjects running, and records each outcome in st. It returns
+// when every project has finished, or earlier (with st.Next short of the end and
+// no child running) when the history is long enough to continue as new.
+func runProjects(ctx workflow.Context, in ConnectionSyncInput, st *ConnectionSyncState) error {
+	var since time.Time
+	if in.Since != "" {
+		since, _ = parseSince(in.Since) // Validate checked it
+	}
+	sel := workflow.NewSelector(ctx)
+	running, started := 0, 0
+	for st.Next < len(st.Projects) {
+		if running >= in.MaxConcurrentProjects {
+			sel.Select(ctx)
+			running--
+			continue
+		}
+		if started > 0 && continueAsNewSuggested(ctx) {
+			break // every run starts at least one child, so a sync always progresses
+		}
+		slug := st.Projects[st.Next]
+		st.Next++
+		id := ProjectWorkflowID(in.ConnectionID, slug)
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID:    id,
+			StaticSummary: "CircleCI project " + slug + " (connection " + in.ConnectionID + ")",
+		})
+		child := ProjectSyncInput{
+			Connection: in.connection(), ProjectSlug: slug, Overlap: *in.Overlap, RerunWindow: *in.RerunWindow,
+		}
+		child.Since = since
+		f := workflow.ExecuteChildWorkflow(cctx, ProjectSyncName, child)
+		st.InFlight = append(st.InFlight, slug)
+		running++
+		started++
+		sel.AddFuture(f, func(f workflow.Future) {
+			var r ProjectSyncResult
+			err := f.Get(ctx, &r)
+			st.InFlight = slices.DeleteFunc(st.InFlight, func(s string) bool { return s == slug })
+			st.Outcomes = append(st.Outcomes, projectOutcome(slug, id, r, err))
+		})
+	}
+	for ; running > 0; running-- {
+		sel.Select(ctx)
+	}
+	return ctx.Err()
+}
+
+// projectOutcome describes how a project's child ended.
+func projectOutcome(slug, id string, r ProjectSyncResult, err error) ProjectOutcome {
+	o := ProjectOutcome{ProjectSlug: slug, WorkflowID: id, Status: ProjectCompleted, Incremental: r.Incremental,
+		Counts: r.Counts}
+	if err == nil {
+		return o
+	}
+	o.Status = ProjectFailed
+	o.ErrorType, o.Error = describeFailure(err)
+	return o
+}
+
+// describeFailure returns the type and message of the innermost cause a user can
+// act on: the ApplicationError an activity or the child returned, or how the child
+// ended (canceled, terminated, timed out, already running).
+func describeFailure(err error) (string, string) {
+	var app *temporal.ApplicationError
+	var canceled *temporal.CanceledError
+	var terminated *temporal.TerminatedError
+	var timeout *temporal.TimeoutError
+	var started *temporal.ChildWorkflowExecutionAlreadyStartedError
+	switch {
+	case errors.As(err, &started):
+		return "already_running", "a sync of this project is already running (workflow ID taken)"
+	case errors.As(err, &app):
+		return app.Type(), app.Message()
+	case errors.As(err, &canceled):
+		return "canceled", canceled.Error()
+	case errors.As(err, &terminated):
+		return "terminated", terminated.Error()
+	case errors.As(err, &timeout):
+		return "timeout", timeout.Error()
+	}
+	return "workflow_failed", err.Error()
+}

@@ -1,0 +1,251 @@
+package workflows
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/circleci-sync/circleci-sync/activities"
+)
+
+// Defaults of ConnectionSyncInput's optional fields.
+const (
+	// DefaultBaseURL is CircleCI cloud.
+	DefaultBaseURL = "https://circleci.com"
+	// DefaultTokenEnv is the worker's environment variable read when token_env is empty.
+	DefaultTokenEnv = "CIRCLECI_TOKEN"
+	// DefaultMaxConcurrentProjects bounds the ProjectSync children run at once.
+	DefaultMaxConcurrentProjects = 4
+	// MaxConcurrentProjectsLimit is the largest max_concurrent_projects accepted
+	// (Temporal allows 2,000 pending children; the token's rate budget is the real
+	// bound).
+	MaxConcurrentProjectsLimit = 100
+	// DefaultOverlap is how far before the watermark an incremental sync re-reads.
+	DefaultOverlap = time.Hour
+	// DefaultRerunWindow is how far back an incremental sync re-lists workflows to
+	// catch reruns of older pipelines.
+	DefaultRerunWindow = 72 * time.Hour
+	// DefaultUsersFreshFor: users fetched this recently are not fetched again.
+	DefaultUsersFreshFor = 24 * time.Hour
+)
+
+// ConnectionSyncInput is the input of ConnectionSync: one JSON object with
+// snake_case fields. Only connection_id and org_slug are required.
+//
+//	{"connection_id": "acme", "org_slug": "gh/acme", "token_env": "ACME_CIRCLECI_TOKEN"}
+//
+// Decoding never fails: a field of the wrong type, an unknown field or a value out
+// of range is reported by Validate, which ConnectionSync calls first, as one
+// non-retryable ApplicationError of type "invalid_input" that lists every problem.
+type ConnectionSyncInput struct {
+	// ConnectionID names the connection (required): letters, digits, '.', '_', '-'.
+	// The workflow ID should be ConnectionWorkflowID(ConnectionID).
+	ConnectionID string `json:"connection_id"`
+	// OrgSlug is the organisation (required): "gh/acme", "bb/acme" or
+	// "circleci/<org-uuid>".
+	OrgSlug string `json:"org_slug"`
+	// BaseURL is the CircleCI installation (default DefaultBaseURL); a CircleCI
+	// Server host for self-hosted.
+	BaseURL string `json:"base_url,omitempty"`
+	// Projects, when set, are the project slugs to sync ("gh/acme/api"); empty
+	// means discover them.
+	Projects []string `json:"projects,omitempty"`
+	// TokenEnv is the name of the worker's environment variable holding the
+	// CircleCI personal API token (default DefaultTokenEnv). The token itself never
+	// appears in inputs, history, heartbeats, errors or logs.
+	TokenEnv string `json:"token_env,omitempty"`
+	// Since bounds a project's first sync: pipelines created before it are not
+	// fetched. RFC 3339 ("2026-01-01T00:00:00Z") or a date ("2026-01-01"). Empty
+	// means all the history the API returns.
+	Since string `json:"since,omitempty"`
+	// MaxConcurrentProjects bounds the projects synced at once (default
+	// DefaultMaxConcurrentProjects, at most MaxConcurrentProjectsLimit).
+	MaxConcurrentProjects int `json:"max_concurrent_projects,omitempty"`
+	// Overlap is how far before the watermark an incremental sync re-reads
+	// pipelines (default DefaultOverlap).
+	Overlap *Duration `json:"overlap,omitempty"`
+	// RerunWindow is how far back, from the sync's start, an incremental sync
+	// re-lists the workflows of older pipelines to catch reruns (default
+	// DefaultRerunWindow).
+	RerunWindow *Duration `json:"rerun_window,omitempty"`
+	// UsersFreshFor: users fetched this recently are not fetched again (default
+	// DefaultUsersFreshFor).
+	UsersFreshFor *Duration `json:"users_fresh_for,omitempty"`
+
+	// State is set by ConnectionSync itself when it continues as new; leave it
+	// empty.
+	State *ConnectionSyncState `json:"state,omitempty"`
+
+	// problems are the decoding problems, reported by Validate.
+	problems []string
+}
+
+// UnmarshalJSON decodes the input field by field, keeping every problem (unknown
+// field, wrong type) for Validate instead of failing: a workflow whose input
+// cannot be decoded would retry its first task forever.
+func (in *ConnectionSyncInput) UnmarshalJSON(b []byte) error {
+	*in = ConnectionSyncInput{}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil || fields == nil {
+		in.problems = append(in.problems, "the input must be a JSON object such as "+
+			`{"connection_id":"acme","org_slug":"gh/acme"}`)
+		return nil
+	}
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		raw := fields[k]
+		var dst any
+		switch k {
+		case "connection_id":
+			dst = &in.ConnectionID
+		case "org_slug":
+			dst = &in.OrgSlug
+		case "base_url":
+			dst = &in.BaseURL
+		case "projects":
+			dst = &in.Projects
+		case "token_env":
+			dst = &in.TokenEnv
+		case "since":
+			dst = &in.Since
+		case "max_concurrent_projects":
+			dst = &in.MaxConcurrentProjects
+		case "overlap":
+			dst = &in.Overlap
+		case "rerun_window":
+			dst = &in.RerunWindow
+		case "users_fresh_for":
+			dst = &in.UsersFreshFor
+		case "state":
+			dst = &in.State
+		default:
+			in.problems = append(in.problems, fmt.Sprintf("unknown field %q", k))
+			continue
+		}
+		if err := json.Unmarshal(raw, dst); err != nil {
+			in.problems = append(in.problems, fmt.Sprintf("field %q: %s", k, decodeProblem(err)))
+		}
+	}
+	return nil
+}
+
+// decodeProblem words a JSON decoding error for a user.
+func decodeProblem(err error) string {
+	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+		return fmt.Sprintf("got a JSON %s, want %s", te.Value, te.Type)
+	}
+	return err.Error()
+}
+
+var (
+	connectionIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+	envNamePattern      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// Validate checks the input and returns nil or a non-retryable ApplicationError of
+// type "invalid_input" whose message lists every problem.
+func (in ConnectionSyncInput) Validate() error {
+	problems := slices.Clone(in.problems)
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	switch {
+	case in.ConnectionID == "":
+		add("connection_id is required (a name for this connection, e.g. \"acme\")")
+	case !connectionIDPattern.MatchString(in.ConnectionID):
+		add("connection_id %q: use letters, digits, '.', '_' and '-' (at most 128)", in.ConnectionID)
+	}
+	if in.OrgSlug == "" {
+		add("org_slug is required (e.g. \"gh/acme\", \"bb/acme\" or \"circleci/<org-uuid>\")")
+	} else if parts := strings.Split(in.OrgSlug, "/"); len(parts) != 2 || parts[0] == "" || parts[1] == "" ||
+		strings.TrimSpace(in.OrgSlug) != in.OrgSlug {
+		add("org_slug %q: want <vcs>/<org>, e.g. \"gh/acme\" or \"circleci/<org-uuid>\"", in.OrgSlug)
+	}
+	if in.BaseURL != "" {
+		u, err := url.Parse(in.BaseURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+			u.RawQuery != "" || u.Fragment != "" {
+			add("base_url %q: want an absolute http(s) URL such as \"https://circleci.com\" or your CircleCI server's", in.BaseURL)
+		}
+	}
+	for _, p := range in.Projects {
+		if parts := strings.Split(p, "/"); len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" ||
+			strings.TrimSpace(p) != p {
+			add("projects: %q is not a project slug such as \"gh/acme/api\"", p)
+		}
+	}
+	if in.TokenEnv != "" && !envNamePattern.MatchString(in.TokenEnv) {
+		// The value is not echoed: it may be a token pasted in the wrong field.
+		add("token_env: want the NAME of an environment variable on the worker (letters, digits, '_'; e.g. \"CIRCLECI_TOKEN\"), never the token itself")
+	}
+	if in.Since != "" {
+		if _, err := parseSince(in.Since); err != nil {
+			add("since %q: want RFC 3339 (\"2026-01-01T00:00:00Z\") or a date (\"2026-01-01\")", in.Since)
+		}
+	}
+	if in.MaxConcurrentProjects < 0 || in.MaxConcurrentProjects > MaxConcurrentProjectsLimit {
+		add("max_concurrent_projects %d: want 1 to %d (0 means %d)", in.MaxConcurrentProjects,
+			MaxConcurrentProjectsLimit, DefaultMaxConcurrentProjects)
+	}
+	for _, f := range []struct {
+		name string
+		d    *Duration
+	}{{"overlap", in.Overlap}, {"rerun_window", in.RerunWindow}, {"users_fresh_for", in.UsersFreshFor}} {
+		if f.d != nil && *f.d < 0 {
+			add("%s %s: must not be negative", f.name, f.d.D())
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	slices.Sort(problems)
+	return temporal.NewNonRetryableApplicationError("invalid ConnectionSync input: "+strings.Join(problems, "; "),
+		activities.ErrInvalidInput, nil)
+}
+
+// parseSince reads since as RFC 3339 or a date (midnight UTC).
+func parseSince(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), nil
+	}
+	return time.Parse(time.DateOnly, s)
+}
+
+// withDefaults returns the input with every optional field set.
+func (in ConnectionSyncInput) withDefaults() ConnectionSyncInput {
+	if in.BaseURL == "" {
+		in.BaseURL = DefaultBaseURL
+	}
+	if in.TokenEnv == "" {
+		in.TokenEnv = DefaultTokenEnv
+	}
+	if in.MaxConcurrentProjects == 0 {
+		in.MaxConcurrentProjects = DefaultMaxConcurrentProjects
+	}
+	def := func(d *Duration, v time.Duration) *Duration {
+		if d == nil {
+			x := Duration(v)
+			return &x
+		}
+		return d
+	}
+	in.Overlap = def(in.Overlap, DefaultOverlap)
+	in.RerunWindow = def(in.RerunWindow, DefaultRerunWindow)
+	in.UsersFreshFor = def(in.UsersFreshFor, DefaultUsersFreshFor)
+	return in
+}
+
+// connection is the activities' view of the input.
+func (in ConnectionSyncInput) connection() activities.Connection {
+	return activities.Connection{ConnectionID: in.ConnectionID, OrgSlug: in.OrgSlug, BaseURL: in.BaseURL,
+		TokenEnv: in.TokenEnv}
+}

@@ -1,0 +1,136 @@
+package workflows
+
+import (
+	"time"
+
+	"github.com/circleci-sync/circleci-sync/activities"
+)
+
+// Project outcome statuses in ConnectionSyncResult.
+const (
+	// ProjectCompleted: the project's sync completed.
+	ProjectCompleted = "completed"
+	// ProjectFailed: the project's sync failed; the others went on.
+	ProjectFailed = "failed"
+)
+
+// Phases of a sync, in ConnectionSyncState.Phase and ProjectSyncState.Phase.
+const (
+	PhaseVerify   = "verify"
+	PhaseDiscover = "discover"
+	PhaseProjects = "projects"
+	PhaseUsers    = "users"
+	PhasePlan     = "plan"
+	PhasePages    = "pages"
+	PhaseRefresh  = "refresh"
+	PhaseDone     = "done"
+)
+
+// ConnectionSyncState is what ConnectionSync carries across continue-as-new: where
+// the fan-out stands and the figures so far. It holds slugs and counts only.
+type ConnectionSyncState struct {
+	// Phase is what the sync is doing: PhaseVerify, PhaseDiscover, PhaseProjects,
+	// PhaseUsers or PhaseDone.
+	Phase string `json:"phase"`
+	// Runs counts the runs before this one (continue-as-new).
+	Runs int `json:"runs"`
+	// Verified is true once the connection was verified.
+	Verified bool `json:"verified"`
+	// Discovered is true once the projects were discovered; Projects is then the
+	// list to sync.
+	Discovered bool     `json:"discovered"`
+	Projects   []string `json:"projects,omitempty"`
+	// Next is the index in Projects of the first project not yet started.
+	Next int `json:"next"`
+	// InFlight are the projects being synced now, in start order (always empty
+	// across continue-as-new: a run waits for its children first).
+	InFlight []string `json:"in_flight,omitempty"`
+	// Outcomes are the finished projects' outcomes, in finishing order.
+	Outcomes []ProjectOutcome `json:"outcomes,omitempty"`
+	// Requests counts the API requests of verification and discovery.
+	Requests int64 `json:"requests"`
+}
+
+// ProjectOutcome is one project's result within a connection sync.
+type ProjectOutcome struct {
+	ProjectSlug string `json:"project_slug"`
+	// WorkflowID is the ProjectSync child's workflow ID.
+	WorkflowID string `json:"workflow_id"`
+	// Status is ProjectCompleted or ProjectFailed.
+	Status string `json:"status"`
+	// ErrorType and Error describe a failure (the ApplicationError's type and
+	// message).
+	ErrorType string `json:"error_type,omitempty"`
+	Error     string `json:"error,omitempty"`
+	// Incremental is true when the project had a completed sync before.
+	Incremental bool                  `json:"incremental"`
+	Counts      activities.SyncCounts `json:"counts"`
+}
+
+// ConnectionSyncResult is the result of ConnectionSync.
+type ConnectionSyncResult struct {
+	ConnectionID string `json:"connection_id"`
+	// Projects are the outcomes, sorted by project slug.
+	Projects []ProjectOutcome `json:"projects"`
+	// FailedProjects counts the outcomes with status ProjectFailed.
+	FailedProjects int `json:"failed_projects"`
+	// Users is the user resolution's figures.
+	Users activities.ResolveUsersResult `json:"users"`
+	// Totals adds up the projects' and the users' counts and the requests of
+	// verification and discovery.
+	Totals activities.SyncCounts `json:"totals"`
+	// Runs is the number of workflow runs (1 + continue-as-new count).
+	Runs int `json:"runs"`
+}
+
+// ProjectSyncInput is the input of ProjectSync. ConnectionSync builds it; start one
+// by hand only to re-sync a single project.
+type ProjectSyncInput struct {
+	Connection  activities.Connection `json:"connection"`
+	ProjectSlug string                `json:"project_slug"`
+	// Since bounds a first sync (zero: all history).
+	Since time.Time `json:"since,omitempty"`
+	// Overlap and RerunWindow are the incremental knobs (see ConnectionSyncInput).
+	Overlap     Duration `json:"overlap"`
+	RerunWindow Duration `json:"rerun_window"`
+	// State is set by ProjectSync itself when it continues as new.
+	State *ProjectSyncState `json:"state,omitempty"`
+}
+
+// ProjectSyncState is what ProjectSync carries across continue-as-new: the plan,
+// the pipeline cursor and the figures so far.
+type ProjectSyncState struct {
+	// Phase is PhasePlan, PhasePages, PhaseRefresh or PhaseDone.
+	Phase string `json:"phase"`
+	// Runs counts the runs before this one.
+	Runs int `json:"runs"`
+	// Planned is true once StartProject ran; Plan is its result.
+	Planned bool                   `json:"planned"`
+	Plan    activities.ProjectPlan `json:"plan"`
+	// PageToken is the next pipeline page to fetch; Pages the pages done.
+	PageToken string `json:"page_token,omitempty"`
+	Pages     int    `json:"pages"`
+	// Paged is true once paging is done.
+	Paged bool `json:"paged"`
+	// Newest is the created_at of the newest pipeline seen: the next watermark.
+	Newest time.Time             `json:"newest,omitempty"`
+	Counts activities.SyncCounts `json:"counts"`
+}
+
+// ProjectSyncResult is the result of ProjectSync.
+type ProjectSyncResult struct {
+	ProjectSlug string `json:"project_slug"`
+	// Incremental is true when the project had a completed sync before.
+	Incremental bool `json:"incremental"`
+	// Watermark is the newest pipeline's created_at seen by this sync (zero if
+	// none).
+	Watermark time.Time             `json:"watermark,omitempty"`
+	Counts    activities.SyncCounts `json:"counts"`
+	// Runs is the number of workflow runs (1 + continue-as-new count).
+	Runs int `json:"runs"`
+}
+
+// ProgressQuery is the name of the query both workflows answer with their current
+// state (ConnectionSyncState or ProjectSyncState):
+// `temporal workflow query --workflow-id circleci-sync/acme --name progress`.
+const ProgressQuery = "progress"

@@ -1,0 +1,481 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/circleci-sync/circleci-sync/activities"
+)
+
+// newEnv returns a test workflow environment with the activities registered (they
+// are mocked per test) and a generous deadlock timeout for slow CI machines.
+func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Minute})
+	env.RegisterActivity(&activities.Activities{})
+	env.SetTestTimeout(time.Minute)
+	return env
+}
+
+func validInput(projects ...string) ConnectionSyncInput {
+	return ConnectionSyncInput{ConnectionID: "acme", OrgSlug: "gh/acme", Projects: projects, MaxConcurrentProjects: 2}
+}
+
+// connMocks override the connection-level activity mocks; nil means success.
+type connMocks struct {
+	verify  func(context.Context, activities.VerifyInput) (activities.VerifyReport, error)
+	resolve func(context.Context, activities.ResolveUsersInput) (activities.ResolveUsersResult, error)
+	// skipPlan leaves VerifyConnection and DiscoverProjects unmocked: calling
+	// them fails the test.
+	skipPlan bool
+}
+
+// mockConnectionActivities mocks the connection-level activities.
+func mockConnectionActivities(env *testsuite.TestWorkflowEnvironment, m connMocks) {
+	if m.verify == nil {
+		m.verify = func(context.Context, activities.VerifyInput) (activities.VerifyReport, error) {
+			return activities.VerifyReport{Requests: 5}, nil
+		}
+	}
+	if m.resolve == nil {
+		m.resolve = func(context.Context, activities.ResolveUsersInput) (activities.ResolveUsersResult, error) {
+			return activities.ResolveUsersResult{Referenced: 3, Counts: activities.SyncCounts{Users: 3, Requests: 3}}, nil
+		}
+	}
+	if !m.skipPlan {
+		env.OnActivity(a.VerifyConnection, mock.Anything, mock.Anything).Return(m.verify)
+		env.OnActivity(a.DiscoverProjects, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, in activities.DiscoverInput) (activities.DiscoverResult, error) {
+				return activities.DiscoverResult{Projects: in.Projects, Requests: 1}, nil
+			})
+	}
+	env.OnActivity(a.ResolveUsers, mock.Anything, mock.Anything).Return(m.resolve)
+	env.OnActivity(a.CompleteConnection, mock.Anything, mock.Anything).Return(nil)
+}
+
+// fakeProjects is a stand-in ProjectSync that records how many run at once and
+// fails the projects listed in fail.
+type fakeProjects struct {
+	mu      sync.Mutex
+	running int
+	peak    int
+	started []string
+	fail    map[string]error
+}
+
+func (f *fakeProjects) run(ctx workflow.Context, in ProjectSyncInput) (ProjectSyncResult, error) {
+	f.mu.Lock()
+	f.running++
+	f.peak = max(f.peak, f.running)
+	f.started = append(f.started, in.ProjectSlug)
+	f.mu.Unlock()
+	defer func() { f.mu.Lock(); f.running--; f.mu.Unlock() }()
+	if err := workflow.Sleep(ctx, time.Minute); err != nil {
+		return ProjectSyncResult{}, err
+	}
+	if err := f.fail[in.ProjectSlug]; err != nil {
+		return ProjectSyncResult{}, err
+	}
+	return ProjectSyncResult{ProjectSlug: in.ProjectSlug, Counts: activities.SyncCounts{Pipelines: 10, Requests: 12}, Runs: 1}, nil
+}
+
+func registerFakeProjects(env *testsuite.TestWorkflowEnvironment, f *fakeProjects) {
+	env.RegisterWorkflowWithOptions(ConnectionSync, workflow.RegisterOptions{Name: ConnectionSyncName})
+	env.RegisterWorkflowWithOptions(f.run, workflow.RegisterOptions{Name: ProjectSyncName})
+}
+
+func projects(n int) []string {
+	var out []string
+	for i := range n {
+		out = append(out, fmt.Sprintf("gh/acme/repo-%02d", i))
+	}
+	return out
+}
+
+func TestConnectionSyncBoundsTheFanOut(t *testing.T) {
+	env := newEnv(t)
+	mockConnectionActivities(env, connMocks{})
+	f := &fakeProjects{}
+	registerFakeProjects(env, f)
+	in := validInput(projects(7)...)
+	in.MaxConcurrentProjects = 3
+
+	env.ExecuteWorkflow(ConnectionSyncName, in)
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var res ConnectionSyncResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+
+	assert.Equal(t, 3, f.peak, "at most max_concurrent_projects children at once, and the bound is used")
+	assert.Len(t, f.started, 7)
+	require.Len(t, res.Projects, 7)
+	for i, o := range res.Projects {
+		assert.Equal(t, projects(7)[i], o.ProjectSlug, "outcomes sorted by slug")
+		assert.Equal(t, ProjectCompleted, o.Status)
+		assert.Equal(t, ProjectWorkflowID("acme", o.ProjectSlug), o.WorkflowID)
+	}
+	assert.Equal(t, int64(70), res.Totals.Pipelines)
+	assert.Equal(t, int64(7*12+3+5+1), res.Totals.Requests, "projects + users + verify + discover")
+	assert.Equal(t, 0, res.FailedProjects)
+	assert.Equal(t, 1, res.Runs)
+}
+
+func TestConnectionSyncIsolatesAFailingProject(t *testing.T) {
+	env := newEnv(t)
+	var resolvedFor []string
+	mockConnectionActivities(env, connMocks{resolve: func(_ context.Context, in activities.ResolveUsersInput) (activities.ResolveUsersResult, error) {
+		resolvedFor = in.Projects
+		return activities.ResolveUsersResult{}, nil
+	}})
+	f := &fakeProjects{fail: map[string]error{
+		"gh/acme/repo-01": temporal.NewNonRetryableApplicationError("project gh/acme/repo-01 not found",
+			activities.ErrProjectNotFound, nil),
+	}}
+	registerFakeProjects(env, f)
+
+	env.ExecuteWorkflow(ConnectionSyncName, validInput(projects(3)...))
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError(), "one failing project does not fail the connection")
+	var res ConnectionSyncResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Len(t, res.Projects, 3)
+	assert.Equal(t, 1, res.FailedProjects)
+	assert.Equal(t, ProjectCompleted, res.Projects[0].Status)
+	assert.Equal(t, ProjectFailed, res.Projects[1].Status)
+	assert.Equal(t, activities.ErrProjectNotFound, res.Projects[1].ErrorType)
+	assert.Contains(t, res.Projects[1].Error, "not found")
+	assert.Equal(t, ProjectCompleted, res.Projects[2].Status)
+	assert.Equal(t, projects(3), resolvedFor, "users are resolved for every project")
+}
+
+func TestConnectionSyncFailsFastOnNonRetryableErrors(t *testing.T) {
+	for _, typ := range []string{activities.ErrInvalidCredentials, activities.ErrInvalidPermissions,
+		activities.ErrNoResources, activities.ErrMissingCredentials} {
+		t.Run(typ, func(t *testing.T) {
+			env := newEnv(t)
+			calls := 0
+			env.OnActivity(a.VerifyConnection, mock.Anything, mock.Anything).Return(
+				func(_ context.Context, _ activities.VerifyInput) (activities.VerifyReport, error) {
+					calls++
+					return activities.VerifyReport{}, temporal.NewNonRetryableApplicationError("nope", typ, nil)
+				})
+			env.ExecuteWorkflow(ConnectionSync, validInput())
+			require.True(t, env.IsWorkflowCompleted())
+			var app *temporal.ApplicationError
+			require.True(t, errors.As(env.GetWorkflowError(), &app), "got %v", env.GetWorkflowError())
+			assert.Equal(t, typ, app.Type())
+			assert.Equal(t, 1, calls, "not retried")
+		})
+	}
+}
+
+func TestConnectionSyncRetriesTransientErrors(t *testing.T) {
+	// Typed as retryable by the activities (5xx, network, database, 429 with the
+	// server's delay), errors are retried until the activity succeeds.
+	for _, e := range []error{
+		temporal.NewApplicationError("502", activities.ErrServer),
+		temporal.NewApplicationError("reset", activities.ErrTransport),
+		temporal.NewApplicationError("db down", activities.ErrStore),
+		temporal.NewApplicationErrorWithOptions("429", activities.ErrRateLimited,
+			temporal.ApplicationErrorOptions{NextRetryDelay: 30 * time.Second}),
+		// A type the activities do not list as non-retryable (e.g. ErrNoResources is
+		// listed; a bad_response is retried while its attempt count is low).
+		temporal.NewApplicationError("truncated", activities.ErrBadResponse),
+	} {
+		t.Run(e.Error(), func(t *testing.T) {
+			env := newEnv(t)
+			calls := 0
+			mockConnectionActivities(env, connMocks{verify: func(context.Context, activities.VerifyInput) (activities.VerifyReport, error) {
+				calls++
+				if calls < 3 {
+					return activities.VerifyReport{}, e
+				}
+				return activities.VerifyReport{}, nil
+			}})
+			registerFakeProjects(env, &fakeProjects{})
+			env.ExecuteWorkflow(ConnectionSyncName, validInput("gh/acme/a"))
+			require.True(t, env.IsWorkflowCompleted())
+			require.NoError(t, env.GetWorkflowError())
+			assert.Equal(t, 3, calls)
+		})
+	}
+}
+
+func TestConnectionSyncRejectsBadInputWithoutCallingCircleCI(t *testing.T) {
+	env := newEnv(t)
+	called := false
+	env.OnActivity(a.VerifyConnection, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, _ activities.VerifyInput) (activities.VerifyReport, error) {
+			called = true
+			return activities.VerifyReport{}, nil
+		}).Maybe()
+	env.ExecuteWorkflow(ConnectionSync, ConnectionSyncInput{OrgSlug: "gh/acme", MaxConcurrentProjects: -2})
+	var app *temporal.ApplicationError
+	require.True(t, errors.As(env.GetWorkflowError(), &app))
+	assert.Equal(t, activities.ErrInvalidInput, app.Type())
+	assert.True(t, app.NonRetryable())
+	assert.Contains(t, app.Message(), "connection_id is required")
+	assert.Contains(t, app.Message(), "max_concurrent_projects -2")
+	assert.False(t, called)
+}
+
+// continuedInput decodes the input a ContinueAsNewError carries.
+func continuedInput(t *testing.T, err error, out any) {
+	t.Helper()
+	var can *workflow.ContinueAsNewError
+	require.True(t, errors.As(err, &can), "want continue-as-new, got %v", err)
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, out))
+}
+
+func TestConnectionSyncContinuesAsNewCarryingItsState(t *testing.T) {
+	env := newEnv(t)
+	mockConnectionActivities(env, connMocks{})
+	f := &fakeProjects{fail: map[string]error{
+		"gh/acme/repo-00": temporal.NewNonRetryableApplicationError("gone", activities.ErrProjectNotFound, nil),
+	}}
+	registerFakeProjects(env, f)
+	env.SetContinueAsNewSuggested(true)
+	in := validInput(projects(3)...)
+	in.MaxConcurrentProjects = 1
+	env.ExecuteWorkflow(ConnectionSyncName, in)
+	require.True(t, env.IsWorkflowCompleted())
+	var next ConnectionSyncInput
+	continuedInput(t, env.GetWorkflowError(), &next)
+	require.NoError(t, next.Validate())
+	require.NotNil(t, next.State)
+	assert.Equal(t, 1, next.State.Runs)
+	assert.True(t, next.State.Verified)
+	assert.True(t, next.State.Discovered)
+	assert.Equal(t, projects(3), next.State.Projects)
+	assert.Equal(t, 1, next.State.Next, "one child started and finished before continuing")
+	assert.Empty(t, next.State.InFlight, "no child is left running across continue-as-new")
+	require.Len(t, next.State.Outcomes, 1)
+	assert.Equal(t, ProjectFailed, next.State.Outcomes[0].Status)
+	assert.Equal(t, "acme", next.ConnectionID)
+
+	// The next run neither verifies nor discovers again, and finishes the rest.
+	env2 := newEnv(t)
+	mockConnectionActivities(env2, connMocks{skipPlan: true})
+	f2 := &fakeProjects{}
+	registerFakeProjects(env2, f2)
+	env2.ExecuteWorkflow(ConnectionSyncName, next)
+	require.True(t, env2.IsWorkflowCompleted())
+	require.NoError(t, env2.GetWorkflowError())
+	var res ConnectionSyncResult
+	require.NoError(t, env2.GetWorkflowResult(&res))
+	assert.Equal(t, projects(3)[1:], f2.started)
+	require.Len(t, res.Projects, 3)
+	assert.Equal(t, 1, res.FailedProjects)
+	assert.Equal(t, 2, res.Runs)
+}
+
+// mockProjectActivities mocks ProjectSync's activities: pages pages of 20
+// pipelines, recording what they were called with.
+func mockProjectActivities(env *testsuite.TestWorkflowEnvironment, plan activities.ProjectPlan, pages int,
+	seen *[]activities.PageInput, completed *activities.CompleteProjectInput, refreshed *activities.RefreshInput) {
+	if !plan.StartedAt.IsZero() { // else StartProject must not be called
+		env.OnActivity(a.StartProject, mock.Anything, mock.Anything).Return(plan, nil)
+	}
+	env.OnActivity(a.SyncPipelinePage, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.PageInput) (activities.PageResult, error) {
+			*seen = append(*seen, in)
+			n := len(*seen)
+			res := activities.PageResult{Counts: activities.SyncCounts{Pages: 1, Pipelines: 20, Requests: 41},
+				Newest: plan.StartedAt.Add(-time.Duration(n) * time.Hour)}
+			if n < pages {
+				res.NextPageToken = fmt.Sprintf("token-%d", n+1)
+			} else {
+				res.Done = true
+			}
+			return res, nil
+		})
+	env.OnActivity(a.RefreshProject, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.RefreshInput) (activities.SyncCounts, error) {
+			*refreshed = in
+			return activities.SyncCounts{Workflows: 2, Requests: 2}, nil
+		})
+	env.OnActivity(a.CompleteProject, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CompleteProjectInput) error {
+			*completed = in
+			return nil
+		})
+}
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func projectInput() ProjectSyncInput {
+	return ProjectSyncInput{Connection: activities.Connection{ConnectionID: "acme", OrgSlug: "gh/acme",
+		BaseURL: DefaultBaseURL, TokenEnv: "T"}, ProjectSlug: "gh/acme/api",
+		Overlap: Duration(time.Hour), RerunWindow: Duration(72 * time.Hour)}
+}
+
+func TestProjectSyncPagesThenRefreshesThenStoresTheWatermark(t *testing.T) {
+	env := newEnv(t)
+	plan := activities.ProjectPlan{Incremental: true, Watermark: t0.Add(-48 * time.Hour),
+		StopBefore: t0.Add(-49 * time.Hour), StartedAt: t0, Requests: 1}
+	var seen []activities.PageInput
+	var completed activities.CompleteProjectInput
+	var refreshed activities.RefreshInput
+	mockProjectActivities(env, plan, 3, &seen, &completed, &refreshed)
+
+	env.ExecuteWorkflow(ProjectSync, projectInput())
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var res ProjectSyncResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+
+	require.Len(t, seen, 3)
+	assert.Equal(t, []string{"", "token-2", "token-3"}, []string{seen[0].PageToken, seen[1].PageToken, seen[2].PageToken})
+	for i, p := range seen {
+		assert.Equal(t, i+1, p.PageNumber)
+		assert.Equal(t, plan.StopBefore, p.StopBefore)
+	}
+	assert.Equal(t, plan.StopBefore, refreshed.SyncedSince)
+	assert.Equal(t, t0.Add(-72*time.Hour), refreshed.RerunWindowStart)
+	assert.Equal(t, t0.Add(-time.Hour), completed.Watermark, "the newest pipeline seen")
+	assert.Equal(t, int64(3*41+2+1), completed.Counts.Requests)
+	assert.Equal(t, int64(60), res.Counts.Pipelines)
+	assert.True(t, res.Incremental)
+	assert.Equal(t, 1, res.Runs)
+}
+
+func TestProjectSyncFirstSyncHasNoRerunWindowAndKeepsAnOlderWatermark(t *testing.T) {
+	env := newEnv(t)
+	// A first sync that sees no pipeline keeps a zero watermark; an incremental one
+	// that sees none keeps the stored one.
+	for _, plan := range []activities.ProjectPlan{{StartedAt: t0}, {Incremental: true, Watermark: t0, StartedAt: t0}} {
+		env = newEnv(t)
+		var completed activities.CompleteProjectInput
+		var refreshed activities.RefreshInput
+		env.OnActivity(a.StartProject, mock.Anything, mock.Anything).Return(plan, nil)
+		env.OnActivity(a.SyncPipelinePage, mock.Anything, mock.Anything).Return(activities.PageResult{Done: true}, nil)
+		env.OnActivity(a.RefreshProject, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, in activities.RefreshInput) (activities.SyncCounts, error) {
+				refreshed = in
+				return activities.SyncCounts{}, nil
+			})
+		env.OnActivity(a.CompleteProject, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, in activities.CompleteProjectInput) error { completed = in; return nil })
+		env.ExecuteWorkflow(ProjectSync, projectInput())
+		require.NoError(t, env.GetWorkflowError())
+		assert.Equal(t, plan.Watermark, completed.Watermark)
+		if !plan.Incremental {
+			assert.True(t, refreshed.RerunWindowStart.IsZero(), "a first sync pages everything: no rerun window")
+		}
+	}
+}
+
+func TestProjectSyncContinuesAsNewCarryingTheCursor(t *testing.T) {
+	env := newEnv(t)
+	plan := activities.ProjectPlan{StartedAt: t0, Requests: 1}
+	var seen []activities.PageInput
+	var completed activities.CompleteProjectInput
+	var refreshed activities.RefreshInput
+	mockProjectActivities(env, plan, 3, &seen, &completed, &refreshed)
+	env.SetContinueAsNewSuggested(true)
+	env.ExecuteWorkflow(ProjectSync, projectInput())
+	require.True(t, env.IsWorkflowCompleted())
+	var next ProjectSyncInput
+	continuedInput(t, env.GetWorkflowError(), &next)
+	require.Len(t, seen, 1, "one page per run at least, then continue as new")
+	require.NotNil(t, next.State)
+	assert.Equal(t, "token-2", next.State.PageToken)
+	assert.Equal(t, 1, next.State.Pages)
+	assert.True(t, next.State.Planned)
+	assert.Equal(t, plan.StartedAt, next.State.Plan.StartedAt)
+	assert.Equal(t, int64(41+1), next.State.Counts.Requests)
+	assert.Equal(t, 1, next.State.Runs)
+
+	// The next run does not plan again and resumes at the carried cursor.
+	env2 := newEnv(t)
+	var seen2 []activities.PageInput
+	seen2 = append(seen2, seen...) // the mock numbers pages by len(seen)
+	mockProjectActivities(env2, activities.ProjectPlan{}, 3, &seen2, &completed, &refreshed)
+	env2.ExecuteWorkflow(ProjectSync, next)
+	require.NoError(t, env2.GetWorkflowError())
+	var res ProjectSyncResult
+	require.NoError(t, env2.GetWorkflowResult(&res))
+	require.Len(t, seen2, 3)
+	assert.Equal(t, "token-2", seen2[1].PageToken)
+	assert.Equal(t, 2, seen2[1].PageNumber)
+	assert.Equal(t, int64(60), res.Counts.Pipelines)
+	assert.Equal(t, int64(3*41+1+2), res.Counts.Requests)
+	assert.Equal(t, 2, res.Runs)
+}
+
+func TestProjectSyncFailsOnANonRetryableActivityError(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(a.StartProject, mock.Anything, mock.Anything).Return(activities.ProjectPlan{},
+		temporal.NewNonRetryableApplicationError("project gh/acme/api not found", activities.ErrProjectNotFound, nil))
+	env.ExecuteWorkflow(ProjectSync, projectInput())
+	var app *temporal.ApplicationError
+	require.True(t, errors.As(env.GetWorkflowError(), &app))
+	assert.Equal(t, activities.ErrProjectNotFound, app.Type())
+	typ, msg := describeFailure(env.GetWorkflowError())
+	assert.Equal(t, activities.ErrProjectNotFound, typ)
+	assert.Contains(t, msg, "not found")
+}
+
+func TestProjectSyncRetriesARateLimitedPage(t *testing.T) {
+	env := newEnv(t)
+	plan := activities.ProjectPlan{StartedAt: t0}
+	env.OnActivity(a.StartProject, mock.Anything, mock.Anything).Return(plan, nil)
+	var attempts []time.Time
+	env.OnActivity(a.SyncPipelinePage, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, _ activities.PageInput) (activities.PageResult, error) {
+			attempts = append(attempts, env.Now())
+			if len(attempts) == 1 {
+				return activities.PageResult{}, temporal.NewApplicationErrorWithOptions("429", activities.ErrRateLimited,
+					temporal.ApplicationErrorOptions{NextRetryDelay: 42 * time.Second})
+			}
+			return activities.PageResult{Done: true}, nil
+		})
+	env.OnActivity(a.RefreshProject, mock.Anything, mock.Anything).Return(activities.SyncCounts{}, nil)
+	env.OnActivity(a.CompleteProject, mock.Anything, mock.Anything).Return(nil)
+	env.ExecuteWorkflow(ProjectSync, projectInput())
+	require.NoError(t, env.GetWorkflowError())
+	require.Len(t, attempts, 2)
+	assert.GreaterOrEqual(t, attempts[1].Sub(attempts[0]), 42*time.Second, "retried after the server's delay")
+}
+
+func TestProjectSyncRejectsAnEmptyInput(t *testing.T) {
+	env := newEnv(t)
+	env.ExecuteWorkflow(ProjectSync, ProjectSyncInput{})
+	var app *temporal.ApplicationError
+	require.True(t, errors.As(env.GetWorkflowError(), &app))
+	assert.Equal(t, activities.ErrInvalidInput, app.Type())
+}
+
+func TestProgressQueryReportsThePhase(t *testing.T) {
+	env := newEnv(t)
+	mockConnectionActivities(env, connMocks{})
+	registerFakeProjects(env, &fakeProjects{})
+	var during ConnectionSyncState
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(ProgressQuery)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&during))
+	}, 30*time.Second)
+	env.ExecuteWorkflow(ConnectionSyncName, validInput(projects(3)...))
+	require.NoError(t, env.GetWorkflowError())
+	assert.Equal(t, PhaseProjects, during.Phase)
+	assert.Equal(t, 2, during.Next)
+	assert.Equal(t, projects(3)[:2], during.InFlight)
+	assert.True(t, slices.Equal(projects(3), during.Projects))
+}
