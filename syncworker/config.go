@@ -1,0 +1,146 @@
+package syncworker
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/circleci-sync/circleci-sync/activities"
+	"github.com/circleci-sync/circleci-sync/circleci"
+	"github.com/circleci-sync/circleci-sync/store"
+	"github.com/circleci-sync/circleci-sync/workflows"
+)
+
+// The environment variables ConfigFromEnv reads. The Temporal connection itself
+// (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS, API key, profiles) is read by
+// ClientOptions, as the Temporal CLI reads it.
+const (
+	// EnvTaskQueue is the task queue to poll (default workflows.DefaultTaskQueue).
+	EnvTaskQueue = "CIRCLECI_SYNC_TASK_QUEUE"
+	// EnvDatabaseURL is the store (default store.DefaultURL).
+	EnvDatabaseURL = "DATABASE_URL"
+	// EnvRate is the steady CircleCI request rate per token, in requests/s
+	// (default circleci.DefaultRequestsPerSecond; "inf" turns pacing off).
+	EnvRate = "CIRCLECI_RATE"
+	// EnvBurst is how many requests per token may go at once after an idle spell
+	// (default circleci.DefaultBurst).
+	EnvBurst = "CIRCLECI_BURST"
+	// EnvMaxConcurrent caps the CircleCI requests in flight per token (default
+	// circleci.DefaultMaxConcurrent).
+	EnvMaxConcurrent = "CIRCLECI_MAX_CONCURRENT"
+	// EnvPageConcurrency is how many pipelines of a page one activity fetches at
+	// once (default activities.DefaultPageConcurrency).
+	EnvPageConcurrency = "CIRCLECI_PAGE_CONCURRENCY"
+	// EnvMaxConcurrentActivities caps the activities the worker runs at once
+	// (default DefaultMaxConcurrentActivities).
+	EnvMaxConcurrentActivities = "WORKER_MAX_CONCURRENT_ACTIVITIES"
+	// EnvStopTimeout is how long a stopping worker lets running activities
+	// finish (default DefaultStopTimeout).
+	EnvStopTimeout = "WORKER_STOP_TIMEOUT"
+)
+
+// Worker defaults.
+const (
+	// DefaultMaxConcurrentActivities is the default activity slot count. The
+	// per-token limiter, not this, paces CircleCI; this bounds the worker's memory
+	// and database connections.
+	DefaultMaxConcurrentActivities = 32
+	// DefaultStopTimeout is how long a stopping worker waits for running
+	// activities by default.
+	DefaultStopTimeout = 30 * time.Second
+)
+
+// Config is the worker's configuration, apart from the Temporal connection.
+type Config struct {
+	// TaskQueue is the task queue polled.
+	TaskQueue string
+	// DatabaseURL is the store the activities write to (see store.Open).
+	DatabaseURL string
+	// Limiter paces the CircleCI requests of each token (see circleci.Limiter).
+	Limiter circleci.LimiterOptions
+	// PageConcurrency is how many pipelines of a page an activity fetches at once.
+	PageConcurrency int
+	// MaxConcurrentActivities caps the activities run at once.
+	MaxConcurrentActivities int
+	// StopTimeout is how long a stopping worker lets running activities finish.
+	StopTimeout time.Duration
+}
+
+// DefaultConfig returns the configuration used when no variable is set.
+func DefaultConfig() Config {
+	return Config{
+		TaskQueue:   workflows.DefaultTaskQueue,
+		DatabaseURL: store.DefaultURL,
+		Limiter: circleci.LimiterOptions{
+			RequestsPerSecond: circleci.DefaultRequestsPerSecond,
+			Burst:             circleci.DefaultBurst,
+			MaxConcurrent:     circleci.DefaultMaxConcurrent,
+		},
+		PageConcurrency:         activities.DefaultPageConcurrency,
+		MaxConcurrentActivities: DefaultMaxConcurrentActivities,
+		StopTimeout:             DefaultStopTimeout,
+	}
+}
+
+// ConfigFromEnv reads the configuration from the environment variables Env*,
+// defaulting what is unset or empty (DefaultConfig). A value that does not parse
+// or is out of range is an error naming the variable.
+func ConfigFromEnv() (Config, error) {
+	return ConfigFromLookup(os.LookupEnv)
+}
+
+// ConfigFromLookup is ConfigFromEnv with another source of variables.
+func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
+	cfg := DefaultConfig()
+	get := func(name string) (string, bool) {
+		v, ok := lookup(name)
+		v = strings.TrimSpace(v)
+		return v, ok && v != ""
+	}
+	if v, ok := get(EnvTaskQueue); ok {
+		cfg.TaskQueue = v
+	}
+	if v, ok := get(EnvDatabaseURL); ok {
+		cfg.DatabaseURL = v
+	}
+	var problems []string
+	if v, ok := get(EnvRate); ok {
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(r) || r <= 0 {
+			problems = append(problems, fmt.Sprintf("%s=%q: want a positive number of requests per second (or \"inf\")", EnvRate, v))
+		} else {
+			cfg.Limiter.RequestsPerSecond = r
+		}
+	}
+	positiveInt := func(name string, dst *int, what string) {
+		v, ok := get(name)
+		if !ok {
+			return
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			problems = append(problems, fmt.Sprintf("%s=%q: want a whole number of at least 1 (%s)", name, v, what))
+			return
+		}
+		*dst = n
+	}
+	positiveInt(EnvBurst, &cfg.Limiter.Burst, "requests per token at once after an idle spell")
+	positiveInt(EnvMaxConcurrent, &cfg.Limiter.MaxConcurrent, "CircleCI requests in flight per token")
+	positiveInt(EnvPageConcurrency, &cfg.PageConcurrency, "pipelines of a page fetched at once")
+	positiveInt(EnvMaxConcurrentActivities, &cfg.MaxConcurrentActivities, "activities run at once")
+	if v, ok := get(EnvStopTimeout); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			problems = append(problems, fmt.Sprintf("%s=%q: want a duration such as \"30s\" or \"2m\"", EnvStopTimeout, v))
+		} else {
+			cfg.StopTimeout = d
+		}
+	}
+	if len(problems) > 0 {
+		return Config{}, fmt.Errorf("worker configuration: %s", strings.Join(problems, "; "))
+	}
+	return cfg, nil
+}

@@ -1,0 +1,158 @@
+package syncworker
+
+import (
+	"bytes"
+	"log/slog"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/circleci-sync/circleci-sync/activities"
+	"github.com/circleci-sync/circleci-sync/circleci"
+	"github.com/circleci-sync/circleci-sync/store"
+	"github.com/circleci-sync/circleci-sync/workflows"
+)
+
+// env is a lookup over a map.
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestConfigDefaults(t *testing.T) {
+	cfg, err := ConfigFromLookup(env(map[string]string{EnvRate: "", EnvTaskQueue: "  "}))
+	require.NoError(t, err)
+	require.Equal(t, Config{
+		TaskQueue:   workflows.DefaultTaskQueue,
+		DatabaseURL: store.DefaultURL,
+		Limiter: circleci.LimiterOptions{
+			RequestsPerSecond: circleci.DefaultRequestsPerSecond,
+			Burst:             circleci.DefaultBurst,
+			MaxConcurrent:     circleci.DefaultMaxConcurrent,
+		},
+		PageConcurrency:         activities.DefaultPageConcurrency,
+		MaxConcurrentActivities: DefaultMaxConcurrentActivities,
+		StopTimeout:             30 * time.Second,
+	}, cfg)
+	require.Equal(t, DefaultConfig(), cfg)
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	for k, v := range map[string]string{
+		EnvTaskQueue: "q2", EnvDatabaseURL: "postgres://u@h/db", EnvRate: "2.5", EnvBurst: "3",
+		EnvMaxConcurrent: "4", EnvPageConcurrency: "5", EnvMaxConcurrentActivities: "6", EnvStopTimeout: "1m30s",
+	} {
+		t.Setenv(k, v)
+	}
+	cfg, err := ConfigFromEnv()
+	require.NoError(t, err)
+	require.Equal(t, Config{
+		TaskQueue:               "q2",
+		DatabaseURL:             "postgres://u@h/db",
+		Limiter:                 circleci.LimiterOptions{RequestsPerSecond: 2.5, Burst: 3, MaxConcurrent: 4},
+		PageConcurrency:         5,
+		MaxConcurrentActivities: 6,
+		StopTimeout:             90 * time.Second,
+	}, cfg)
+
+	t.Setenv(EnvRate, "inf")
+	t.Setenv(EnvStopTimeout, "0s")
+	cfg, err = ConfigFromEnv()
+	require.NoError(t, err)
+	require.True(t, math.IsInf(cfg.Limiter.RequestsPerSecond, 1))
+	require.Zero(t, cfg.StopTimeout)
+}
+
+func TestConfigInvalid(t *testing.T) {
+	for name, bad := range map[string][]string{
+		EnvRate:                    {"0", "-1", "fast", "NaN"},
+		EnvBurst:                   {"0", "1.5", "x"},
+		EnvMaxConcurrent:           {"-3"},
+		EnvPageConcurrency:         {"0"},
+		EnvMaxConcurrentActivities: {"many"},
+		EnvStopTimeout:             {"30", "-1s"},
+	} {
+		for _, v := range bad {
+			_, err := ConfigFromLookup(env(map[string]string{name: v}))
+			require.Error(t, err, "%s=%s", name, v)
+			require.Contains(t, err.Error(), name+"=")
+			require.Contains(t, err.Error(), v)
+		}
+	}
+	// Every problem at once.
+	_, err := ConfigFromLookup(env(map[string]string{EnvBurst: "0", EnvStopTimeout: "soon"}))
+	require.ErrorContains(t, err, EnvBurst)
+	require.ErrorContains(t, err, EnvStopTimeout)
+}
+
+func TestNewSlogLogger(t *testing.T) {
+	var buf bytes.Buffer
+	l, err := NewSlogLogger(&buf, "json", "warn")
+	require.NoError(t, err)
+	l.Info("hidden")
+	l.Warn("shown", "k", 1)
+	require.Equal(t, 1, strings.Count(buf.String(), "\n"))
+	require.Contains(t, buf.String(), `"msg":"shown","k":1`)
+
+	buf.Reset()
+	l, err = NewSlogLogger(&buf, "", "")
+	require.NoError(t, err)
+	l.Debug("hidden")
+	NewLogger(l).Info("through the SDK adapter", "task_queue", "q")
+	require.Contains(t, buf.String(), `level=INFO msg="through the SDK adapter" task_queue=q`)
+	require.NotContains(t, buf.String(), "hidden")
+
+	_, err = NewSlogLogger(&buf, "xml", "")
+	require.ErrorContains(t, err, EnvLogFormat)
+	_, err = NewSlogLogger(&buf, "text", "loud")
+	require.ErrorContains(t, err, EnvLogLevel)
+}
+
+func TestRedactDatabaseURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                                  store.DefaultURL,
+		"sqlite://./data/x.db":              "sqlite://./data/x.db",
+		"/var/lib/x.db":                     "/var/lib/x.db",
+		"postgres://u:s3cret@h:5432/db?x=1": "postgres://u:xxxxx@h:5432/db?x=1",
+		"postgres://u@h/db?password=s3cret": "postgres://u@h/db?password=xxxxx",
+		"host=h password=s3cret":            "(a connection string)",
+		"postgresql://u:s3cret@h/db%zz":     "postgresql://…",
+	} {
+		got := RedactDatabaseURL(in)
+		require.Equal(t, want, got, in)
+		require.NotContains(t, got, "s3cret")
+	}
+}
+
+func TestClientOptions(t *testing.T) {
+	t.Setenv("TEMPORAL_CONFIG_FILE", t.TempDir()+"/none.toml")
+	t.Setenv("TEMPORAL_PROFILE", "")
+	t.Setenv("TEMPORAL_ADDRESS", "temporal.example:7233")
+	t.Setenv("TEMPORAL_NAMESPACE", "sync")
+	opts, err := ClientOptions(nil)
+	require.NoError(t, err)
+	require.Equal(t, "temporal.example:7233", HostPort(opts))
+	require.Equal(t, "sync", Namespace(opts))
+	require.Nil(t, opts.ConnectionOptions.TLS)
+
+	t.Setenv("TEMPORAL_API_KEY", "key")
+	opts, err = ClientOptions(slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	require.NotNil(t, opts.Credentials)
+	require.NotNil(t, opts.ConnectionOptions.TLS, "an API key turns TLS on, as in the CLI")
+	require.NotNil(t, opts.Logger)
+
+	t.Setenv("TEMPORAL_ADDRESS", "")
+	t.Setenv("TEMPORAL_NAMESPACE", "")
+	t.Setenv("TEMPORAL_API_KEY", "")
+	opts, err = ClientOptions(nil)
+	require.NoError(t, err)
+	require.Equal(t, "localhost:7233", HostPort(opts))
+	require.Equal(t, "default", Namespace(opts))
+
+	t.Setenv("TEMPORAL_PROFILE", "missing")
+	_, err = ClientOptions(nil)
+	require.ErrorContains(t, err, "TEMPORAL_PROFILE")
+}

@@ -1,0 +1,52 @@
+package syncworker
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"go.temporal.io/sdk/log"
+)
+
+// The environment variables LoggerFromEnv reads.
+const (
+	// EnvLogFormat is "text" (default) or "json".
+	EnvLogFormat = "LOG_FORMAT"
+	// EnvLogLevel is "debug", "info" (default), "warn" or "error".
+	EnvLogLevel = "LOG_LEVEL"
+)
+
+// NewLogger adapts a slog logger to Temporal's log.Logger, for client.Options.Logger:
+// the SDK's own messages (worker start and stop, retries, panics) then share the
+// worker's handler, format and level.
+func NewLogger(logger *slog.Logger) log.Logger {
+	return log.NewStructuredLogger(logger)
+}
+
+// NewSlogLogger returns a logger writing to w in format ("text" or "json"; ""
+// means text) at level ("debug", "info", "warn", "error", or slog's "info+2"
+// forms; "" means info).
+func NewSlogLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if level = strings.TrimSpace(level); level != "" {
+		if err := lvl.UnmarshalText([]byte(level)); err != nil {
+			return nil, fmt.Errorf("%s=%q: want debug, info, warn or error", EnvLogLevel, level)
+		}
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch strings.ToLower(strings.TrimSpace(format)) {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("%s=%q: want text or json", EnvLogFormat, format)
+	}
+}
+
+// LoggerFromEnv returns NewSlogLogger(w, $LOG_FORMAT, $LOG_LEVEL).
+func LoggerFromEnv(w io.Writer) (*slog.Logger, error) {
+	return NewSlogLogger(w, os.Getenv(EnvLogFormat), os.Getenv(EnvLogLevel))
+}

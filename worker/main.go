@@ -1,0 +1,55 @@
+// Command worker runs circleci-sync's Temporal worker: it polls the task queue
+// circleci-sync (CIRCLECI_SYNC_TASK_QUEUE) for the ConnectionSync and ProjectSync
+// workflows and their activities, which fetch CircleCI data and write it to
+// DATABASE_URL (default sqlite://./data/circleci-sync.db).
+//
+// It connects to Temporal with the same configuration as the Temporal CLI:
+// TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE (default
+// "default"), TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE and
+// TEMPORAL_CONFIG_FILE. CircleCI tokens are read, by the activities, from the
+// environment variable each sync names (token_env, default CIRCLECI_TOKEN).
+// Logs go to stderr (LOG_FORMAT=text|json, LOG_LEVEL=debug|info|warn|error).
+//
+// SIGINT or SIGTERM stops it gracefully: it stops polling and lets running
+// activities finish for WORKER_STOP_TIMEOUT (default 30s). See the README,
+// "Worker configuration", for every variable.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/circleci-sync/circleci-sync/syncworker"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}
+
+// run reads the configuration, connects to Temporal and runs the worker until ctx
+// is done.
+func run(ctx context.Context, stderr io.Writer) error {
+	logger, err := syncworker.LoggerFromEnv(stderr)
+	if err != nil {
+		return err
+	}
+	cfg, err := syncworker.ConfigFromEnv()
+	if err != nil {
+		return err
+	}
+	c, err := syncworker.Dial(ctx, logger)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return syncworker.RunWorker(ctx, cfg, c, logger)
+}
