@@ -19,7 +19,6 @@ type listConfig struct {
 	TokenEnv string
 	OrgSlug  string
 	MaxPages int
-	Timeout  time.Duration
 }
 
 // listConnection prints who the token belongs to, its organizations, the projects to

@@ -1,14 +1,28 @@
-// Command starter talks to CircleCI on behalf of a connection.
+// Command starter starts and inspects circleci-sync's syncs. It has three modes:
 //
-// Today it lists what a connection would sync (-list): who the token belongs to, the
-// organizations it sees, the projects it follows and the newest pipelines of each.
-// Starting a sync on Temporal comes with the workflows (see README, "Status").
+// Start (the default) starts the ConnectionSync workflow of a connection on
+// Temporal and prints its workflow ID, run ID and Web UI link; -wait also waits
+// for the sync and prints its result as JSON. The workflow ID is
+// circleci-sync/<connection>: starting a connection whose sync is running attaches
+// to that sync instead of starting a second one.
+//
+//	starter -connection acme -org gh/acme -token-env ACME_CIRCLECI_TOKEN -wait
+//
+// List (-list) talks to CircleCI directly and prints what a connection would sync:
+// who the token belongs to, the organizations it sees, and each project's pipeline
+// count and newest pipeline. It needs the token in its own environment.
 //
 //	starter -list -base-url https://circleci.com -token-env CIRCLECI_TOKEN -org gh/acme
 //
-// The token is read from the environment variable named by -token-env (default
-// CIRCLECI_TOKEN), never from a flag, so it stays out of shell history and process
-// listings.
+// Counts (-counts, or `starter counts`) prints the row counts of the database
+// (DATABASE_URL), the skipped ledger, and a connection's last run (-connection).
+//
+// The Temporal connection is configured like the Temporal CLI's (TEMPORAL_ADDRESS,
+// TEMPORAL_NAMESPACE, TLS, API key, profiles). The token is never a flag: syncs
+// name the worker's environment variable that holds it (-token-env, default
+// CIRCLECI_TOKEN), and -list reads the starter's own. It is never printed.
+//
+// Exit status: 0 on success, 2 on bad flags or an invalid sync input, 1 otherwise.
 package main
 
 import (
@@ -21,38 +35,124 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/circleci-sync/circleci-sync/store"
+	"github.com/circleci-sync/circleci-sync/syncworker"
+	"github.com/circleci-sync/circleci-sync/workflows"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "starter:", err)
-		os.Exit(1)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
 	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starter:", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+// usageError is a mistake in the flags or the sync input: exit status 2.
+type usageError struct{ err error }
+
+// Error returns the mistake's message.
+func (e usageError) Error() string { return e.err.Error() }
+
+// Unwrap returns the mistake.
+func (e usageError) Unwrap() error { return e.err }
+
+// exitCode is the exit status for err.
+func exitCode(err error) int {
+	if _, ok := errors.AsType[usageError](err); ok {
+		return 2
+	}
+	return 1
+}
+
+// options are the parsed flags of every mode.
+type options struct {
+	list, counts bool
+	listCfg      listConfig
+	start        startFlags
+	databaseURL  string
+	timeout      time.Duration
 }
 
 // run parses the flags and does what they ask.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("starter", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cfg listConfig
-	list := fs.Bool("list", false, "list what the connection would sync and exit")
-	fs.StringVar(&cfg.BaseURL, "base-url", envOr("CIRCLECI_BASE_URL", "https://circleci.com"), "CircleCI base URL: cloud or a CircleCI Server host (env CIRCLECI_BASE_URL)")
-	fs.StringVar(&cfg.TokenEnv, "token-env", "CIRCLECI_TOKEN", "name of the environment variable holding the CircleCI personal API token")
-	fs.StringVar(&cfg.OrgSlug, "org", os.Getenv("CIRCLECI_ORG"), "organization slug, such as gh/acme or circleci/<org-id> (env CIRCLECI_ORG); empty: every organization the token sees")
-	fs.IntVar(&cfg.MaxPages, "max-pages", 5, "most pipeline pages to read per project (20 pipelines a page)")
-	fs.DurationVar(&cfg.Timeout, "timeout", 2*time.Minute, "give up after this long")
-	if err := fs.Parse(args); err != nil {
+	if len(args) > 0 && args[0] == "counts" {
+		args = append([]string{"-counts"}, args[1:]...)
+	}
+	o, err := parseFlags(args, stderr)
+	if err != nil {
 		return err
 	}
-	if !*list {
-		fs.Usage()
-		return errors.New("nothing to do: pass -list (starting syncs on Temporal is not built yet)")
+	switch {
+	case o.list && o.counts:
+		return usageError{errors.New("-list and -counts are different modes: pass one")}
+	case o.list:
+		ctx, cancel := context.WithTimeout(ctx, o.timeout)
+		defer cancel()
+		return listConnection(ctx, o.listCfg, stdout)
+	case o.counts:
+		ctx, cancel := context.WithTimeout(ctx, o.timeout)
+		defer cancel()
+		return printCounts(ctx, o.databaseURL, o.start.connection, stdout)
+	default:
+		return runStart(ctx, o.start, o.timeout, stdout, stderr)
 	}
-	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-	defer cancel()
-	return listConnection(ctx, cfg, stdout)
+}
+
+// parseFlags parses the flags of every mode.
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	fs := flag.NewFlagSet("starter", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage:
+  starter -connection ID -org SLUG [flags]   start (or attach to) a connection's sync
+  starter -list [-org SLUG] [flags]          list what a connection would sync (talks to CircleCI)
+  starter counts [-connection ID]            print the database's row counts
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	var o options
+	s := &o.start
+	fs.BoolVar(&o.list, "list", false, "list what the connection would sync, through CircleCI's API, and exit")
+	fs.BoolVar(&o.counts, "counts", false, "print the database's row counts, its skipped ledger and the -connection's last run, and exit")
+	fs.StringVar(&s.connection, "connection", "", "connection ID (required to start): letters, digits, '.', '_', '-'; the workflow ID is circleci-sync/<ID>")
+	fs.StringVar(&s.org, "org", os.Getenv("CIRCLECI_ORG"), "organization slug, such as gh/acme, bb/acme or circleci/<org-id> (env CIRCLECI_ORG); required to start; -list: empty means every organization")
+	fs.StringVar(&s.baseURL, "base-url", envOr("CIRCLECI_BASE_URL", workflows.DefaultBaseURL), "CircleCI base URL: cloud or a CircleCI Server host (env CIRCLECI_BASE_URL)")
+	fs.StringVar(&s.tokenEnv, "token-env", workflows.DefaultTokenEnv, "name of the environment variable holding the CircleCI personal API token: the worker's when starting, the starter's with -list")
+	fs.StringVar(&s.projects, "projects", "", "comma-separated project slugs to sync (gh/acme/api,gh/acme/web); empty: discover the organization's projects")
+	fs.StringVar(&s.since, "since", "", "first sync of a project: skip pipelines created before this RFC 3339 time or date (2026-01-01); empty: all history")
+	fs.IntVar(&s.maxConcurrentProjects, "max-concurrent-projects", 0, fmt.Sprintf("projects synced at once (0: %d, at most %d)", workflows.DefaultMaxConcurrentProjects, workflows.MaxConcurrentProjectsLimit))
+	fs.Var(&s.overlap, "overlap", fmt.Sprintf("incremental sync: re-read pipelines this far before the watermark (default %s)", workflows.DefaultOverlap))
+	fs.Var(&s.rerunWindow, "rerun-window", fmt.Sprintf("incremental sync: re-list the workflows of pipelines this recent, to catch reruns (default %s)", workflows.DefaultRerunWindow))
+	fs.Var(&s.usersFreshFor, "users-fresh-for", fmt.Sprintf("users fetched this recently are not fetched again (default %s)", workflows.DefaultUsersFreshFor))
+	fs.StringVar(&s.taskQueue, "task-queue", envOr(syncworker.EnvTaskQueue, workflows.DefaultTaskQueue), "task queue the worker polls (env "+syncworker.EnvTaskQueue+")")
+	fs.BoolVar(&s.wait, "wait", false, "wait for the sync to end and print its result as JSON (Ctrl-C stops waiting, not the sync)")
+	fs.StringVar(&s.uiURL, "ui", envOr("TEMPORAL_UI_URL", "http://localhost:8233"), "Temporal Web UI base URL, for the printed link (env TEMPORAL_UI_URL)")
+	fs.StringVar(&o.databaseURL, "database-url", envOr(syncworker.EnvDatabaseURL, store.DefaultURL), "-counts: the database (env DATABASE_URL)")
+	fs.IntVar(&o.listCfg.MaxPages, "max-pages", 5, "-list: most pipeline pages to read per project (20 pipelines a page)")
+	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "give up after this long (-list, -counts, and the start request; -wait waits as long as the sync takes)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, err
+		}
+		return o, usageError{err}
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return o, usageError{fmt.Errorf("unexpected arguments: %q", fs.Args())}
+	}
+	o.listCfg.BaseURL = s.baseURL
+	o.listCfg.TokenEnv = s.tokenEnv
+	o.listCfg.OrgSlug = s.org
+	return o, nil
 }
 
 // envOr returns the environment variable name's value, or def when it is empty.

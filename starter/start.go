@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/circleci-sync/circleci-sync/syncworker"
+	"github.com/circleci-sync/circleci-sync/workflows"
+)
+
+// startFlags are the flags of the start mode, as typed.
+type startFlags struct {
+	connection, org, baseURL, tokenEnv string
+	projects, since                    string
+	maxConcurrentProjects              int
+	overlap, rerunWindow               durationFlag
+	usersFreshFor                      durationFlag
+	taskQueue, uiURL                   string
+	wait                               bool
+}
+
+// durationFlag is an optional duration flag: unset leaves the workflow's default.
+type durationFlag struct{ d *workflows.Duration }
+
+// String returns the value, "" when unset.
+func (f *durationFlag) String() string {
+	if f == nil || f.d == nil {
+		return ""
+	}
+	return f.d.D().String()
+}
+
+// Set parses a Go duration such as "90m" or "72h".
+func (f *durationFlag) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("want a duration such as \"1h\" or \"72h\"")
+	}
+	d := workflows.Duration(v)
+	f.d = &d
+	return nil
+}
+
+// input builds the sync's input from the flags.
+func (s startFlags) input() workflows.ConnectionSyncInput {
+	in := workflows.ConnectionSyncInput{
+		ConnectionID:          strings.TrimSpace(s.connection),
+		OrgSlug:               strings.TrimSpace(s.org),
+		BaseURL:               strings.TrimSpace(s.baseURL),
+		TokenEnv:              strings.TrimSpace(s.tokenEnv),
+		Since:                 strings.TrimSpace(s.since),
+		MaxConcurrentProjects: s.maxConcurrentProjects,
+		Overlap:               s.overlap.d,
+		RerunWindow:           s.rerunWindow.d,
+		UsersFreshFor:         s.usersFreshFor.d,
+	}
+	for p := range strings.SplitSeq(s.projects, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			in.Projects = append(in.Projects, p)
+		}
+	}
+	return in
+}
+
+// startConfig is what starting a sync needs besides a client.
+type startConfig struct {
+	Input     workflows.ConnectionSyncInput
+	TaskQueue string
+	// Namespace and UIURL make the Web UI link.
+	Namespace string
+	UIURL     string
+	// Wait waits for the result and prints it.
+	Wait bool
+}
+
+// flagOfField names the flag that sets each input field, for error messages.
+const flagOfField = "flags to fields: -connection connection_id, -org org_slug, -base-url base_url, " +
+	"-projects projects, -token-env token_env, -since since, -max-concurrent-projects max_concurrent_projects, " +
+	"-overlap overlap, -rerun-window rerun_window, -users-fresh-for users_fresh_for"
+
+// validateInput checks in as ConnectionSync will, as a usageError.
+func validateInput(in workflows.ConnectionSyncInput) error {
+	err := in.Validate()
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if appErr, ok := errors.AsType[*temporal.ApplicationError](err); ok {
+		msg = appErr.Message()
+	}
+	return usageError{fmt.Errorf("%s\n(%s)", msg, flagOfField)}
+}
+
+// runStart validates the flags, connects to Temporal and starts the sync.
+func runStart(ctx context.Context, s startFlags, timeout time.Duration, stdout, stderr io.Writer) error {
+	cfg := startConfig{Input: s.input(), TaskQueue: strings.TrimSpace(s.taskQueue), UIURL: s.uiURL, Wait: s.wait}
+	if err := validateInput(cfg.Input); err != nil {
+		return err
+	}
+	if cfg.TaskQueue == "" {
+		return usageError{errors.New("-task-queue is empty")}
+	}
+	// The SDK's own messages are warnings at most: stdout is the result.
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	opts, err := syncworker.ClientOptions(logger)
+	if err != nil {
+		return err
+	}
+	cfg.Namespace = syncworker.Namespace(opts)
+	dialCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c, err := syncworker.DialOptions(dialCtx, opts)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return startSync(ctx, c, cfg, timeout, stdout, stderr)
+}
+
+// startSync starts cfg's sync with c, or attaches to the connection's running
+// sync, prints its workflow ID, run ID and Web UI link, and with cfg.Wait waits
+// for it and prints its result. timeout bounds the requests before the wait.
+func startSync(ctx context.Context, c client.Client, cfg startConfig, timeout time.Duration, stdout, stderr io.Writer) error {
+	if err := validateInput(cfg.Input); err != nil {
+		return err
+	}
+	id := workflows.ConnectionWorkflowID(cfg.Input.ConnectionID)
+	reqCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	// Only to tell the user: the start below attaches to a running sync anyway.
+	if desc, err := c.DescribeWorkflow(reqCtx, id, ""); err == nil &&
+		desc.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		fmt.Fprintf(stderr, "A sync of connection %s is already running (run %s): attaching to it; it goes on with the input it was started with.\n",
+			cfg.Input.ConnectionID, desc.WorkflowExecution.RunID)
+	} else if err != nil {
+		if _, notFound := errors.AsType[*serviceerror.NotFound](err); !notFound {
+			return fmt.Errorf("look up workflow %s: %w", id, err)
+		}
+	}
+
+	run, err := c.ExecuteWorkflow(reqCtx, client.StartWorkflowOptions{
+		ID:        id,
+		TaskQueue: cfg.TaskQueue,
+		// A connection has one sync at a time: starting it again while it runs
+		// attaches to the running sync. A finished sync's ID is reused.
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		StaticSummary:            fmt.Sprintf("CircleCI sync of %s (connection %s)", cfg.Input.OrgSlug, cfg.Input.ConnectionID),
+	}, workflows.ConnectionSyncName, cfg.Input)
+	if err != nil {
+		return fmt.Errorf("start workflow %s (%s) on task queue %s: %w", id, workflows.ConnectionSyncName, cfg.TaskQueue, err)
+	}
+	fmt.Fprintf(stdout, "workflow_id=%s\nrun_id=%s\nweb_ui=%s\n", run.GetID(), run.GetRunID(),
+		webUILink(cfg.UIURL, cfg.Namespace, run.GetID(), run.GetRunID()))
+	if !cfg.Wait {
+		return nil
+	}
+
+	fmt.Fprintf(stderr, "Waiting for the sync to end (Ctrl-C stops waiting; the sync goes on)...\n")
+	var result json.RawMessage
+	if err := run.Get(ctx, &result); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("stopped waiting for workflow %s; it goes on: %w", id, ctx.Err())
+		}
+		return fmt.Errorf("sync %s failed: %w", id, err)
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, result, "", "  "); err != nil {
+		return fmt.Errorf("result of workflow %s is not JSON: %w", id, err)
+	}
+	out.WriteByte('\n')
+	_, err = stdout.Write(out.Bytes())
+	return err
+}
+
+// webUILink is the Web UI page of a workflow run's history.
+func webUILink(ui, namespace, workflowID, runID string) string {
+	if namespace == "" {
+		namespace = client.DefaultNamespace
+	}
+	return strings.TrimRight(ui, "/") + "/namespaces/" + url.PathEscape(namespace) + "/workflows/" +
+		url.PathEscape(workflowID) + "/" + url.PathEscape(runID) + "/history"
+}
