@@ -6,18 +6,33 @@ TOOLS_BIN ?= $(HOME)/.cache/circleci-sync/bin
 STATICCHECK_VERSION ?= v0.8.2
 PKGS := ./...
 
-.PHONY: run test lint fake openapi-check bench fuzz tools clean
+.PHONY: run test lint fake openapi-check bench fuzz tools build worker clean
 
 ## run: the main job (see README "Quick start").
 run:
-	@bash scripts/run.sh
+	@TOOLS_BIN=$(TOOLS_BIN) bash scripts/run.sh
 
 ## test: every test: go vet, the Go tests, and the fake's OpenAPI conformance check.
 ## PostgreSQL store tests run when TEST_DATABASE_URL is set (and fail without it under CI=true).
-test:
+## The Temporal tests use the CLI's dev server, installed first by `make tools`.
+test: tools
 	$(GO) vet $(PKGS)
-	$(GO) test -count=1 -timeout 20m $(PKGS)
+	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} $(GO) test -count=1 -timeout 20m $(PKGS)
 	bash circleci/circlecitest/openapi-check.sh
+
+## tools: install the Temporal CLI (and its dev server) into TOOLS_BIN, unless it is there:
+## built from the Go module proxy, about 4 minutes the first time.
+tools:
+	@TOOLS_BIN=$(TOOLS_BIN) GO=$(GO) bash scripts/install-temporal.sh >/dev/null
+
+## build: the commands, into .tmp/bin: worker, starter, fakecircleci.
+build:
+	mkdir -p .tmp/bin
+	$(GO) build -o .tmp/bin/ ./worker ./starter ./circleci/circlecitest/fakecircleci
+
+## worker: run the worker against the configured Temporal (TEMPORAL_ADDRESS, ...) and DATABASE_URL.
+worker:
+	$(GO) run ./worker
 
 ## lint: gofmt, go vet and staticcheck.
 lint: $(TOOLS_BIN)/staticcheck
