@@ -1,0 +1,16 @@
+// Package e2e holds circleci-sync's end-to-end tests: a real Temporal dev server
+// (internal/testenv), the fake CircleCI API (circleci/circlecitest) over HTTP, the
+// worker (package syncworker in-process, or the worker command as a process) and
+// the store on SQLite and on PostgreSQL. After each sync the tests read the
+// tables back with database/sql and compare them with what the fake says a
+// complete sync must store (circlecitest.Expected).
+//
+// Files: helpers_test.go (fake, worker, syncs, table comparison, history and log
+// checks), sync_test.go (full and incremental syncs, continue-as-new),
+// kill_test.go (a worker killed mid-page), failures_test.go (bad input and
+// credentials, a missing project).
+//
+// Run them with `go test ./e2e/`; PostgreSQL needs TEST_DATABASE_URL, and the
+// Temporal CLI must be installed (`make tools`). Under CI=true a missing
+// dependency fails the tests instead of skipping them.
+package e2e
