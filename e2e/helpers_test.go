@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/stretchr/testify/require"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -21,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -131,24 +132,6 @@ func orgsOf(ex circlecitest.Expected) []string {
 // ---------------------------------------------------------------------------
 // Logs.
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // tail returns the last n lines of s.
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
@@ -177,9 +160,9 @@ func workerConfig(taskQueue, databaseURL string) syncworker.Config {
 // startWorker runs syncworker.RunWorker in-process on taskQueue until t ends. It
 // gets a Temporal client of its own whose SDK log, like the worker's, goes to the
 // returned buffer (debug level), for the token checks.
-func startWorker(t *testing.T, tsrv *testsuite.DevServer, taskQueue, databaseURL string) *syncBuffer {
+func startWorker(t *testing.T, tsrv *testsuite.DevServer, taskQueue, databaseURL string) *testenv.Buffer {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testenv.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c, err := client.Dial(client.Options{HostPort: tsrv.FrontendHostPort(), Namespace: "default",
 		Logger: syncworker.NewLogger(logger)})
@@ -228,7 +211,7 @@ func buildWorker(t *testing.T) string {
 // workerProc is the worker command running as a process.
 type workerProc struct {
 	cmd    *exec.Cmd
-	output *syncBuffer // stdout and stderr
+	output *testenv.Buffer // stdout and stderr
 	done   chan struct{}
 }
 
@@ -236,7 +219,7 @@ type workerProc struct {
 // environment. It is killed when t ends if still running.
 func startWorkerProcess(t *testing.T, bin string, env []string) *workerProc {
 	t.Helper()
-	p := &workerProc{output: &syncBuffer{}, done: make(chan struct{})}
+	p := &workerProc{output: &testenv.Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin)
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout = p.output

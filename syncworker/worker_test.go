@@ -1,10 +1,8 @@
 package syncworker
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,24 +13,6 @@ import (
 	"github.com/circleci-sync/circleci-sync/store"
 )
 
-// syncBuffer is a bytes.Buffer safe for a logger and a test at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestRunWorker(t *testing.T) {
 	srv := testenv.StartTemporal(t, testenv.DevServerOptions{})
 	c := srv.Client()
@@ -40,7 +20,7 @@ func TestRunWorker(t *testing.T) {
 	cfg.TaskQueue = "syncworker-test"
 	cfg.DatabaseURL = testenv.SQLiteURL(t)
 	cfg.StopTimeout = 2 * time.Second
-	var logs syncBuffer
+	var logs testenv.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, nil))
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,24 +10,6 @@ import (
 
 	"github.com/circleci-sync/circleci-sync/internal/testenv"
 )
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // isolate keeps the developer's Temporal profile out of a test.
 func isolate(t *testing.T) {
@@ -50,7 +31,7 @@ func TestRun(t *testing.T) {
 	t.Setenv("LOG_LEVEL", "info")
 	t.Setenv("WORKER_STOP_TIMEOUT", "1s")
 
-	var logs syncBuffer
+	var logs testenv.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, &logs) }()

@@ -356,11 +356,10 @@ func TestProjectSyncPagesThenRefreshesThenStoresTheWatermark(t *testing.T) {
 }
 
 func TestProjectSyncFirstSyncHasNoRerunWindowAndKeepsAnOlderWatermark(t *testing.T) {
-	env := newEnv(t)
 	// A first sync that sees no pipeline keeps a zero watermark; an incremental one
 	// that sees none keeps the stored one.
 	for _, plan := range []activities.ProjectPlan{{StartedAt: t0}, {Incremental: true, Watermark: t0, StartedAt: t0}} {
-		env = newEnv(t)
+		env := newEnv(t)
 		var completed activities.CompleteProjectInput
 		var refreshed activities.RefreshInput
 		env.OnActivity(a.StartProject, mock.Anything, mock.Anything).Return(plan, nil)
