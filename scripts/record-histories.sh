@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Records the workflow histories that workflows/replay_test.go replays: runs
+# e2e.TestContinueAsNew (a real dev server that suggests continue-as-new early, so both
+# workflows continue as new) and writes the first connection's histories, its project
+# children's and their continued runs', into workflows/testdata/histories.
+# Run it after a deliberate, versioned workflow change, and commit the result.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export TEMPORAL_CLI="${TEMPORAL_CLI:-$(bash scripts/install-temporal.sh)}"
+RECORD_HISTORIES_DIR="$PWD/workflows/testdata/histories" \
+  go test -count=1 -run '^TestContinueAsNew$' ./e2e/
+ls -l workflows/testdata/histories
