@@ -42,6 +42,9 @@ const (
 	// ErrBadResponse: CircleCI's answer could not be decoded or its paging is
 	// broken; retried a few times, then non-retryable.
 	ErrBadResponse = "bad_response"
+	// ErrStalePageToken: CircleCI no longer accepts the pipeline page token (404);
+	// non-retryable, ProjectSync restarts paging from the first page.
+	ErrStalePageToken = "stale_page_token"
 	// ErrStore: the database failed (retryable: it may come back).
 	ErrStore = "store_error"
 )

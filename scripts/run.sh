@@ -29,6 +29,8 @@ task_queue="${CIRCLECI_SYNC_TASK_QUEUE:-circleci-sync}"
 namespace="${TEMPORAL_NAMESPACE:-default}"
 ui_url="${TEMPORAL_UI_URL:-http://localhost:8233}"
 export DATABASE_URL="${DATABASE_URL:-sqlite://./data/circleci-sync.db}"
+# What is printed of DATABASE_URL: without its password.
+db_shown=$(printf '%s' "$DATABASE_URL" | sed -E 's#(://[^:/@]*):[^@/]*@#\1:xxxxx@#')
 
 pids=()   # started here, stopped in reverse order on exit
 cleanup() {
@@ -120,7 +122,7 @@ else
 fi
 
 # 4. The worker.
-echo "Starting the worker on task queue $task_queue, database $DATABASE_URL (log: .tmp/worker.log)..."
+echo "Starting the worker on task queue $task_queue, database $db_shown (log: .tmp/worker.log)..."
 WORKER_STOP_TIMEOUT="${WORKER_STOP_TIMEOUT:-5s}" "$bin/worker" >.tmp/worker.log 2>&1 &
 pids+=($!)
 wait_for_line .tmp/worker.log 'worker polling' "${pids[-1]}" "The worker"
@@ -160,7 +162,7 @@ echo
 echo
 echo "Where to look:"
 echo "  Web UI:   $ui_url/namespaces/$namespace/workflows/$escaped_id (the sync, its project children and every activity)"
-echo "  Database: $DATABASE_URL"
+echo "  Database: $db_shown"
 echo "  Logs:     .tmp/worker.log, .tmp/temporal.log, .tmp/fakecircleci.log"
 echo "  Again:    temporal workflow start ... (above), or go run ./starter -connection $connection -org $org -base-url $base_url -wait"
 [ "$status" -eq 0 ] || exit "$status"

@@ -76,7 +76,7 @@ func ConnectionSync(ctx workflow.Context, in ConnectionSyncInput) (ConnectionSyn
 	if err := runProjects(ctx, in, st); err != nil {
 		return ConnectionSyncResult{}, err
 	}
-	if st.Next < len(st.Projects) {
+	if st.more() {
 		// The history is long: every child of this run has finished; go on in a
 		// new run with the rest.
 		st.Runs++
@@ -116,52 +116,97 @@ func ConnectionSync(ctx workflow.Context, in ConnectionSyncInput) (ConnectionSyn
 	return res, nil
 }
 
-// runProjects starts the ProjectSync children from st.Next on, keeping at most
-// in.MaxConcurrentProjects running, and records each outcome in st. It returns
-// when every project has finished, or earlier (with st.Next short of the end and
-// no child running) when the history is long enough to continue as new.
+// Retrying a project whose child workflow ID is taken (a sync of the project still
+// running: started by hand, or being terminated with a replaced connection sync).
+const (
+	// ChildIDTakenRetries is how many times a project is started again.
+	ChildIDTakenRetries = 5
+	// ChildIDTakenRetryDelay is the wait before each new start.
+	ChildIDTakenRetryDelay = 10 * time.Second
+)
+
+// runProjects starts the ProjectSync children (st.Retry first, then from st.Next
+// on), keeping at most in.MaxConcurrentProjects running, and records each outcome
+// in st. A project whose child ID is taken is started again after
+// ChildIDTakenRetryDelay, up to ChildIDTakenRetries times, then reported as
+// "already_running". runProjects returns when every project has finished, or
+// earlier, with projects left (st.more()) and nothing running, when the history
+// is long enough to continue as new.
 func runProjects(ctx workflow.Context, in ConnectionSyncInput, st *ConnectionSyncState) error {
 	var since time.Time
 	if in.Since != "" {
 		since, _ = parseSince(in.Since) // Validate checked it
 	}
 	sel := workflow.NewSelector(ctx)
-	running, started := 0, 0
-	for st.Next < len(st.Projects) {
-		if running >= in.MaxConcurrentProjects {
-			sel.Select(ctx)
-			running--
+	// running counts children in flight; pending, the futures sel waits on
+	// (children and retry timers).
+	running, pending, started := 0, 0, 0
+	tries := map[string]int{} // looked up only, never ranged over
+	for {
+		if st.more() && running < in.MaxConcurrentProjects && !(started > 0 && continueAsNewSuggested(ctx)) {
+			// Every run starts at least one child, so a sync always progresses.
+			slug := st.next()
+			id := ProjectWorkflowID(in.ConnectionID, slug)
+			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+				WorkflowID:    id,
+				StaticSummary: "CircleCI project " + slug + " (connection " + in.ConnectionID + ")",
+			})
+			child := ProjectSyncInput{
+				Connection: in.connection(), ProjectSlug: slug, Since: since,
+				Overlap: *in.Overlap, RerunWindow: *in.RerunWindow,
+			}
+			f := workflow.ExecuteChildWorkflow(cctx, ProjectSyncName, child)
+			st.InFlight = append(st.InFlight, slug)
+			running++
+			pending++
+			started++
+			sel.AddFuture(f, func(f workflow.Future) {
+				var r ProjectSyncResult
+				err := f.Get(ctx, &r)
+				running--
+				st.InFlight = slices.DeleteFunc(st.InFlight, func(s string) bool { return s == slug })
+				if childIDTaken(err) && tries[slug] < ChildIDTakenRetries {
+					tries[slug]++
+					pending++
+					sel.AddFuture(workflow.NewTimer(ctx, ChildIDTakenRetryDelay), func(workflow.Future) {
+						st.Retry = append(st.Retry, slug)
+					})
+					return
+				}
+				st.Outcomes = append(st.Outcomes, projectOutcome(slug, id, r, err))
+			})
 			continue
 		}
-		if started > 0 && continueAsNewSuggested(ctx) {
-			break // every run starts at least one child, so a sync always progresses
+		if pending == 0 {
+			return ctx.Err()
 		}
-		slug := st.Projects[st.Next]
-		st.Next++
-		id := ProjectWorkflowID(in.ConnectionID, slug)
-		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-			WorkflowID:    id,
-			StaticSummary: "CircleCI project " + slug + " (connection " + in.ConnectionID + ")",
-		})
-		child := ProjectSyncInput{
-			Connection: in.connection(), ProjectSlug: slug, Overlap: *in.Overlap, RerunWindow: *in.RerunWindow,
-		}
-		child.Since = since
-		f := workflow.ExecuteChildWorkflow(cctx, ProjectSyncName, child)
-		st.InFlight = append(st.InFlight, slug)
-		running++
-		started++
-		sel.AddFuture(f, func(f workflow.Future) {
-			var r ProjectSyncResult
-			err := f.Get(ctx, &r)
-			st.InFlight = slices.DeleteFunc(st.InFlight, func(s string) bool { return s == slug })
-			st.Outcomes = append(st.Outcomes, projectOutcome(slug, id, r, err))
-		})
-	}
-	for ; running > 0; running-- {
 		sel.Select(ctx)
+		pending--
 	}
-	return ctx.Err()
+}
+
+// more tells whether projects are left to start.
+func (st *ConnectionSyncState) more() bool {
+	return len(st.Retry) > 0 || st.Next < len(st.Projects)
+}
+
+// next returns the next project to start: a retry first, else the next in order.
+func (st *ConnectionSyncState) next() string {
+	if len(st.Retry) > 0 {
+		slug := st.Retry[0]
+		st.Retry = st.Retry[1:]
+		return slug
+	}
+	st.Next++
+	return st.Projects[st.Next-1]
+}
+
+// childIDTaken tells whether a child could not start because its workflow ID is
+// in use (the server's ChildWorkflowExecutionAlreadyStartedError; the test
+// environment's WorkflowExecutionAlreadyStarted).
+func childIDTaken(err error) bool {
+	var started *temporal.ChildWorkflowExecutionAlreadyStartedError
+	return errors.As(err, &started) || temporal.IsWorkflowExecutionAlreadyStartedError(err)
 }
 
 // projectOutcome describes how a project's child ended.
@@ -184,10 +229,10 @@ func describeFailure(err error) (string, string) {
 	var canceled *temporal.CanceledError
 	var terminated *temporal.TerminatedError
 	var timeout *temporal.TimeoutError
-	var started *temporal.ChildWorkflowExecutionAlreadyStartedError
 	switch {
-	case errors.As(err, &started):
-		return "already_running", "a sync of this project is already running (workflow ID taken)"
+	case childIDTaken(err):
+		return "already_running", "a sync of this project is already running (its workflow ID is taken); " +
+			"it was tried again and is left to that sync"
 	case errors.As(err, &app):
 		return app.Type(), app.Message()
 	case errors.As(err, &canceled):

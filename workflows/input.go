@@ -178,9 +178,22 @@ func (in ConnectionSyncInput) Validate() error {
 		}
 	}
 	for _, p := range in.Projects {
-		if parts := strings.Split(p, "/"); len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" ||
-			strings.TrimSpace(p) != p {
+		if !validProjectSlug(p) {
 			add("projects: %q is not a project slug such as \"gh/acme/api\"", p)
+		}
+	}
+	if st := in.State; st != nil {
+		// State is written by ConnectionSync when it continues as new; a hand-made
+		// one must at least be consistent, so the workflow cannot index out of range.
+		const hint = " (state is set by ConnectionSync when it continues as new: leave it out)"
+		if st.Runs < 0 || st.Next < 0 || st.Next > len(st.Projects) || len(st.InFlight) > 0 ||
+			(!st.Discovered && (len(st.Projects) > 0 || len(st.Retry) > 0 || st.Next > 0)) {
+			add("state: inconsistent cursor" + hint)
+		}
+		for _, p := range append(slices.Clone(st.Projects), st.Retry...) {
+			if !validProjectSlug(p) {
+				add("state: %q is not a project slug"+hint, p)
+			}
 		}
 	}
 	if in.TokenEnv != "" && !envNamePattern.MatchString(in.TokenEnv) {
@@ -209,6 +222,36 @@ func (in ConnectionSyncInput) Validate() error {
 	}
 	slices.Sort(problems)
 	return temporal.NewNonRetryableApplicationError("invalid ConnectionSync input: "+strings.Join(problems, "; "),
+		activities.ErrInvalidInput, nil)
+}
+
+// validProjectSlug tells whether p looks like a project slug: three non-empty
+// parts, as in "gh/acme/api" or "circleci/<org-id>/<project-id>".
+func validProjectSlug(p string) bool {
+	parts := strings.Split(p, "/")
+	return len(parts) == 3 && parts[0] != "" && parts[1] != "" && parts[2] != "" && strings.TrimSpace(p) == p
+}
+
+// Validate checks a ProjectSync input and returns nil or a non-retryable
+// ApplicationError of type "invalid_input".
+func (in ProjectSyncInput) Validate() error {
+	var problems []string
+	if in.Connection.ConnectionID == "" {
+		problems = append(problems, "connection.connection_id is required")
+	}
+	if !validProjectSlug(in.ProjectSlug) {
+		problems = append(problems, fmt.Sprintf("project_slug %q is not a project slug such as \"gh/acme/api\"", in.ProjectSlug))
+	}
+	if in.Overlap < 0 || in.RerunWindow < 0 {
+		problems = append(problems, "overlap and rerun_window must not be negative")
+	}
+	if st := in.State; st != nil && (st.Runs < 0 || st.Pages < 0 || st.Restarts < 0) {
+		problems = append(problems, "state: inconsistent cursor (state is set by ProjectSync when it continues as new: leave it out)")
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return temporal.NewNonRetryableApplicationError("invalid ProjectSync input: "+strings.Join(problems, "; "),
 		activities.ErrInvalidInput, nil)
 }
 

@@ -81,6 +81,12 @@ func TestInputValidateListsEveryProblem(t *testing.T) {
 		{"negative concurrency", `{"connection_id":"a","org_slug":"gh/a","max_concurrent_projects":-1}`, []string{"max_concurrent_projects -1"}},
 		{"too much concurrency", `{"connection_id":"a","org_slug":"gh/a","max_concurrent_projects":1000}`, []string{"max_concurrent_projects 1000"}},
 		{"bad duration", `{"connection_id":"a","org_slug":"gh/a","overlap":"an hour"}`, []string{`field "overlap"`}},
+		{"state out of range", `{"connection_id":"a","org_slug":"gh/a","state":{"verified":true,"discovered":true,"projects":["gh/a/b"],"next":-1}}`,
+			[]string{"state: inconsistent cursor"}},
+		{"state past the end", `{"connection_id":"a","org_slug":"gh/a","state":{"discovered":true,"projects":["gh/a/b"],"next":2}}`,
+			[]string{"state: inconsistent cursor"}},
+		{"state with a bad slug", `{"connection_id":"a","org_slug":"gh/a","state":{"discovered":true,"projects":["nope"]}}`,
+			[]string{`state: "nope"`}},
 		{"negative duration", `{"connection_id":"a","org_slug":"gh/a","rerun_window":"-1h"}`, []string{"rerun_window -1h0m0s"}},
 	}
 	for _, c := range cases {

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 
 	"go.temporal.io/sdk/temporal"
@@ -8,6 +9,16 @@ import (
 
 	"github.com/circleci-sync/circleci-sync/activities"
 )
+
+// MaxPagingRestarts bounds how many times a project's paging restarts from the
+// first page after CircleCI refused a page token as stale.
+const MaxPagingRestarts = 3
+
+// isErrorType tells whether err holds an ApplicationError of type typ.
+func isErrorType(err error, typ string) bool {
+	var app *temporal.ApplicationError
+	return errors.As(err, &app) && app.Type() == typ
+}
 
 // ProjectSync syncs one project of a connection (registered as ProjectSyncName,
 // workflow ID ProjectWorkflowID), usually as ConnectionSync's child:
@@ -27,10 +38,8 @@ import (
 // It continues as new between pages when the history grows long, carrying
 // ProjectSyncState (plan, cursor, counts).
 func ProjectSync(ctx workflow.Context, in ProjectSyncInput) (ProjectSyncResult, error) {
-	if in.ProjectSlug == "" || in.Connection.ConnectionID == "" {
-		return ProjectSyncResult{}, temporal.NewNonRetryableApplicationError(
-			"invalid ProjectSync input: connection.connection_id and project_slug are required",
-			activities.ErrInvalidInput, nil)
+	if err := in.Validate(); err != nil {
+		return ProjectSyncResult{}, err
 	}
 	st := in.State
 	if st == nil {
@@ -73,6 +82,13 @@ func ProjectSync(ctx workflow.Context, in ProjectSyncInput) (ProjectSyncResult, 
 			PageNumber: st.Pages + 1, StopBefore: st.Plan.StopBefore,
 		}).Get(ctx, &page)
 		if err != nil {
+			if isErrorType(err, activities.ErrStalePageToken) && st.PageToken != "" && st.Restarts < MaxPagingRestarts {
+				// Page again from the newest pipeline to the same stop: the writes
+				// are idempotent, and nothing between is missed.
+				st.Restarts++
+				st.PageToken = ""
+				continue
+			}
 			return ProjectSyncResult{}, err
 		}
 		st.Pages++

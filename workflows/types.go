@@ -42,6 +42,8 @@ type ConnectionSyncState struct {
 	Projects   []string `json:"projects,omitempty"`
 	// Next is the index in Projects of the first project not yet started.
 	Next int `json:"next"`
+	// Retry are projects to start again: their child workflow ID was taken.
+	Retry []string `json:"retry,omitempty"`
 	// InFlight are the projects being synced now, in start order (always empty
 	// across continue-as-new: a run waits for its children first).
 	InFlight []string `json:"in_flight,omitempty"`
@@ -112,6 +114,9 @@ type ProjectSyncState struct {
 	Pages     int    `json:"pages"`
 	// Paged is true once paging is done.
 	Paged bool `json:"paged"`
+	// Restarts counts the times paging restarted from the first page because
+	// CircleCI no longer accepted the page token.
+	Restarts int `json:"restarts,omitempty"`
 	// Newest is the created_at of the newest pipeline seen: the next watermark.
 	Newest time.Time             `json:"newest,omitempty"`
 	Counts activities.SyncCounts `json:"counts"`

@@ -478,3 +478,101 @@ func TestProgressQueryReportsThePhase(t *testing.T) {
 	assert.Equal(t, projects(3)[:2], during.InFlight)
 	assert.True(t, slices.Equal(projects(3), during.Projects))
 }
+
+func TestProjectSyncRestartsPagingOnAStalePageToken(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(a.StartProject, mock.Anything, mock.Anything).Return(activities.ProjectPlan{StartedAt: t0}, nil)
+	var tokens []string
+	env.OnActivity(a.SyncPipelinePage, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.PageInput) (activities.PageResult, error) {
+			tokens = append(tokens, in.PageToken)
+			switch {
+			case in.PageToken == "" && len(tokens) == 1:
+				return activities.PageResult{NextPageToken: "t2", Counts: activities.SyncCounts{Pages: 1, Pipelines: 20}}, nil
+			case in.PageToken == "t2" && len(tokens) == 2:
+				return activities.PageResult{}, temporal.NewNonRetryableApplicationError("stale", activities.ErrStalePageToken, nil)
+			case in.PageToken == "":
+				return activities.PageResult{NextPageToken: "t2b", Counts: activities.SyncCounts{Pages: 1, Pipelines: 20}}, nil
+			default:
+				return activities.PageResult{Done: true, Counts: activities.SyncCounts{Pages: 1, Pipelines: 5}}, nil
+			}
+		})
+	env.OnActivity(a.RefreshProject, mock.Anything, mock.Anything).Return(activities.SyncCounts{}, nil)
+	env.OnActivity(a.CompleteProject, mock.Anything, mock.Anything).Return(nil)
+	env.ExecuteWorkflow(ProjectSync, projectInput())
+	require.NoError(t, env.GetWorkflowError())
+	assert.Equal(t, []string{"", "t2", "", "t2b"}, tokens, "paging restarts from the first page")
+	var res ProjectSyncResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	assert.Equal(t, int64(45), res.Counts.Pipelines)
+}
+
+func TestProjectSyncGivesUpAfterRepeatedStalePageTokens(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(a.StartProject, mock.Anything, mock.Anything).Return(activities.ProjectPlan{StartedAt: t0}, nil)
+	calls := 0
+	env.OnActivity(a.SyncPipelinePage, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.PageInput) (activities.PageResult, error) {
+			calls++
+			if in.PageToken == "" {
+				return activities.PageResult{NextPageToken: "t2"}, nil
+			}
+			return activities.PageResult{}, temporal.NewNonRetryableApplicationError("stale", activities.ErrStalePageToken, nil)
+		})
+	env.ExecuteWorkflow(ProjectSync, projectInput())
+	var app *temporal.ApplicationError
+	require.True(t, errors.As(env.GetWorkflowError(), &app))
+	assert.Equal(t, activities.ErrStalePageToken, app.Type())
+	assert.Equal(t, 2*(MaxPagingRestarts+1), calls)
+}
+
+// blockThenSync starts a child holding the workflow ID of the first project's
+// ProjectSync (it finishes after hold), then ConnectionSync as a child.
+func blockThenSync(ctx workflow.Context, in ConnectionSyncInput, hold time.Duration) (ConnectionSyncResult, error) {
+	blocker := workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID: ProjectWorkflowID(in.ConnectionID, in.Projects[0]),
+	}), "Blocker", hold)
+	if err := blocker.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+		return ConnectionSyncResult{}, err
+	}
+	var res ConnectionSyncResult
+	err := workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID: ConnectionWorkflowID(in.ConnectionID),
+	}), ConnectionSyncName, in).Get(ctx, &res)
+	return res, err
+}
+
+func TestConnectionSyncRetriesAProjectWhoseWorkflowIDIsTaken(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		hold   time.Duration
+		status string
+	}{
+		{"freed after two retries", 2*ChildIDTakenRetryDelay + ChildIDTakenRetryDelay/2, ProjectCompleted},
+		{"never freed", time.Hour, ProjectFailed},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			env := newEnv(t)
+			mockConnectionActivities(env, connMocks{})
+			f := &fakeProjects{}
+			registerFakeProjects(env, f)
+			env.RegisterWorkflowWithOptions(func(ctx workflow.Context, d time.Duration) error {
+				return workflow.Sleep(ctx, d)
+			}, workflow.RegisterOptions{Name: "Blocker"})
+			env.RegisterWorkflow(blockThenSync)
+			env.ExecuteWorkflow(blockThenSync, validInput(projects(2)...), c.hold)
+			require.NoError(t, env.GetWorkflowError())
+			var res ConnectionSyncResult
+			require.NoError(t, env.GetWorkflowResult(&res))
+			require.Len(t, res.Projects, 2)
+			assert.Equal(t, c.status, res.Projects[0].Status)
+			assert.Equal(t, ProjectCompleted, res.Projects[1].Status)
+			if c.status == ProjectFailed {
+				assert.Equal(t, "already_running", res.Projects[0].ErrorType)
+				assert.NotContains(t, f.started, projects(2)[0])
+			} else {
+				assert.Contains(t, f.started, projects(2)[0])
+			}
+		})
+	}
+}
