@@ -47,6 +47,10 @@ type Activities struct {
 	// (their workflow and job lists), and how many requests an activity has in
 	// flight. Zero means DefaultPageConcurrency.
 	PageConcurrency int
+	// DiscoveryMaxPages bounds how many pages of the organisation's pipeline
+	// list DiscoverProjects reads, newest first. Zero means
+	// DefaultDiscoveryMaxPages.
+	DiscoveryMaxPages int
 
 	// serverRetryDelays overrides defaultServerRetryDelays (tests).
 	serverRetryDelays []time.Duration

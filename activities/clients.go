@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -31,11 +33,20 @@ type ClientOptions struct {
 // ClientCache builds CircleCI clients and keeps one per base URL and token. The
 // token is never kept as a key: the cache is keyed by a SHA-256 of it. Its zero
 // value is ready to use, with default options. It is safe for concurrent use.
+//
+// Entries are never evicted: the cache holds one small entry (a client, and the
+// process-wide limiter of circleci.SharedLimiter, which outlives it anyway) per
+// base URL and token for the process lifetime, so rotated tokens cost next to
+// nothing. The clients share one http.Transport
+// (unless ClientOptions.HTTPClient is given, which they then share): the idle
+// connections to a host are pooled once, not kept per token.
 type ClientCache struct {
 	opts ClientOptions
 
 	mu      sync.Mutex
 	clients map[string]*circleci.Client
+	// http is the HTTP client the cached clients share, built on first use.
+	http *http.Client
 }
 
 // NewClientCache returns an empty cache building clients with opts.
@@ -78,10 +89,17 @@ func (c *ClientCache) client(baseURL, token string) (*circleci.Client, error) {
 	if cl, ok := c.clients[key]; ok {
 		return cl, nil
 	}
+	hc := c.opts.HTTPClient
+	if hc == nil {
+		if c.http == nil {
+			c.http = sharedHTTPClient()
+		}
+		hc = c.http
+	}
 	cl, err := circleci.New(circleci.Options{
 		BaseURL:    baseURL,
 		Token:      token,
-		HTTPClient: c.opts.HTTPClient,
+		HTTPClient: hc,
 		UserAgent:  c.opts.UserAgent,
 		Limiter:    circleci.SharedLimiter(baseURL, token, c.opts.Limiter),
 		Observer:   c.opts.Observer,
@@ -96,6 +114,21 @@ func (c *ClientCache) client(baseURL, token string) (*circleci.Client, error) {
 	}
 	c.clients[key] = cl
 	return cl, nil
+}
+
+// sharedHTTPClient is the HTTP client a ClientCache's clients share when
+// ClientOptions.HTTPClient is nil: the circleci package's default (transport
+// timeouts, no overall timeout; circleci.New copies the http.Client, never the
+// Transport), built once per cache.
+func sharedHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = 10 * time.Second
+	t.ResponseHeaderTimeout = 60 * time.Second
+	t.ExpectContinueTimeout = time.Second
+	t.IdleConnTimeout = 90 * time.Second
+	t.MaxIdleConnsPerHost = circleci.DefaultMaxConcurrent
+	return &http.Client{Transport: t}
 }
 
 // safeURL cuts a URL's user info and query, where secrets could hide, for messages.

@@ -267,9 +267,10 @@ func TestRefreshCatchesChanges(t *testing.T) {
 		require.Equal(t, f.srv.Stats().Total, rc.Requests)
 
 		// Resume: a retry after the last pipeline polls only the ones after it.
-		ids, _, err := f.a.refreshTargets(context.Background(), RefreshInput{Connection: f.conn,
+		targets, err := f.a.refreshTargets(context.Background(), RefreshInput{Connection: f.conn,
 			ProjectSlug: projects[0], SyncedSince: starts[projects[0]], RerunWindowStart: window})
 		require.NoError(t, err)
+		ids := targets.pipelines
 		require.Greater(t, len(ids), 3)
 		require.NoError(t, run(t, f.a.RefreshProject, RefreshInput{Connection: f.conn, ProjectSlug: projects[0],
 			SyncedSince: starts[projects[0]], RerunWindowStart: window}, &rc,

@@ -53,13 +53,23 @@ const (
 // workflows put them in their activity retry policies.
 var NonRetryableErrorTypes = []string{
 	ErrInvalidInput, ErrMissingCredentials, ErrInvalidCredentials, ErrInvalidPermissions,
-	ErrNoResources, ErrProjectNotFound,
+	ErrNoResources, ErrProjectNotFound, ErrStalePageToken,
 }
 
-// badResponseAttempts is how many attempts an ErrBadResponse stays retryable: an
-// undecodable answer or a broken paging may be a passing glitch, but the same
-// answer is likely to come again.
-const badResponseAttempts = 3
+// badResponseAttempts is the attempt from which an ErrBadResponse is
+// non-retryable: an undecodable answer or a broken paging may be a passing
+// glitch, but the same answer is likely to come again.
+//
+// The attempt number is the activity's, and it counts every attempt, whatever
+// ended it: a 429, a 5xx, a network failure or a timeout. A small limit (it was
+// 3) turned a bad answer met after two 429s into a failure at once. 10 attempts
+// with the workflows' retry policy (1 s doubling to 1 min: 1+2+4+8+16+32+60+60+60
+// s between them) are about 4 to 5 minutes of retries, long enough to outlast a
+// passing glitch (a deploy, a truncated response behind a proxy), short enough
+// that a persistent bad answer fails the sync in minutes, not after the policy's
+// 6 hours. An activity that keeps hitting 429s meets this limit only if its
+// tenth attempt or a later one gets a bad answer.
+const badResponseAttempts = 10
 
 // minRateLimitDelay is the retry delay of a 429 that names none.
 const minRateLimitDelay = time.Second
@@ -125,7 +135,12 @@ func nonRetryable(msg, errType string) error {
 // badResponse is an ErrBadResponse, retryable for the first badResponseAttempts-1
 // attempts and non-retryable after.
 func badResponse(ctx context.Context, msg string) error {
-	if attempt(ctx) < badResponseAttempts {
+	return badResponseAt(attempt(ctx), msg)
+}
+
+// badResponseAt is badResponse on attempt n (1 for the first).
+func badResponseAt(n int32, msg string) error {
+	if n < badResponseAttempts {
 		return temporal.NewApplicationError(msg, ErrBadResponse)
 	}
 	return nonRetryable(msg, ErrBadResponse)

@@ -144,24 +144,16 @@ func (f *fetcher) fetchWorkflows(ctx context.Context, d *pipelineData, pipelineI
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			jobs, err := retry(ctx, f, func(ctx context.Context) ([]circleci.Job, error) {
-				return f.api.allJobs(ctx, wf.ID)
-			})
-			switch reason, status, msg, ok := skipReason(err); {
-			case err == nil:
-				results[i].jobs = jobs
-			case ok:
-				results[i].skipped = &store.Skipped{
-					EntityRef:   store.EntityRef{Kind: store.KindWorkflow, ID: wf.ID},
-					ProjectSlug: f.slug, Reason: reason, HTTPStatus: status, Message: msg,
-				}
-			default:
+			jobs, skipped, err := f.listJobs(ctx, wf.ID)
+			if err != nil {
 				// The first failure cancels the others, whose errors are then moot.
 				errOnce.Do(func() {
 					firstErr = fmt.Errorf("list jobs of workflow %s (pipeline %s): %w", wf.ID, pipelineID, err)
 					cancel()
 				})
+				return
 			}
+			results[i].jobs, results[i].skipped = jobs, skipped
 		}()
 	}
 	wg.Wait()
@@ -180,6 +172,25 @@ func (f *fetcher) fetchWorkflows(ctx context.Context, d *pipelineData, pipelineI
 		d.resolved = append(d.resolved, store.EntityRef{Kind: store.KindWorkflow, ID: wfs[i].ID})
 	}
 	return nil
+}
+
+// listJobs lists every job of the workflow workflowID, trying again after a 5xx
+// (f.delays). A job list that answers 404 (expired) or keeps answering 5xx gives
+// the workflow's ledger entry instead; other errors are returned as they are.
+func (f *fetcher) listJobs(ctx context.Context, workflowID string) ([]circleci.Job, *store.Skipped, error) {
+	jobs, err := retry(ctx, f, func(ctx context.Context) ([]circleci.Job, error) {
+		return f.api.allJobs(ctx, workflowID)
+	})
+	if err == nil {
+		return jobs, nil, nil
+	}
+	if reason, status, msg, ok := skipReason(err); ok {
+		return nil, &store.Skipped{
+			EntityRef:   store.EntityRef{Kind: store.KindWorkflow, ID: workflowID},
+			ProjectSlug: f.slug, Reason: reason, HTTPStatus: status, Message: msg,
+		}, nil
+	}
+	return nil, nil, err
 }
 
 // batchOf gathers pipelines' data into one store batch.

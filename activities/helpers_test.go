@@ -6,16 +6,23 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" database/sql driver, to read tables in tests
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	_ "modernc.org/sqlite" // "sqlite" database/sql driver, to read tables in tests
@@ -222,4 +229,90 @@ func orgOf(slug string) string {
 // at is a fixed time, n hours after 2025-01-01.
 func at(n int) time.Time {
 	return time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(n) * time.Hour)
+}
+
+// newProxy starts an HTTP server in front of the fake at target (its base URL):
+// intercept sees every request first and returns true when it answered it
+// itself; the others are forwarded to the fake. The proxy's URL is a base URL
+// like the fake's. The fake cannot fail a given workflow's job list or answer
+// 404 to a page token, so the tests that need it answer in intercept.
+func newProxy(t *testing.T, target string, intercept func(w http.ResponseWriter, r *http.Request) bool) *httptest.Server {
+	t.Helper()
+	u, err := url.Parse(target)
+	require.NoError(t, err)
+	rp := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if intercept != nil && intercept(w, r) {
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// answer writes a JSON answer with status.
+func answer(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body))
+}
+
+// slowStore delays the first of its read queries by delay, then notes how many
+// heartbeats (counted by the test's listener in beats) were sent meanwhile.
+type slowStore struct {
+	store.Store
+	delay time.Duration
+	beats *atomic.Int64
+	once  sync.Once
+	// seen is the number of heartbeats at the end of the first query, -1 before.
+	seen atomic.Int64
+}
+
+func newSlowStore(st store.Store, delay time.Duration, beats *atomic.Int64) *slowStore {
+	s := &slowStore{Store: st, delay: delay, beats: beats}
+	s.seen.Store(-1)
+	return s
+}
+
+func (s *slowStore) wait() {
+	s.once.Do(func() {
+		time.Sleep(s.delay)
+		s.seen.Store(s.beats.Load())
+	})
+}
+
+func (s *slowStore) ConnectionState(ctx context.Context, id string) (store.ConnectionState, error) {
+	s.wait()
+	return s.Store.ConnectionState(ctx, id)
+}
+
+func (s *slowStore) OpenItems(ctx context.Context, slug string) (store.OpenItems, error) {
+	s.wait()
+	return s.Store.OpenItems(ctx, slug)
+}
+
+func (s *slowStore) Skipped(ctx context.Context) ([]store.Skipped, error) {
+	s.wait()
+	return s.Store.Skipped(ctx)
+}
+
+func (s *slowStore) UserRefs(ctx context.Context, slugs []string) ([]string, error) {
+	s.wait()
+	return s.Store.UserRefs(ctx, slugs)
+}
+
+// fastKeepAlive makes the heartbeaters' keep-alive ticker tick every d for the
+// rest of the test.
+func fastKeepAlive(t *testing.T, d time.Duration) {
+	old := keepAliveInterval
+	keepAliveInterval = d
+	t.Cleanup(func() { keepAliveInterval = old })
+}
+
+// countBeats counts the activity's heartbeats into n.
+func countBeats(n *atomic.Int64) func(env *testsuite.TestActivityEnvironment) {
+	return func(env *testsuite.TestActivityEnvironment) {
+		env.SetOnActivityHeartbeatListener(func(*activity.Info, converter.EncodedValues) { n.Add(1) })
+	}
 }

@@ -3,6 +3,9 @@ package activities
 import (
 	"context"
 	"fmt"
+	"net/http"
+
+	"github.com/circleci-sync/circleci-sync/circleci"
 )
 
 // SyncPipelinePage fetches one page of the project's pipelines, newest first, then
@@ -22,6 +25,11 @@ import (
 // ("expired", "server_error"); likewise a workflow whose job list does. A 429 or
 // a network failure fails the activity retryably, after the completed prefix was
 // written and heartbeated.
+//
+// A page token CircleCI no longer accepts (a 404 on the pipeline list with a
+// page token, or a 400 there, as CircleCI answers a token it cannot read) fails
+// the activity with a non-retryable ErrStalePageToken: retrying the same token
+// cannot help, the workflow restarts paging from the first page.
 func (a *Activities) SyncPipelinePage(ctx context.Context, in PageInput) (PageResult, error) {
 	if err := a.checkStore(); err != nil {
 		return PageResult{}, err
@@ -44,9 +52,21 @@ func (a *Activities) SyncPipelinePage(ctx context.Context, in PageInput) (PageRe
 	}
 	baseRequests := progress.Counts.Requests
 	requests := func() int64 { return baseRequests + api.Requests() }
+	// Heartbeats start before the first request, which may wait long for the
+	// limiter; until the page is read they re-send the progress resumed from (or
+	// an empty one).
+	hb, stopHeartbeats := newHeartbeater(ctx, progress)
+	defer stopHeartbeats()
 
 	page, err := api.projectPipelinesPage(ctx, slug, in.PageToken)
 	if err != nil {
+		if stale := stalePageToken(err, in.PageToken); stale != nil {
+			log.Warn("stale pipeline page token", "project", slug, "page", in.PageNumber, "error", err)
+			return PageResult{Counts: progress.Counts}, nonRetryable(fmt.Sprintf(
+				"list pipelines of project %s (page %d): CircleCI no longer accepts the page token (HTTP %d: %s): "+
+					"paging must restart from the first page", slug, in.PageNumber, stale.StatusCode, stale.Message),
+				ErrStalePageToken)
+		}
 		return PageResult{Counts: progress.Counts}, applicationError(ctx, err,
 			fmt.Sprintf("list pipelines of project %s (page %d)", slug, in.PageNumber))
 	}
@@ -77,8 +97,7 @@ func (a *Activities) SyncPipelinePage(ctx context.Context, in PageInput) (PageRe
 	start = min(start, end)
 	progress.Next = start
 	progress.Counts.Pages = 1
-	hb, stopHeartbeats := newHeartbeater(ctx, progress)
-	defer stopHeartbeats()
+	hb.set(progress)
 	f := a.fetcher(api, slug, hb)
 
 	work := func(ctx context.Context, i int) (pipelineData, error) {
@@ -121,4 +140,24 @@ func (a *Activities) SyncPipelinePage(ctx context.Context, in PageInput) (PageRe
 	log.Info("pipeline page synced", "project", slug, "page", in.PageNumber, "pipelines", end-start,
 		"resumed_at", start, "done", res.Done, "requests", res.Counts.Requests, "skipped", res.Counts.Skipped)
 	return res, nil
+}
+
+// stalePageToken returns err's *circleci.Error when it says that CircleCI no
+// longer accepts the pipeline list's page token: a 404 on a request with a page
+// token (NotFoundPageToken), or a 400 there (CircleCI's answer to a token it
+// cannot read, "Invalid page-token."). Nil otherwise, and always for the first
+// page (token ""), whose 404 is a missing project.
+func stalePageToken(err error, token string) *circleci.Error {
+	if token == "" {
+		return nil
+	}
+	ce, ok := circleci.AsError(err)
+	if !ok || !ce.Continuation {
+		return nil
+	}
+	if ce.NotFoundKind() == circleci.NotFoundPageToken ||
+		(ce.Class == circleci.ClassBadRequest && ce.StatusCode == http.StatusBadRequest) {
+		return ce
+	}
+	return nil
 }

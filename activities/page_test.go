@@ -2,6 +2,8 @@ package activities
 
 import (
 	"context"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -208,4 +210,43 @@ func TestStartProjectUnknownProject(t *testing.T) {
 	require.True(t, plan.Incremental)
 	require.Equal(t, w1, plan.Watermark)
 	require.Equal(t, w1.Add(-2*time.Hour), plan.StopBefore)
+}
+
+// TestSyncPipelinePageStalePageToken: a page token CircleCI no longer accepts is
+// a non-retryable ErrStalePageToken (the workflow restarts paging), whether it
+// answers 400 "Invalid page-token." (the fake, for a token it cannot read) or
+// 404 (CircleCI, now and then). A 404 on the first page stays a missing project.
+func TestSyncPipelinePageStalePageToken(t *testing.T) {
+	f := newFixture(t, circlecitest.Options{Seed: 5, Projects: 1, PipelinesPerProject: 30}, openSQLite(t))
+	slug := firstProject(f)
+
+	// The fake: 400 for a garbled token.
+	err := run(t, f.a.SyncPipelinePage, PageInput{Connection: f.conn, ProjectSlug: slug, PageNumber: 2,
+		PageToken: "Z2FyYmxlZA=="}, nil)
+	ae := requireAppError(t, err, ErrStalePageToken, true)
+	require.Contains(t, ae.Error(), "restart from the first page")
+	require.Contains(t, ae.Error(), "page 2")
+	require.Equal(t, int64(1), f.srv.Stats().Count(circlecitest.RouteProjectPipelines, 400))
+	require.Empty(t, f.tdb.ids(t, "circleci_pipelines", "id"))
+
+	// CircleCI's 404 on a request with a page token.
+	var res PageResult
+	require.NoError(t, run(t, f.a.SyncPipelinePage, PageInput{Connection: f.conn, ProjectSlug: slug, PageNumber: 1}, &res))
+	require.NotEmpty(t, res.NextPageToken)
+	proxy := newProxy(t, f.srv.URL, func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.HasSuffix(r.URL.Path, "/pipeline") && r.URL.Query().Get("page-token") != "" {
+			answer(w, http.StatusNotFound, `{"message":"Not Found"}`)
+			return true
+		}
+		return false
+	})
+	f.conn.BaseURL = proxy.URL
+	err = run(t, f.a.SyncPipelinePage, PageInput{Connection: f.conn, ProjectSlug: slug, PageNumber: 2,
+		PageToken: res.NextPageToken}, nil)
+	ae = requireAppError(t, err, ErrStalePageToken, true)
+	require.Contains(t, ae.Error(), "HTTP 404")
+
+	// The first page of a project that does not exist.
+	err = run(t, f.a.SyncPipelinePage, PageInput{Connection: f.conn, ProjectSlug: "gh/acme/no-such-repo", PageNumber: 1}, nil)
+	requireAppError(t, err, ErrProjectNotFound, true)
 }

@@ -11,7 +11,7 @@ import (
 
 // RefreshProject polls again what paging did not reach but can still change: the
 // project's open pipelines and workflows, the pipelines inside the rerun window,
-// and pipelines skipped earlier for a server error.
+// and the pipelines and workflows skipped earlier for a server error.
 //
 // The pipelines polled are the union of the stored open pipelines
 // (store.OpenItems) and the stored pipelines created at or after
@@ -22,6 +22,14 @@ import (
 // /pipeline/{id}); every polled pipeline has its workflows listed, and the jobs of
 // a workflow are listed when it is new, not terminal in the store, or its status
 // changed. Each completed prefix is written in one batch and heartbeated.
+//
+// Then the project's workflows in the skipped ledger for "server_error" (their
+// job list kept answering 5xx) have their jobs listed directly, in bytewise id
+// order, resuming after RefreshProgress.LastWorkflowID: such a workflow is stored,
+// often terminal and unchanged, so polling its pipeline would not list its jobs
+// again. Those whose jobs the pipelines' pass just listed (or tried) are left
+// out. A job list that succeeds clears the workflow's ledger entry; one that
+// still fails is recorded again (or as "expired" on a 404).
 func (a *Activities) RefreshProject(ctx context.Context, in RefreshInput) (SyncCounts, error) {
 	if err := a.checkStore(); err != nil {
 		return SyncCounts{}, err
@@ -34,20 +42,27 @@ func (a *Activities) RefreshProject(ctx context.Context, in RefreshInput) (SyncC
 
 	var progress RefreshProgress
 	resumed := heartbeatDetails(ctx, &progress)
+	// Heartbeats start before the store queries and the first request (which
+	// may wait long for the limiter), re-sending the progress resumed from.
+	hb, stopHeartbeats := newHeartbeater(ctx, progress)
+	defer stopHeartbeats()
 
-	ids, open, err := a.refreshTargets(ctx, in)
+	targets, err := a.refreshTargets(ctx, in)
 	if err != nil {
 		return progress.Counts, err
 	}
-	start := 0
-	if resumed && progress.LastPipelineID != "" {
-		start, _ = slices.BinarySearch(ids, progress.LastPipelineID)
-		if start < len(ids) && ids[start] == progress.LastPipelineID {
-			start++
-		}
+	ids, open := targets.pipelines, targets.open
+	start, wfStart := 0, 0
+	switch {
+	case resumed && progress.LastWorkflowID != "":
+		// The pipelines were all done: resume among the workflows.
+		start = len(ids)
+		wfStart = indexAfter(targets.workflows, progress.LastWorkflowID)
+	case resumed && progress.LastPipelineID != "":
+		start = indexAfter(ids, progress.LastPipelineID)
 	}
-	if start >= len(ids) {
-		log.Info("project refreshed", "project", slug, "pipelines", 0)
+	if start >= len(ids) && wfStart >= len(targets.workflows) {
+		log.Info("project refreshed", "project", slug, "pipelines", 0, "workflows", 0)
 		return progress.Counts, nil
 	}
 
@@ -57,8 +72,6 @@ func (a *Activities) RefreshProject(ctx context.Context, in RefreshInput) (SyncC
 	}
 	baseRequests := progress.Counts.Requests
 	requests := func() int64 { return baseRequests + api.Requests() }
-	hb, stopHeartbeats := newHeartbeater(ctx, progress)
-	defer stopHeartbeats()
 	f := a.fetcher(api, slug, hb)
 
 	jobsFor := func(ctx context.Context, wfs []circleci.Workflow) ([]bool, error) {
@@ -77,6 +90,10 @@ func (a *Activities) RefreshProject(ctx context.Context, in RefreshInput) (SyncC
 		}
 		return want, nil
 	}
+	// triedJobs are the workflows whose jobs the pipelines' pass listed (or
+	// recorded as skipped): the workflows' pass leaves them out. Only commit,
+	// called on this goroutine, writes it.
+	triedJobs := map[string]bool{}
 	work := func(ctx context.Context, i int) (pipelineData, error) {
 		id := ids[start+i]
 		var d pipelineData
@@ -104,6 +121,16 @@ func (a *Activities) RefreshProject(ctx context.Context, in RefreshInput) (SyncC
 			return fmt.Errorf("write %d refreshed pipelines of project %s: %w", len(ds), slug, err)
 		}
 		addBatch(&progress.Counts, b, ws)
+		for _, r := range b.Resolved {
+			if r.Kind == store.KindWorkflow {
+				triedJobs[r.ID] = true
+			}
+		}
+		for _, s := range b.Skipped {
+			if s.Kind == store.KindWorkflow {
+				triedJobs[s.ID] = true
+			}
+		}
 		// Pipelines counts the pipelines polled, read again or not.
 		progress.Counts.Pipelines += int64(len(ds) - len(b.Pipelines))
 		progress.LastPipelineID = ids[start+from+len(ds)-1]
@@ -111,27 +138,88 @@ func (a *Activities) RefreshProject(ctx context.Context, in RefreshInput) (SyncC
 		hb.record(progress)
 		return nil
 	}
-	err = runOrdered(ctx, len(ids)-start, a.concurrency(), work, commit)
-	progress.Counts.Requests = requests()
-	if err != nil {
-		log.Warn("project refresh failed", "project", slug, "last_pipeline_id", progress.LastPipelineID, "error", err)
+	if start < len(ids) {
+		if err := runOrdered(ctx, len(ids)-start, a.concurrency(), work, commit); err != nil {
+			progress.Counts.Requests = requests()
+			log.Warn("project refresh failed", "project", slug, "last_pipeline_id", progress.LastPipelineID, "error", err)
+			return progress.Counts, applicationError(ctx, err, "refresh project "+slug)
+		}
+	}
+
+	// The workflows whose job list was skipped for a server error.
+	var wfIDs []string
+	for _, id := range targets.workflows[wfStart:] {
+		if !triedJobs[id] {
+			wfIDs = append(wfIDs, id)
+		}
+	}
+	wfWork := func(ctx context.Context, i int) (pipelineData, error) {
+		id := wfIDs[i]
+		var d pipelineData
+		jobs, skipped, err := f.listJobs(ctx, id)
+		switch {
+		case err != nil:
+			return d, fmt.Errorf("list jobs of workflow %s: %w", id, err)
+		case skipped != nil:
+			d.skipped = append(d.skipped, *skipped)
+		default:
+			d.jobs = jobs
+			d.resolved = append(d.resolved, store.EntityRef{Kind: store.KindWorkflow, ID: id})
+		}
+		return d, nil
+	}
+	wfCommit := func(from int, ds []pipelineData) error {
+		b := batchOf(ds)
+		ws, err := a.Store.WriteBatch(ctx, b)
+		if err != nil {
+			return fmt.Errorf("write the jobs of %d skipped workflows of project %s: %w", len(ds), slug, err)
+		}
+		addBatch(&progress.Counts, b, ws)
+		progress.LastWorkflowID = wfIDs[from+len(ds)-1]
+		progress.Counts.Requests = requests()
+		hb.record(progress)
+		return nil
+	}
+	if err := runOrdered(ctx, len(wfIDs), a.concurrency(), wfWork, wfCommit); err != nil {
+		progress.Counts.Requests = requests()
+		log.Warn("project refresh failed", "project", slug, "last_workflow_id", progress.LastWorkflowID, "error", err)
 		return progress.Counts, applicationError(ctx, err, "refresh project "+slug)
 	}
+	progress.Counts.Requests = requests()
 	log.Info("project refreshed", "project", slug, "pipelines", len(ids)-start, "open", len(open),
-		"requests", progress.Counts.Requests, "skipped", progress.Counts.Skipped)
+		"workflows", len(wfIDs), "requests", progress.Counts.Requests, "skipped", progress.Counts.Skipped)
 	return progress.Counts, nil
 }
 
-// refreshTargets returns the ids of the pipelines RefreshProject polls, sorted
-// bytewise, and which of them are open.
-func (a *Activities) refreshTargets(ctx context.Context, in RefreshInput) ([]string, map[string]bool, error) {
+// indexAfter is the index in the sorted ids of the first id after last.
+func indexAfter(ids []string, last string) int {
+	i, found := slices.BinarySearch(ids, last)
+	if found {
+		i++
+	}
+	return i
+}
+
+// refreshPlan is what RefreshProject polls.
+type refreshPlan struct {
+	// pipelines are the ids of the pipelines polled, sorted bytewise; open says
+	// which of them are open (read again).
+	pipelines []string
+	open      map[string]bool
+	// workflows are the ids of the project's workflows in the skipped ledger for
+	// "server_error", sorted bytewise: their jobs are listed again.
+	workflows []string
+}
+
+// refreshTargets returns what RefreshProject polls.
+func (a *Activities) refreshTargets(ctx context.Context, in RefreshInput) (refreshPlan, error) {
 	slug := in.ProjectSlug
 	set := map[string]bool{}
 	open := map[string]bool{}
 	if !in.SyncedSince.IsZero() {
 		items, err := a.Store.OpenItems(ctx, slug)
 		if err != nil {
-			return nil, nil, applicationError(ctx, err, "read the open pipelines of project "+slug)
+			return refreshPlan{}, applicationError(ctx, err, "read the open pipelines of project "+slug)
 		}
 		for _, id := range items.PipelineIDs {
 			set[id], open[id] = true, true
@@ -139,7 +227,7 @@ func (a *Activities) refreshTargets(ctx context.Context, in RefreshInput) ([]str
 		if !in.RerunWindowStart.IsZero() {
 			recent, err := a.Store.PipelinesCreatedSince(ctx, slug, in.RerunWindowStart)
 			if err != nil {
-				return nil, nil, applicationError(ctx, err, "read the recent pipelines of project "+slug)
+				return refreshPlan{}, applicationError(ctx, err, "read the recent pipelines of project "+slug)
 			}
 			for _, id := range recent {
 				set[id] = true
@@ -147,7 +235,7 @@ func (a *Activities) refreshTargets(ctx context.Context, in RefreshInput) ([]str
 		}
 		synced, err := a.Store.PipelinesCreatedSince(ctx, slug, in.SyncedSince)
 		if err != nil {
-			return nil, nil, applicationError(ctx, err, "read the pipelines just synced of project "+slug)
+			return refreshPlan{}, applicationError(ctx, err, "read the pipelines just synced of project "+slug)
 		}
 		for _, id := range synced {
 			delete(set, id)
@@ -156,11 +244,18 @@ func (a *Activities) refreshTargets(ctx context.Context, in RefreshInput) ([]str
 	}
 	ledger, err := a.Store.Skipped(ctx)
 	if err != nil {
-		return nil, nil, applicationError(ctx, err, "read the skipped ledger")
+		return refreshPlan{}, applicationError(ctx, err, "read the skipped ledger")
 	}
+	var workflows []string
 	for _, s := range ledger {
-		if s.Kind == store.KindPipeline && s.ProjectSlug == slug && s.Reason == reasonServerError {
+		if s.ProjectSlug != slug || s.Reason != reasonServerError {
+			continue
+		}
+		switch s.Kind {
+		case store.KindPipeline:
 			set[s.ID] = true
+		case store.KindWorkflow:
+			workflows = append(workflows, s.ID)
 		}
 	}
 	ids := make([]string, 0, len(set))
@@ -168,5 +263,6 @@ func (a *Activities) refreshTargets(ctx context.Context, in RefreshInput) ([]str
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	return ids, open, nil
+	slices.Sort(workflows)
+	return refreshPlan{pipelines: ids, open: open, workflows: slices.Compact(workflows)}, nil
 }

@@ -105,6 +105,12 @@ type DiscoverResult struct {
 	Projects []string `json:"projects"`
 	// Requests is the number of API requests made.
 	Requests int64 `json:"requests"`
+	// OrgPipelinePages is how many pages of the org pipeline list were read (0
+	// with configured projects).
+	OrgPipelinePages int `json:"org_pipeline_pages,omitempty"`
+	// OrgPipelinesTruncated is true when the org pipeline list had more pages
+	// than Activities.DiscoveryMaxPages: older pipelines were not read.
+	OrgPipelinesTruncated bool `json:"org_pipelines_truncated,omitempty"`
 }
 
 // StartProjectInput is the input of StartProject.
@@ -191,7 +197,10 @@ type RefreshInput struct {
 // RefreshProgress is RefreshProject's heartbeat detail.
 type RefreshProgress struct {
 	// LastPipelineID is the last pipeline id (in bytewise order) done.
-	LastPipelineID string     `json:"last_pipeline_id"`
+	LastPipelineID string `json:"last_pipeline_id"`
+	// LastWorkflowID is the last id (in bytewise order) of the skipped workflows
+	// whose jobs were listed again; set only once every pipeline is done.
+	LastWorkflowID string     `json:"last_workflow_id,omitempty"`
 	Counts         SyncCounts `json:"counts"`
 }
 

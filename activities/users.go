@@ -32,6 +32,10 @@ func (a *Activities) ResolveUsers(ctx context.Context, in ResolveUsersInput) (Re
 	var res ResolveUsersResult
 	var progress UsersProgress
 	heartbeatDetails(ctx, &progress)
+	// Heartbeats start before the store queries and the first request (which
+	// may wait long for the limiter), re-sending the progress resumed from.
+	hb, stopHeartbeats := newHeartbeater(ctx, progress)
+	defer stopHeartbeats()
 
 	refs, err := a.Store.UserRefs(ctx, in.Projects)
 	if err != nil {
@@ -71,8 +75,6 @@ func (a *Activities) ResolveUsers(ctx context.Context, in ResolveUsersInput) (Re
 		return res, err
 	}
 	baseRequests := progress.Counts.Requests
-	hb, stopHeartbeats := newHeartbeater(ctx, progress)
-	defer stopHeartbeats()
 	f := a.fetcher(api, "", hb)
 
 	type outcome struct {

@@ -18,6 +18,10 @@ const (
 	stepFollowedProjects = "followed_projects"
 )
 
+// verifyMaxProjects is how many configured projects VerifyConnection tries, in
+// turn, for its project check when they answer 404.
+const verifyMaxProjects = 3
+
 // VerifyConnection checks the connection with CircleCI's own diagnostic sequence:
 // org pipelines, project pipelines, /me, /me/collaborations, followed projects. It
 // fails with a non-retryable ErrInvalidCredentials, ErrInvalidPermissions or
@@ -26,6 +30,13 @@ const (
 // Each check is recorded as a VerifyStep; a 401, 403 or 404 does not stop the
 // sequence, so that the decision sees every answer. A transient failure (429,
 // 5xx, network) fails the activity at once, retryably.
+//
+// The project check lists the pipelines of the first configured project, else
+// of the project of the newest org pipeline. A configured project that answers
+// 404 is a failed step (OK false), not a failure of the connection: its own
+// ProjectSync fails with ErrProjectNotFound while the others sync. The next
+// configured project is then tried, up to verifyMaxProjects in all. A 401 or
+// 403 there stays fatal.
 func (a *Activities) VerifyConnection(ctx context.Context, in VerifyInput) (VerifyReport, error) {
 	conn := in.Connection
 	org := strings.TrimSpace(conn.OrgSlug)
@@ -72,21 +83,39 @@ func (a *Activities) VerifyConnection(ctx context.Context, in VerifyInput) (Veri
 		return rep, err
 	}
 
-	project := ""
-	if len(in.Projects) > 0 {
-		project = strings.TrimSpace(in.Projects[0])
-	} else if len(orgPage.Items) > 0 {
-		project = orgPage.Items[0].ProjectSlug
+	// The project check: the first configured projects in turn (a configured
+	// project that does not exist fails only its own sync), else the project of
+	// the newest org pipeline.
+	var candidates []string
+	for _, p := range in.Projects {
+		if p = strings.TrimSpace(p); p != "" && len(candidates) < verifyMaxProjects {
+			candidates = append(candidates, p)
+		}
 	}
-	if project == "" {
+	configured := len(candidates) > 0
+	if !configured && len(orgPage.Items) > 0 && orgPage.Items[0].ProjectSlug != "" {
+		candidates = append(candidates, orgPage.Items[0].ProjectSlug)
+	}
+	project := ""
+	if len(candidates) == 0 {
 		rep.Steps = append(rep.Steps, VerifyStep{Name: stepProjectPipelines, OK: true,
 			Detail: "skipped: no project configured and no org pipeline to take one from"})
-	} else {
-		page, err := api.projectPipelinesPage(ctx, project, "")
-		if err := check(stepProjectPipelines, "list the pipelines of project "+project, err,
-			fmt.Sprintf("project %s: %d pipelines on the first page", project, len(page.Items))); err != nil {
+	}
+	for _, p := range candidates {
+		project = p
+		page, err := api.projectPipelinesPage(ctx, p, "")
+		if ce, ok := circleci.AsError(err); ok && configured && ce.Class == circleci.ClassNotFound {
+			rep.Steps = append(rep.Steps, VerifyStep{Name: stepProjectPipelines, HTTPStatus: ce.StatusCode,
+				Detail: fmt.Sprintf("configured project %s not found or not visible to the token (%s): "+
+					"its own sync will fail with %s, the other projects are synced", p, ce.Error(), ErrProjectNotFound)})
+			log.Warn("configured project not found", "project", p, "error", err)
+			continue
+		}
+		if err := check(stepProjectPipelines, "list the pipelines of project "+p, err,
+			fmt.Sprintf("project %s: %d pipelines on the first page", p, len(page.Items))); err != nil {
 			return rep, err
 		}
+		break
 	}
 
 	me, err := api.me(ctx)

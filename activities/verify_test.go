@@ -2,7 +2,11 @@ package activities
 
 import (
 	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -32,11 +36,17 @@ func TestVerifyConnection(t *testing.T) {
 	require.Equal(t, int64(5), rep.Requests)
 	require.Equal(t, int64(5), f.srv.Stats().Total)
 
-	// A configured project that does not exist.
-	err := run(t, f.a.VerifyConnection, VerifyInput{Connection: f.conn, Projects: []string{"gh/acme/nope"}}, nil)
-	requireAppError(t, err, ErrProjectNotFound, true)
+	// A configured project that does not exist fails only its own sync.
+	rep = VerifyReport{}
+	require.NoError(t, run(t, f.a.VerifyConnection, VerifyInput{Connection: f.conn, Projects: []string{"gh/acme/nope"}}, &rep))
+	require.False(t, rep.Steps[1].OK)
+	require.Equal(t, stepProjectPipelines, rep.Steps[1].Name)
+	require.Equal(t, 404, rep.Steps[1].HTTPStatus)
+	require.Contains(t, rep.Steps[1].Detail, "gh/acme/nope")
+	require.Contains(t, rep.Steps[1].Detail, ErrProjectNotFound)
 
 	// An org with nothing the token sees.
+	var err error
 	conn := f.conn
 	conn.OrgSlug = "gh/somebody-else"
 	err = run(t, f.a.VerifyConnection, VerifyInput{Connection: conn}, nil)
@@ -56,6 +66,52 @@ func TestVerifyConnection(t *testing.T) {
 	f.srv.SetFaults(circlecitest.Faults{Random500Rate: 1})
 	err = run(t, f.a.VerifyConnection, VerifyInput{Connection: f.conn}, nil)
 	requireAppError(t, err, ErrServer, false)
+}
+
+// TestVerifyConnectionMissingConfiguredProjects: configured projects that answer
+// 404 are failed steps, the next ones are tried (3 at most), and the connection
+// verifies; a 403 there stays fatal.
+func TestVerifyConnectionMissingConfiguredProjects(t *testing.T) {
+	f := newFixture(t, circlecitest.Options{Seed: 4, Projects: 3, PipelinesPerProject: 5}, openSQLite(t))
+	existing := firstProject(f)
+
+	var rep VerifyReport
+	require.NoError(t, run(t, f.a.VerifyConnection, VerifyInput{Connection: f.conn,
+		Projects: []string{"gh/acme/missing", existing}}, &rep))
+	type step struct {
+		Name string
+		OK   bool
+	}
+	var steps []step
+	for _, s := range rep.Steps {
+		steps = append(steps, step{s.Name, s.OK})
+	}
+	require.Equal(t, []step{{stepOrgPipelines, true}, {stepProjectPipelines, false}, {stepProjectPipelines, true},
+		{stepMe, true}, {stepCollaborations, true}, {stepFollowedProjects, true}}, steps)
+	require.Contains(t, rep.Steps[1].Detail, "gh/acme/missing")
+	require.Contains(t, rep.Steps[1].Detail, "not found")
+	require.Contains(t, rep.Steps[2].Detail, existing)
+	require.Equal(t, int64(6), rep.Requests)
+
+	// At most three configured projects are tried.
+	f.srv.ResetStats()
+	require.NoError(t, run(t, f.a.VerifyConnection, VerifyInput{Connection: f.conn,
+		Projects: []string{"gh/acme/m1", "gh/acme/m2", " ", "gh/acme/m3", existing}}, &rep))
+	require.Equal(t, int64(3), f.srv.Stats().Count(circlecitest.RouteProjectPipelines, 404))
+	require.Zero(t, f.srv.Stats().Count(circlecitest.RouteProjectPipelines, 200))
+
+	// A 403 on a configured project stays fatal.
+	proxy := newProxy(t, f.srv.URL, func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.Contains(r.URL.Path, "/project/") {
+			answer(w, http.StatusForbidden, `{"message":"Permission denied"}`)
+			return true
+		}
+		return false
+	})
+	conn := f.conn
+	conn.BaseURL = proxy.URL
+	err := run(t, f.a.VerifyConnection, VerifyInput{Connection: conn, Projects: []string{existing}}, nil)
+	requireAppError(t, err, ErrInvalidPermissions, true)
 }
 
 func TestDecideVerify(t *testing.T) {
@@ -202,6 +258,29 @@ func TestClientCache(t *testing.T) {
 	_, err = nilCache.Client(ctx, conn, creds)
 	require.NoError(t, err)
 
+	// Clients of different tokens share one transport: the second reuses the
+	// first one's idle connection.
+	var conns atomic.Int64
+	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		answer(w, http.StatusOK, `{"id":"u1","login":"jdoe","name":"J. Doe"}`)
+	}))
+	hs.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	hs.Start()
+	t.Cleanup(hs.Close)
+	shared := NewClientCache(ClientOptions{})
+	for _, env := range []string{"A", "B", "A"} {
+		cl, err := shared.Client(ctx, Connection{BaseURL: hs.URL, TokenEnv: env}, creds)
+		require.NoError(t, err)
+		_, err = cl.Me(ctx)
+		require.NoError(t, err)
+	}
+	require.Len(t, shared.clients, 2)
+	require.Equal(t, int64(1), conns.Load(), "each token's client opened its own connection")
+
 	// A bad base URL.
 	bad := conn
 	bad.BaseURL = "ftp://user:token-a@example.com"
@@ -241,6 +320,14 @@ func TestApplicationError(t *testing.T) {
 	require.Equal(t, temporal.ApplicationErrorCategoryBenign, ae.Category())
 	ae = appError(t, applicationError(ctx, &circleci.Error{Class: circleci.ClassRateLimited, StatusCode: 429}, "x"))
 	require.Equal(t, int64(1e9), int64(ae.NextRetryDelay()))
+
+	// bad_response stays retryable for 9 attempts (429s and timeouts count too).
+	for n := int32(1); n < badResponseAttempts; n++ {
+		requireAppError(t, badResponseAt(n, "x"), ErrBadResponse, false)
+	}
+	requireAppError(t, badResponseAt(badResponseAttempts, "x"), ErrBadResponse, true)
+	requireAppError(t, badResponseAt(badResponseAttempts+1, "x"), ErrBadResponse, true)
+	require.Equal(t, 10, badResponseAttempts)
 
 	// Pass-through.
 	require.NoError(t, applicationError(ctx, nil, "x"))

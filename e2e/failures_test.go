@@ -79,7 +79,9 @@ func TestFailures(t *testing.T) {
 	t.Run("missing_project", func(t *testing.T) {
 		missing := strings.Join(strings.Split(realProject, "/")[:2], "/") + "/does-not-exist"
 		in := input(newID("missing-project"))
-		in.Projects = []string{realProject, missing}
+		// The missing project first: verification checks the first configured project,
+		// and a missing one must fail only its own child, not the connection.
+		in.Projects = []string{missing, realProject}
 		res, err := s.run(context.Background(), in)
 		require.NoError(t, err, "a missing project fails only its own child")
 		t.Logf("result: failed %d, projects %+v", res.FailedProjects, res.Projects)

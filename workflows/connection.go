@@ -62,7 +62,8 @@ func ConnectionSync(ctx workflow.Context, in ConnectionSyncInput) (ConnectionSyn
 	if !st.Discovered {
 		st.Phase = PhaseDiscover
 		var found activities.DiscoverResult
-		err := workflow.ExecuteActivity(short, a.DiscoverProjects,
+		// Discovery pages through the org's pipelines and heartbeats per page.
+		err := workflow.ExecuteActivity(withPageActivity(ctx), a.DiscoverProjects,
 			activities.DiscoverInput{Connection: conn, Projects: in.Projects}).Get(ctx, &found)
 		if err != nil {
 			return ConnectionSyncResult{}, err
@@ -106,8 +107,16 @@ func ConnectionSync(ctx workflow.Context, in ConnectionSyncInput) (ConnectionSyn
 	res.Totals.Add(users.Counts)
 	res.Totals.Requests += st.Requests
 
+	// A project found missing is not recorded again, so a deleted or renamed
+	// project stops failing every later sync (a configured one stays configured).
+	var keep []string
+	for _, o := range res.Projects {
+		if o.ErrorType != activities.ErrProjectNotFound {
+			keep = append(keep, o.ProjectSlug)
+		}
+	}
 	err = workflow.ExecuteActivity(short, a.CompleteConnection, activities.CompleteConnectionInput{
-		Connection: conn, Projects: st.Projects, Counts: res.Totals, Failed: int64(res.FailedProjects),
+		Connection: conn, Projects: keep, Counts: res.Totals, Failed: int64(res.FailedProjects),
 	}).Get(ctx, nil)
 	if err != nil {
 		return ConnectionSyncResult{}, err

@@ -41,6 +41,8 @@ func validInput(projects ...string) ConnectionSyncInput {
 type connMocks struct {
 	verify  func(context.Context, activities.VerifyInput) (activities.VerifyReport, error)
 	resolve func(context.Context, activities.ResolveUsersInput) (activities.ResolveUsersResult, error)
+	// completed receives CompleteConnection's input.
+	completed *activities.CompleteConnectionInput
 	// skipPlan leaves VerifyConnection and DiscoverProjects unmocked: calling
 	// them fails the test.
 	skipPlan bool
@@ -66,7 +68,13 @@ func mockConnectionActivities(env *testsuite.TestWorkflowEnvironment, m connMock
 			})
 	}
 	env.OnActivity(a.ResolveUsers, mock.Anything, mock.Anything).Return(m.resolve)
-	env.OnActivity(a.CompleteConnection, mock.Anything, mock.Anything).Return(nil)
+	env.OnActivity(a.CompleteConnection, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CompleteConnectionInput) error {
+			if m.completed != nil {
+				*m.completed = in
+			}
+			return nil
+		})
 }
 
 // fakeProjects is a stand-in ProjectSync that records how many run at once and
@@ -139,10 +147,11 @@ func TestConnectionSyncBoundsTheFanOut(t *testing.T) {
 func TestConnectionSyncIsolatesAFailingProject(t *testing.T) {
 	env := newEnv(t)
 	var resolvedFor []string
+	var completed activities.CompleteConnectionInput
 	mockConnectionActivities(env, connMocks{resolve: func(_ context.Context, in activities.ResolveUsersInput) (activities.ResolveUsersResult, error) {
 		resolvedFor = in.Projects
 		return activities.ResolveUsersResult{}, nil
-	}})
+	}, completed: &completed})
 	f := &fakeProjects{fail: map[string]error{
 		"gh/acme/repo-01": temporal.NewNonRetryableApplicationError("project gh/acme/repo-01 not found",
 			activities.ErrProjectNotFound, nil),
@@ -162,6 +171,9 @@ func TestConnectionSyncIsolatesAFailingProject(t *testing.T) {
 	assert.Contains(t, res.Projects[1].Error, "not found")
 	assert.Equal(t, ProjectCompleted, res.Projects[2].Status)
 	assert.Equal(t, projects(3), resolvedFor, "users are resolved for every project")
+	assert.Equal(t, []string{projects(3)[0], projects(3)[2]}, completed.Projects,
+		"a project found missing is not recorded again")
+	assert.Equal(t, int64(1), completed.Failed)
 }
 
 func TestConnectionSyncFailsFastOnNonRetryableErrors(t *testing.T) {
