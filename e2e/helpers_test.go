@@ -41,7 +41,7 @@ import (
 
 // syncTimeout bounds one sync (every connection of it); a sync that takes longer
 // has hung.
-const syncTimeout = 3 * time.Minute
+const syncTimeout = 5 * time.Minute
 
 // ---------------------------------------------------------------------------
 // Backends, Temporal, the fake.

@@ -30,7 +30,8 @@ namespace="${TEMPORAL_NAMESPACE:-default}"
 ui_url="${TEMPORAL_UI_URL:-http://localhost:8233}"
 export DATABASE_URL="${DATABASE_URL:-sqlite://./data/circleci-sync.db}"
 # What is printed of DATABASE_URL: without its password.
-db_shown=$(printf '%s' "$DATABASE_URL" | sed -E 's#(://[^:/@]*):[^@/]*@#\1:xxxxx@#')
+# (user info up to the last @ before the path, and a password= parameter, masked).
+db_shown=$(printf '%s' "$DATABASE_URL" | sed -E -e 's#://[^/?]*@#://xxxxx@#' -e 's#([?&]password=)[^&]*#\1xxxxx#g')
 
 pids=()   # started here, stopped in reverse order on exit
 cleanup() {
@@ -158,7 +159,7 @@ else
 fi
 
 echo
-"$bin/starter" counts -database-url "$DATABASE_URL" -connection "$connection"
+"$bin/starter" counts -connection "$connection" # reads the exported DATABASE_URL
 echo
 echo "Where to look:"
 echo "  Web UI:   $ui_url/namespaces/$namespace/workflows/$escaped_id (the sync, its project children and every activity)"

@@ -29,6 +29,13 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// After the first signal, restore the default handling: a second Ctrl-C
+		// kills the worker at once instead of waiting for WORKER_STOP_TIMEOUT
+		// (activities it cuts short are retried, resuming from their heartbeats).
+		<-ctx.Done()
+		stop()
+	}()
 	if err := run(ctx, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		os.Exit(1)

@@ -17,9 +17,11 @@ var a *activities.Activities
 // on a timer while it waits), so PageHeartbeatTimeout is how long a dead worker
 // holds a page before another worker resumes it.
 const (
-	// ShortActivityTimeout bounds one attempt of verify, discover, plan and record
-	// activities.
-	ShortActivityTimeout = 5 * time.Minute
+	// ShortActivityTimeout bounds one attempt of the plan and record activities
+	// (and verification), which make a few requests or writes and do not
+	// heartbeat: it is also how long a crashed worker holds one of them before
+	// another worker retries it.
+	ShortActivityTimeout = time.Minute
 	// PageActivityTimeout bounds one attempt of a page, refresh or users activity.
 	PageActivityTimeout = 30 * time.Minute
 	// PageHeartbeatTimeout: a page activity that has not heartbeated for this long
