@@ -48,8 +48,9 @@ type Activities struct {
 	// flight. Zero means DefaultPageConcurrency.
 	PageConcurrency int
 	// DiscoveryMaxPages bounds how many pages of the organisation's pipeline
-	// list DiscoverProjects reads, newest first. Zero means
-	// DefaultDiscoveryMaxPages.
+	// list DiscoverProjects reads, newest first, once projects of the
+	// organisation are on record (a first discovery reads them all). Zero
+	// means DefaultDiscoveryMaxPages.
 	DiscoveryMaxPages int
 
 	// serverRetryDelays overrides defaultServerRetryDelays (tests).

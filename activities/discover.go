@@ -16,7 +16,10 @@ import (
 // 100,000 pipelines and more); reading it all on every sync would take hours of
 // requests. Its newest pages find the projects with recent activity, which are
 // those with something to sync; the followed projects and the projects recorded
-// by earlier discoveries cover the others.
+// by earlier discoveries cover the others. The bound applies once projects of
+// the organisation are on record: a first discovery reads the whole list, so
+// that a project whose last pipeline is older than the newest pages is recorded
+// (and synced) too.
 const DefaultDiscoveryMaxPages = 50
 
 // discoveryMaxPages is DiscoveryMaxPages or its default.
@@ -28,19 +31,29 @@ func (a *Activities) discoveryMaxPages() int {
 }
 
 // DiscoverProjects returns the projects to sync: in.Projects when given, else the
-// union of the organisation's followed projects, the distinct slugs of its most
-// recent org pipelines, and the projects of the organisation recorded in the
-// connection's sync state by earlier discoveries. It records them in the
-// connection's sync state.
+// union of the organisation's followed projects, the distinct slugs of its org
+// pipelines, and the projects of the organisation recorded in the connection's
+// sync state by earlier syncs. It adds them to the connection's record.
 //
 // Followed projects (v1.1) belong to the organisation when their slug starts with
 // the org slug (compared case-insensitively, gh/github and bb/bitbucket alike);
 // so must recorded projects (a project configured earlier, or of another org, is
-// dropped). The org pipeline list is read newest first, at most
-// DiscoveryMaxPages pages (see DefaultDiscoveryMaxPages): a project once
-// discovered stays in the state, so it is still synced when its pipelines are
-// no longer among the newest. The activity heartbeats from its start and after
-// each page. Finding no project is a non-retryable ErrNoResources.
+// not synced).
+//
+// The org pipeline list is read newest first. On a first discovery (no project
+// of the organisation on record) it is read to the end, every page; afterwards
+// at most DiscoveryMaxPages pages (see DefaultDiscoveryMaxPages): a project once
+// recorded stays in the record, so it is still synced when its pipelines are no
+// longer among the newest.
+//
+// The record only grows here: it becomes the previous record (its projects of
+// the organisation) plus this run's projects, configured or discovered. Only
+// CompleteConnection drops a project, one the run found missing.
+//
+// The activity heartbeats from its start and after each org pipeline page,
+// with a DiscoverProgress: a retry resumes the list after the last page read
+// (from the first page if CircleCI no longer accepts the saved token). Finding
+// no project is a non-retryable ErrNoResources.
 func (a *Activities) DiscoverProjects(ctx context.Context, in DiscoverInput) (DiscoverResult, error) {
 	if err := a.checkStore(); err != nil {
 		return DiscoverResult{}, err
@@ -49,8 +62,11 @@ func (a *Activities) DiscoverProjects(ctx context.Context, in DiscoverInput) (Di
 	org := strings.TrimSpace(conn.OrgSlug)
 	log := logger(ctx, conn)
 	// Heartbeats start before any request or query (a request may wait long for
-	// the limiter); the details are the org pipeline pages read so far.
-	hb, stopHeartbeats := newHeartbeater(ctx, 0)
+	// the limiter); the details are the org pipeline list's progress, resumed
+	// from an earlier attempt's when there is one.
+	var prog DiscoverProgress
+	resumed := heartbeatDetails(ctx, &prog)
+	hb, stopHeartbeats := newHeartbeater(ctx, prog)
 	defer stopHeartbeats()
 
 	var res DiscoverResult
@@ -74,6 +90,12 @@ func (a *Activities) DiscoverProjects(ctx context.Context, in DiscoverInput) (Di
 	if err != nil {
 		return res, applicationError(ctx, err, "read the state of connection "+conn.ConnectionID)
 	}
+	var recorded []string
+	for _, s := range st.Projects {
+		if inOrg(org, s) {
+			recorded = append(recorded, s)
+		}
+	}
 	if !configured {
 		api, err := a.newAPI(ctx, conn)
 		if err != nil {
@@ -89,32 +111,22 @@ func (a *Activities) DiscoverProjects(ctx context.Context, in DiscoverInput) (Di
 				slugs = append(slugs, s)
 			}
 		}
+		res.FirstDiscovery = len(recorded) == 0
 		maxPages := a.discoveryMaxPages()
-		for page, err := range circleci.Pages(ctx, func(ctx context.Context, tok string) (circleci.Page[circleci.Pipeline], error) {
-			return api.orgPipelinesPage(ctx, org, tok)
-		}) {
-			if err != nil {
-				res.Requests = api.Requests()
-				return res, applicationError(ctx, err, "list the pipelines of organization "+org)
-			}
-			res.OrgPipelinePages++
-			hb.record(res.OrgPipelinePages)
-			for _, p := range page.Items {
-				if p.ProjectSlug != "" {
-					slugs = append(slugs, p.ProjectSlug)
-				}
-			}
-			if page.NextPageToken != "" && res.OrgPipelinePages >= maxPages {
-				res.OrgPipelinesTruncated = true
-				break
-			}
+		if res.FirstDiscovery {
+			maxPages = 0
 		}
+		if resumed {
+			log.Info("resuming the org pipeline list", "pages_read", prog.Pages, "projects_found", len(prog.Slugs))
+		}
+		res.OrgPipelinesTruncated, err = readOrgPipelines(ctx, api, org, maxPages, &prog, hb)
 		res.Requests = api.Requests()
-		for _, s := range st.Projects {
-			if inOrg(org, s) {
-				slugs = append(slugs, s)
-			}
+		res.OrgPipelinePages = prog.Pages
+		if err != nil {
+			return res, applicationError(ctx, err, "list the pipelines of organization "+org)
 		}
+		slugs = append(slugs, prog.Slugs...)
+		slugs = append(slugs, recorded...)
 		if len(slugs) == 0 {
 			return res, nonRetryable(fmt.Sprintf("the token sees no project of org %s: follow the projects in CircleCI or list them in `projects`",
 				org), ErrNoResources)
@@ -126,12 +138,107 @@ func (a *Activities) DiscoverProjects(ctx context.Context, in DiscoverInput) (Di
 	st.ConnectionID = conn.ConnectionID
 	st.OrgSlug = conn.OrgSlug
 	st.BaseURL = baseURLOrDefault(conn.BaseURL)
-	st.Projects = res.Projects
+	st.Projects = mergeRecord(org, st.Projects, res.Projects, nil)
 	if err := a.Store.SaveConnectionState(ctx, st); err != nil {
 		return res, applicationError(ctx, err, "save the state of connection "+conn.ConnectionID)
 	}
 	log.Info("projects discovered", "projects", len(res.Projects), "configured", configured,
+		"recorded", len(st.Projects), "first_discovery", res.FirstDiscovery,
 		"org_pipeline_pages", res.OrgPipelinePages, "org_pipelines_truncated", res.OrgPipelinesTruncated,
 		"requests", res.Requests)
 	return res, nil
+}
+
+// readOrgPipelines reads org's pipeline list from where prog stands (its first
+// page when prog is zero), at most maxPages pages in all (0: to the end), adding
+// the distinct project slugs to prog.Slugs and heartbeating prog after each
+// page. It reports whether pages were left unread. A list an earlier attempt
+// read to the end (or to the bound) is not read again. A saved page token that
+// CircleCI no longer accepts restarts the list from its first page, once, with
+// the slugs found so far kept.
+func readOrgPipelines(ctx context.Context, api *api, org string, maxPages int, prog *DiscoverProgress,
+	hb *heartbeater,
+) (truncated bool, err error) {
+	fetch := func(ctx context.Context, tok string) (circleci.Page[circleci.Pipeline], error) {
+		return api.orgPipelinesPage(ctx, org, tok)
+	}
+	for restarted := false; ; restarted = true {
+		if prog.Pages > 0 && prog.NextPageToken == "" {
+			return false, nil
+		}
+		if maxPages > 0 && prog.Pages >= maxPages {
+			return true, nil
+		}
+		tok := prog.NextPageToken
+		var stale bool
+		for page, err := range circleci.PagesFrom(ctx, prog.NextPageToken, fetch) {
+			if err != nil {
+				if !restarted && stalePageToken(err, tok) != nil {
+					stale = true
+					break
+				}
+				return false, err
+			}
+			prog.Pages++
+			prog.NextPageToken = page.NextPageToken
+			found := false
+			for _, p := range page.Items {
+				if p.ProjectSlug != "" && !slices.Contains(prog.Slugs, p.ProjectSlug) {
+					prog.Slugs = append(prog.Slugs, p.ProjectSlug)
+					found = true
+				}
+			}
+			if found {
+				slices.Sort(prog.Slugs)
+			}
+			// A copy: the keep-alive goroutine sends the details while prog
+			// changes.
+			snap := *prog
+			snap.Slugs = slices.Clone(prog.Slugs)
+			hb.record(snap)
+			if page.NextPageToken == "" {
+				return false, nil
+			}
+			if maxPages > 0 && prog.Pages >= maxPages {
+				return true, nil
+			}
+			tok = page.NextPageToken
+		}
+		if !stale {
+			// Unreachable: the iteration ends on the last page or an error.
+			return false, &circleci.Error{Class: circleci.ClassPagination,
+				Message: "the org pipeline list ended without a last page"}
+		}
+		prog.Pages, prog.NextPageToken = 0, ""
+		snap := *prog
+		snap.Slugs = slices.Clone(prog.Slugs)
+		hb.record(snap)
+	}
+}
+
+// mergeRecord returns a connection's new project record: the projects of prev
+// that belong to org (all of them when org is empty), plus add, minus those of
+// drop (compared as canonical slugs); sorted, deduplicated, blank slugs left
+// out.
+func mergeRecord(org string, prev, add, drop []string) []string {
+	var out []string
+	for _, s := range prev {
+		if s = strings.TrimSpace(s); s != "" && (org == "" || inOrg(org, s)) {
+			out = append(out, s)
+		}
+	}
+	for _, s := range add {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	if len(drop) > 0 {
+		gone := map[string]bool{}
+		for _, s := range drop {
+			gone[canonicalSlug(s)] = true
+		}
+		out = slices.DeleteFunc(out, func(s string) bool { return gone[canonicalSlug(s)] })
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }

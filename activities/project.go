@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/circleci-sync/circleci-sync/circleci"
@@ -89,8 +90,11 @@ func (a *Activities) CompleteProject(ctx context.Context, in CompleteProjectInpu
 	return nil
 }
 
-// CompleteConnection stores the connection's run figures: the counts, plus
-// "failed_projects".
+// CompleteConnection stores the connection's run figures (the counts, plus
+// "failed_projects") and its project record: the previous record (its projects
+// of the organisation) plus in.Projects, minus in.Missing. A project is dropped
+// from the record only when a run found it missing; a run with configured
+// projects never drops the others.
 func (a *Activities) CompleteConnection(ctx context.Context, in CompleteConnectionInput) error {
 	if err := a.checkStore(); err != nil {
 		return err
@@ -106,14 +110,15 @@ func (a *Activities) CompleteConnection(ctx context.Context, in CompleteConnecti
 	st.ConnectionID = conn.ConnectionID
 	st.OrgSlug = conn.OrgSlug
 	st.BaseURL = baseURLOrDefault(conn.BaseURL)
-	st.Projects = in.Projects
+	st.Projects = mergeRecord(strings.TrimSpace(conn.OrgSlug), st.Projects, in.Projects, in.Missing)
 	st.LastRunAt = time.Now().UTC()
 	st.LastRun = in.Counts.Map()
 	st.LastRun["failed_projects"] = in.Failed
 	if err := a.Store.SaveConnectionState(ctx, st); err != nil {
 		return applicationError(ctx, err, "save the state of connection "+conn.ConnectionID)
 	}
-	logger(ctx, conn).Info("connection sync completed", "projects", len(in.Projects), "failed_projects", in.Failed,
+	logger(ctx, conn).Info("connection sync completed", "projects", len(in.Projects), "missing", len(in.Missing),
+		"recorded", len(st.Projects), "failed_projects", in.Failed,
 		"requests", in.Counts.Requests)
 	return nil
 }

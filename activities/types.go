@@ -94,8 +94,9 @@ type VerifyReport struct {
 // DiscoverInput is the input of DiscoverProjects.
 type DiscoverInput struct {
 	Connection Connection `json:"connection"`
-	// Projects, when not empty, is the configured list: it is recorded as is
-	// (deduplicated and sorted) and nothing is discovered.
+	// Projects, when not empty, is the configured list: it is the result
+	// (deduplicated and sorted), it is added to the record, and nothing is
+	// discovered.
 	Projects []string `json:"projects,omitempty"`
 }
 
@@ -105,12 +106,29 @@ type DiscoverResult struct {
 	Projects []string `json:"projects"`
 	// Requests is the number of API requests made.
 	Requests int64 `json:"requests"`
-	// OrgPipelinePages is how many pages of the org pipeline list were read (0
-	// with configured projects).
+	// OrgPipelinePages is how many pages of the org pipeline list were read,
+	// by this attempt and the earlier ones it resumed (0 with configured
+	// projects).
 	OrgPipelinePages int `json:"org_pipeline_pages,omitempty"`
 	// OrgPipelinesTruncated is true when the org pipeline list had more pages
-	// than Activities.DiscoveryMaxPages: older pipelines were not read.
+	// than Activities.DiscoveryMaxPages: older pipelines were not read. Never
+	// on a first discovery.
 	OrgPipelinesTruncated bool `json:"org_pipelines_truncated,omitempty"`
+	// FirstDiscovery is true when no project of the organisation was on
+	// record: the whole org pipeline list was read.
+	FirstDiscovery bool `json:"first_discovery,omitempty"`
+}
+
+// DiscoverProgress is DiscoverProjects' heartbeat detail: a retry resumes the
+// org pipeline list after the pages already read.
+type DiscoverProgress struct {
+	// NextPageToken is the token of the next page to read; "" once Pages > 0
+	// means the list was read to the end.
+	NextPageToken string `json:"next_page_token,omitempty"`
+	// Pages is the number of pages read.
+	Pages int `json:"pages"`
+	// Slugs are the distinct project slugs the pages read named, sorted.
+	Slugs []string `json:"slugs,omitempty"`
 }
 
 // StartProjectInput is the input of StartProject.
@@ -249,8 +267,12 @@ type UsersProgress struct {
 // CompleteConnectionInput is the input of CompleteConnection.
 type CompleteConnectionInput struct {
 	Connection Connection `json:"connection"`
-	Projects   []string   `json:"projects"`
-	Counts     SyncCounts `json:"counts"`
+	// Projects are this run's projects: they are added to the record.
+	Projects []string `json:"projects"`
+	// Missing are the projects this run found missing (project_not_found):
+	// they are dropped from the record.
+	Missing []string   `json:"missing,omitempty"`
+	Counts  SyncCounts `json:"counts"`
 	// Failed is the number of projects whose sync failed.
 	Failed int64 `json:"failed"`
 }

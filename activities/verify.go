@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/circleci-sync/circleci-sync/circleci"
@@ -18,8 +19,9 @@ const (
 	stepFollowedProjects = "followed_projects"
 )
 
-// verifyMaxProjects is how many configured projects VerifyConnection tries, in
-// turn, for its project check when they answer 404.
+// verifyMaxProjects is how many projects (configured, else of the newest org
+// pipelines) VerifyConnection tries, in turn, for its project check when they
+// answer 404.
 const verifyMaxProjects = 3
 
 // VerifyConnection checks the connection with CircleCI's own diagnostic sequence:
@@ -32,11 +34,13 @@ const verifyMaxProjects = 3
 // 5xx, network) fails the activity at once, retryably.
 //
 // The project check lists the pipelines of the first configured project, else
-// of the project of the newest org pipeline. A configured project that answers
-// 404 is a failed step (OK false), not a failure of the connection: its own
-// ProjectSync fails with ErrProjectNotFound while the others sync. The next
-// configured project is then tried, up to verifyMaxProjects in all. A 401 or
-// 403 there stays fatal.
+// of the project of the newest org pipeline. A project that answers 404 is a
+// failed step (OK false), not a failure of the connection: a configured one's
+// own ProjectSync fails with ErrProjectNotFound while the others sync; one
+// taken from the org pipelines may have been deleted or renamed since, or be
+// hidden from the token. The next project is then tried (the next configured
+// one, or the next distinct project of the org pipelines' first page), up to
+// verifyMaxProjects in all. A 401 or 403 there stays fatal.
 func (a *Activities) VerifyConnection(ctx context.Context, in VerifyInput) (VerifyReport, error) {
 	conn := in.Connection
 	org := strings.TrimSpace(conn.OrgSlug)
@@ -84,8 +88,9 @@ func (a *Activities) VerifyConnection(ctx context.Context, in VerifyInput) (Veri
 	}
 
 	// The project check: the first configured projects in turn (a configured
-	// project that does not exist fails only its own sync), else the project of
-	// the newest org pipeline.
+	// project that does not exist fails only its own sync), else the distinct
+	// projects of the newest org pipelines in turn (the newest one's project
+	// may have been deleted or renamed since).
 	var candidates []string
 	for _, p := range in.Projects {
 		if p = strings.TrimSpace(p); p != "" && len(candidates) < verifyMaxProjects {
@@ -93,8 +98,12 @@ func (a *Activities) VerifyConnection(ctx context.Context, in VerifyInput) (Veri
 		}
 	}
 	configured := len(candidates) > 0
-	if !configured && len(orgPage.Items) > 0 && orgPage.Items[0].ProjectSlug != "" {
-		candidates = append(candidates, orgPage.Items[0].ProjectSlug)
+	if !configured {
+		for _, p := range orgPage.Items {
+			if p.ProjectSlug != "" && !slices.Contains(candidates, p.ProjectSlug) && len(candidates) < verifyMaxProjects {
+				candidates = append(candidates, p.ProjectSlug)
+			}
+		}
 	}
 	project := ""
 	if len(candidates) == 0 {
@@ -104,11 +113,16 @@ func (a *Activities) VerifyConnection(ctx context.Context, in VerifyInput) (Veri
 	for _, p := range candidates {
 		project = p
 		page, err := api.projectPipelinesPage(ctx, p, "")
-		if ce, ok := circleci.AsError(err); ok && configured && ce.Class == circleci.ClassNotFound {
-			rep.Steps = append(rep.Steps, VerifyStep{Name: stepProjectPipelines, HTTPStatus: ce.StatusCode,
-				Detail: fmt.Sprintf("configured project %s not found or not visible to the token (%s): "+
-					"its own sync will fail with %s, the other projects are synced", p, ce.Error(), ErrProjectNotFound)})
-			log.Warn("configured project not found", "project", p, "error", err)
+		if ce, ok := circleci.AsError(err); ok && ce.Class == circleci.ClassNotFound {
+			detail := fmt.Sprintf("configured project %s not found or not visible to the token (%s): "+
+				"its own sync will fail with %s, the other projects are synced", p, ce.Error(), ErrProjectNotFound)
+			if !configured {
+				detail = fmt.Sprintf("project %s, of a recent org pipeline, not found or not visible to the token (%s): "+
+					"it may have been deleted or renamed; its own sync will fail with %s, the other projects are synced",
+					p, ce.Error(), ErrProjectNotFound)
+			}
+			rep.Steps = append(rep.Steps, VerifyStep{Name: stepProjectPipelines, HTTPStatus: ce.StatusCode, Detail: detail})
+			log.Warn("project not found", "project", p, "configured", configured, "error", err)
 			continue
 		}
 		if err := check(stepProjectPipelines, "list the pipelines of project "+p, err,

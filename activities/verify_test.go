@@ -5,7 +5,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -112,6 +114,85 @@ func TestVerifyConnectionMissingConfiguredProjects(t *testing.T) {
 	conn.BaseURL = proxy.URL
 	err := run(t, f.a.VerifyConnection, VerifyInput{Connection: conn, Projects: []string{existing}}, nil)
 	requireAppError(t, err, ErrInvalidPermissions, true)
+}
+
+// TestVerifyConnectionMissingDiscoveredProject: without configured projects,
+// the project check takes the project of the newest org pipeline; when it
+// answers 404 (deleted, renamed, hidden) the step fails and the next distinct
+// project of the org pipelines is tried (3 at most); the connection verifies. A
+// 401 there stays fatal.
+func TestVerifyConnectionMissingDiscoveredProject(t *testing.T) {
+	f := newFixture(t, circlecitest.Options{Seed: 4, Projects: 6, PipelinesPerProject: 5}, openSQLite(t))
+	ctx := context.Background()
+	cl, err := f.a.Clients.Client(ctx, f.conn, f.a.Credentials)
+	require.NoError(t, err)
+	page, err := cl.OrgPipelinesPage(ctx, f.conn.OrgSlug, "")
+	require.NoError(t, err)
+	var distinct []string
+	for _, p := range page.Items {
+		if !slices.Contains(distinct, p.ProjectSlug) {
+			distinct = append(distinct, p.ProjectSlug)
+		}
+	}
+	require.GreaterOrEqual(t, len(distinct), 2)
+	newest := distinct[0]
+	missing := map[string]bool{newest: true}
+	var mu sync.Mutex
+	status := http.StatusNotFound
+	proxy := newProxy(t, f.srv.URL, func(w http.ResponseWriter, r *http.Request) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for slug := range missing {
+			if r.URL.Path == "/api/v2/project/"+slug+"/pipeline" {
+				answer(w, status, `{"message":"Project not found"}`)
+				return true
+			}
+		}
+		return false
+	})
+	conn := f.conn
+	conn.BaseURL = proxy.URL
+
+	var rep VerifyReport
+	require.NoError(t, run(t, f.a.VerifyConnection, VerifyInput{Connection: conn}, &rep))
+	type step struct {
+		Name string
+		OK   bool
+	}
+	var steps []step
+	for _, s := range rep.Steps {
+		steps = append(steps, step{s.Name, s.OK})
+	}
+	require.Equal(t, []step{{stepOrgPipelines, true}, {stepProjectPipelines, false}, {stepProjectPipelines, true},
+		{stepMe, true}, {stepCollaborations, true}, {stepFollowedProjects, true}}, steps)
+	require.Equal(t, http.StatusNotFound, rep.Steps[1].HTTPStatus)
+	require.Contains(t, rep.Steps[1].Detail, newest)
+	require.Contains(t, rep.Steps[1].Detail, "deleted or renamed")
+	require.Contains(t, rep.Steps[2].Detail, distinct[1])
+	require.Equal(t, int64(6), rep.Requests)
+
+	// Every project 404: at most three are tried, the connection still verifies.
+	mu.Lock()
+	for _, s := range distinct {
+		missing[s] = true
+	}
+	mu.Unlock()
+	f.srv.ResetStats()
+	rep = VerifyReport{}
+	require.NoError(t, run(t, f.a.VerifyConnection, VerifyInput{Connection: conn}, &rep))
+	tried := min(len(distinct), verifyMaxProjects)
+	require.Equal(t, int64(3+1+tried), rep.Requests)
+	for _, s := range rep.Steps[1 : 1+tried] {
+		require.Equal(t, stepProjectPipelines, s.Name)
+		require.False(t, s.OK)
+	}
+
+	// A 401 on the project check stays fatal.
+	mu.Lock()
+	status = http.StatusUnauthorized
+	mu.Unlock()
+	err = run(t, f.a.VerifyConnection, VerifyInput{Connection: conn}, nil)
+	requireAppError(t, err, ErrInvalidCredentials, true)
 }
 
 func TestDecideVerify(t *testing.T) {

@@ -107,16 +107,17 @@ func ConnectionSync(ctx workflow.Context, in ConnectionSyncInput) (ConnectionSyn
 	res.Totals.Add(users.Counts)
 	res.Totals.Requests += st.Requests
 
-	// A project found missing is not recorded again, so a deleted or renamed
-	// project stops failing every later sync (a configured one stays configured).
-	var keep []string
+	// A project found missing is dropped from the connection's record, so a
+	// deleted or renamed project stops failing every later sync.
+	var missing []string
 	for _, o := range res.Projects {
-		if o.ErrorType != activities.ErrProjectNotFound {
-			keep = append(keep, o.ProjectSlug)
+		if o.ErrorType == activities.ErrProjectNotFound {
+			missing = append(missing, o.ProjectSlug)
 		}
 	}
 	err = workflow.ExecuteActivity(short, a.CompleteConnection, activities.CompleteConnectionInput{
-		Connection: conn, Projects: keep, Counts: res.Totals, Failed: int64(res.FailedProjects),
+		Connection: conn, Projects: st.Projects, Missing: missing, Counts: res.Totals,
+		Failed: int64(res.FailedProjects),
 	}).Get(ctx, nil)
 	if err != nil {
 		return ConnectionSyncResult{}, err

@@ -171,8 +171,8 @@ func TestConnectionSyncIsolatesAFailingProject(t *testing.T) {
 	assert.Contains(t, res.Projects[1].Error, "not found")
 	assert.Equal(t, ProjectCompleted, res.Projects[2].Status)
 	assert.Equal(t, projects(3), resolvedFor, "users are resolved for every project")
-	assert.Equal(t, []string{projects(3)[0], projects(3)[2]}, completed.Projects,
-		"a project found missing is not recorded again")
+	assert.Equal(t, projects(3), completed.Projects)
+	assert.Equal(t, []string{projects(3)[1]}, completed.Missing, "a project found missing is dropped from the record")
 	assert.Equal(t, int64(1), completed.Failed)
 }
 
