@@ -5,11 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
-	"time"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -92,7 +90,7 @@ func (c *ClientCache) client(baseURL, token string) (*circleci.Client, error) {
 	hc := c.opts.HTTPClient
 	if hc == nil {
 		if c.http == nil {
-			c.http = sharedHTTPClient()
+			c.http = circleci.NewDefaultHTTPClient()
 		}
 		hc = c.http
 	}
@@ -114,21 +112,6 @@ func (c *ClientCache) client(baseURL, token string) (*circleci.Client, error) {
 	}
 	c.clients[key] = cl
 	return cl, nil
-}
-
-// sharedHTTPClient is the HTTP client a ClientCache's clients share when
-// ClientOptions.HTTPClient is nil: the circleci package's default (transport
-// timeouts, no overall timeout; circleci.New copies the http.Client, never the
-// Transport), built once per cache.
-func sharedHTTPClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	t.TLSHandshakeTimeout = 10 * time.Second
-	t.ResponseHeaderTimeout = 60 * time.Second
-	t.ExpectContinueTimeout = time.Second
-	t.IdleConnTimeout = 90 * time.Second
-	t.MaxIdleConnsPerHost = circleci.DefaultMaxConcurrent
-	return &http.Client{Transport: t}
 }
 
 // safeURL cuts a URL's user info and query, where secrets could hide, for messages.

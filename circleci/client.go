@@ -168,7 +168,7 @@ func New(opts Options) (*Client, error) {
 	}
 	hc := opts.HTTPClient
 	if hc == nil {
-		hc = defaultHTTPClient()
+		hc = NewDefaultHTTPClient()
 	}
 	cp := *hc
 	cp.CheckRedirect = keepTokenOnHost(hc.CheckRedirect)
@@ -265,8 +265,12 @@ func validHeaderValue(s string) bool {
 	return true
 }
 
-// defaultHTTPClient has transport timeouts but no overall timeout.
-func defaultHTTPClient() *http.Client {
+// NewDefaultHTTPClient returns a new HTTP client as Options.HTTPClient defaults to:
+// dial, TLS-handshake and response-header timeouts, no overall timeout (deadlines
+// come from each call's context), idle connections kept per host up to
+// DefaultMaxConcurrent. Several Clients may share one (New copies the http.Client,
+// not its Transport), so they share its connections.
+func NewDefaultHTTPClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	t.TLSHandshakeTimeout = 10 * time.Second

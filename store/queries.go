@@ -251,14 +251,9 @@ func (q *queries) PipelinesCreatedSince(ctx context.Context, projectSlug string,
 	return ids, nil
 }
 
-// UsersFetchedSince returns which of ids are stored users fetched at or after t: the
-// map holds true for those, and nothing for the others.
-func (q *queries) UsersFetchedSince(ctx context.Context, ids []string, t time.Time) (map[string]bool, error) {
-	out := make(map[string]bool)
-	if len(ids) == 0 {
-		return out, nil
-	}
-	// The ids as stored, and back to the ids asked.
+// storedKeys returns ids as the database stores them (q.db.text), deduplicated in
+// order, and for each stored key the ids asked that map to it.
+func (q *queries) storedKeys(ids []string) ([]string, map[string][]string) {
 	asked := make(map[string][]string, len(ids))
 	keys := make([]string, 0, len(ids))
 	for _, id := range ids {
@@ -268,6 +263,17 @@ func (q *queries) UsersFetchedSince(ctx context.Context, ids []string, t time.Ti
 		}
 		asked[k] = append(asked[k], id)
 	}
+	return keys, asked
+}
+
+// UsersFetchedSince returns which of ids are stored users fetched at or after t: the
+// map holds true for those, and nothing for the others.
+func (q *queries) UsersFetchedSince(ctx context.Context, ids []string, t time.Time) (map[string]bool, error) {
+	out := make(map[string]bool)
+	if len(ids) == 0 {
+		return out, nil
+	}
+	keys, asked := q.storedKeys(ids)
 	var found []string
 	for _, chunk := range q.chunks(keys) {
 		cond, args := q.inList("id", 2, chunk)
@@ -294,16 +300,7 @@ func (q *queries) WorkflowStatuses(ctx context.Context, ids []string) (map[strin
 	if len(ids) == 0 {
 		return out, nil
 	}
-	// The ids as stored, and back to the ids asked.
-	asked := make(map[string][]string, len(ids))
-	keys := make([]string, 0, len(ids))
-	for _, id := range ids {
-		k := q.db.text(id)
-		if _, dup := asked[k]; !dup {
-			keys = append(keys, k)
-		}
-		asked[k] = append(asked[k], id)
-	}
+	keys, asked := q.storedKeys(ids)
 	for _, chunk := range q.chunks(keys) {
 		cond, args := q.inList("id", 1, chunk)
 		rows, err := q.db.query(ctx, `SELECT id, status FROM circleci_workflows WHERE `+cond, args...)
