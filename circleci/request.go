@@ -70,11 +70,13 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 	if ctx == nil {
 		return nil, c.transportError(r, 0, errors.New("nil context"), "")
 	}
+	waitStart := time.Now()
 	release, err := c.limiter.acquire(ctx)
 	if err != nil {
 		return nil, c.transportError(r, 0, err, "waiting for the rate limiter")
 	}
 	defer release()
+	c.recordWait(ctx, r.route, time.Since(waitStart))
 
 	u := c.base + r.path
 	if len(r.query) > 0 {
@@ -92,6 +94,7 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 	hresp, err := c.http.Do(req)
 	if err != nil {
 		c.observer.ObserveRequest(r.route, r.method, 0, time.Since(start))
+		recordSent(ctx, 0)
 		return nil, c.transportError(r, 0, unwrapURLError(err), "")
 	}
 	ok := hresp.StatusCode >= 200 && hresp.StatusCode <= 299
@@ -101,6 +104,7 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 	}
 	body, over, readErr := readBody(hresp.Body, limit)
 	c.observer.ObserveRequest(r.route, r.method, hresp.StatusCode, time.Since(start))
+	recordSent(ctx, hresp.StatusCode)
 
 	now := time.Now()
 	var e *Error

@@ -18,23 +18,35 @@ import (
 const (
 	RequestsTotalName   = "circleci_requests_total"
 	RequestDurationName = "circleci_request_duration_seconds"
+	LimiterWaitName     = "circleci_limiter_wait_seconds"
 )
 
 // DurationBuckets are the histogram buckets, in seconds: CircleCI answers in tens of
 // milliseconds to a few seconds, and a slow list can take much longer.
 var DurationBuckets = []float64{0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
 
-// PrometheusObserver is a circleci.Observer that counts requests in
-// circleci_requests_total{route,method,status} and times them in
-// circleci_request_duration_seconds{route,method,status}. status is the HTTP status,
-// "0" for a request that got no response. route is a route template, so the label
-// sets stay small.
+// WaitBuckets are the buckets of the limiter-wait histogram, in seconds: most
+// requests wait not at all or for a token of the rate, a 429's pause holds them
+// for seconds.
+var WaitBuckets = []float64{0, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
+
+// PrometheusObserver is a circleci.Observer (and circleci.WaitObserver) that counts
+// requests in circleci_requests_total{route,method,status}, times them in
+// circleci_request_duration_seconds{route,method,status}, and times their wait for
+// the per-token limiter (rate, concurrency cap, the pause after a 429) in
+// circleci_limiter_wait_seconds{route}. status is the HTTP status, "0" for a
+// request that got no response; 429s are circleci_requests_total{status="429"}.
+// route is a route template, so the label sets stay small.
 type PrometheusObserver struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	wait     *prometheus.HistogramVec
 }
 
-var _ circleci.Observer = (*PrometheusObserver)(nil)
+var (
+	_ circleci.Observer     = (*PrometheusObserver)(nil)
+	_ circleci.WaitObserver = (*PrometheusObserver)(nil)
+)
 
 // NewPrometheusObserver registers the metrics with reg (prometheus.DefaultRegisterer
 // when nil). When they are already registered, as by a second client of the same
@@ -59,7 +71,15 @@ func NewPrometheusObserver(reg prometheus.Registerer) (*PrometheusObserver, erro
 	if err != nil {
 		return nil, err
 	}
-	return &PrometheusObserver{requests: requests, duration: duration}, nil
+	wait, err := register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    LimiterWaitName,
+		Help:    "Time CircleCI API requests waited for the per-token limiter (rate, concurrency cap, pause after a 429) before being sent, by route template.",
+		Buckets: WaitBuckets,
+	}, []string{"route"}))
+	if err != nil {
+		return nil, err
+	}
+	return &PrometheusObserver{requests: requests, duration: duration, wait: wait}, nil
 }
 
 // register registers c, or returns the collector of the same description that is
@@ -84,4 +104,9 @@ func (o *PrometheusObserver) ObserveRequest(route, method string, status int, d 
 	s := strconv.Itoa(status)
 	o.requests.WithLabelValues(route, method, s).Inc()
 	o.duration.WithLabelValues(route, method, s).Observe(d.Seconds())
+}
+
+// ObserveWait implements circleci.WaitObserver.
+func (o *PrometheusObserver) ObserveWait(route string, d time.Duration) {
+	o.wait.WithLabelValues(route).Observe(d.Seconds())
 }

@@ -121,3 +121,50 @@ func TestWithClient(t *testing.T) {
 	assert.Equal(t, 1.0, testutil.ToFloat64(o.requests.WithLabelValues(circleci.RouteWorkflowJobs, "GET", "404")))
 	assert.Equal(t, 2, testutil.CollectAndCount(o.duration, RequestDurationName))
 }
+
+func TestObserverTimesLimiterWaits(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	o, err := NewPrometheusObserver(reg)
+	require.NoError(t, err)
+	o.ObserveWait(circleci.RouteWorkflowJobs, 0)
+	o.ObserveWait(circleci.RouteWorkflowJobs, 1500*time.Millisecond)
+	o.ObserveWait(circleci.RouteMe, 20*time.Millisecond)
+	want := `
+# HELP circleci_limiter_wait_seconds Time CircleCI API requests waited for the per-token limiter (rate, concurrency cap, pause after a 429) before being sent, by route template.
+# TYPE circleci_limiter_wait_seconds histogram
+circleci_limiter_wait_seconds_bucket{route="/api/v2/me",le="0"} 0
+circleci_limiter_wait_seconds_bucket{route="/api/v2/me",le="0.01"} 0
+circleci_limiter_wait_seconds_bucket{route="/api/v2/me",le="0.05"} 1
+circleci_limiter_wait_seconds_bucket{route="/api/v2/me",le="0.1"} 1
+circleci_limiter_wait_seconds_bucket{route="/api/v2/me",le="0.25"} 1
+circleci_limiter_wait_seconds_bucket{route="/api/v2/me",le="0.5"} 1
+circleci_limiter_wait_seconds_bucket{route="/api/v2/me",le="1"} 1
+circleci_limiter_wait_seconds_bucket{route="/api/v2/me",le="2.5"} 1
+circleci_limiter_wait_seconds_bucket{route="/api/v2/me",le="5"} 1
+circleci_limiter_wait_seconds_bucket{route="/api/v2/me",le="10"} 1
+circleci_limiter_wait_seconds_bucket{route="/api/v2/me",le="30"} 1
+circleci_limiter_wait_seconds_bucket{route="/api/v2/me",le="60"} 1
+circleci_limiter_wait_seconds_bucket{route="/api/v2/me",le="+Inf"} 1
+circleci_limiter_wait_seconds_sum{route="/api/v2/me"} 0.02
+circleci_limiter_wait_seconds_count{route="/api/v2/me"} 1
+circleci_limiter_wait_seconds_bucket{route="/api/v2/workflow/{id}/job",le="0"} 1
+circleci_limiter_wait_seconds_bucket{route="/api/v2/workflow/{id}/job",le="0.01"} 1
+circleci_limiter_wait_seconds_bucket{route="/api/v2/workflow/{id}/job",le="0.05"} 1
+circleci_limiter_wait_seconds_bucket{route="/api/v2/workflow/{id}/job",le="0.1"} 1
+circleci_limiter_wait_seconds_bucket{route="/api/v2/workflow/{id}/job",le="0.25"} 1
+circleci_limiter_wait_seconds_bucket{route="/api/v2/workflow/{id}/job",le="0.5"} 1
+circleci_limiter_wait_seconds_bucket{route="/api/v2/workflow/{id}/job",le="1"} 1
+circleci_limiter_wait_seconds_bucket{route="/api/v2/workflow/{id}/job",le="2.5"} 2
+circleci_limiter_wait_seconds_bucket{route="/api/v2/workflow/{id}/job",le="5"} 2
+circleci_limiter_wait_seconds_bucket{route="/api/v2/workflow/{id}/job",le="10"} 2
+circleci_limiter_wait_seconds_bucket{route="/api/v2/workflow/{id}/job",le="30"} 2
+circleci_limiter_wait_seconds_bucket{route="/api/v2/workflow/{id}/job",le="60"} 2
+circleci_limiter_wait_seconds_bucket{route="/api/v2/workflow/{id}/job",le="+Inf"} 2
+circleci_limiter_wait_seconds_sum{route="/api/v2/workflow/{id}/job"} 1.5
+circleci_limiter_wait_seconds_count{route="/api/v2/workflow/{id}/job"} 2
+`
+	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), LimiterWaitName))
+	problems, err := testutil.GatherAndLint(reg)
+	require.NoError(t, err)
+	assert.Empty(t, problems)
+}
