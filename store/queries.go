@@ -163,14 +163,17 @@ func (q *queries) SaveProjectState(ctx context.Context, s ProjectState) error {
 // id filled in when there is none.
 func (q *queries) ConnectionState(ctx context.Context, connectionID string) (ConnectionState, error) {
 	st := ConnectionState{ConnectionID: connectionID}
-	var lastRunAt scanTime
+	var lastRunAt, verifiedAt, discoveredAt, discoveryWatermark scanTime
 	var projects, lastRun sql.NullString
-	found, err := q.queryRow(ctx, []any{&st.OrgSlug, &st.BaseURL, &projects, &lastRunAt, &lastRun},
-		`SELECT org_slug, base_url, projects, last_run_at, last_run FROM circleci_sync_connections
-		WHERE connection_id = $1`,
+	found, err := q.queryRow(ctx, []any{&st.OrgSlug, &st.BaseURL, &projects, &lastRunAt, &lastRun,
+		&verifiedAt, &discoveredAt, &discoveryWatermark},
+		`SELECT org_slug, base_url, projects, last_run_at, last_run, verified_at, discovered_at,
+			discovery_watermark
+		FROM circleci_sync_connections WHERE connection_id = $1`,
 		connectionID)
 	if err == nil && found {
 		st.LastRunAt = lastRunAt.t
+		st.VerifiedAt, st.DiscoveredAt, st.DiscoveryWatermark = verifiedAt.t, discoveredAt.t, discoveryWatermark.t
 		if projects.Valid {
 			err = json.Unmarshal([]byte(projects.String), &st.Projects)
 		}
@@ -196,13 +199,17 @@ func (q *queries) SaveConnectionState(ctx context.Context, s ConnectionState) er
 	lastRun, err := jsonArgOf(s.LastRun, s.LastRun == nil)
 	if err == nil {
 		err = q.db.exec(ctx, `INSERT INTO circleci_sync_connections
-			(connection_id, org_slug, base_url, projects, last_run_at, last_run, updated_at)
-			VALUES ($1, $2, $3, `+q.jsonParam(4)+`, $5, `+q.jsonParam(6)+`, $7)
+			(connection_id, org_slug, base_url, projects, last_run_at, last_run, updated_at,
+			 verified_at, discovered_at, discovery_watermark)
+			VALUES ($1, $2, $3, `+q.jsonParam(4)+`, $5, `+q.jsonParam(6)+`, $7, $8, $9, $10)
 			ON CONFLICT (connection_id) DO UPDATE SET
 				org_slug = excluded.org_slug, base_url = excluded.base_url,
 				projects = excluded.projects, last_run_at = excluded.last_run_at,
-				last_run = excluded.last_run, updated_at = excluded.updated_at`,
-			s.ConnectionID, s.OrgSlug, s.BaseURL, projects, timeArg(s.LastRunAt), lastRun, timeArg(q.now()))
+				last_run = excluded.last_run, updated_at = excluded.updated_at,
+				verified_at = excluded.verified_at, discovered_at = excluded.discovered_at,
+				discovery_watermark = excluded.discovery_watermark`,
+			s.ConnectionID, s.OrgSlug, s.BaseURL, projects, timeArg(s.LastRunAt), lastRun, timeArg(q.now()),
+			timeArg(s.VerifiedAt), timeArg(s.DiscoveredAt), timeArg(s.DiscoveryWatermark))
 	}
 	if err != nil {
 		return fmt.Errorf("store: save state of connection %q: %w", s.ConnectionID, err)

@@ -122,6 +122,14 @@ type ConnectionState struct {
 	Projects  []string
 	LastRunAt time.Time
 	LastRun   map[string]int64
+	// VerifiedAt is when the connection last passed its full verification;
+	// zero when it never did.
+	VerifiedAt time.Time
+	// DiscoveredAt is when the connection's followed projects were last read.
+	DiscoveredAt time.Time
+	// DiscoveryWatermark is the created_at of the newest org pipeline the last
+	// discovery read: the next one reads the org pipeline list back to it.
+	DiscoveryWatermark time.Time
 }
 
 // OpenItems are the entities of a project that a sync must poll again because they can

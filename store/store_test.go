@@ -847,7 +847,8 @@ func TestSyncState(t *testing.T) {
 		require.Equal(t, replaced, ps)
 
 		conn := ConnectionState{ConnectionID: "c1", OrgSlug: "gh/o", BaseURL: "https://circleci.com",
-			Projects: []string{"gh/o/r", "gh/o/%"}, LastRunAt: at(3), LastRun: map[string]int64{"projects": 2}}
+			Projects: []string{"gh/o/r", "gh/o/%"}, LastRunAt: at(3), LastRun: map[string]int64{"projects": 2},
+			VerifiedAt: at(4), DiscoveredAt: at(5), DiscoveryWatermark: at(6)}
 		require.NoError(t, st.SaveConnectionState(ctx, conn))
 		cs, err = st.ConnectionState(ctx, "c1")
 		require.NoError(t, err)
