@@ -52,6 +52,11 @@ type Activities struct {
 	// organisation are on record (a first discovery reads them all). Zero
 	// means DefaultDiscoveryMaxPages.
 	DiscoveryMaxPages int
+	// Observer, when set, is told about every batch written (metrics).
+	Observer BatchObserver
+	// SearchAttributes, when set, returns the names of the custom search
+	// attributes registered on the namespace (RegisteredSearchAttributes).
+	SearchAttributes func(ctx context.Context) []string
 
 	// serverRetryDelays overrides defaultServerRetryDelays (tests).
 	serverRetryDelays []time.Duration
@@ -87,6 +92,22 @@ func (a *Activities) fetcher(api *api, slug string, hb *heartbeater) *fetcher {
 		delays = defaultServerRetryDelays
 	}
 	return &fetcher{api: api, slug: slug, delays: delays, hb: hb}
+}
+
+// BatchObserver is told about every batch the activities wrote, after the write
+// succeeded. It is called from the activities' goroutines, concurrently, and
+// must be quick.
+type BatchObserver interface {
+	ObserveBatch(b store.Batch, ws store.WriteStats)
+}
+
+// write writes b in one transaction and tells the Observer.
+func (a *Activities) write(ctx context.Context, b store.Batch) (store.WriteStats, error) {
+	ws, err := a.Store.WriteBatch(ctx, b)
+	if err == nil && a.Observer != nil {
+		a.Observer.ObserveBatch(b, ws)
+	}
+	return ws, err
 }
 
 // checkStore fails when the Activities has no store.

@@ -2,17 +2,17 @@ package activities
 
 import (
 	"context"
-	"sync/atomic"
 
 	"github.com/circleci-sync/circleci-sync/circleci"
 )
 
 // api is the CircleCI client of one activity run: it counts the requests sent
-// (retries included) and bounds how many are in flight at once.
+// (retries included), the 429s and the limiter waits (circleci.RequestStats), and
+// bounds how many requests are in flight at once.
 type api struct {
-	c        *circleci.Client
-	requests atomic.Int64
-	sem      chan struct{}
+	c     *circleci.Client
+	stats circleci.RequestStats
+	sem   chan struct{}
 }
 
 // newAPI wraps c for one activity run; limit bounds the requests in flight
@@ -30,12 +30,20 @@ func do[T any](ctx context.Context, a *api, call func(ctx context.Context) (T, e
 		return zero, ctx.Err()
 	}
 	defer func() { <-a.sem }()
-	a.requests.Add(1)
-	return call(ctx)
+	return call(circleci.WithRequestStats(ctx, &a.stats))
 }
 
 // Requests is the number of requests sent so far.
-func (a *api) Requests() int64 { return a.requests.Load() }
+func (a *api) Requests() int64 { return a.stats.Requests() }
+
+// fillRequests sets c's request figures (Requests, RateLimited,
+// RateLimitWaitMS) to those of base, the earlier attempts' (from a heartbeat),
+// plus this run's so far.
+func (a *api) fillRequests(c *SyncCounts, base SyncCounts) {
+	c.Requests = base.Requests + a.stats.Requests()
+	c.RateLimited = base.RateLimited + a.stats.RateLimited()
+	c.RateLimitWaitMS = base.RateLimitWaitMS + a.stats.Wait().Milliseconds()
+}
 
 func (a *api) orgPipelinesPage(ctx context.Context, org, token string) (circleci.Page[circleci.Pipeline], error) {
 	return do(ctx, a, func(ctx context.Context) (circleci.Page[circleci.Pipeline], error) {

@@ -63,7 +63,7 @@ func (c *ClientCache) Client(ctx context.Context, conn Connection, creds Credent
 	if creds == nil {
 		creds = EnvCredentials{}
 	}
-	token, err := creds.Token(ctx, conn.TokenEnv)
+	token, err := creds.Token(ctx, conn)
 	if err != nil {
 		return nil, err
 	}

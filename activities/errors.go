@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -153,4 +154,25 @@ func attempt(ctx context.Context) int32 {
 		return 1
 	}
 	return activity.GetInfo(ctx).Attempt
+}
+
+// maxErrorSummary bounds errorSummary's length.
+const maxErrorSummary = 300
+
+// errorSummary describes err in one line for progress reports: "type: message"
+// for an ApplicationError, its text otherwise, at most maxErrorSummary bytes.
+// Errors never hold a token (see applicationError).
+func errorSummary(err error) string {
+	if err == nil {
+		return ""
+	}
+	s := err.Error()
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		s = appErr.Type() + ": " + appErr.Message()
+	}
+	if len(s) > maxErrorSummary {
+		s = strings.ToValidUTF8(s[:maxErrorSummary], "") + "…"
+	}
+	return s
 }

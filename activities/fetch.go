@@ -97,9 +97,7 @@ func skipReason(err error) (reason string, status int, msg string, ok bool) {
 // recorded as skipped; so is a workflow whose job list does. Entities listed
 // successfully are added to d.resolved, clearing earlier ledger entries. Other
 // errors (429, transport, decode, auth) are returned, naming the entity.
-func (f *fetcher) fetchWorkflows(ctx context.Context, d *pipelineData, pipelineID string,
-	jobsFor func(ctx context.Context, wfs []circleci.Workflow) ([]bool, error),
-) error {
+func (f *fetcher) fetchWorkflows(ctx context.Context, d *pipelineData, pipelineID string, jobsFor jobSelector) error {
 	wfs, err := retry(ctx, f, func(ctx context.Context) ([]circleci.Workflow, error) {
 		return f.api.allWorkflows(ctx, pipelineID)
 	})
@@ -215,6 +213,9 @@ func addBatch(c *SyncCounts, b store.Batch, ws store.WriteStats) {
 	c.Jobs += int64(len(b.Jobs))
 	c.Users += int64(len(b.Users))
 	c.Skipped += int64(len(b.Skipped))
+	for _, sk := range b.Skipped {
+		c.SkippedBy.add(sk.Reason)
+	}
 	c.Written += int64(ws.Written)
 	c.Unchanged += int64(ws.Unchanged)
 }

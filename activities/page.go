@@ -4,27 +4,44 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/circleci-sync/circleci-sync/circleci"
 )
 
-// SyncPipelinePage fetches one page of the project's pipelines, newest first, then
-// the workflows and jobs of each pipeline on it, and writes them. It heartbeats a
-// PageProgress after each pipeline written, so a retry resumes mid-page.
+// PageActivityBudget bounds how long one SyncPipelinePage run goes on starting new
+// pages: once it is spent the activity returns its cursor after the page in hand,
+// so that the workflow records progress (and may continue as new) at least that
+// often. A variable for tests only.
+var PageActivityBudget = 2 * time.Minute
+
+// SyncPipelinePage syncs the project's pipelines from the page PageToken on,
+// newest first, up to MaxPages pages (at least one): for each pipeline it lists
+// the workflows and their jobs, and writes them. It returns the next page's token
+// (unless paging is done) and the figures.
 //
-// Pipelines are fetched concurrently (PageConcurrency at once, their workflows'
-// job lists too) and written in page order: whenever a prefix of the page is
-// complete it goes to the store in one batch, then the progress is heartbeated.
-// The jobs of every workflow are listed (paging does not consult the store: a
-// stored terminal workflow could skip its job list, but paging mostly meets
-// pipelines for the first time). Paging stops at the first pipeline created
-// before StopBefore.
+// Within a page, pipelines are fetched concurrently (PageConcurrency at once,
+// their workflows' job lists too, all within the token's shared limiter) and
+// written in page order: whenever a prefix of the page is complete it goes to
+// the store in one transaction, then the activity heartbeats a PageProgress
+// (the page's token, the index after the last pipeline written, the figures).
+// While one page is processed the next page's pipeline list is already being
+// read. A retry resumes where the heartbeat says: on the page being processed,
+// after the last pipeline written. The activity stops starting pages after
+// MaxPages of them or PageActivityBudget, whichever comes first, and paging ends
+// at the first pipeline created before StopBefore.
+//
+// On an incremental sync (Incremental) the jobs of a workflow are listed only
+// when the workflow is new, not terminal in the store, or its status changed: a
+// terminal workflow's jobs are final. On a first sync every workflow's jobs are
+// listed (there is nothing stored to compare with).
 //
 // A pipeline whose workflow list answers 404 (expired) or keeps answering 5xx
 // after three tries is written anyway and recorded in the skipped ledger
 // ("expired", "server_error"); likewise a workflow whose job list does. A 429 or
 // a network failure fails the activity retryably, after the completed prefix was
-// written and heartbeated.
+// written and heartbeated; the next attempt reports the failure in
+// PageResult.LastError.
 //
 // A page token CircleCI no longer accepts (a 404 on the pipeline list with a
 // page token, or a 400 there, as CircleCI answers a token it cannot read) fails
@@ -43,103 +60,197 @@ func (a *Activities) SyncPipelinePage(ctx context.Context, in PageInput) (PageRe
 		return PageResult{}, err
 	}
 	log := logger(ctx, conn)
+	maxPages := max(in.MaxPages, 1)
+	deadline := time.Now().Add(PageActivityBudget)
 
-	progress := PageProgress{PageToken: in.PageToken}
+	progress := PageProgress{PageToken: in.PageToken, PageNumber: in.PageNumber}
 	var resumed PageProgress
-	isResume := heartbeatDetails(ctx, &resumed) && resumed.PageToken == in.PageToken
+	// The details are this activity's own (an earlier attempt's): a retry goes
+	// on from the page they name. Details of the one-page activity of earlier
+	// versions name no page number: they belong to in.PageToken's page.
+	isResume := heartbeatDetails(ctx, &resumed) && (resumed.PageNumber > 0 || resumed.PageToken == in.PageToken)
 	if isResume {
 		progress = resumed
+		if progress.PageNumber == 0 {
+			progress.PageNumber = in.PageNumber
+		}
 	}
-	baseRequests := progress.Counts.Requests
-	requests := func() int64 { return baseRequests + api.Requests() }
+	res := PageResult{LastError: progress.LastError, Attempt: attempt(ctx)}
+	base := progress.Counts
 	// Heartbeats start before the first request, which may wait long for the
 	// limiter; until the page is read they re-send the progress resumed from (or
 	// an empty one).
 	hb, stopHeartbeats := newHeartbeater(ctx, progress)
 	defer stopHeartbeats()
-
-	page, err := api.projectPipelinesPage(ctx, slug, in.PageToken)
-	if err != nil {
-		if stale := stalePageToken(err, in.PageToken); stale != nil {
-			log.Warn("stale pipeline page token", "project", slug, "page", in.PageNumber, "error", err)
-			return PageResult{Counts: progress.Counts}, nonRetryable(fmt.Sprintf(
-				"list pipelines of project %s (page %d): CircleCI no longer accepts the page token (HTTP %d: %s): "+
-					"paging must restart from the first page", slug, in.PageNumber, stale.StatusCode, stale.Message),
-				ErrStalePageToken)
-		}
-		return PageResult{Counts: progress.Counts}, applicationError(ctx, err,
-			fmt.Sprintf("list pipelines of project %s (page %d)", slug, in.PageNumber))
+	f := a.fetcher(api, slug, hb)
+	var jobsFor jobSelector
+	if in.Incremental {
+		jobsFor = a.changedWorkflows(slug)
 	}
-	items := page.Items
+	// fail records why the activity fails in the heartbeat (flushed when the
+	// activity returns, so the next attempt reports it) and returns the error.
+	fail := func(err error) (PageResult, error) {
+		api.fillRequests(&progress.Counts, base)
+		progress.LastError = errorSummary(err)
+		hb.record(progress)
+		res.Newest, res.Counts = progress.Newest, progress.Counts
+		return res, err
+	}
 
-	// Where to start (a retry resumes after the last pipeline written) and stop.
-	start := 0
-	if isResume {
-		start = min(max(progress.Next, 0), len(items))
-		if progress.LastPipelineID != "" {
+	pages := newPagePrefetcher(ctx, api, slug)
+	defer pages.stop()
+	for pagesThisRun := 0; ; pagesThisRun++ {
+		tok, number := progress.PageToken, progress.PageNumber
+		page, err := pages.get(tok)
+		if err != nil {
+			if stale := stalePageToken(err, tok); stale != nil {
+				log.Warn("stale pipeline page token", "project", slug, "page", number, "error", err)
+				return fail(nonRetryable(fmt.Sprintf(
+					"list pipelines of project %s (page %d): CircleCI no longer accepts the page token (HTTP %d: %s): "+
+						"paging must restart from the first page", slug, number, stale.StatusCode, stale.Message),
+					ErrStalePageToken))
+			}
+			return fail(applicationError(ctx, err, fmt.Sprintf("list pipelines of project %s (page %d)", slug, number)))
+		}
+		items := page.Items
+
+		// Where to start (a retry resumes after the last pipeline written) and stop.
+		start := 0
+		if isResume && pagesThisRun == 0 {
+			start = min(max(progress.Next, 0), len(items))
+			if progress.LastPipelineID != "" {
+				for i, p := range items {
+					if p.ID == progress.LastPipelineID {
+						start = i + 1
+						break
+					}
+				}
+			}
+		}
+		end, stopped := len(items), false
+		if !in.StopBefore.IsZero() {
 			for i, p := range items {
-				if p.ID == progress.LastPipelineID {
-					start = i + 1
+				if p.CreatedAt.Before(in.StopBefore) {
+					end, stopped = i, true
 					break
 				}
 			}
 		}
-	}
-	end, stopped := len(items), false
-	if !in.StopBefore.IsZero() {
-		for i, p := range items {
-			if p.CreatedAt.Before(in.StopBefore) {
-				end, stopped = i, true
-				break
-			}
+		start = min(start, end)
+		last := stopped || page.NextPageToken == ""
+		more := !last && pagesThisRun+1 < maxPages && time.Now().Before(deadline)
+		if more {
+			pages.prefetch(page.NextPageToken)
 		}
-	}
-	start = min(start, end)
-	progress.Next = start
-	progress.Counts.Pages = 1
-	hb.set(progress)
-	f := a.fetcher(api, slug, hb)
+		progress.Next = start
+		hb.set(progress)
 
-	work := func(ctx context.Context, i int) (pipelineData, error) {
-		p := items[start+i]
-		d := pipelineData{pipeline: &p}
-		err := f.fetchWorkflows(ctx, &d, p.ID, nil)
-		return d, err
-	}
-	commit := func(from int, ds []pipelineData) error {
-		b := batchOf(ds)
-		ws, err := a.Store.WriteBatch(ctx, b)
-		if err != nil {
-			return fmt.Errorf("write %d pipelines of project %s: %w", len(ds), slug, err)
+		work := func(ctx context.Context, i int) (pipelineData, error) {
+			p := items[start+i]
+			d := pipelineData{pipeline: &p}
+			err := f.fetchWorkflows(ctx, &d, p.ID, jobsFor)
+			return d, err
 		}
-		addBatch(&progress.Counts, b, ws)
-		for _, d := range ds {
-			if d.pipeline.CreatedAt.After(progress.Newest) {
-				progress.Newest = d.pipeline.CreatedAt.UTC()
+		commit := func(from int, ds []pipelineData) error {
+			b := batchOf(ds)
+			ws, err := a.write(ctx, b)
+			if err != nil {
+				return fmt.Errorf("write %d pipelines of project %s: %w", len(ds), slug, err)
 			}
+			addBatch(&progress.Counts, b, ws)
+			for _, d := range ds {
+				if d.pipeline.CreatedAt.After(progress.Newest) {
+					progress.Newest = d.pipeline.CreatedAt.UTC()
+				}
+			}
+			progress.Next = start + from + len(ds)
+			progress.LastPipelineID = ds[len(ds)-1].pipeline.ID
+			api.fillRequests(&progress.Counts, base)
+			hb.record(progress)
+			return nil
 		}
-		last := ds[len(ds)-1].pipeline
-		progress.Next = start + from + len(ds)
-		progress.LastPipelineID = last.ID
-		progress.Counts.Requests = requests()
+		if err := runOrdered(ctx, end-start, a.concurrency(), work, commit); err != nil {
+			log.Warn("pipeline page failed", "project", slug, "page", number, "next", progress.Next, "error", err)
+			return fail(applicationError(ctx, err, fmt.Sprintf("sync page %d of project %s", number, slug)))
+		}
+		progress.Counts.Pages++
+		api.fillRequests(&progress.Counts, base)
+		log.Info("pipeline page synced", "project", slug, "page", number, "pipelines", end-start,
+			"resumed_at", start, "done", last, "requests", progress.Counts.Requests, "skipped", progress.Counts.Skipped)
+		if last {
+			res.Done = true
+			break
+		}
+		// The page is done: checkpoint the next one, which a retry starts from.
+		progress = PageProgress{PageToken: page.NextPageToken, PageNumber: number + 1, Newest: progress.Newest,
+			Counts: progress.Counts, LastError: progress.LastError}
 		hb.record(progress)
-		return nil
+		if !more {
+			res.NextPageToken = page.NextPageToken
+			break
+		}
 	}
-	err = runOrdered(ctx, end-start, a.concurrency(), work, commit)
-	progress.Counts.Requests = requests()
-	if err != nil {
-		log.Warn("pipeline page failed", "project", slug, "page", in.PageNumber, "next", progress.Next, "error", err)
-		return PageResult{Newest: progress.Newest, Counts: progress.Counts}, applicationError(ctx, err,
-			fmt.Sprintf("sync page %d of project %s", in.PageNumber, slug))
-	}
-	res := PageResult{Newest: progress.Newest, Counts: progress.Counts}
-	res.Done = stopped || page.NextPageToken == ""
-	if !res.Done {
-		res.NextPageToken = page.NextPageToken
-	}
-	log.Info("pipeline page synced", "project", slug, "page", in.PageNumber, "pipelines", end-start,
-		"resumed_at", start, "done", res.Done, "requests", res.Counts.Requests, "skipped", res.Counts.Skipped)
+	res.Newest, res.Counts = progress.Newest, progress.Counts
 	return res, nil
+}
+
+// pagePrefetcher reads a project's pipeline pages, one ahead: prefetch starts
+// reading the page of a token in the background, and get returns it (or reads
+// a page not prefetched).
+type pagePrefetcher struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	api    *api
+	slug   string
+
+	token string // the token prefetched, "" for none
+	done  chan pageFetch
+}
+
+// pageFetch is a page read, or why not.
+type pageFetch struct {
+	page circleci.Page[circleci.Pipeline]
+	err  error
+}
+
+func newPagePrefetcher(ctx context.Context, api *api, slug string) *pagePrefetcher {
+	ctx, cancel := context.WithCancel(ctx)
+	return &pagePrefetcher{ctx: ctx, cancel: cancel, api: api, slug: slug}
+}
+
+// prefetch starts reading the page of token (not ""), unless one is pending.
+func (p *pagePrefetcher) prefetch(token string) {
+	if p.done != nil || token == "" {
+		return
+	}
+	p.token = token
+	p.done = make(chan pageFetch, 1)
+	go func(done chan<- pageFetch) {
+		page, err := p.api.projectPipelinesPage(p.ctx, p.slug, token)
+		done <- pageFetch{page, err}
+	}(p.done)
+}
+
+// get returns the page of token: the prefetched one, or one read now.
+func (p *pagePrefetcher) get(token string) (circleci.Page[circleci.Pipeline], error) {
+	if p.done != nil {
+		done, tok := p.done, p.token
+		p.done, p.token = nil, ""
+		r := <-done
+		if tok == token {
+			return r.page, r.err
+		}
+	}
+	return p.api.projectPipelinesPage(p.ctx, p.slug, token)
+}
+
+// stop abandons a pending prefetch and waits for it.
+func (p *pagePrefetcher) stop() {
+	p.cancel()
+	if p.done != nil {
+		<-p.done
+		p.done = nil
+	}
 }
 
 // stalePageToken returns err's *circleci.Error when it says that CircleCI no

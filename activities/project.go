@@ -40,7 +40,7 @@ func (a *Activities) StartProject(ctx context.Context, in StartProjectInput) (Pr
 		}
 		return plan, applicationError(ctx, err, "read project "+slug)
 	}
-	ws, err := a.Store.WriteBatch(ctx, store.Batch{Projects: []circleci.Project{p}})
+	ws, err := a.write(ctx, store.Batch{Projects: []circleci.Project{p}})
 	if err != nil {
 		return plan, applicationError(ctx, err, "write project "+slug)
 	}

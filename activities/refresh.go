@@ -70,26 +70,10 @@ func (a *Activities) RefreshProject(ctx context.Context, in RefreshInput) (SyncC
 	if err != nil {
 		return progress.Counts, err
 	}
-	baseRequests := progress.Counts.Requests
-	requests := func() int64 { return baseRequests + api.Requests() }
+	base := progress.Counts
 	f := a.fetcher(api, slug, hb)
 
-	jobsFor := func(ctx context.Context, wfs []circleci.Workflow) ([]bool, error) {
-		wfIDs := make([]string, len(wfs))
-		for i, wf := range wfs {
-			wfIDs[i] = wf.ID
-		}
-		stored, err := a.Store.WorkflowStatuses(ctx, wfIDs)
-		if err != nil {
-			return nil, fmt.Errorf("read stored workflow statuses of project %s: %w", slug, err)
-		}
-		want := make([]bool, len(wfs))
-		for i, wf := range wfs {
-			old, ok := stored[wf.ID]
-			want[i] = !ok || !circleci.IsTerminalWorkflowStatus(old) || old != wf.Status
-		}
-		return want, nil
-	}
+	jobsFor := a.changedWorkflows(slug)
 	// triedJobs are the workflows whose jobs the pipelines' pass listed (or
 	// recorded as skipped): the workflows' pass leaves them out. Only commit,
 	// called on this goroutine, writes it.
@@ -116,7 +100,7 @@ func (a *Activities) RefreshProject(ctx context.Context, in RefreshInput) (SyncC
 	}
 	commit := func(from int, ds []pipelineData) error {
 		b := batchOf(ds)
-		ws, err := a.Store.WriteBatch(ctx, b)
+		ws, err := a.write(ctx, b)
 		if err != nil {
 			return fmt.Errorf("write %d refreshed pipelines of project %s: %w", len(ds), slug, err)
 		}
@@ -134,13 +118,13 @@ func (a *Activities) RefreshProject(ctx context.Context, in RefreshInput) (SyncC
 		// Pipelines counts the pipelines polled, read again or not.
 		progress.Counts.Pipelines += int64(len(ds) - len(b.Pipelines))
 		progress.LastPipelineID = ids[start+from+len(ds)-1]
-		progress.Counts.Requests = requests()
+		api.fillRequests(&progress.Counts, base)
 		hb.record(progress)
 		return nil
 	}
 	if start < len(ids) {
 		if err := runOrdered(ctx, len(ids)-start, a.concurrency(), work, commit); err != nil {
-			progress.Counts.Requests = requests()
+			api.fillRequests(&progress.Counts, base)
 			log.Warn("project refresh failed", "project", slug, "last_pipeline_id", progress.LastPipelineID, "error", err)
 			return progress.Counts, applicationError(ctx, err, "refresh project "+slug)
 		}
@@ -170,22 +154,22 @@ func (a *Activities) RefreshProject(ctx context.Context, in RefreshInput) (SyncC
 	}
 	wfCommit := func(from int, ds []pipelineData) error {
 		b := batchOf(ds)
-		ws, err := a.Store.WriteBatch(ctx, b)
+		ws, err := a.write(ctx, b)
 		if err != nil {
 			return fmt.Errorf("write the jobs of %d skipped workflows of project %s: %w", len(ds), slug, err)
 		}
 		addBatch(&progress.Counts, b, ws)
 		progress.LastWorkflowID = wfIDs[from+len(ds)-1]
-		progress.Counts.Requests = requests()
+		api.fillRequests(&progress.Counts, base)
 		hb.record(progress)
 		return nil
 	}
 	if err := runOrdered(ctx, len(wfIDs), a.concurrency(), wfWork, wfCommit); err != nil {
-		progress.Counts.Requests = requests()
+		api.fillRequests(&progress.Counts, base)
 		log.Warn("project refresh failed", "project", slug, "last_workflow_id", progress.LastWorkflowID, "error", err)
 		return progress.Counts, applicationError(ctx, err, "refresh project "+slug)
 	}
-	progress.Counts.Requests = requests()
+	api.fillRequests(&progress.Counts, base)
 	log.Info("project refreshed", "project", slug, "pipelines", len(ids)-start, "open", len(open),
 		"workflows", len(wfIDs), "requests", progress.Counts.Requests, "skipped", progress.Counts.Skipped)
 	return progress.Counts, nil
@@ -265,4 +249,29 @@ func (a *Activities) refreshTargets(ctx context.Context, in RefreshInput) (refre
 	slices.Sort(ids)
 	slices.Sort(workflows)
 	return refreshPlan{pipelines: ids, open: open, workflows: slices.Compact(workflows)}, nil
+}
+
+// jobSelector says which of a pipeline's workflows to list the jobs of.
+type jobSelector func(ctx context.Context, wfs []circleci.Workflow) ([]bool, error)
+
+// changedWorkflows selects the workflows of project slug whose jobs can have
+// changed since they were stored: new ones, those not terminal in the store,
+// and those whose status changed. A terminal workflow's jobs are final.
+func (a *Activities) changedWorkflows(slug string) jobSelector {
+	return func(ctx context.Context, wfs []circleci.Workflow) ([]bool, error) {
+		wfIDs := make([]string, len(wfs))
+		for i, wf := range wfs {
+			wfIDs[i] = wf.ID
+		}
+		stored, err := a.Store.WorkflowStatuses(ctx, wfIDs)
+		if err != nil {
+			return nil, fmt.Errorf("read stored workflow statuses of project %s: %w", slug, err)
+		}
+		want := make([]bool, len(wfs))
+		for i, wf := range wfs {
+			old, ok := stored[wf.ID]
+			want[i] = !ok || !circleci.IsTerminalWorkflowStatus(old) || old != wf.Status
+		}
+		return want, nil
+	}
 }

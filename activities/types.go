@@ -26,13 +26,43 @@ type SyncCounts struct {
 	Workflows int64 `json:"workflows"`
 	Jobs      int64 `json:"jobs"`
 	Users     int64 `json:"users"`
-	// Skipped is the number of entities recorded in the skipped ledger.
-	Skipped int64 `json:"skipped"`
+	// Skipped is the number of entities recorded in the skipped ledger;
+	// SkippedBy splits it by reason.
+	Skipped   int64      `json:"skipped"`
+	SkippedBy SkipCounts `json:"skipped_by_reason"`
 	// Written and Unchanged are the store's WriteStats, summed.
 	Written   int64 `json:"written"`
 	Unchanged int64 `json:"unchanged"`
-	// Requests is the number of CircleCI API requests made, retries included.
+	// Requests is the number of CircleCI API requests sent, retries included.
 	Requests int64 `json:"requests"`
+	// RateLimited is the number of those CircleCI answered 429.
+	RateLimited int64 `json:"rate_limited"`
+	// RateLimitWaitMS is the time, in milliseconds, requests waited for the
+	// token's limiter (its rate, its concurrency cap, the pause after a 429),
+	// added up over concurrent requests.
+	RateLimitWaitMS int64 `json:"rate_limit_wait_ms"`
+}
+
+// SkipCounts counts skipped-ledger entries by reason.
+type SkipCounts struct {
+	// Expired: past CircleCI's data retention (404).
+	Expired int64 `json:"expired"`
+	// ServerError: kept answering 5xx; retried by the next sync.
+	ServerError int64 `json:"server_error"`
+	// NotFound: the entity does not exist (a deleted user, 404).
+	NotFound int64 `json:"not_found"`
+}
+
+// add counts one entry of reason r.
+func (s *SkipCounts) add(r string) {
+	switch r {
+	case reasonExpired:
+		s.Expired++
+	case reasonServerError:
+		s.ServerError++
+	case reasonNotFound:
+		s.NotFound++
+	}
 }
 
 // Add adds o to c.
@@ -43,17 +73,24 @@ func (c *SyncCounts) Add(o SyncCounts) {
 	c.Jobs += o.Jobs
 	c.Users += o.Users
 	c.Skipped += o.Skipped
+	c.SkippedBy.Expired += o.SkippedBy.Expired
+	c.SkippedBy.ServerError += o.SkippedBy.ServerError
+	c.SkippedBy.NotFound += o.SkippedBy.NotFound
 	c.Written += o.Written
 	c.Unchanged += o.Unchanged
 	c.Requests += o.Requests
+	c.RateLimited += o.RateLimited
+	c.RateLimitWaitMS += o.RateLimitWaitMS
 }
 
 // Map returns the counts by name, as stored in the sync state's LastRun.
 func (c SyncCounts) Map() map[string]int64 {
 	return map[string]int64{
 		"pages": c.Pages, "pipelines": c.Pipelines, "workflows": c.Workflows, "jobs": c.Jobs,
-		"users": c.Users, "skipped": c.Skipped, "written": c.Written, "unchanged": c.Unchanged,
-		"requests": c.Requests,
+		"users": c.Users, "skipped": c.Skipped, "skipped_expired": c.SkippedBy.Expired,
+		"skipped_server_error": c.SkippedBy.ServerError, "skipped_not_found": c.SkippedBy.NotFound,
+		"written": c.Written, "unchanged": c.Unchanged, "requests": c.Requests,
+		"rate_limited": c.RateLimited, "rate_limit_wait_ms": c.RateLimitWaitMS,
 	}
 }
 
@@ -172,6 +209,11 @@ type PageInput struct {
 	PageNumber int `json:"page_number"`
 	// StopBefore: pipelines created before it are not processed and end the paging.
 	StopBefore time.Time `json:"stop_before,omitempty"`
+	// MaxPages is the most pages the activity processes (0 means 1).
+	MaxPages int `json:"max_pages,omitempty"`
+	// Incremental is true on an incremental sync: the jobs of a workflow stored
+	// terminal with the same status are not listed again.
+	Incremental bool `json:"incremental,omitempty"`
 }
 
 // PageResult is the result of SyncPipelinePage: only a cursor and counts.
@@ -183,21 +225,30 @@ type PageResult struct {
 	// Newest is the created_at of the newest pipeline processed (zero if none).
 	Newest time.Time  `json:"newest,omitempty"`
 	Counts SyncCounts `json:"counts"`
+	// LastError is the error an earlier attempt of this activity failed with
+	// ("type: message"), "" when this is the first attempt or none failed.
+	LastError string `json:"last_error,omitempty"`
+	// Attempt is the attempt that succeeded (1 for the first).
+	Attempt int32 `json:"attempt"`
 }
 
-// PageProgress is SyncPipelinePage's heartbeat detail: a retry of the same page
-// resumes after the last pipeline written.
+// PageProgress is SyncPipelinePage's heartbeat detail: a retry resumes on the
+// page being processed, after the last pipeline written.
 type PageProgress struct {
 	// PageToken is the token of the page being processed.
 	PageToken string `json:"page_token"`
+	// PageNumber is its number (1 for the newest page).
+	PageNumber int `json:"page_number,omitempty"`
 	// Next is the index on the page of the first pipeline not yet written.
 	Next int `json:"next"`
 	// LastPipelineID is the id of the last pipeline written; a retry that finds the
 	// page shifted resumes after it.
 	LastPipelineID string `json:"last_pipeline_id,omitempty"`
-	// Newest and Counts are the figures so far.
+	// Newest and Counts are the figures so far (every page of the activity).
 	Newest time.Time  `json:"newest,omitempty"`
 	Counts SyncCounts `json:"counts"`
+	// LastError is the error the last failed attempt ended with.
+	LastError string `json:"last_error,omitempty"`
 }
 
 // RefreshInput is the input of RefreshProject.

@@ -74,7 +74,7 @@ func (a *Activities) ResolveUsers(ctx context.Context, in ResolveUsersInput) (Re
 	if err != nil {
 		return res, err
 	}
-	baseRequests := progress.Counts.Requests
+	base := progress.Counts
 	f := a.fetcher(api, "", hb)
 
 	type outcome struct {
@@ -108,7 +108,7 @@ func (a *Activities) ResolveUsers(ctx context.Context, in ResolveUsersInput) (Re
 		for i, o := range outs {
 			switch {
 			case o.err != nil:
-				progress.Counts.Requests = baseRequests + api.Requests()
+				api.fillRequests(&progress.Counts, base)
 				res.Counts = progress.Counts
 				return res, applicationError(ctx, o.err, "resolve users")
 			case o.user != nil:
@@ -118,16 +118,16 @@ func (a *Activities) ResolveUsers(ctx context.Context, in ResolveUsersInput) (Re
 				b.Skipped = append(b.Skipped, *o.skipped)
 			}
 		}
-		ws, err := a.Store.WriteBatch(ctx, b)
+		ws, err := a.write(ctx, b)
 		if err != nil {
-			progress.Counts.Requests = baseRequests + api.Requests()
+			api.fillRequests(&progress.Counts, base)
 			res.Counts = progress.Counts
 			return res, applicationError(ctx, err, fmt.Sprintf("write %d users", len(b.Users)))
 		}
 		addBatch(&progress.Counts, b, ws)
 		progress.Next = from + len(ids)
 		progress.LastUserID = ids[len(ids)-1]
-		progress.Counts.Requests = baseRequests + api.Requests()
+		api.fillRequests(&progress.Counts, base)
 		hb.record(progress)
 	}
 	res.Counts = progress.Counts

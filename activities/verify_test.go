@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -274,23 +276,82 @@ func TestDiscoverConfiguredProjects(t *testing.T) {
 
 func TestCredentials(t *testing.T) {
 	ctx := context.Background()
+	env := func(name string) Connection { return Connection{ConnectionID: "acme", TokenEnv: name} }
 	c := EnvCredentials{Lookup: lookup(map[string]string{"SET": "  tok\n", "EMPTY": "", "BLANK": " \t"})}
-	tok, err := c.Token(ctx, "SET")
+	tok, err := c.Token(ctx, env("SET"))
 	require.NoError(t, err)
 	require.Equal(t, "tok", tok)
 	for _, name := range []string{"UNSET", "EMPTY", "BLANK"} {
-		_, err := c.Token(ctx, name)
+		_, err := c.Token(ctx, env(name))
 		ae := requireAppError(t, err, ErrMissingCredentials, true)
 		require.Contains(t, ae.Error(), `environment variable "`+name+`" is not set on the worker`)
+		require.Contains(t, ae.Error(), name+"_FILE")
+		require.Contains(t, ae.Error(), EnvCredentialsDir)
 	}
 	for _, name := range []string{"", "1ABC", "A-B", "A B", "A=B"} {
-		_, err := c.Token(ctx, name)
+		_, err := c.Token(ctx, env(name))
 		requireAppError(t, err, ErrInvalidInput, true)
 	}
 	t.Setenv("ACTIVITIES_TEST_TOKEN_VAR", "from-env")
-	tok, err = EnvCredentials{}.Token(ctx, "ACTIVITIES_TEST_TOKEN_VAR")
+	tok, err = EnvCredentials{}.Token(ctx, env("ACTIVITIES_TEST_TOKEN_VAR"))
 	require.NoError(t, err)
 	require.Equal(t, "from-env", tok)
+}
+
+// TestCredentialsFromFiles reads tokens from <TOKEN_ENV>_FILE and from the
+// per-connection directory, the variable first; a named file that is missing,
+// empty or unreadable is a missing credential naming the file, never its content.
+func TestCredentialsFromFiles(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "secret")
+	require.NoError(t, os.WriteFile(secretFile, []byte("from-file-token\n"), 0o600))
+	perConn := filepath.Join(dir, "conns")
+	require.NoError(t, os.Mkdir(perConn, 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(perConn, "acme"), []byte(" acme-token "), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(perConn, "empty"), nil, 0o600))
+
+	vars := map[string]string{"TOK_FILE": secretFile, "BOTH": "from-env", "BOTH_FILE": secretFile,
+		"GONE_FILE": filepath.Join(dir, "nope"), EnvCredentialsDir: perConn}
+	c := EnvCredentials{Lookup: lookup(vars)}
+	for _, tc := range []struct {
+		conn Connection
+		want string
+	}{
+		{Connection{ConnectionID: "x", TokenEnv: "TOK"}, "from-file-token"},
+		{Connection{ConnectionID: "x", TokenEnv: "BOTH"}, "from-env"},
+		{Connection{ConnectionID: "acme", TokenEnv: "UNSET"}, "acme-token"},
+	} {
+		tok, err := c.Token(ctx, tc.conn)
+		require.NoError(t, err, "%+v", tc.conn)
+		require.Equal(t, tc.want, tok)
+	}
+	// Dir overrides the variable.
+	tok, err := EnvCredentials{Lookup: lookup(nil), Dir: perConn}.Token(ctx, Connection{ConnectionID: "acme", TokenEnv: "UNSET"})
+	require.NoError(t, err)
+	require.Equal(t, "acme-token", tok)
+
+	for _, tc := range []struct {
+		conn Connection
+		says string
+	}{
+		{Connection{ConnectionID: "x", TokenEnv: "GONE"}, "no such file or directory"},
+		{Connection{ConnectionID: "empty", TokenEnv: "UNSET"}, "is empty"},
+		{Connection{ConnectionID: "other", TokenEnv: "UNSET"}, `has no file "other"`},
+		{Connection{ConnectionID: "../conns/acme", TokenEnv: "UNSET"}, "is not set on the worker"},
+	} {
+		_, err := c.Token(ctx, tc.conn)
+		ae := requireAppError(t, err, ErrMissingCredentials, true)
+		require.Contains(t, ae.Error(), tc.says, "%+v", tc.conn)
+		require.NotContains(t, ae.Error(), "token\n")
+		require.NotContains(t, ae.Error(), "acme-token")
+	}
+	if os.Geteuid() != 0 { // root reads any file
+		unreadable := filepath.Join(dir, "unreadable")
+		require.NoError(t, os.WriteFile(unreadable, []byte("x"), 0o000))
+		_, err = EnvCredentials{Lookup: lookup(map[string]string{"U_FILE": unreadable})}.Token(ctx, Connection{TokenEnv: "U"})
+		require.Contains(t, requireAppError(t, err, ErrMissingCredentials, true).Error(), "permission denied")
+	}
 }
 
 func TestMissingCredentialsFailActivities(t *testing.T) {
