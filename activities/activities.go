@@ -52,6 +52,13 @@ type Activities struct {
 	// organisation are on record (a first discovery reads them all). Zero
 	// means DefaultDiscoveryMaxPages.
 	DiscoveryMaxPages int
+	// ReverifyAfter: a connection verified this recently is not verified again
+	// (VerifyConnection). Zero means DefaultReverifyAfter; negative, always.
+	ReverifyAfter time.Duration
+	// RefreshAfter: the followed projects (DiscoverProjects) and a project's
+	// metadata (StartProject) read this recently are not read again. Zero means
+	// DefaultRefreshAfter; negative, always.
+	RefreshAfter time.Duration
 	// Observer, when set, is told about every batch written (metrics).
 	Observer BatchObserver
 	// SearchAttributes, when set, returns the names of the custom search
@@ -60,6 +67,23 @@ type Activities struct {
 
 	// serverRetryDelays overrides defaultServerRetryDelays (tests).
 	serverRetryDelays []time.Duration
+}
+
+// DefaultRefreshAfter is the default Activities.RefreshAfter.
+const DefaultRefreshAfter = 24 * time.Hour
+
+// refreshAfter is RefreshAfter or its default.
+func (a *Activities) refreshAfter() time.Duration {
+	if a.RefreshAfter != 0 {
+		return a.RefreshAfter
+	}
+	return DefaultRefreshAfter
+}
+
+// fresh tells whether something done at t is fresher than d (never for a zero
+// t or a d of 0 or less).
+func fresh(t time.Time, d time.Duration) bool {
+	return d > 0 && !t.IsZero() && time.Since(t) < d
 }
 
 // DefaultPageConcurrency is the default Activities.PageConcurrency.

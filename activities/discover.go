@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/circleci-sync/circleci-sync/circleci"
 )
@@ -30,6 +31,11 @@ func (a *Activities) discoveryMaxPages() int {
 	return DefaultDiscoveryMaxPages
 }
 
+// DiscoveryOverlap is how far before the last discovery's watermark (the newest
+// org pipeline it read) the next one reads the org pipeline list: pipelines are
+// not always listed in exact creation order.
+const DiscoveryOverlap = time.Hour
+
 // DiscoverProjects returns the projects to sync: in.Projects when given, else the
 // union of the organisation's followed projects, the distinct slugs of its org
 // pipelines, and the projects of the organisation recorded in the connection's
@@ -42,9 +48,18 @@ func (a *Activities) discoveryMaxPages() int {
 //
 // The org pipeline list is read newest first. On a first discovery (no project
 // of the organisation on record) it is read to the end, every page; afterwards
-// at most DiscoveryMaxPages pages (see DefaultDiscoveryMaxPages): a project once
+// back to the last discovery's watermark (the created_at of the newest org
+// pipeline it read) minus DiscoveryOverlap, usually one page, and at most
+// DiscoveryMaxPages pages (see DefaultDiscoveryMaxPages): a project once
 // recorded stays in the record, so it is still synced when its pipelines are no
-// longer among the newest.
+// longer among the newest. The followed projects are read again only when the
+// last read is older than RefreshAfter (24 h by default): they are in the
+// record since.
+//
+// A first org pipeline page that answers 401, 403 or 404 (a token revoked since
+// the connection was verified, say) runs VerifyConnection's diagnostic
+// sequence, so the failure says what to do (ErrInvalidCredentials,
+// ErrInvalidPermissions).
 //
 // The record only grows here: it becomes the previous record (its projects of
 // the organisation) plus this run's projects, configured or discovered. Only
@@ -96,34 +111,42 @@ func (a *Activities) DiscoverProjects(ctx context.Context, in DiscoverInput) (Di
 			recorded = append(recorded, s)
 		}
 	}
+	readFollowed := false
 	if !configured {
 		api, err := a.newAPI(ctx, conn)
 		if err != nil {
 			return res, err
 		}
-		followed, err := api.followedProjects(ctx)
-		if err != nil {
-			res.Requests = api.Requests()
-			return res, applicationError(ctx, err, "list the followed projects")
-		}
-		for _, f := range followed {
-			if s := f.Slug(); inOrg(org, s) {
-				slugs = append(slugs, s)
+		res.FirstDiscovery = len(recorded) == 0
+		readFollowed = res.FirstDiscovery || !fresh(st.DiscoveredAt, a.refreshAfter())
+		if readFollowed {
+			followed, err := api.followedProjects(ctx)
+			if err != nil {
+				res.Requests = api.Requests()
+				return res, a.diagnose(ctx, api, conn, err, "list the followed projects")
+			}
+			for _, f := range followed {
+				if s := f.Slug(); inOrg(org, s) {
+					slugs = append(slugs, s)
+				}
 			}
 		}
-		res.FirstDiscovery = len(recorded) == 0
 		maxPages := a.discoveryMaxPages()
-		if res.FirstDiscovery {
+		var stopBefore time.Time
+		switch {
+		case res.FirstDiscovery:
 			maxPages = 0
+		case !st.DiscoveryWatermark.IsZero():
+			stopBefore = st.DiscoveryWatermark.Add(-DiscoveryOverlap)
 		}
 		if resumed {
 			log.Info("resuming the org pipeline list", "pages_read", prog.Pages, "projects_found", len(prog.Slugs))
 		}
-		res.OrgPipelinesTruncated, err = readOrgPipelines(ctx, api, org, maxPages, &prog, hb)
+		res.OrgPipelinesTruncated, err = readOrgPipelines(ctx, api, org, maxPages, stopBefore, &prog, hb)
 		res.Requests = api.Requests()
 		res.OrgPipelinePages = prog.Pages
 		if err != nil {
-			return res, applicationError(ctx, err, "list the pipelines of organization "+org)
+			return res, a.diagnose(ctx, api, conn, err, "list the pipelines of organization "+org)
 		}
 		slugs = append(slugs, prog.Slugs...)
 		slugs = append(slugs, recorded...)
@@ -139,6 +162,12 @@ func (a *Activities) DiscoverProjects(ctx context.Context, in DiscoverInput) (Di
 	st.OrgSlug = conn.OrgSlug
 	st.BaseURL = baseURLOrDefault(conn.BaseURL)
 	st.Projects = mergeRecord(org, st.Projects, res.Projects, nil)
+	if readFollowed {
+		st.DiscoveredAt = time.Now().UTC()
+	}
+	if prog.Newest.After(st.DiscoveryWatermark) {
+		st.DiscoveryWatermark = prog.Newest.UTC()
+	}
 	if err := a.Store.SaveConnectionState(ctx, st); err != nil {
 		return res, applicationError(ctx, err, "save the state of connection "+conn.ConnectionID)
 	}
@@ -149,21 +178,36 @@ func (a *Activities) DiscoverProjects(ctx context.Context, in DiscoverInput) (Di
 	return res, nil
 }
 
+// diagnose maps a failed discovery request to the activity's error: a 401, 403
+// or 404 runs the verification sequence, whose verdict says what to do; other
+// failures (and a sequence that passes) keep err's own.
+func (a *Activities) diagnose(ctx context.Context, api *api, conn Connection, err error, what string) error {
+	if ce, ok := circleci.AsError(err); ok && (ce.Class == circleci.ClassUnauthorized ||
+		ce.Class == circleci.ClassForbidden || ce.Class == circleci.ClassNotFound) {
+		if _, verr := verifySequence(ctx, api, conn, nil); verr != nil {
+			return verr
+		}
+	}
+	return applicationError(ctx, err, what)
+}
+
 // readOrgPipelines reads org's pipeline list from where prog stands (its first
-// page when prog is zero), at most maxPages pages in all (0: to the end), adding
-// the distinct project slugs to prog.Slugs and heartbeating prog after each
-// page. It reports whether pages were left unread. A list an earlier attempt
+// page when prog is zero), at most maxPages pages in all (0: to the end) and no
+// further than the first page holding a pipeline created before stopBefore (when
+// not zero), adding the distinct project slugs to prog.Slugs, the newest
+// created_at to prog.Newest, and heartbeating prog after each page. It reports
+// whether pages were left unread because of maxPages. A list an earlier attempt
 // read to the end (or to the bound) is not read again. A saved page token that
 // CircleCI no longer accepts restarts the list from its first page, once, with
 // the slugs found so far kept.
-func readOrgPipelines(ctx context.Context, api *api, org string, maxPages int, prog *DiscoverProgress,
-	hb *heartbeater,
+func readOrgPipelines(ctx context.Context, api *api, org string, maxPages int, stopBefore time.Time,
+	prog *DiscoverProgress, hb *heartbeater,
 ) (truncated bool, err error) {
 	fetch := func(ctx context.Context, tok string) (circleci.Page[circleci.Pipeline], error) {
 		return api.orgPipelinesPage(ctx, org, tok)
 	}
 	for restarted := false; ; restarted = true {
-		if prog.Pages > 0 && prog.NextPageToken == "" {
+		if prog.Pages > 0 && (prog.NextPageToken == "" || prog.Reached) {
 			return false, nil
 		}
 		if maxPages > 0 && prog.Pages >= maxPages {
@@ -187,6 +231,12 @@ func readOrgPipelines(ctx context.Context, api *api, org string, maxPages int, p
 					prog.Slugs = append(prog.Slugs, p.ProjectSlug)
 					found = true
 				}
+				if p.CreatedAt.After(prog.Newest) {
+					prog.Newest = p.CreatedAt.UTC()
+				}
+				if !stopBefore.IsZero() && p.CreatedAt.Before(stopBefore) {
+					prog.Reached = true
+				}
 			}
 			if found {
 				slices.Sort(prog.Slugs)
@@ -196,7 +246,7 @@ func readOrgPipelines(ctx context.Context, api *api, org string, maxPages int, p
 			snap := *prog
 			snap.Slugs = slices.Clone(prog.Slugs)
 			hb.record(snap)
-			if page.NextPageToken == "" {
+			if page.NextPageToken == "" || prog.Reached {
 				return false, nil
 			}
 			if maxPages > 0 && prog.Pages >= maxPages {

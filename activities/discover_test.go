@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
@@ -146,7 +147,10 @@ func TestDiscoverProjectsFirstSyncReadsAll(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, orgProjects, st.Projects)
 
-		// Projects on record: one page only.
+		// Projects on record but no discovery watermark (a record of an earlier
+		// version): the bound applies, one page only.
+		st.DiscoveryWatermark = time.Time{}
+		require.NoError(t, tdb.st.SaveConnectionState(ctx, st))
 		f.srv.ResetStats()
 		res = DiscoverResult{}
 		require.NoError(t, run(t, f.a.DiscoverProjects, DiscoverInput{Connection: f.conn}, &res))
@@ -217,7 +221,10 @@ func TestDiscoverProjectsResumes(t *testing.T) {
 		require.Equal(t, int64(1), f.srv.Stats().Count(circlecitest.RoutePipelines, http.StatusBadRequest))
 		require.Equal(t, int64(3), f.srv.Stats().Count(circlecitest.RoutePipelines, http.StatusOK))
 
-		// With the bound: a resumed attempt counts the pages read before.
+		// With the bound (and no watermark): a resumed attempt counts the pages
+		// read before.
+		require.NoError(t, tdb.st.SaveConnectionState(ctx, store.ConnectionState{ConnectionID: f.conn.ConnectionID,
+			Projects: orgProjects}))
 		f.a.DiscoveryMaxPages = 2
 		f.srv.ResetStats()
 		res = DiscoverResult{}
@@ -273,6 +280,16 @@ func TestProjectRecordNeverShrinksWrongly(t *testing.T) {
 		require.NoError(t, run(t, f.a.CompleteConnection, CompleteConnectionInput{Connection: f.conn,
 			Projects: []string{"gh/acme/new"}, Missing: []string{"gh/acme/new"}}, nil))
 		want = slices.DeleteFunc(want, func(s string) bool { return s == "gh/acme/new" })
+		require.Equal(t, want, record())
+
+		// With a revoked token, "missing" projects are not dropped: the token's
+		// own user answers 401 too.
+		revoked := *f.a
+		revoked.Credentials = EnvCredentials{Lookup: lookup(map[string]string{tokenEnv: "revoked-" + testToken})}
+		err := run(t, revoked.CompleteConnection, CompleteConnectionInput{Connection: f.conn,
+			Projects: orgProjects, Missing: orgProjects}, nil)
+		ae := requireAppError(t, err, ErrInvalidCredentials, true)
+		require.Contains(t, ae.Error(), "the project record is kept")
 		require.Equal(t, want, record())
 	})
 }

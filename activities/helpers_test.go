@@ -144,6 +144,9 @@ func newFixture(t *testing.T, opts circlecitest.Options, tdb testDB) *fixture {
 			Limiter: circleci.LimiterOptions{RequestsPerSecond: 1000, Burst: 1000, MaxConcurrent: 32},
 		}),
 		serverRetryDelays: []time.Duration{time.Millisecond, 2 * time.Millisecond},
+		// Every VerifyConnection checks (TestVerifyConnectionSkipsWhenRecent
+		// tests the default).
+		ReverifyAfter: -1,
 	}
 	return &fixture{srv: srv, tdb: tdb, a: a, conn: Connection{
 		ConnectionID: "conn-1", OrgSlug: "gh/acme", BaseURL: srv.URL, TokenEnv: tokenEnv,

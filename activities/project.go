@@ -16,7 +16,9 @@ import (
 // With a watermark on record the sync is incremental: paging stops before
 // Watermark - Overlap. Otherwise it stops before in.Since (zero: the whole
 // history). A project CircleCI does not show is a non-retryable
-// ErrProjectNotFound.
+// ErrProjectNotFound. The project's metadata (GET /project/{slug}) is not read
+// again when its last completed sync is more recent than RefreshAfter (24 h by
+// default): a project that is gone since shows on its first pipeline page.
 func (a *Activities) StartProject(ctx context.Context, in StartProjectInput) (ProjectPlan, error) {
 	if err := a.checkStore(); err != nil {
 		return ProjectPlan{}, err
@@ -30,24 +32,26 @@ func (a *Activities) StartProject(ctx context.Context, in StartProjectInput) (Pr
 		return ProjectPlan{}, err
 	}
 	var plan ProjectPlan
-	p, err := api.project(ctx, slug)
-	plan.Requests = api.Requests()
-	if err != nil {
-		if ce, ok := circleci.AsError(err); ok && ce.ProjectMissing() {
-			return plan, nonRetryable(fmt.Sprintf("project %s not found or not visible to the token: "+
-				"check the slug and that the token's user follows it (HTTP %d: %s)", slug, ce.StatusCode, ce.Message),
-				ErrProjectNotFound)
-		}
-		return plan, applicationError(ctx, err, "read project "+slug)
-	}
-	ws, err := a.write(ctx, store.Batch{Projects: []circleci.Project{p}})
-	if err != nil {
-		return plan, applicationError(ctx, err, "write project "+slug)
-	}
-	plan.Written, plan.Unchanged = int64(ws.Written), int64(ws.Unchanged)
 	st, err := a.Store.ProjectState(ctx, conn.ConnectionID, slug)
 	if err != nil {
 		return plan, applicationError(ctx, err, "read the sync state of project "+slug)
+	}
+	if st.Watermark.IsZero() || !fresh(st.LastRunAt, a.refreshAfter()) {
+		p, err := api.project(ctx, slug)
+		plan.Requests = api.Requests()
+		if err != nil {
+			if ce, ok := circleci.AsError(err); ok && ce.ProjectMissing() {
+				return plan, nonRetryable(fmt.Sprintf("project %s not found or not visible to the token: "+
+					"check the slug and that the token's user follows it (HTTP %d: %s)", slug, ce.StatusCode, ce.Message),
+					ErrProjectNotFound)
+			}
+			return plan, applicationError(ctx, err, "read project "+slug)
+		}
+		ws, err := a.write(ctx, store.Batch{Projects: []circleci.Project{p}})
+		if err != nil {
+			return plan, applicationError(ctx, err, "write project "+slug)
+		}
+		plan.Written, plan.Unchanged = int64(ws.Written), int64(ws.Unchanged)
 	}
 	plan.StartedAt = time.Now().UTC()
 	if !st.Watermark.IsZero() {
@@ -58,7 +62,7 @@ func (a *Activities) StartProject(ctx context.Context, in StartProjectInput) (Pr
 		plan.StopBefore = in.Since.UTC()
 	}
 	logger(ctx, conn).Info("project sync planned", "project", slug, "incremental", plan.Incremental,
-		"watermark", plan.Watermark, "stop_before", plan.StopBefore)
+		"watermark", plan.Watermark, "stop_before", plan.StopBefore, "requests", plan.Requests)
 	return plan, nil
 }
 
@@ -94,7 +98,9 @@ func (a *Activities) CompleteProject(ctx context.Context, in CompleteProjectInpu
 // "failed_projects") and its project record: the previous record (its projects
 // of the organisation) plus in.Projects, minus in.Missing. A project is dropped
 // from the record only when a run found it missing; a run with configured
-// projects never drops the others.
+// projects never drops the others. Before dropping any, it checks that the token
+// still works (GET /me): CircleCI answers a revoked token's project requests
+// with 404 "Project not found", which must not empty the record.
 func (a *Activities) CompleteConnection(ctx context.Context, in CompleteConnectionInput) error {
 	if err := a.checkStore(); err != nil {
 		return err
@@ -102,6 +108,21 @@ func (a *Activities) CompleteConnection(ctx context.Context, in CompleteConnecti
 	conn := in.Connection
 	if conn.ConnectionID == "" {
 		return nonRetryable("the connection has no connection_id", ErrInvalidInput)
+	}
+	if len(in.Missing) > 0 {
+		api, err := a.newAPI(ctx, conn)
+		if err != nil {
+			return err
+		}
+		if _, err := api.me(ctx); err != nil {
+			if ce, ok := circleci.AsError(err); ok && (ce.Class == circleci.ClassUnauthorized ||
+				ce.Class == circleci.ClassForbidden || ce.Class == circleci.ClassNotFound) {
+				return nonRetryable(fmt.Sprintf("%d projects answered \"not found\", and so does the token's own user "+
+					"(GET /me, HTTP %d: %s): the token in $%s was revoked or expired; the project record is kept",
+					len(in.Missing), ce.StatusCode, ce.Message, conn.TokenEnv), ErrInvalidCredentials)
+			}
+			return applicationError(ctx, err, "check the token before dropping missing projects (GET /me)")
+		}
 	}
 	st, err := a.Store.ConnectionState(ctx, conn.ConnectionID)
 	if err != nil {

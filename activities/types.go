@@ -126,6 +126,10 @@ type VerifyReport struct {
 	FollowedProjects int `json:"followed_projects"`
 	// Requests is the number of API requests made.
 	Requests int64 `json:"requests"`
+	// Skipped is true when the connection was verified recently and not checked
+	// again (see VerifyConnection); VerifiedAt is when it was.
+	Skipped    bool      `json:"skipped,omitempty"`
+	VerifiedAt time.Time `json:"verified_at,omitempty"`
 }
 
 // DiscoverInput is the input of DiscoverProjects.
@@ -166,6 +170,11 @@ type DiscoverProgress struct {
 	Pages int `json:"pages"`
 	// Slugs are the distinct project slugs the pages read named, sorted.
 	Slugs []string `json:"slugs,omitempty"`
+	// Newest is the created_at of the newest pipeline read.
+	Newest time.Time `json:"newest,omitempty"`
+	// Reached is true once a page held a pipeline older than the last
+	// discovery's watermark: the pages after it are not read.
+	Reached bool `json:"reached,omitempty"`
 }
 
 // StartProjectInput is the input of StartProject.

@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/circleci-sync/circleci-sync/circleci"
+	"github.com/circleci-sync/circleci-sync/store"
 )
 
 // Verify step names (VerifyStep.Name).
@@ -41,6 +43,14 @@ const verifyMaxProjects = 3
 // hidden from the token. The next project is then tried (the next configured
 // one, or the next distinct project of the org pipelines' first page), up to
 // verifyMaxProjects in all. A 401 or 403 there stays fatal.
+//
+// A connection that passed the whole sequence within ReverifyAfter (same org and
+// base URL; a configured project list takes part only in the check itself) is
+// not checked again: the report says Skipped, no request is made (the token is
+// still read, so a missing one fails here). Its first request of the sync then
+// serves as the check: DiscoverProjects runs this sequence when the org
+// pipeline list fails with 401, 403 or 404, so a revoked token still fails with
+// the same advice. A connection that passes is recorded as verified.
 func (a *Activities) VerifyConnection(ctx context.Context, in VerifyInput) (VerifyReport, error) {
 	conn := in.Connection
 	org := strings.TrimSpace(conn.OrgSlug)
@@ -52,6 +62,55 @@ func (a *Activities) VerifyConnection(ctx context.Context, in VerifyInput) (Veri
 		return VerifyReport{}, err
 	}
 	log := logger(ctx, conn)
+	var st store.ConnectionState
+	if a.Store != nil {
+		if st, err = a.Store.ConnectionState(ctx, conn.ConnectionID); err != nil {
+			return VerifyReport{}, applicationError(ctx, err, "read the state of connection "+conn.ConnectionID)
+		}
+		if verifiedRecently(st, conn, a.reverifyAfter()) {
+			log.Info("connection verified recently: not checked again", "verified_at", st.VerifiedAt)
+			return VerifyReport{Skipped: true, VerifiedAt: st.VerifiedAt}, nil
+		}
+	}
+	rep, err := verifySequence(ctx, api, conn, in.Projects)
+	if err != nil {
+		return rep, err
+	}
+	rep.VerifiedAt = time.Now().UTC()
+	if a.Store != nil {
+		st.ConnectionID, st.OrgSlug, st.BaseURL = conn.ConnectionID, conn.OrgSlug, baseURLOrDefault(conn.BaseURL)
+		st.VerifiedAt = rep.VerifiedAt
+		if err := a.Store.SaveConnectionState(ctx, st); err != nil {
+			return rep, applicationError(ctx, err, "save the state of connection "+conn.ConnectionID)
+		}
+	}
+	return rep, nil
+}
+
+// DefaultReverifyAfter is the default Activities.ReverifyAfter.
+const DefaultReverifyAfter = 24 * time.Hour
+
+// reverifyAfter is ReverifyAfter or its default.
+func (a *Activities) reverifyAfter() time.Duration {
+	if a.ReverifyAfter != 0 {
+		return a.ReverifyAfter
+	}
+	return DefaultReverifyAfter
+}
+
+// verifiedRecently tells whether st records a verification of conn (same org
+// and base URL) within d.
+func verifiedRecently(st store.ConnectionState, conn Connection, d time.Duration) bool {
+	return d > 0 && !st.VerifiedAt.IsZero() && time.Since(st.VerifiedAt) < d &&
+		strings.EqualFold(strings.TrimSpace(st.OrgSlug), strings.TrimSpace(conn.OrgSlug)) &&
+		strings.EqualFold(strings.TrimRight(st.BaseURL, "/"), strings.TrimRight(baseURLOrDefault(conn.BaseURL), "/"))
+}
+
+// verifySequence runs CircleCI's diagnostic sequence (see VerifyConnection).
+func verifySequence(ctx context.Context, api *api, conn Connection, projects []string) (VerifyReport, error) {
+	org := strings.TrimSpace(conn.OrgSlug)
+	log := logger(ctx, conn)
+	in := VerifyInput{Connection: conn, Projects: projects}
 	var rep VerifyReport
 	failures := map[string]*circleci.Error{}
 

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
@@ -478,4 +479,58 @@ func TestApplicationError(t *testing.T) {
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	require.Equal(t, context.Canceled, applicationError(cctx, context.Canceled, "x"))
+}
+
+// TestVerifyConnectionSkipsWhenRecent: a connection verified within
+// ReverifyAfter is not checked again (no request); another org or base URL, or
+// an old verification, is. A token revoked since is caught by discovery's first
+// request, which runs the diagnostic sequence: the failure is the same
+// invalid_credentials with its advice.
+func TestVerifyConnectionSkipsWhenRecent(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, tdb testDB) {
+		f := newFixture(t, circlecitest.Options{Seed: 4, Projects: 3, PipelinesPerProject: 5}, tdb)
+		f.a.ReverifyAfter = 0 // DefaultReverifyAfter
+		ctx := context.Background()
+		var rep VerifyReport
+		require.NoError(t, run(t, f.a.VerifyConnection, VerifyInput{Connection: f.conn}, &rep))
+		require.False(t, rep.Skipped)
+		require.False(t, rep.VerifiedAt.IsZero())
+		st, err := tdb.st.ConnectionState(ctx, f.conn.ConnectionID)
+		require.NoError(t, err)
+		require.WithinDuration(t, rep.VerifiedAt, st.VerifiedAt, time.Millisecond)
+
+		f.srv.ResetStats()
+		rep = VerifyReport{}
+		require.NoError(t, run(t, f.a.VerifyConnection, VerifyInput{Connection: f.conn}, &rep))
+		require.True(t, rep.Skipped)
+		require.Zero(t, rep.Requests)
+		require.Zero(t, f.srv.Stats().Total)
+
+		other := f.conn
+		other.OrgSlug = "bb/acme"
+		rep = VerifyReport{}
+		require.NoError(t, run(t, f.a.VerifyConnection, VerifyInput{Connection: other}, &rep))
+		require.False(t, rep.Skipped, "another org is verified")
+
+		st, err = tdb.st.ConnectionState(ctx, f.conn.ConnectionID)
+		require.NoError(t, err)
+		st.OrgSlug = f.conn.OrgSlug
+		st.VerifiedAt = time.Now().Add(-DefaultReverifyAfter - time.Minute)
+		require.NoError(t, tdb.st.SaveConnectionState(ctx, st))
+		rep = VerifyReport{}
+		require.NoError(t, run(t, f.a.VerifyConnection, VerifyInput{Connection: f.conn}, &rep))
+		require.False(t, rep.Skipped, "an old verification is done again")
+
+		// The token is revoked: verification is skipped (recent), discovery
+		// fails with the diagnosis.
+		require.NoError(t, run(t, f.a.DiscoverProjects, DiscoverInput{Connection: f.conn}, nil))
+		bad := *f.a
+		bad.Credentials = EnvCredentials{Lookup: lookup(map[string]string{tokenEnv: "revoked-" + testToken})}
+		rep = VerifyReport{}
+		require.NoError(t, run(t, bad.VerifyConnection, VerifyInput{Connection: f.conn}, &rep))
+		require.True(t, rep.Skipped)
+		err = run(t, bad.DiscoverProjects, DiscoverInput{Connection: f.conn}, nil)
+		ae := requireAppError(t, err, ErrInvalidCredentials, true)
+		require.Contains(t, ae.Error(), "personal API token")
+	})
 }
