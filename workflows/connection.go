@@ -13,59 +13,181 @@ import (
 	"github.com/circleci-sync/circleci-sync/activities"
 )
 
+// ChangeOperations is the workflow.GetVersion change of the workflows' current
+// shape: search attributes, user metadata, sync cycles with re-sync requests
+// and continuous mode, several pipeline pages per activity. Version 1 is the
+// current code; runs without the marker (started before) take the code in
+// legacy.go.
+const ChangeOperations = "operations"
+
 // ConnectionSync syncs one CircleCI connection (registered as ConnectionSyncName,
-// workflow ID ConnectionWorkflowID):
+// workflow ID ConnectionWorkflowID). Each sync cycle:
 //
 //  1. validates its input (non-retryable "invalid_input");
 //  2. verifies the connection with CircleCI's diagnostic sequence (non-retryable
 //     "invalid_credentials", "invalid_permissions", "no_resources",
-//     "missing_credentials");
+//     "missing_credentials"), unless it was verified within a day;
 //  3. discovers the projects (or takes the configured list) and records them;
 //  4. runs one ProjectSync child per project, at most max_concurrent_projects at a
 //     time; a failing project never stops the others, and its outcome says why;
 //  5. resolves the users the projects reference, once each;
-//  6. records the run's figures.
+//  6. records the cycle's figures.
 //
-// When the history grows long it stops starting children, waits for the running
-// ones and continues as new, carrying ConnectionSyncState. It completes, even when
-// some projects failed: the result lists each project's outcome
-// (FailedProjects counts the failures).
+// A resync Update or signal (ResyncUpdate, ResyncSignal) asks for another cycle:
+// requests that arrive during a cycle coalesce into one follow-up cycle, which
+// starts when the cycle ends, in a new run (continue-as-new). With continuous
+// set, the workflow waits interval (or a request) after each cycle and runs the
+// next, forever. Otherwise it completes after its last cycle, even when some
+// projects failed: the result lists each project's outcome (FailedProjects
+// counts the failures).
+//
+// Within a cycle, when the history grows long, it stops starting children,
+// waits for the running ones and continues as new, carrying
+// ConnectionSyncState. It answers the progress query (ConnectionProgress),
+// shows its phase and figures as the Web UI's current details, and sets the
+// registered CircleCI* search attributes.
 func ConnectionSync(ctx workflow.Context, in ConnectionSyncInput) (ConnectionSyncResult, error) {
+	if workflow.GetVersion(ctx, ChangeOperations, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return connectionSyncV1(ctx, in)
+	}
 	if err := in.Validate(); err != nil {
 		return ConnectionSyncResult{}, err
 	}
-	in = in.withDefaults()
-	st := in.State
-	if st == nil {
-		st = &ConnectionSyncState{Phase: PhaseVerify}
+	r := &connectionRun{in: in.withDefaults(), st: in.State}
+	r.in.State = nil
+	if r.st == nil {
+		r.st = &ConnectionSyncState{Phase: PhaseVerify}
 	}
-	in.State = nil
-	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (ConnectionSyncState, error) {
-		return *st, nil
-	}); err != nil {
+	r.st.Cycle = max(r.st.Cycle, 1)
+	return r.run(ctx)
+}
+
+// connectionRun is one run of ConnectionSync: its input and the state it
+// carries across continue-as-new.
+type connectionRun struct {
+	in      ConnectionSyncInput
+	st      *ConnectionSyncState
+	sa      *searchAttrs
+	signals workflow.ReceiveChannel
+	// nextCycleAt is when a continuous sync's next cycle starts (while waiting).
+	nextCycleAt time.Time
+}
+
+// run registers the handlers, runs the cycle and what follows it: the result,
+// or the next cycle in a new run.
+func (r *connectionRun) run(ctx workflow.Context) (ConnectionSyncResult, error) {
+	st := r.st
+	err := workflow.SetQueryHandlerWithOptions(ctx, ProgressQuery, func() (ConnectionProgress, error) {
+		return r.progress(), nil
+	}, workflow.QueryHandlerOptions{Description: "The current cycle's phase, projects and figures (ConnectionProgress)."})
+	if err != nil {
 		return ConnectionSyncResult{}, fmt.Errorf("set the progress query handler: %w", err)
 	}
+	if r.signals, err = handleResyncs(ctx, st); err != nil {
+		return ConnectionSyncResult{}, err
+	}
+	if st.SearchAttributes == nil {
+		st.SearchAttributes = lookUpSearchAttrs(ctx)
+	}
+	r.sa = newSearchAttrs(st.SearchAttributes)
+	r.setPhase(ctx, st.Phase)
+
+	res, err := r.cycle(ctx)
+	if err != nil {
+		if !workflow.IsContinueAsNewError(err) {
+			r.setPhase(ctx, PhaseFailed)
+		}
+		return res, err
+	}
+	st.Previous = &CycleSummary{Cycle: st.Cycle, FailedProjects: res.FailedProjects, Totals: res.Totals,
+		CompletedAt: workflow.Now(ctx).UTC()}
+	drainResyncSignals(ctx, r.signals, st)
+	if st.ResyncPending == 0 && !r.in.Continuous {
+		r.setPhase(ctx, PhaseDone)
+		return res, nil
+	}
+	if st.ResyncPending == 0 {
+		interval := r.in.Interval.D()
+		r.nextCycleAt = workflow.Now(ctx).Add(interval).UTC()
+		r.setPhase(ctx, PhaseWaiting)
+		_, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: interval,
+			TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("next cycle in %s, or on a resync request", interval)}},
+			func() bool { return st.ResyncPending > 0 })
+		if err != nil {
+			return res, err
+		}
+	}
+	return res, r.continueAsNew(ctx, &ConnectionSyncState{Phase: PhaseVerify, Cycle: st.Cycle + 1,
+		SearchAttributes: st.SearchAttributes, Previous: st.Previous, LastResyncReason: st.LastResyncReason})
+}
+
+// continueAsNew continues the run as new with next as its state, once every
+// handler has finished and the undelivered signals are in: next gets the
+// requests still pending (a next cycle includes those of st).
+func (r *connectionRun) continueAsNew(ctx workflow.Context, next *ConnectionSyncState) error {
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
+	}
+	drainResyncSignals(ctx, r.signals, r.st)
+	if next.Cycle > r.st.Cycle {
+		next.Included = r.st.ResyncPending
+		next.LastResyncReason = r.st.LastResyncReason
+	}
+	in := r.in
+	in.State = next
+	return workflow.NewContinueAsNewError(ctx, ConnectionSyncName, in)
+}
+
+// PhaseFailed is the CircleCISyncPhase of a ConnectionSync or ProjectSync that
+// failed.
+const PhaseFailed = "failed"
+
+// setPhase records the phase, the search attributes and the current details.
+func (r *connectionRun) setPhase(ctx workflow.Context, phase string) {
+	r.st.Phase = phase
+	r.refresh(ctx)
+}
+
+// refresh upserts the search attributes that changed and sets the current
+// details.
+func (r *connectionRun) refresh(ctx workflow.Context) {
+	p := r.progress()
+	r.sa.upsert(ctx, keyword(SearchAttrConnection, r.in.ConnectionID), keyword(SearchAttrOrg, r.in.OrgSlug),
+		keyword(SearchAttrPhase, p.Phase), integer(SearchAttrPipelines, p.Totals.Pipelines))
+	workflow.SetCurrentDetails(ctx, p.details())
+}
+
+// begin marks the cycle as begun: from now on a re-sync request goes to the
+// next cycle.
+func (r *connectionRun) begin() { r.st.Begun = true }
+
+// cycle runs the sync cycle from where the state stands.
+func (r *connectionRun) cycle(ctx workflow.Context) (ConnectionSyncResult, error) {
+	in, st := r.in, r.st
 	conn := in.connection()
 	short := withShortActivity(ctx)
-
 	if !st.Verified {
-		st.Phase = PhaseVerify
+		r.begin()
+		r.setPhase(ctx, PhaseVerify)
 		var report activities.VerifyReport
-		err := workflow.ExecuteActivity(short, a.VerifyConnection,
-			activities.VerifyInput{Connection: conn, Projects: in.Projects}).Get(ctx, &report)
+		err := workflow.ExecuteActivity(summarized(short, fmt.Sprintf("verify connection %s (%s)", in.ConnectionID, in.OrgSlug)),
+			a.VerifyConnection, activities.VerifyInput{Connection: conn, Projects: in.Projects}).Get(ctx, &report)
 		if err != nil {
+			noteError(ctx, &st.LastError, "verify the connection", describe(err))
 			return ConnectionSyncResult{}, err
 		}
 		st.Verified = true
 		st.Requests += report.Requests
 	}
 	if !st.Discovered {
-		st.Phase = PhaseDiscover
+		r.begin()
+		r.setPhase(ctx, PhaseDiscover)
 		var found activities.DiscoverResult
 		// Discovery pages through the org's pipelines and heartbeats per page.
-		err := workflow.ExecuteActivity(withPageActivity(ctx), a.DiscoverProjects,
-			activities.DiscoverInput{Connection: conn, Projects: in.Projects}).Get(ctx, &found)
+		err := workflow.ExecuteActivity(summarized(withPageActivity(ctx), "discover the projects of "+in.OrgSlug),
+			a.DiscoverProjects, activities.DiscoverInput{Connection: conn, Projects: in.Projects}).Get(ctx, &found)
 		if err != nil {
+			noteError(ctx, &st.LastError, "discover the projects", describe(err))
 			return ConnectionSyncResult{}, err
 		}
 		st.Discovered = true
@@ -73,29 +195,32 @@ func ConnectionSync(ctx workflow.Context, in ConnectionSyncInput) (ConnectionSyn
 		st.Requests += found.Requests
 	}
 
-	st.Phase = PhaseProjects
-	if err := runProjects(ctx, in, st); err != nil {
+	r.begin()
+	r.setPhase(ctx, PhaseProjects)
+	if err := r.runProjects(ctx); err != nil {
 		return ConnectionSyncResult{}, err
 	}
 	if st.more() {
 		// The history is long: every child of this run has finished; go on in a
 		// new run with the rest.
 		st.Runs++
-		next := in
-		next.State = st
-		return ConnectionSyncResult{}, workflow.NewContinueAsNewError(ctx, ConnectionSyncName, next)
+		next := *st
+		return ConnectionSyncResult{}, r.continueAsNew(ctx, &next)
 	}
 
-	st.Phase = PhaseUsers
+	r.setPhase(ctx, PhaseUsers)
 	var users activities.ResolveUsersResult
-	err := workflow.ExecuteActivity(withPageActivity(ctx), a.ResolveUsers, activities.ResolveUsersInput{
-		Connection: conn, Projects: st.Projects, FreshFor: in.UsersFreshFor.D(),
-	}).Get(ctx, &users)
+	err := workflow.ExecuteActivity(summarized(withPageActivity(ctx), "resolve the users of connection "+in.ConnectionID),
+		a.ResolveUsers, activities.ResolveUsersInput{
+			Connection: conn, Projects: st.Projects, FreshFor: in.UsersFreshFor.D(),
+		}).Get(ctx, &users)
 	if err != nil {
+		noteError(ctx, &st.LastError, "resolve the users", describe(err))
 		return ConnectionSyncResult{}, err
 	}
+	st.Users = &users
 
-	res := ConnectionSyncResult{ConnectionID: in.ConnectionID, Users: users, Runs: st.Runs + 1}
+	res := ConnectionSyncResult{ConnectionID: in.ConnectionID, Cycle: st.Cycle, Users: users, Runs: st.Runs + 1}
 	res.Projects = slices.Clone(st.Outcomes)
 	slices.SortFunc(res.Projects, func(x, y ProjectOutcome) int { return strings.Compare(x.ProjectSlug, y.ProjectSlug) })
 	for _, o := range res.Projects {
@@ -115,14 +240,15 @@ func ConnectionSync(ctx workflow.Context, in ConnectionSyncInput) (ConnectionSyn
 			missing = append(missing, o.ProjectSlug)
 		}
 	}
-	err = workflow.ExecuteActivity(short, a.CompleteConnection, activities.CompleteConnectionInput{
-		Connection: conn, Projects: st.Projects, Missing: missing, Counts: res.Totals,
-		Failed: int64(res.FailedProjects),
-	}).Get(ctx, nil)
+	err = workflow.ExecuteActivity(summarized(short, "record the cycle of connection "+in.ConnectionID),
+		a.CompleteConnection, activities.CompleteConnectionInput{
+			Connection: conn, Projects: st.Projects, Missing: missing, Counts: res.Totals,
+			Failed: int64(res.FailedProjects),
+		}).Get(ctx, nil)
 	if err != nil {
+		noteError(ctx, &st.LastError, "record the cycle", describe(err))
 		return ConnectionSyncResult{}, err
 	}
-	st.Phase = PhaseDone
 	return res, nil
 }
 
@@ -142,7 +268,8 @@ const (
 // "already_running". runProjects returns when every project has finished, or
 // earlier, with projects left (st.more()) and nothing running, when the history
 // is long enough to continue as new.
-func runProjects(ctx workflow.Context, in ConnectionSyncInput, st *ConnectionSyncState) error {
+func (r *connectionRun) runProjects(ctx workflow.Context) error {
+	in, st := r.in, r.st
 	var since time.Time
 	if in.Since != "" {
 		since, _ = parseSince(in.Since) // Validate checked it
@@ -159,31 +286,42 @@ func runProjects(ctx workflow.Context, in ConnectionSyncInput, st *ConnectionSyn
 			id := ProjectWorkflowID(in.ConnectionID, slug)
 			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 				WorkflowID:    id,
-				StaticSummary: "CircleCI project " + slug + " (connection " + in.ConnectionID + ")",
+				StaticSummary: fmt.Sprintf("CircleCI project %s (connection %s, cycle %d)", slug, in.ConnectionID, st.Cycle),
+				StaticDetails: projectDetails(in, slug, st.Cycle),
 			})
 			child := ProjectSyncInput{
 				Connection: in.connection(), ProjectSlug: slug, Since: since,
-				Overlap: *in.Overlap, RerunWindow: *in.RerunWindow,
+				Overlap: *in.Overlap, RerunWindow: *in.RerunWindow, SearchAttributes: st.SearchAttributes,
 			}
 			f := workflow.ExecuteChildWorkflow(cctx, ProjectSyncName, child)
 			st.InFlight = append(st.InFlight, slug)
 			running++
 			pending++
 			started++
+			r.refresh(ctx)
 			sel.AddFuture(f, func(f workflow.Future) {
-				var r ProjectSyncResult
-				err := f.Get(ctx, &r)
+				var res ProjectSyncResult
+				err := f.Get(ctx, &res)
 				running--
 				st.InFlight = slices.DeleteFunc(st.InFlight, func(s string) bool { return s == slug })
 				if childIDTaken(err) && tries[slug] < ChildIDTakenRetries {
 					tries[slug]++
 					pending++
-					sel.AddFuture(workflow.NewTimer(ctx, ChildIDTakenRetryDelay), func(workflow.Future) {
+					sel.AddFuture(workflow.NewTimerWithOptions(ctx, ChildIDTakenRetryDelay, workflow.TimerOptions{
+						Summary: "start project " + slug + " again: its workflow ID is taken",
+					}), func(workflow.Future) {
 						st.Retry = append(st.Retry, slug)
 					})
 					return
 				}
-				st.Outcomes = append(st.Outcomes, projectOutcome(slug, id, r, err))
+				o := projectOutcome(slug, id, res, err)
+				if o.Status == ProjectFailed {
+					noteError(ctx, &st.LastError, "project "+slug, o.ErrorType+": "+o.Error)
+				} else if res.LastError != nil {
+					st.LastError = res.LastError
+				}
+				st.Outcomes = append(st.Outcomes, o)
+				r.refresh(ctx)
 			})
 			continue
 		}
@@ -193,6 +331,19 @@ func runProjects(ctx workflow.Context, in ConnectionSyncInput, st *ConnectionSyn
 		sel.Select(ctx)
 		pending--
 	}
+}
+
+// projectDetails is a ProjectSync child's static details: Markdown for the Web
+// UI.
+func projectDetails(in ConnectionSyncInput, slug string, cycle int) string {
+	since := in.Since
+	if since == "" {
+		since = "all history"
+	}
+	return fmt.Sprintf("Project **%s** of organisation **%s**, connection **%s** (%s), cycle %d.\n\n"+
+		"- first sync from: %s\n- incremental overlap: %s, rerun window: %s\n- parent: `%s`\n",
+		slug, in.OrgSlug, in.ConnectionID, in.BaseURL, cycle, since, in.Overlap.D(), in.RerunWindow.D(),
+		ConnectionWorkflowID(in.ConnectionID))
 }
 
 // more tells whether projects are left to start.
@@ -229,6 +380,12 @@ func projectOutcome(slug, id string, r ProjectSyncResult, err error) ProjectOutc
 	o.Status = ProjectFailed
 	o.ErrorType, o.Error = describeFailure(err)
 	return o
+}
+
+// describe is describeFailure in one string, "type: message".
+func describe(err error) string {
+	typ, msg := describeFailure(err)
+	return typ + ": " + msg
 }
 
 // describeFailure returns the type and message of the innermost cause a user can

@@ -34,6 +34,10 @@ const (
 	DefaultRerunWindow = 72 * time.Hour
 	// DefaultUsersFreshFor: users fetched this recently are not fetched again.
 	DefaultUsersFreshFor = 24 * time.Hour
+	// DefaultInterval is how long a continuous sync waits between cycles.
+	DefaultInterval = time.Hour
+	// MinInterval is the shortest interval accepted.
+	MinInterval = time.Minute
 )
 
 // ConnectionSyncInput is the input of ConnectionSync: one JSON object with
@@ -78,6 +82,14 @@ type ConnectionSyncInput struct {
 	// UsersFreshFor: users fetched this recently are not fetched again (default
 	// DefaultUsersFreshFor).
 	UsersFreshFor *Duration `json:"users_fresh_for,omitempty"`
+	// Continuous keeps the workflow alive: after each cycle it waits Interval
+	// (or a resync request) and runs the next cycle, continuing as new between
+	// cycles. Without it the workflow ends after its cycle (and the re-syncs
+	// requested meanwhile).
+	Continuous bool `json:"continuous,omitempty"`
+	// Interval is the wait between the cycles of a continuous sync (default
+	// DefaultInterval, at least MinInterval).
+	Interval *Duration `json:"interval,omitempty"`
 
 	// State is set by ConnectionSync itself when it continues as new; leave it
 	// empty.
@@ -127,6 +139,10 @@ func (in *ConnectionSyncInput) UnmarshalJSON(b []byte) error {
 			dst = &in.RerunWindow
 		case "users_fresh_for":
 			dst = &in.UsersFreshFor
+		case "continuous":
+			dst = &in.Continuous
+		case "interval":
+			dst = &in.Interval
 		case "state":
 			dst = &in.State
 		default:
@@ -186,7 +202,7 @@ func (in ConnectionSyncInput) Validate() error {
 		// State is written by ConnectionSync when it continues as new; a hand-made
 		// one must at least be consistent, so the workflow cannot index out of range.
 		const hint = " (state is set by ConnectionSync when it continues as new: leave it out)"
-		if st.Runs < 0 || st.Next < 0 || st.Next > len(st.Projects) || len(st.InFlight) > 0 ||
+		if st.Runs < 0 || st.Cycle < 0 || st.ResyncPending < 0 || st.Next < 0 || st.Next > len(st.Projects) || len(st.InFlight) > 0 ||
 			(!st.Discovered && (len(st.Projects) > 0 || len(st.Retry) > 0 || st.Next > 0)) {
 			add("state: inconsistent cursor" + hint)
 		}
@@ -215,6 +231,14 @@ func (in ConnectionSyncInput) Validate() error {
 	}{{"overlap", in.Overlap}, {"rerun_window", in.RerunWindow}, {"users_fresh_for", in.UsersFreshFor}} {
 		if f.d != nil && *f.d < 0 {
 			add("%s %s: must not be negative", f.name, f.d.D())
+		}
+	}
+	if in.Interval != nil {
+		switch {
+		case !in.Continuous:
+			add("interval %s: applies to continuous syncs only (set \"continuous\": true)", in.Interval.D())
+		case in.Interval.D() < MinInterval:
+			add("interval %s: want at least %s", in.Interval.D(), MinInterval)
 		}
 	}
 	if len(problems) == 0 {
@@ -284,6 +308,9 @@ func (in ConnectionSyncInput) withDefaults() ConnectionSyncInput {
 	in.Overlap = def(in.Overlap, DefaultOverlap)
 	in.RerunWindow = def(in.RerunWindow, DefaultRerunWindow)
 	in.UsersFreshFor = def(in.UsersFreshFor, DefaultUsersFreshFor)
+	if in.Continuous {
+		in.Interval = def(in.Interval, DefaultInterval)
+	}
 	return in
 }
 

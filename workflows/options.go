@@ -31,6 +31,14 @@ const (
 	// database outage longer than this fails the sync (visibly) instead of
 	// retrying forever.
 	ActivityRetryBudget = 6 * time.Hour
+	// PagesPerActivity is how many pipeline pages one SyncPipelinePage activity
+	// covers at most (it also stops starting pages after
+	// activities.PageActivityBudget): six history events for up to 200
+	// pipelines, against six for each page of 20.
+	PagesPerActivity = 10
+	// localActivityTimeout bounds the local activities (a lookup in the
+	// worker's memory).
+	localActivityTimeout = 10 * time.Second
 )
 
 // retryPolicy retries transient errors (5xx, network, database, 429 after the
@@ -68,4 +76,11 @@ func withPageActivity(ctx workflow.Context) workflow.Context {
 // continue as new.
 func continueAsNewSuggested(ctx workflow.Context) bool {
 	return workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+}
+
+// summarized sets the summary the Web UI shows for the activities ctx schedules.
+func summarized(ctx workflow.Context, summary string) workflow.Context {
+	opts := workflow.GetActivityOptions(ctx)
+	opts.Summary = summary
+	return workflow.WithActivityOptions(ctx, opts)
 }

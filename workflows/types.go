@@ -24,15 +24,42 @@ const (
 	PhasePages    = "pages"
 	PhaseRefresh  = "refresh"
 	PhaseDone     = "done"
+	// PhaseWaiting: a continuous ConnectionSync between cycles.
+	PhaseWaiting = "waiting"
 )
 
 // ConnectionSyncState is what ConnectionSync carries across continue-as-new: where
 // the fan-out stands and the figures so far. It holds slugs and counts only.
 type ConnectionSyncState struct {
 	// Phase is what the sync is doing: PhaseVerify, PhaseDiscover, PhaseProjects,
-	// PhaseUsers or PhaseDone.
+	// PhaseUsers, PhaseWaiting (continuous mode, between cycles) or PhaseDone.
 	Phase string `json:"phase"`
-	// Runs counts the runs before this one (continue-as-new).
+	// Cycle numbers the sync cycles of the connection's workflow, from 1; a
+	// re-sync or continuous mode runs the next cycle in a new run
+	// (continue-as-new).
+	Cycle int `json:"cycle,omitempty"`
+	// Begun is true once the cycle started its first activity: a re-sync
+	// request from then on goes to the next cycle.
+	Begun bool `json:"begun,omitempty"`
+	// Included counts the re-sync requests the cycle includes (they came before
+	// it began).
+	Included int `json:"included,omitempty"`
+	// ResyncPending counts the re-sync requests waiting for the next cycle
+	// (they coalesce into one).
+	ResyncPending int `json:"resync_pending,omitempty"`
+	// LastResyncReason is the reason of the last re-sync request.
+	LastResyncReason string `json:"last_resync_reason,omitempty"`
+	// SearchAttributes are the registered custom search attributes the run
+	// sets (looked up once, then carried).
+	SearchAttributes []string `json:"search_attributes"`
+	// Users are the user resolution's figures, once done.
+	Users *activities.ResolveUsersResult `json:"users,omitempty"`
+	// LastError is the last error the sync met (an activity's failed attempt,
+	// a project's failure, a restart of paging).
+	LastError *ErrorNote `json:"last_error,omitempty"`
+	// Previous sums up the cycle before this one.
+	Previous *CycleSummary `json:"previous,omitempty"`
+	// Runs counts the runs before this one (continue-as-new) within the cycle.
 	Runs int `json:"runs"`
 	// Verified is true once the connection was verified.
 	Verified bool `json:"verified"`
@@ -69,9 +96,31 @@ type ProjectOutcome struct {
 	Counts      activities.SyncCounts `json:"counts"`
 }
 
+// ErrorNote is an error a sync met and went on from (or failed with), for the
+// progress query.
+type ErrorNote struct {
+	// Where says what was being done: "page 3 of gh/acme/api", "project
+	// gh/acme/api".
+	Where string `json:"where"`
+	// Error is "type: message" (an ApplicationError's type and message).
+	Error string `json:"error"`
+	// At is the workflow time it was seen.
+	At time.Time `json:"at"`
+}
+
+// CycleSummary sums up a finished sync cycle.
+type CycleSummary struct {
+	Cycle          int                   `json:"cycle"`
+	FailedProjects int                   `json:"failed_projects"`
+	Totals         activities.SyncCounts `json:"totals"`
+	CompletedAt    time.Time             `json:"completed_at"`
+}
+
 // ConnectionSyncResult is the result of ConnectionSync.
 type ConnectionSyncResult struct {
 	ConnectionID string `json:"connection_id"`
+	// Cycle is the sync cycle this result is of (see ConnectionSyncState.Cycle).
+	Cycle int `json:"cycle,omitempty"`
 	// Projects are the outcomes, sorted by project slug.
 	Projects []ProjectOutcome `json:"projects"`
 	// FailedProjects counts the outcomes with status ProjectFailed.
@@ -95,6 +144,9 @@ type ProjectSyncInput struct {
 	// Overlap and RerunWindow are the incremental knobs (see ConnectionSyncInput).
 	Overlap     Duration `json:"overlap"`
 	RerunWindow Duration `json:"rerun_window"`
+	// SearchAttributes are the registered custom search attributes to set; nil
+	// means ask the worker (ConnectionSync passes what it knows).
+	SearchAttributes []string `json:"search_attributes"`
 	// State is set by ProjectSync itself when it continues as new.
 	State *ProjectSyncState `json:"state,omitempty"`
 }
@@ -120,6 +172,8 @@ type ProjectSyncState struct {
 	// Newest is the created_at of the newest pipeline seen: the next watermark.
 	Newest time.Time             `json:"newest,omitempty"`
 	Counts activities.SyncCounts `json:"counts"`
+	// LastError is the last error the sync met (see ErrorNote).
+	LastError *ErrorNote `json:"last_error,omitempty"`
 }
 
 // ProjectSyncResult is the result of ProjectSync.
@@ -133,9 +187,11 @@ type ProjectSyncResult struct {
 	Counts    activities.SyncCounts `json:"counts"`
 	// Runs is the number of workflow runs (1 + continue-as-new count).
 	Runs int `json:"runs"`
+	// LastError is the last error the sync met and went on from.
+	LastError *ErrorNote `json:"last_error,omitempty"`
 }
 
-// ProgressQuery is the name of the query both workflows answer with their current
-// state (ConnectionSyncState or ProjectSyncState):
+// ProgressQuery is the name of the query both workflows answer with their
+// progress (ConnectionProgress or ProjectProgress):
 // `temporal workflow query --workflow-id circleci-sync/acme --name progress`.
 const ProgressQuery = "progress"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -477,7 +476,7 @@ func TestProgressQueryReportsThePhase(t *testing.T) {
 	env := newEnv(t)
 	mockConnectionActivities(env, connMocks{})
 	registerFakeProjects(env, &fakeProjects{})
-	var during ConnectionSyncState
+	var during ConnectionProgress
 	env.RegisterDelayedCallback(func() {
 		v, err := env.QueryWorkflow(ProgressQuery)
 		require.NoError(t, err)
@@ -486,9 +485,11 @@ func TestProgressQueryReportsThePhase(t *testing.T) {
 	env.ExecuteWorkflow(ConnectionSyncName, validInput(projects(3)...))
 	require.NoError(t, env.GetWorkflowError())
 	assert.Equal(t, PhaseProjects, during.Phase)
-	assert.Equal(t, 2, during.Next)
-	assert.Equal(t, projects(3)[:2], during.InFlight)
-	assert.True(t, slices.Equal(projects(3), during.Projects))
+	assert.Equal(t, 1, during.Cycle)
+	assert.Equal(t, 3, during.Projects.Total)
+	assert.Equal(t, projects(3)[:2], during.Projects.Running)
+	assert.Zero(t, during.Projects.Completed)
+	assert.Equal(t, int64(6), during.Totals.Requests, "verification's and discovery's requests")
 }
 
 func TestProjectSyncRestartsPagingOnAStalePageToken(t *testing.T) {

@@ -1,0 +1,165 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/circleci-sync/circleci-sync/activities"
+)
+
+// ConnectionProgress is ConnectionSync's answer to the progress query:
+//
+//	temporal workflow query --workflow-id circleci-sync/acme --name progress
+//
+// Its figures are the current cycle's: verification and discovery, the
+// projects that finished (a running project's own figures are in its
+// ProjectSync's progress query), and the users once resolved.
+type ConnectionProgress struct {
+	ConnectionID string `json:"connection_id"`
+	OrgSlug      string `json:"org_slug"`
+	// Cycle is the current sync cycle (from 1); Phase what it is doing.
+	Cycle int    `json:"cycle"`
+	Phase string `json:"phase"`
+	// Projects counts the cycle's projects.
+	Projects ProjectCounts `json:"projects"`
+	// Totals adds up the figures so far: pages, pipelines, workflows, jobs and
+	// users written, skipped entities by reason, requests, 429s and limiter
+	// waits.
+	Totals activities.SyncCounts `json:"totals"`
+	// ResyncPending counts the re-sync requests waiting for the next cycle.
+	ResyncPending int `json:"resync_pending"`
+	// Continuous is true for a continuous sync; NextCycleAt is when its next
+	// cycle starts while it waits (PhaseWaiting).
+	Continuous  bool      `json:"continuous"`
+	NextCycleAt time.Time `json:"next_cycle_at,omitempty"`
+	// LastError is the last error the cycle met (nil when none).
+	LastError *ErrorNote `json:"last_error,omitempty"`
+	// Previous sums up the cycle before.
+	Previous *CycleSummary `json:"previous,omitempty"`
+	// Runs is the number of workflow runs of the cycle so far (continue-as-new).
+	Runs int `json:"runs"`
+}
+
+// ProjectCounts counts a cycle's projects.
+type ProjectCounts struct {
+	Total     int `json:"total"`
+	Completed int `json:"completed"`
+	Failed    int `json:"failed"`
+	// Running are the projects being synced, in start order.
+	Running []string `json:"running"`
+}
+
+// ProjectProgress is ProjectSync's answer to the progress query.
+type ProjectProgress struct {
+	ConnectionID string `json:"connection_id"`
+	ProjectSlug  string `json:"project_slug"`
+	Phase        string `json:"phase"`
+	Incremental  bool   `json:"incremental"`
+	// Counts are the figures so far (see ConnectionProgress.Totals).
+	Counts activities.SyncCounts `json:"counts"`
+	// Restarts counts paging restarts after a stale page token.
+	Restarts int `json:"restarts"`
+	// LastError is the last error the sync met (nil when none).
+	LastError *ErrorNote `json:"last_error,omitempty"`
+	// Runs is the number of workflow runs so far (continue-as-new).
+	Runs int `json:"runs"`
+}
+
+// connectionProgress builds the progress query's answer.
+func (r *connectionRun) progress() ConnectionProgress {
+	st := r.st
+	p := ConnectionProgress{ConnectionID: r.in.ConnectionID, OrgSlug: r.in.OrgSlug, Cycle: st.Cycle, Phase: st.Phase,
+		ResyncPending: st.ResyncPending, Continuous: r.in.Continuous, NextCycleAt: r.nextCycleAt,
+		LastError: st.LastError, Previous: st.Previous, Runs: st.Runs + 1}
+	p.Projects.Total = len(st.Projects)
+	p.Projects.Running = slices.Clone(st.InFlight)
+	if p.Projects.Running == nil {
+		p.Projects.Running = []string{}
+	}
+	p.Totals.Requests = st.Requests
+	for _, o := range st.Outcomes {
+		p.Totals.Add(o.Counts)
+		if o.Status == ProjectFailed {
+			p.Projects.Failed++
+		} else {
+			p.Projects.Completed++
+		}
+	}
+	if st.Users != nil {
+		p.Totals.Add(st.Users.Counts)
+	}
+	return p
+}
+
+// details is the Markdown the Web UI shows as the run's current details.
+func (p ConnectionProgress) details() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**Cycle %d** · phase **%s** · projects %d/%d done", p.Cycle, p.Phase,
+		p.Projects.Completed+p.Projects.Failed, p.Projects.Total)
+	if p.Projects.Failed > 0 {
+		fmt.Fprintf(&b, " (%d failed)", p.Projects.Failed)
+	}
+	if n := len(p.Projects.Running); n > 0 {
+		fmt.Fprintf(&b, ", %d running", n)
+	}
+	b.WriteString("\n\n")
+	writeCounts(&b, p.Totals)
+	if p.ResyncPending > 0 {
+		fmt.Fprintf(&b, "\n\nRe-sync requested: %d request(s) for cycle %d", p.ResyncPending, p.Cycle+1)
+	}
+	if !p.NextCycleAt.IsZero() && p.Phase == PhaseWaiting {
+		fmt.Fprintf(&b, "\n\nNext cycle at %s (or on a resync request)", p.NextCycleAt.UTC().Format(time.RFC3339))
+	}
+	writeLastError(&b, p.LastError)
+	return b.String()
+}
+
+// details is the Markdown the Web UI shows as the run's current details.
+func (p ProjectProgress) details() string {
+	var b strings.Builder
+	kind := "first sync"
+	if p.Incremental {
+		kind = "incremental"
+	}
+	fmt.Fprintf(&b, "**%s** · phase **%s** · %s", p.ProjectSlug, p.Phase, kind)
+	if p.Restarts > 0 {
+		fmt.Fprintf(&b, " · paging restarted %d time(s)", p.Restarts)
+	}
+	b.WriteString("\n\n")
+	writeCounts(&b, p.Counts)
+	writeLastError(&b, p.LastError)
+	return b.String()
+}
+
+// writeCounts writes the figures of c on one line.
+func writeCounts(b *strings.Builder, c activities.SyncCounts) {
+	fmt.Fprintf(b, "%d pages · %d pipelines · %d workflows · %d jobs · %d users · %d requests",
+		c.Pages, c.Pipelines, c.Workflows, c.Jobs, c.Users, c.Requests)
+	if c.Skipped > 0 {
+		fmt.Fprintf(b, " · %d skipped (%d expired, %d server errors, %d not found)", c.Skipped,
+			c.SkippedBy.Expired, c.SkippedBy.ServerError, c.SkippedBy.NotFound)
+	}
+	if c.RateLimited > 0 || c.RateLimitWaitMS > 0 {
+		fmt.Fprintf(b, " · %d × 429, %s waited for the rate limit", c.RateLimited,
+			(time.Duration(c.RateLimitWaitMS) * time.Millisecond).Round(time.Millisecond))
+	}
+}
+
+// writeLastError writes the last error, if any.
+func writeLastError(b *strings.Builder, e *ErrorNote) {
+	if e != nil {
+		fmt.Fprintf(b, "\n\nLast error (%s, %s): %s", e.Where, e.At.UTC().Format(time.RFC3339), e.Error)
+	}
+}
+
+// noteError records err, met while doing where, as the last error.
+func noteError(ctx workflow.Context, last **ErrorNote, where string, err string) {
+	if err == "" {
+		return
+	}
+	*last = &ErrorNote{Where: where, Error: err, At: workflow.Now(ctx).UTC()}
+}
