@@ -11,7 +11,7 @@ import (
 // query and update arguments, heartbeat details, failure details, memo values
 // and user metadata (static summary and details, activity and timer
 // summaries). Search attributes do not go through a data converter and stay
-// plaintext.
+// plaintext. c must not be nil.
 func NewDataConverter(c *Codec) converter.DataConverter {
 	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c)
 }
