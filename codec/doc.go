@@ -39,13 +39,14 @@
 //
 // The keyring (EnvKeys or EnvKeysFile, see ParseKeys) is "id=base64key,..."
 // of 32-byte keys; the first encrypts, all decrypt. To rotate, put a new key
-// first (NewKeyLine makes one) on every worker, client and codec server, and
-// keep the old keys until no history that uses them is still readable: past
+// (NewKeyLine makes one) first on every worker, client and codec server. With
+// several workers in a rolling deploy, add it second (decrypt only)
+// everywhere first, then move it first: a process that lacks a key cannot read
+// what another encrypted with it, and its workflow tasks fail until it has the
+// key. Keep the old keys until no history that uses them is still readable:
 // the namespace's retention period after the last workflow that used them
-// closed (running workflows keep replaying their old events). Removing a key
-// too early makes those histories unreadable, and their workflows fail their
-// workflow tasks. A leaked key decrypts every payload under its id; rotating
-// protects new payloads only.
+// closed (running workflows replay their old events). A leaked key decrypts
+// every payload under its id; rotating protects new payloads only.
 //
 // # Codec server
 //
