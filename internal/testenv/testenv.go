@@ -65,6 +65,11 @@ type DevServerOptions struct {
 	DBFilename string
 	// HostPort binds the frontend; empty means a free port.
 	HostPort string
+	// EnableUI serves the Web UI (the server is headless otherwise) on UIPort,
+	// or on the CLI's default, the frontend port + 1000.
+	EnableUI bool
+	// UIPort is the Web UI's port when EnableUI is set.
+	UIPort string
 	// ExtraArgs are appended to `temporal server start-dev`, e.g.
 	// "--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=100".
 	ExtraArgs []string
@@ -78,6 +83,8 @@ func StartTemporal(t testing.TB, opts DevServerOptions) *testsuite.DevServer {
 		ExistingPath:  path,
 		ClientOptions: &client.Options{HostPort: opts.HostPort, Namespace: "default"},
 		DBFilename:    opts.DBFilename,
+		EnableUI:      opts.EnableUI,
+		UIPort:        opts.UIPort,
 		LogLevel:      "error",
 		ExtraArgs:     opts.ExtraArgs,
 		Stdout:        testWriter{t},

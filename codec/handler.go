@@ -1,0 +1,140 @@
+package codec
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.temporal.io/sdk/converter"
+)
+
+// DefaultMaxBodyBytes caps a codec server request body unless
+// HandlerOptions.MaxBodyBytes says otherwise.
+const DefaultMaxBodyBytes = 4 << 20
+
+// HandlerOptions tune NewHTTPHandler. The zero value serves any namespace,
+// without authentication, to clients that send no Origin (the CLI).
+type HandlerOptions struct {
+	// AllowedOrigins are the Web UI origins (e.g. "http://localhost:8233")
+	// allowed to call from a browser, with credentials. A request whose Origin
+	// is not listed is refused (403).
+	AllowedOrigins []string
+	// AuthToken, when set, must come as "Authorization: Bearer <AuthToken>"
+	// on every request but CORS preflights; otherwise 401.
+	AuthToken string
+	// Namespaces, when set, are the only namespaces served; a request must
+	// name one in its path (/{namespace}/decode) or X-Namespace header.
+	Namespaces []string
+	// MaxBodyBytes caps a request body (default DefaultMaxBodyBytes); larger
+	// ones get 413.
+	MaxBodyBytes int64
+}
+
+// NewHTTPHandler returns a Temporal codec server for c, as the Temporal CLI
+// (--codec-endpoint, --codec-auth) and the Web UI (TEMPORAL_CODEC_ENDPOINT,
+// dev server --ui-codec-endpoint) call it: POST /encode and /decode, or
+// /{namespace}/encode and /{namespace}/decode, with a JSON common.v1.Payloads
+// body, answered in kind (the SDK's converter.NewPayloadCodecHTTPHandler does
+// the conversion). The namespace may also come in an X-Namespace header.
+//
+// Anyone who can reach the handler (and pass AuthToken) can decrypt every
+// payload: serve it on a loopback or private address only.
+func NewHTTPHandler(c *Codec, opts HandlerOptions) http.Handler {
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	return &handler{opts: opts, codec: converter.NewPayloadCodecHTTPHandler(c)}
+}
+
+// handler checks CORS, authentication, the route, the namespace and the body
+// size, then hands the request to the SDK's codec handler.
+type handler struct {
+	opts  HandlerOptions
+	codec http.Handler
+}
+
+// ServeHTTP implements http.Handler.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Add("Vary", "Origin")
+	if origin := r.Header.Get("Origin"); origin != "" {
+		if !slices.Contains(h.opts.AllowedOrigins, origin) {
+			http.Error(w, "origin not allowed", http.StatusForbidden)
+			return
+		}
+		w.Header().Set("Access-Control-Allow-Origin", origin)
+		w.Header().Set("Access-Control-Allow-Credentials", "true")
+		w.Header().Set("Access-Control-Allow-Headers", "Authorization,Content-Type,X-Namespace")
+		w.Header().Set("Access-Control-Allow-Methods", "POST,OPTIONS")
+	}
+	if r.Method == http.MethodOptions {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if h.opts.AuthToken != "" && !h.authorized(r) {
+		w.Header().Set("WWW-Authenticate", "Bearer")
+		http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)
+		return
+	}
+	namespace, ok := route(r.URL.Path)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST, OPTIONS")
+		http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+		return
+	}
+	if namespace == "" {
+		namespace = r.Header.Get("X-Namespace")
+	}
+	if len(h.opts.Namespaces) > 0 && !slices.Contains(h.opts.Namespaces, namespace) {
+		http.Error(w, "namespace "+strconv.Quote(namespace)+" not served", http.StatusForbidden)
+		return
+	}
+	if r.ContentLength > h.opts.MaxBodyBytes {
+		http.Error(w, http.StatusText(http.StatusRequestEntityTooLarge), http.StatusRequestEntityTooLarge)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, h.opts.MaxBodyBytes+1))
+	if err != nil {
+		http.Error(w, "read the request body", http.StatusBadRequest)
+		return
+	}
+	if int64(len(body)) > h.opts.MaxBodyBytes {
+		http.Error(w, http.StatusText(http.StatusRequestEntityTooLarge), http.StatusRequestEntityTooLarge)
+		return
+	}
+	r = r.Clone(r.Context())
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	h.codec.ServeHTTP(w, r)
+}
+
+// authorized reports whether r carries "Authorization: Bearer <AuthToken>",
+// comparing the token in constant time.
+func (h *handler) authorized(r *http.Request) bool {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(h.opts.AuthToken)) == 1
+}
+
+// route parses /encode, /decode, /{namespace}/encode and /{namespace}/decode,
+// returning the namespace ("" when the path has none).
+func route(path string) (namespace string, ok bool) {
+	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	switch last := parts[len(parts)-1]; {
+	case last != "encode" && last != "decode":
+		return "", false
+	case len(parts) == 1:
+		return "", true
+	case len(parts) == 2 && parts[0] != "":
+		return parts[0], true
+	}
+	return "", false
+}
