@@ -141,3 +141,34 @@ func benchRaw(v any, pad int) json.RawMessage {
 	})
 	return append(append(b[:len(b)-1:len(b)-1], ','), extra[1:]...)
 }
+
+// BenchmarkNewestPipelines reads the newest pipeline of each of 50 projects among
+// 100,000 stored pipelines: what the metrics' freshness collector asks on a scrape.
+// Its cost grows with the number of projects (see newestPipelinesQuery).
+//
+//	go test -run '^$' -bench BenchmarkNewestPipelines ./store/
+func BenchmarkNewestPipelines(b *testing.B) {
+	forEachBenchBackend(b, func(b *testing.B, st Store) {
+		const projects, pipelines, perBatch = 50, 100_000, 1000
+		ctx := context.Background()
+		for i := 0; i < pipelines; i += perBatch {
+			var batch Batch
+			for j := i; j < i+perBatch; j++ {
+				slug := fmt.Sprintf("gh/o/p%02d", j%projects)
+				batch.Pipelines = append(batch.Pipelines, newPipeline(fmt.Sprintf("p%06d", j), slug, int64(j), base.Add(time.Duration(j)*time.Second)))
+			}
+			if _, err := st.WriteBatch(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for b.Loop() {
+			got, err := st.NewestPipelines(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(got) != projects {
+				b.Fatalf("got %d projects, want %d", len(got), projects)
+			}
+		}
+	})
+}

@@ -159,32 +159,85 @@ func (q *queries) SaveProjectState(ctx context.Context, s ProjectState) error {
 	return nil
 }
 
+// connectionColumns are the columns scanConnection reads, in its order.
+const connectionColumns = `connection_id, org_slug, base_url, projects, last_run_at, last_run,
+	verified_at, discovered_at, discovery_watermark`
+
+// scanConnection scans a row of connectionColumns.
+func scanConnection(scan func(dest ...any) error) (ConnectionState, error) {
+	var st ConnectionState
+	var lastRunAt, verifiedAt, discoveredAt, discoveryWatermark scanTime
+	var projects, lastRun sql.NullString
+	if err := scan(&st.ConnectionID, &st.OrgSlug, &st.BaseURL, &projects, &lastRunAt, &lastRun,
+		&verifiedAt, &discoveredAt, &discoveryWatermark); err != nil {
+		return ConnectionState{}, err
+	}
+	st.LastRunAt = lastRunAt.t
+	st.VerifiedAt, st.DiscoveredAt, st.DiscoveryWatermark = verifiedAt.t, discoveredAt.t, discoveryWatermark.t
+	if projects.Valid {
+		if err := json.Unmarshal([]byte(projects.String), &st.Projects); err != nil {
+			return ConnectionState{}, fmt.Errorf("decode projects: %w", err)
+		}
+	}
+	var err error
+	st.LastRun, err = decodeLastRun(lastRun)
+	if err != nil {
+		return ConnectionState{}, err
+	}
+	return st, nil
+}
+
 // ConnectionState returns the stored state of a connection, or a zero state with the
 // id filled in when there is none.
 func (q *queries) ConnectionState(ctx context.Context, connectionID string) (ConnectionState, error) {
-	st := ConnectionState{ConnectionID: connectionID}
-	var lastRunAt, verifiedAt, discoveredAt, discoveryWatermark scanTime
-	var projects, lastRun sql.NullString
-	found, err := q.queryRow(ctx, []any{&st.OrgSlug, &st.BaseURL, &projects, &lastRunAt, &lastRun,
-		&verifiedAt, &discoveredAt, &discoveryWatermark},
-		`SELECT org_slug, base_url, projects, last_run_at, last_run, verified_at, discovered_at,
-			discovery_watermark
-		FROM circleci_sync_connections WHERE connection_id = $1`,
-		connectionID)
-	if err == nil && found {
-		st.LastRunAt = lastRunAt.t
-		st.VerifiedAt, st.DiscoveredAt, st.DiscoveryWatermark = verifiedAt.t, discoveredAt.t, discoveryWatermark.t
-		if projects.Valid {
-			err = json.Unmarshal([]byte(projects.String), &st.Projects)
-		}
-		if err == nil {
-			st.LastRun, err = decodeLastRun(lastRun)
-		}
-	}
+	st, err := q.connectionState(ctx, connectionID)
 	if err != nil {
 		return ConnectionState{}, fmt.Errorf("store: read state of connection %q: %w", connectionID, err)
 	}
 	return st, nil
+}
+
+// connectionState is ConnectionState without the error context.
+func (q *queries) connectionState(ctx context.Context, connectionID string) (ConnectionState, error) {
+	rows, err := q.db.query(ctx, `SELECT `+connectionColumns+` FROM circleci_sync_connections
+		WHERE connection_id = $1`, connectionID)
+	if err != nil {
+		return ConnectionState{}, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return ConnectionState{ConnectionID: connectionID}, rows.Err()
+	}
+	st, err := scanConnection(rows.Scan)
+	if err != nil {
+		return ConnectionState{}, err
+	}
+	// The id as asked (the stored one differs for a string PostgreSQL cannot store).
+	st.ConnectionID = connectionID
+	return st, rows.Err()
+}
+
+// ConnectionStates lists the stored state of every connection, ordered by
+// connection id (bytewise).
+func (q *queries) ConnectionStates(ctx context.Context) ([]ConnectionState, error) {
+	rows, err := q.db.query(ctx, `SELECT `+connectionColumns+` FROM circleci_sync_connections`)
+	if err != nil {
+		return nil, fmt.Errorf("store: list connection states: %w", err)
+	}
+	defer rows.Close()
+	var out []ConnectionState
+	for rows.Next() {
+		st, err := scanConnection(rows.Scan)
+		if err != nil {
+			return nil, fmt.Errorf("store: list connection states: %w", err)
+		}
+		out = append(out, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list connection states: %w", err)
+	}
+	slices.SortFunc(out, func(a, b ConnectionState) int { return strings.Compare(a.ConnectionID, b.ConnectionID) })
+	return out, nil
 }
 
 // SaveConnectionState stores s, replacing what was there.
@@ -256,6 +309,50 @@ func (q *queries) PipelinesCreatedSince(ctx context.Context, projectSlug string,
 		return nil, fmt.Errorf("store: pipelines of %q created since %s: %w", projectSlug, t.Format(time.RFC3339Nano), err)
 	}
 	return ids, nil
+}
+
+// newestPipelinesQuery lists each project's slug with the created_at of its newest
+// stored pipeline. A GROUP BY would read the whole table (PostgreSQL scans it;
+// SQLite scans the whole index), so this walks the index on (project_slug,
+// created_at) instead, in both dialects: the recursive part finds the next slug
+// after the previous one (one index seek each), and the outer query the greatest
+// created_at of each slug (one seek each), so its cost grows with the number of
+// projects, not of pipelines. max ignores NULL created_at; a project whose pipelines
+// all lack it has a NULL row, left out by NewestPipelines.
+const newestPipelinesQuery = `WITH RECURSIVE slugs (slug) AS (
+		SELECT min(project_slug) FROM circleci_pipelines
+		UNION ALL
+		SELECT (SELECT min(p.project_slug) FROM circleci_pipelines p WHERE p.project_slug > s.slug)
+		FROM slugs s WHERE s.slug IS NOT NULL
+	)
+	SELECT s.slug, (SELECT max(p.created_at) FROM circleci_pipelines p WHERE p.project_slug = s.slug)
+	FROM slugs s WHERE s.slug IS NOT NULL`
+
+// NewestPipelines returns, for each project with stored pipelines, the created_at of
+// its newest one, by project slug as stored. Pipelines stored without created_at
+// are not counted. It is one query of a few index seeks per project
+// (newestPipelinesQuery), cheap enough for every metrics scrape.
+func (q *queries) NewestPipelines(ctx context.Context) (map[string]time.Time, error) {
+	rows, err := q.db.query(ctx, newestPipelinesQuery)
+	if err != nil {
+		return nil, fmt.Errorf("store: newest pipeline of each project: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]time.Time)
+	for rows.Next() {
+		var slug string
+		var newest scanTime
+		if err := rows.Scan(&slug, &newest); err != nil {
+			return nil, fmt.Errorf("store: newest pipeline of each project: %w", err)
+		}
+		if !newest.t.IsZero() {
+			out[slug] = newest.t
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: newest pipeline of each project: %w", err)
+	}
+	return out, nil
 }
 
 // storedKeys returns ids as the database stores them (q.db.text), deduplicated in

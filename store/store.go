@@ -190,6 +190,13 @@ type Store interface {
 	// WorkflowStatuses returns the stored status of each of ids that is a stored
 	// workflow; ids not stored are absent from the map.
 	WorkflowStatuses(ctx context.Context, ids []string) (map[string]string, error)
+	// NewestPipelines returns, for each project with stored pipelines, the
+	// created_at of its newest one (pipelines stored without created_at are not
+	// counted), by project slug as stored.
+	NewestPipelines(ctx context.Context) (map[string]time.Time, error)
+	// ConnectionStates lists the stored state of every connection, ordered by
+	// connection id (bytewise).
+	ConnectionStates(ctx context.Context) ([]ConnectionState, error)
 
 	// Skipped lists the skipped-entity ledger, ordered by kind and id (bytewise).
 	Skipped(ctx context.Context) ([]Skipped, error)

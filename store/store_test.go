@@ -728,6 +728,40 @@ func TestPipelinesCreatedSince(t *testing.T) {
 	})
 }
 
+func TestNewestPipelines(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, st Store) {
+		ctx := context.Background()
+		got, err := st.NewestPipelines(ctx)
+		require.NoError(t, err)
+		require.Empty(t, got)
+
+		ist := time.FixedZone("IST", 5*3600+1800)
+		write(t, st, Batch{Pipelines: []circleci.Pipeline{
+			newPipeline("a1", "gh/o/a", 1, at(1)),
+			newPipeline("a3", "gh/o/a", 3, at(3).In(ist)),
+			newPipeline("a2", "gh/o/a", 2, at(2)),
+			newPipeline("b1", "gh/o/b", 1, at(-5)),
+			{ID: "b-no-created-at", ProjectSlug: "gh/o/b"},
+			{ID: "c-no-created-at", ProjectSlug: "gh/o/c"},
+		}})
+		got, err = st.NewestPipelines(ctx)
+		require.NoError(t, err)
+		require.Equal(t, map[string]time.Time{"gh/o/a": at(3), "gh/o/b": at(-5)}, got)
+		for _, v := range got {
+			require.Equal(t, time.UTC, v.Location())
+		}
+
+		// A newer pipeline moves its project's newest time; an older one does not.
+		write(t, st, Batch{Pipelines: []circleci.Pipeline{
+			newPipeline("b2", "gh/o/b", 2, at(7)),
+			newPipeline("a0", "gh/o/a", 0, at(0)),
+		}})
+		got, err = st.NewestPipelines(ctx)
+		require.NoError(t, err)
+		require.Equal(t, map[string]time.Time{"gh/o/a": at(3), "gh/o/b": at(7)}, got)
+	})
+}
+
 func TestUsersFetchedSince(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, st Store) {
 		ctx := context.Background()
@@ -829,6 +863,9 @@ func TestSyncState(t *testing.T) {
 		cs, err := st.ConnectionState(ctx, "c1")
 		require.NoError(t, err)
 		require.Equal(t, ConnectionState{ConnectionID: "c1"}, cs)
+		none, err := st.ConnectionStates(ctx)
+		require.NoError(t, err)
+		require.Empty(t, none)
 
 		full := ProjectState{ConnectionID: "c1", ProjectSlug: "gh/o/r", Watermark: at(1), LastRunAt: at(2),
 			LastRun: map[string]int64{"pipelines": 20, "jobs": 400, "big": 1 << 53}}
@@ -858,6 +895,13 @@ func TestSyncState(t *testing.T) {
 		cs, err = st.ConnectionState(ctx, "c1")
 		require.NoError(t, err)
 		require.Equal(t, conn2, cs)
+
+		// ConnectionStates lists every connection, by id.
+		conn3 := ConnectionState{ConnectionID: "a0", OrgSlug: "gh/a", LastRunAt: at(9), Projects: []string{"gh/a/x"}}
+		require.NoError(t, st.SaveConnectionState(ctx, conn3))
+		all, err := st.ConnectionStates(ctx)
+		require.NoError(t, err)
+		require.Equal(t, []ConnectionState{conn3, conn2}, all)
 
 		require.ErrorIs(t, st.SaveProjectState(ctx, ProjectState{ProjectSlug: "x"}), ErrInvalidItem)
 		require.ErrorIs(t, st.SaveProjectState(ctx, ProjectState{ConnectionID: "x"}), ErrInvalidItem)
