@@ -5,8 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 
+	"os"
+
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
+
+	"github.com/circleci-sync/circleci-sync/codec"
+	"github.com/circleci-sync/circleci-sync/metrics"
 )
 
 // ClientOptions loads the Temporal client options the way the Temporal CLI does
@@ -16,6 +21,11 @@ import (
 // TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS* and TEMPORAL_GRPC_META_*
 // on top. Unset, the client talks to localhost:7233, namespace "default". The
 // SDK's log goes to logger.
+//
+// When payload encryption is configured (PAYLOAD_ENCRYPTION_KEYS or
+// PAYLOAD_ENCRYPTION_KEYS_FILE, see package codec) the options encrypt every
+// payload and failure message: the worker, the starter and any other client of
+// the syncs must then share the keys.
 func ClientOptions(logger *slog.Logger) (client.Options, error) {
 	opts, err := envconfig.LoadDefaultClientOptions()
 	if err != nil {
@@ -24,15 +34,32 @@ func ClientOptions(logger *slog.Logger) (client.Options, error) {
 	if logger != nil {
 		opts.Logger = NewLogger(logger)
 	}
+	c, err := codec.FromEnv(os.LookupEnv)
+	if err != nil {
+		return client.Options{}, fmt.Errorf("payload encryption: %w", err)
+	}
+	codec.Apply(&opts, c)
 	return opts, nil
 }
 
-// Dial connects to Temporal with ClientOptions(logger).
-func Dial(ctx context.Context, logger *slog.Logger) (client.Client, error) {
+// Dial connects the worker to Temporal with ClientOptions(logger). When
+// cfg.MetricsAddr is set it first builds cfg.Metrics, whose Temporal handler
+// the client reports the SDK's metrics to. It sets cfg.Namespace to the
+// client's namespace.
+func Dial(ctx context.Context, cfg *Config, logger *slog.Logger) (client.Client, error) {
 	opts, err := ClientOptions(logger)
 	if err != nil {
 		return nil, err
 	}
+	if cfg.MetricsAddr != "" && cfg.Metrics == nil {
+		if cfg.Metrics, err = metrics.New(metrics.Options{Logger: logger}); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Metrics != nil {
+		opts.MetricsHandler = cfg.Metrics.Temporal()
+	}
+	cfg.Namespace = Namespace(opts)
 	return DialOptions(ctx, opts)
 }
 

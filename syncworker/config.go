@@ -10,6 +10,8 @@ import (
 
 	"github.com/circleci-sync/circleci-sync/activities"
 	"github.com/circleci-sync/circleci-sync/circleci"
+	"github.com/circleci-sync/circleci-sync/codec"
+	"github.com/circleci-sync/circleci-sync/metrics"
 	"github.com/circleci-sync/circleci-sync/store"
 	"github.com/circleci-sync/circleci-sync/workflows"
 )
@@ -40,6 +42,9 @@ const (
 	// EnvStopTimeout is how long a stopping worker lets running activities
 	// finish (default DefaultStopTimeout).
 	EnvStopTimeout = "WORKER_STOP_TIMEOUT"
+	// EnvRegisterSearchAttributes: "false" keeps the worker from adding the
+	// missing search attributes (it then logs which to add).
+	EnvRegisterSearchAttributes = "WORKER_REGISTER_SEARCH_ATTRIBUTES"
 )
 
 // Worker defaults.
@@ -67,6 +72,26 @@ type Config struct {
 	MaxConcurrentActivities int
 	// StopTimeout is how long a stopping worker lets running activities finish.
 	StopTimeout time.Duration
+	// MetricsAddr is where the Prometheus metrics are served (EnvMetricsAddr;
+	// empty: not served).
+	MetricsAddr string
+	// RegisterSearchAttributes lets the worker add the missing search
+	// attributes through the operator API (EnvRegisterSearchAttributes).
+	RegisterSearchAttributes bool
+	// Codec encrypts payloads (package codec's variables); nil means off.
+	Codec *codec.Codec
+	// CodecServer, when its Addr is set (codec.EnvServerAddr), is where the
+	// worker serves the codec server for the CLI and the Web UI; it needs Codec.
+	CodecServer codec.ServerConfig
+
+	// Set by Dial (or a test), not from the environment:
+
+	// Namespace is the Temporal namespace (for the search attributes); empty
+	// means "default".
+	Namespace string
+	// Metrics, when set, collects the worker's metrics (MetricsAddr serves
+	// them).
+	Metrics *metrics.Metrics
 }
 
 // DefaultConfig returns the configuration used when no variable is set.
@@ -79,9 +104,10 @@ func DefaultConfig() Config {
 			Burst:             circleci.DefaultBurst,
 			MaxConcurrent:     circleci.DefaultMaxConcurrent,
 		},
-		PageConcurrency:         activities.DefaultPageConcurrency,
-		MaxConcurrentActivities: DefaultMaxConcurrentActivities,
-		StopTimeout:             DefaultStopTimeout,
+		PageConcurrency:          activities.DefaultPageConcurrency,
+		MaxConcurrentActivities:  DefaultMaxConcurrentActivities,
+		StopTimeout:              DefaultStopTimeout,
+		RegisterSearchAttributes: true,
 	}
 }
 
@@ -137,6 +163,33 @@ func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 			problems = append(problems, fmt.Sprintf("%s=%q: want a duration such as \"30s\" or \"2m\"", EnvStopTimeout, v))
 		} else {
 			cfg.StopTimeout = d
+		}
+	}
+	if v, ok := get(EnvMetricsAddr); ok {
+		cfg.MetricsAddr = v
+	}
+	if v, ok := get(EnvRegisterSearchAttributes); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s=%q: want true or false", EnvRegisterSearchAttributes, v))
+		}
+		cfg.RegisterSearchAttributes = b
+	}
+	c, err := codec.FromEnv(lookup)
+	if err != nil {
+		problems = append(problems, "payload encryption: "+err.Error())
+	}
+	cfg.Codec = c
+	if addr, ok := get(codec.EnvServerAddr); ok {
+		sc, err := codec.ServerConfigFromEnv(lookup)
+		switch {
+		case err != nil:
+			problems = append(problems, "codec server: "+err.Error())
+		case c == nil:
+			problems = append(problems, fmt.Sprintf("%s=%q: the codec server needs payload encryption keys (%s or %s)",
+				codec.EnvServerAddr, addr, codec.EnvKeys, codec.EnvKeysFile))
+		default:
+			cfg.CodecServer = sc
 		}
 	}
 	if len(problems) > 0 {

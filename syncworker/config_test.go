@@ -12,6 +12,7 @@ import (
 
 	"github.com/circleci-sync/circleci-sync/activities"
 	"github.com/circleci-sync/circleci-sync/circleci"
+	"github.com/circleci-sync/circleci-sync/codec"
 	"github.com/circleci-sync/circleci-sync/store"
 	"github.com/circleci-sync/circleci-sync/workflows"
 )
@@ -32,9 +33,10 @@ func TestConfigDefaults(t *testing.T) {
 			Burst:             circleci.DefaultBurst,
 			MaxConcurrent:     circleci.DefaultMaxConcurrent,
 		},
-		PageConcurrency:         activities.DefaultPageConcurrency,
-		MaxConcurrentActivities: DefaultMaxConcurrentActivities,
-		StopTimeout:             30 * time.Second,
+		PageConcurrency:          activities.DefaultPageConcurrency,
+		MaxConcurrentActivities:  DefaultMaxConcurrentActivities,
+		StopTimeout:              30 * time.Second,
+		RegisterSearchAttributes: true,
 	}, cfg)
 	require.Equal(t, DefaultConfig(), cfg)
 }
@@ -49,12 +51,13 @@ func TestConfigFromEnv(t *testing.T) {
 	cfg, err := ConfigFromEnv()
 	require.NoError(t, err)
 	require.Equal(t, Config{
-		TaskQueue:               "q2",
-		DatabaseURL:             "postgres://u@h/db",
-		Limiter:                 circleci.LimiterOptions{RequestsPerSecond: 2.5, Burst: 3, MaxConcurrent: 4},
-		PageConcurrency:         5,
-		MaxConcurrentActivities: 6,
-		StopTimeout:             90 * time.Second,
+		TaskQueue:                "q2",
+		DatabaseURL:              "postgres://u@h/db",
+		Limiter:                  circleci.LimiterOptions{RequestsPerSecond: 2.5, Burst: 3, MaxConcurrent: 4},
+		PageConcurrency:          5,
+		MaxConcurrentActivities:  6,
+		StopTimeout:              90 * time.Second,
+		RegisterSearchAttributes: true,
 	}, cfg)
 
 	t.Setenv(EnvRate, "inf")
@@ -67,12 +70,13 @@ func TestConfigFromEnv(t *testing.T) {
 
 func TestConfigInvalid(t *testing.T) {
 	for name, bad := range map[string][]string{
-		EnvRate:                    {"0", "-1", "fast", "NaN"},
-		EnvBurst:                   {"0", "1.5", "x"},
-		EnvMaxConcurrent:           {"-3"},
-		EnvPageConcurrency:         {"0"},
-		EnvMaxConcurrentActivities: {"many"},
-		EnvStopTimeout:             {"30", "-1s"},
+		EnvRate:                     {"0", "-1", "fast", "NaN"},
+		EnvBurst:                    {"0", "1.5", "x"},
+		EnvMaxConcurrent:            {"-3"},
+		EnvPageConcurrency:          {"0"},
+		EnvMaxConcurrentActivities:  {"many"},
+		EnvStopTimeout:              {"30", "-1s"},
+		EnvRegisterSearchAttributes: {"maybe"},
 	} {
 		for _, v := range bad {
 			_, err := ConfigFromLookup(env(map[string]string{name: v}))
@@ -155,4 +159,30 @@ func TestClientOptions(t *testing.T) {
 	t.Setenv("TEMPORAL_PROFILE", "missing")
 	_, err = ClientOptions(nil)
 	require.ErrorContains(t, err, "TEMPORAL_PROFILE")
+}
+
+func TestConfigMetricsCodecAndSearchAttributes(t *testing.T) {
+	key, err := codec.NewKeyLine("k1")
+	require.NoError(t, err)
+	cfg, err := ConfigFromLookup(env(map[string]string{EnvMetricsAddr: ":9090", EnvRegisterSearchAttributes: "false",
+		codec.EnvKeys: key, codec.EnvServerAddr: "127.0.0.1:0", codec.EnvCORSOrigins: "http://localhost:8080"}))
+	require.NoError(t, err)
+	require.Equal(t, ":9090", cfg.MetricsAddr)
+	require.False(t, cfg.RegisterSearchAttributes)
+	require.NotNil(t, cfg.Codec)
+	require.Equal(t, []string{"k1"}, cfg.Codec.KeyIDs())
+	require.Equal(t, "127.0.0.1:0", cfg.CodecServer.Addr)
+	require.Equal(t, []string{"http://localhost:8080"}, cfg.CodecServer.Handler.AllowedOrigins)
+
+	// No keys: no codec; a codec server without keys is a mistake.
+	cfg, err = ConfigFromLookup(env(nil))
+	require.NoError(t, err)
+	require.Nil(t, cfg.Codec)
+	require.Empty(t, cfg.CodecServer.Addr)
+	_, err = ConfigFromLookup(env(map[string]string{codec.EnvServerAddr: ":8081"}))
+	require.ErrorContains(t, err, codec.EnvKeys)
+	// A bad key is reported without its material.
+	_, err = ConfigFromLookup(env(map[string]string{codec.EnvKeys: "k1=c2VjcmV0LWJ1dC1zaG9ydA"}))
+	require.ErrorContains(t, err, "payload encryption")
+	require.NotContains(t, err.Error(), "c2VjcmV0LWJ1dC1zaG9ydA")
 }

@@ -23,6 +23,8 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/circleci-sync/circleci-sync/activities"
+	"github.com/circleci-sync/circleci-sync/circleci"
+	"github.com/circleci-sync/circleci-sync/resync"
 	"github.com/circleci-sync/circleci-sync/store"
 	"github.com/circleci-sync/circleci-sync/workflows"
 )
@@ -34,6 +36,12 @@ import (
 // and closes the store. It returns nil after a stop asked by ctx, and an error
 // when the store cannot be opened or the worker cannot start or fails. c stays
 // open: it is the caller's.
+//
+// Before polling it makes sure the workflows' search attributes exist on
+// cfg.Namespace (adding the missing ones when cfg.RegisterSearchAttributes;
+// see SearchAttributeRegistry.Ensure): a missing one never fails a sync. With
+// cfg.Metrics it serves the metrics on cfg.MetricsAddr; with cfg.Codec and
+// cfg.CodecServer.Addr, the codec server for the Temporal CLI and Web UI.
 func RunWorker(ctx context.Context, cfg Config, c client.Client, logger *slog.Logger) error {
 	if logger == nil {
 		logger = slog.Default()
@@ -54,14 +62,52 @@ func RunWorker(ctx context.Context, cfg Config, c client.Client, logger *slog.Lo
 	}()
 	logger.Info("database open", "database", RedactDatabaseURL(cfg.DatabaseURL))
 
+	var observer circleci.Observer
+	var batches activities.BatchObserver
+	if m := cfg.Metrics; m != nil {
+		if err := m.RegisterStore(st); err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		observer, batches = m.CircleCI(), m
+		if cfg.MetricsAddr != "" {
+			addr, stop, err := ServeMetrics(ctx, cfg.MetricsAddr, m, logger)
+			if err != nil {
+				return err
+			}
+			defer stop()
+			logger.Info("metrics served", "address", addr, "path", "/metrics")
+		}
+	}
+	if cfg.Codec != nil {
+		logger.Info("payload encryption on", "key_ids", cfg.Codec.KeyIDs())
+		if cfg.CodecServer.Addr != "" {
+			addr, stop, err := ServeCodec(ctx, cfg.Codec, cfg.CodecServer, logger)
+			if err != nil {
+				return err
+			}
+			defer stop()
+			logger.Info("codec server listening", "address", addr, "cors_origins", cfg.CodecServer.Handler.AllowedOrigins)
+		}
+	}
+
+	sas := NewSearchAttributeRegistry(c, cfg.Namespace, logger)
+	if present, err := sas.Ensure(ctx, cfg.RegisterSearchAttributes); err != nil {
+		logger.Warn("cannot check the search attributes: the syncs run without them for now", "error", err)
+	} else {
+		logger.Info("search attributes", "present", present)
+	}
+
 	acts := &activities.Activities{
 		Store:       st,
 		Credentials: activities.EnvCredentials{},
 		Clients: activities.NewClientCache(activities.ClientOptions{
 			Limiter:   cfg.Limiter,
 			UserAgent: "circleci-sync",
+			Observer:  observer,
 		}),
-		PageConcurrency: cfg.PageConcurrency,
+		PageConcurrency:  cfg.PageConcurrency,
+		Observer:         batches,
+		SearchAttributes: sas.Present,
 	}
 
 	fatal := make(chan error, 1)
@@ -77,6 +123,7 @@ func RunWorker(ctx context.Context, cfg Config, c client.Client, logger *slog.Lo
 	})
 	workflows.Register(w)
 	w.RegisterActivity(acts)
+	resync.RegisterActivities(w)
 
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start the worker on task queue %s: %w", cfg.TaskQueue, err)

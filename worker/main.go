@@ -9,6 +9,8 @@
 // TEMPORAL_CONFIG_FILE. CircleCI tokens are read, by the activities, from the
 // environment variable each sync names (token_env, default CIRCLECI_TOKEN).
 // Logs go to stderr (LOG_FORMAT=text|json, LOG_LEVEL=debug|info|warn|error).
+// METRICS_ADDR serves Prometheus metrics; PAYLOAD_ENCRYPTION_KEYS (or _FILE)
+// encrypts payloads, and CODEC_SERVER_ADDR then serves the codec server.
 //
 // SIGINT or SIGTERM stops it gracefully: it stops polling and lets running
 // activities finish for WORKER_STOP_TIMEOUT (default 30s). See the README,
@@ -53,10 +55,13 @@ func run(ctx context.Context, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	c, err := syncworker.Dial(ctx, logger)
+	c, err := syncworker.Dial(ctx, &cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	if cfg.Metrics != nil {
+		defer cfg.Metrics.Close()
+	}
 	return syncworker.RunWorker(ctx, cfg, c, logger)
 }

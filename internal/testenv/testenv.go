@@ -86,7 +86,10 @@ func StartTemporal(t testing.TB, opts DevServerOptions) *testsuite.DevServer {
 		EnableUI:      opts.EnableUI,
 		UIPort:        opts.UIPort,
 		LogLevel:      "error",
-		ExtraArgs:     opts.ExtraArgs,
+		// Search attributes a worker adds are usable at once (the server
+		// caches the namespace's attributes otherwise).
+		ExtraArgs: append([]string{"--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true"},
+			opts.ExtraArgs...),
 		Stdout:        testWriter{t},
 		Stderr:        testWriter{t},
 	})
