@@ -90,8 +90,8 @@ func StartTemporal(t testing.TB, opts DevServerOptions) *testsuite.DevServer {
 		// caches the namespace's attributes otherwise).
 		ExtraArgs: append([]string{"--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true"},
 			opts.ExtraArgs...),
-		Stdout:        testWriter{t},
-		Stderr:        testWriter{t},
+		Stdout: testWriter{t},
+		Stderr: testWriter{t},
 	})
 	if err != nil {
 		t.Fatalf("start the Temporal dev server (%s): %v", path, err)
