@@ -47,6 +47,9 @@ type Activities struct {
 	// (their workflow and job lists), and how many requests an activity has in
 	// flight. Zero means DefaultPageConcurrency.
 	PageConcurrency int
+	// MaxPagesPerActivity, when above zero, caps the pages one SyncPipelinePage
+	// run covers, below what the workflow asks (PageInput.MaxPages).
+	MaxPagesPerActivity int
 	// DiscoveryMaxPages bounds how many pages of the organisation's pipeline
 	// list DiscoverProjects reads, newest first, once projects of the
 	// organisation are on record (a first discovery reads them all). Zero

@@ -61,6 +61,9 @@ func (a *Activities) SyncPipelinePage(ctx context.Context, in PageInput) (PageRe
 	}
 	log := logger(ctx, conn)
 	maxPages := max(in.MaxPages, 1)
+	if a.MaxPagesPerActivity > 0 {
+		maxPages = min(maxPages, a.MaxPagesPerActivity)
+	}
 	deadline := time.Now().Add(PageActivityBudget)
 
 	progress := PageProgress{PageToken: in.PageToken, PageNumber: in.PageNumber}

@@ -157,10 +157,12 @@ func workerConfig(taskQueue, databaseURL string) syncworker.Config {
 	return cfg
 }
 
-// startWorker runs syncworker.RunWorker in-process on taskQueue until t ends. It
+// startWorker runs syncworker.RunWorker in-process on taskQueue until t ends,
+// with workerConfig changed by tune. It
 // gets a Temporal client of its own whose SDK log, like the worker's, goes to the
 // returned buffer (debug level), for the token checks.
-func startWorker(t *testing.T, tsrv *testsuite.DevServer, taskQueue, databaseURL string) *testenv.Buffer {
+func startWorker(t *testing.T, tsrv *testsuite.DevServer, taskQueue, databaseURL string,
+	tune ...func(cfg *syncworker.Config)) *testenv.Buffer {
 	t.Helper()
 	logs := &testenv.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -171,7 +173,11 @@ func startWorker(t *testing.T, tsrv *testsuite.DevServer, taskQueue, databaseURL
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- syncworker.RunWorker(ctx, workerConfig(taskQueue, databaseURL), c, logger) }()
+	cfg := workerConfig(taskQueue, databaseURL)
+	for _, f := range tune {
+		f(&cfg)
+	}
+	go func() { done <- syncworker.RunWorker(ctx, cfg, c, logger) }()
 	t.Cleanup(func() {
 		cancel()
 		select {

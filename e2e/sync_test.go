@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/circleci-sync/circleci-sync/circleci/circlecitest"
+	"github.com/circleci-sync/circleci-sync/syncworker"
 	"github.com/circleci-sync/circleci-sync/workflows"
 )
 
@@ -167,8 +168,9 @@ func TestSync(t *testing.T) {
 
 // TestContinueAsNew runs a full sync on a dev server that suggests
 // continue-as-new after 15 history events. ProjectSync checks the suggestion
-// between pipeline pages, after at least one page per run (a 3-page project
-// reaches about 22 events by its last page), and ConnectionSync before starting
+// between page activities, after at least one per run (the worker here covers
+// one page per activity, so a 3-page project reaches about 25 events by its
+// last page), and ConnectionSync before starting
 // another child, after at least one per run; so the fake has 2 projects per
 // organisation, synced one at a time. Both workflows continue as new, each
 // result's Runs counts its chain, and the tables still equal the fake's
@@ -183,7 +185,7 @@ func TestContinueAsNew(t *testing.T) {
 	tokenEnv := newEnvName("TOKEN")
 	t.Setenv(tokenEnv, token)
 	tq := newID("e2e-can")
-	logs := startWorker(t, tsrv, tq, dbURL)
+	logs := startWorker(t, tsrv, tq, dbURL, func(cfg *syncworker.Config) { cfg.PagesPerActivity = 1 })
 	s := &syncer{c: tsrv.Client(), taskQueue: tq}
 	prefix := newID("can")
 	ins := connectionInputs(fake, prefix, tokenEnv)

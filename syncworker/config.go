@@ -36,6 +36,9 @@ const (
 	// EnvPageConcurrency is how many pipelines of a page one activity fetches at
 	// once (default activities.DefaultPageConcurrency).
 	EnvPageConcurrency = "CIRCLECI_PAGE_CONCURRENCY"
+	// EnvPagesPerActivity caps the pipeline pages one activity covers (default:
+	// the workflow's, workflows.PagesPerActivity).
+	EnvPagesPerActivity = "CIRCLECI_PAGES_PER_ACTIVITY"
 	// EnvMaxConcurrentActivities caps the activities the worker runs at once
 	// (default DefaultMaxConcurrentActivities).
 	EnvMaxConcurrentActivities = "WORKER_MAX_CONCURRENT_ACTIVITIES"
@@ -68,6 +71,8 @@ type Config struct {
 	Limiter circleci.LimiterOptions
 	// PageConcurrency is how many pipelines of a page an activity fetches at once.
 	PageConcurrency int
+	// PagesPerActivity, when above zero, caps the pages one activity covers.
+	PagesPerActivity int
 	// MaxConcurrentActivities caps the activities run at once.
 	MaxConcurrentActivities int
 	// StopTimeout is how long a stopping worker lets running activities finish.
@@ -156,6 +161,7 @@ func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 	positiveInt(EnvBurst, &cfg.Limiter.Burst, "requests per token at once after an idle spell")
 	positiveInt(EnvMaxConcurrent, &cfg.Limiter.MaxConcurrent, "CircleCI requests in flight per token")
 	positiveInt(EnvPageConcurrency, &cfg.PageConcurrency, "pipelines of a page fetched at once")
+	positiveInt(EnvPagesPerActivity, &cfg.PagesPerActivity, "pipeline pages one activity covers")
 	positiveInt(EnvMaxConcurrentActivities, &cfg.MaxConcurrentActivities, "activities run at once")
 	if v, ok := get(EnvStopTimeout); ok {
 		d, err := time.ParseDuration(v)

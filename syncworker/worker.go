@@ -105,9 +105,10 @@ func RunWorker(ctx context.Context, cfg Config, c client.Client, logger *slog.Lo
 			UserAgent: "circleci-sync",
 			Observer:  observer,
 		}),
-		PageConcurrency:  cfg.PageConcurrency,
-		Observer:         batches,
-		SearchAttributes: sas.Present,
+		PageConcurrency:     cfg.PageConcurrency,
+		MaxPagesPerActivity: cfg.PagesPerActivity,
+		Observer:            batches,
+		SearchAttributes:    sas.Present,
 	}
 
 	fatal := make(chan error, 1)
