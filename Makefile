@@ -67,3 +67,9 @@ fuzz:
 
 clean:
 	rm -rf data .tmp
+
+.PHONY: compose-check
+## compose-check: static checks of docker-compose.yml and deploy/ (installs Debian's
+## docker-compose 1.29.2 when missing; no Docker engine needed, nothing is built or run).
+compose-check:
+	bash scripts/check-compose.sh
