@@ -40,6 +40,11 @@
 //     bb/acme/<repo> and circleci/<org-id>/<project-id> (22-character base58
 //     ids, like the docs' examples). Each has an id, organization_id and
 //     vcs_info (GitHub, Bitbucket, and GitLab under provider "CircleCI").
+//   - OddProjects adds GitHub projects with awkward names (OddRepoNames:
+//     "100% coverage", "my repo", unicode, quotes, "x'; DROP TABLE
+//     circleci_pipelines; --", "a%2Fb+c&d=e?f#g", …), every second one in the
+//     organization OddOrgSlug ("gh/ödd org's 100%"), to test escaping and
+//     storage end to end.
 //   - Pipelines (PipelinesPerProject each) are spread over the 60 days before
 //     Now, so projects interleave in org lists; numbers increase with time;
 //     lists are newest first. Triggers are webhook, api (sometimes by the
