@@ -15,8 +15,7 @@ type CorruptionKind string
 // Corruption kinds. Each replaces a 200 answer the fake was about to send.
 const (
 	// CorruptMalformedJSON answers 200 with a body that is not valid JSON (a
-	// stray comma after the opening bracket), whole and of the length its
-	// Content-Length says.
+	// stray comma after the opening bracket), whole.
 	CorruptMalformedJSON CorruptionKind = "malformed_json"
 	// CorruptTruncated answers 200 with a Content-Length of the whole body but
 	// sends only its first half, then closes the connection: the client reads
@@ -85,6 +84,10 @@ type Corruption struct {
 	// Bytes is the least size of a CorruptOversize body (default
 	// OversizeBytes).
 	Bytes int `json:"bytes,omitempty"`
+	// Match, when set, makes only the requests whose unescaped path contains
+	// it eligible: a pipeline or workflow id, or a project slug, to spoil one
+	// list among many read at once.
+	Match string `json:"match,omitempty"`
 }
 
 // CorruptionRoutes maps the short route names accepted in Corruption.Route to
@@ -212,7 +215,8 @@ func (a *answer) isJSON() bool {
 // eligible reports whether Corruption c can apply to the answer a of route
 // (a Stats route key) to request r.
 func (c *Corruption) eligible(route string, r *http.Request, a *answer) bool {
-	if r.Method != http.MethodGet || a.status != http.StatusOK || (c.Route != AnyRoute && c.Route != route) {
+	if r.Method != http.MethodGet || a.status != http.StatusOK || (c.Route != AnyRoute && c.Route != route) ||
+		(c.Match != "" && !strings.Contains(r.URL.Path, c.Match)) {
 		return false
 	}
 	switch c.Kind {
@@ -267,7 +271,10 @@ func (a *answer) sendCorrupted(w http.ResponseWriter, r *http.Request, c Corrupt
 	for k, v := range a.header {
 		w.Header()[k] = v
 	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	// No Content-Length: net/http sets one for a small body and sends a large
+	// one chunked, as for whole answers, so that the last byte leaves only
+	// once the handler returned and Stats counted the request.
+	w.Header().Del("Content-Length")
 	w.WriteHeader(a.status)
 	_, _ = w.Write(body)
 }
