@@ -116,7 +116,9 @@
 // nginx's text/html "502 Bad Gateway" page) and page_token_cycle (a page
 // asked with page-token T answers next_page_token T again). Routes are named
 // by their Stats key or a short name ("workflow_jobs", "pipeline_workflows",
-// "project_pipelines", "org_pipelines", …; see CorruptionRoutes), or "*":
+// "project_pipelines", "org_pipelines", …; see CorruptionRoutes), or "*";
+// Corruption.Match narrows an entry to the requests whose path holds an id or
+// slug:
 //
 //	PUT /_fake/faults
 //	{"corrupt":[{"route":"workflow_jobs","kind":"truncated","first":3},
