@@ -1,16 +1,4 @@
-//go:build pagecycle
-
 package activities
-
-// This test is left out of the default build (go test -tags pagecycle runs
-// it) because it fails today: SyncPipelinePage reads one page of a project's
-// pipeline list per call and returns its next_page_token without checking it
-// against the token it was called with, and ProjectSync (workflows/project.go)
-// pages until the token is empty, keeping no set of tokens seen. A
-// next_page_token that repeats (A→A, or A→B→A across calls) makes ProjectSync
-// sync the same pages for ever. The client's Pages/PagesFrom guard a listing
-// within one call only. Remove the build tag once paging fails such a list
-// with ErrBadResponse (or stops it).
 
 import (
 	"testing"
@@ -20,6 +8,10 @@ import (
 	"github.com/circleci-sync/circleci-sync/circleci/circlecitest"
 )
 
+// TestSyncPipelinePageTokenCycle: a pipeline list whose next_page_token loops
+// fails the page activity with bad_response instead of paging for ever: a token
+// naming the page itself (A→A), and a page that brings back pipelines the pages
+// before already listed (A→B→A across activities: Below).
 func TestSyncPipelinePageTokenCycle(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, tdb testDB) {
 		f := newFixture(t, corruptRoutes[0].opts, tdb)
@@ -39,4 +31,32 @@ func TestSyncPipelinePageTokenCycle(t *testing.T) {
 		}
 		require.Equal(t, ErrBadResponse, appError(t, err).Type(), "error: %v", err)
 	})
+}
+
+// TestSyncPipelinePageBelow: a page whose pipelines all have numbers at or above
+// Below (the pages before reached lower) is a loop; one that reaches lower is
+// progress, and its Lowest is the next Below.
+func TestSyncPipelinePageBelow(t *testing.T) {
+	f := newFixture(t, circlecitest.Options{Seed: 31, Projects: 1, PipelinesPerProject: 45}, openSQLite(t))
+	slug := firstProject(f)
+	var first PageResult
+	require.NoError(t, run(t, f.a.SyncPipelinePage, PageInput{Connection: f.conn, ProjectSlug: slug, PageNumber: 1,
+		MaxPages: 2}, &first))
+	require.Positive(t, first.Lowest)
+	pipes := projectPipelines(f.srv.Expected(testToken), slug)
+	require.Equal(t, pipes[39].Number, first.Lowest, "the lowest number of the 40 pipelines read")
+
+	// Page 1 again, as a loop back to it would serve it, after pages that
+	// reached lower: a loop.
+	err := run(t, f.a.SyncPipelinePage, PageInput{Connection: f.conn, ProjectSlug: slug, PageNumber: 3,
+		Below: first.Lowest}, nil)
+	ae := requireAppError(t, err, ErrBadResponse, false)
+	require.Contains(t, ae.Error(), "loops")
+
+	// The real next page goes lower: fine.
+	var rest PageResult
+	require.NoError(t, run(t, f.a.SyncPipelinePage, PageInput{Connection: f.conn, ProjectSlug: slug, PageNumber: 3,
+		PageToken: first.NextPageToken, Below: first.Lowest}, &rest))
+	require.True(t, rest.Done)
+	require.Equal(t, pipes[44].Number, rest.Lowest)
 }

@@ -223,7 +223,7 @@ func TestProjectSyncPagesSeveralPagesPerActivity(t *testing.T) {
 		func(_ context.Context, in activities.PageInput) (activities.PageResult, error) {
 			inputs = append(inputs, in)
 			if len(inputs) == 1 {
-				return activities.PageResult{NextPageToken: "p11", Attempt: 2, LastError: "rate_limited: 429",
+				return activities.PageResult{NextPageToken: "p11", Attempt: 2, LastError: "rate_limited: 429", Lowest: 801,
 					Counts: activities.SyncCounts{Pages: 10, Pipelines: 200, RateLimited: 1,
 						Skipped: 1, SkippedBy: activities.SkipCounts{Expired: 1}}}, nil
 			}
@@ -239,6 +239,8 @@ func TestProjectSyncPagesSeveralPagesPerActivity(t *testing.T) {
 	assert.Equal(t, 1, inputs[0].PageNumber)
 	assert.Equal(t, "p11", inputs[1].PageToken)
 	assert.Equal(t, 11, inputs[1].PageNumber, "the second activity starts at page 11")
+	assert.Zero(t, inputs[0].Below)
+	assert.EqualValues(t, 801, inputs[1].Below, "the pages before reached pipeline 801")
 	var res ProjectSyncResult
 	require.NoError(t, env.GetWorkflowResult(&res))
 	assert.EqualValues(t, 203, res.Counts.Pipelines)
