@@ -260,9 +260,9 @@ type PageProgress struct {
 	// page shifted resumes after it.
 	LastPipelineID string `json:"last_pipeline_id,omitempty"`
 	// Newest and Counts are the figures so far (every page of the activity).
-	Newest time.Time  `json:"newest,omitempty"`
+	Newest time.Time `json:"newest,omitempty"`
 	// Lowest is the lowest pipeline number of the pages done.
-	Lowest int64 `json:"lowest,omitempty"`
+	Lowest int64      `json:"lowest,omitempty"`
 	Counts SyncCounts `json:"counts"`
 	// LastError is the error the last failed attempt ended with.
 	LastError string `json:"last_error,omitempty"`
