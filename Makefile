@@ -12,8 +12,8 @@ PKGS := ./...
 run:
 	@TOOLS_BIN=$(TOOLS_BIN) bash scripts/run.sh
 
-## test: every test: go vet, the Go tests, the fake's OpenAPI conformance check and the
-## static check of docker-compose.yml.
+## test: every test: go vet, the Go tests, the fake's OpenAPI conformance check, the
+## static check of docker-compose.yml, and every fuzz target for a bounded time (fuzz-ci).
 ## PostgreSQL store tests run when TEST_DATABASE_URL is set (and fail without it under CI=true).
 ## The Temporal tests use the CLI's dev server, installed first by `make tools`.
 test: tools
@@ -21,6 +21,7 @@ test: tools
 	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} $(GO) test -count=1 -timeout 20m $(PKGS)
 	bash circleci/circlecitest/openapi-check.sh
 	bash scripts/check-compose.sh
+	bash scripts/fuzz.sh
 
 ## tools: install the Temporal CLI (and its dev server) into TOOLS_BIN, unless it is there:
 ## built from the Go module proxy, about 4 minutes the first time.
