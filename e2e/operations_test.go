@@ -269,3 +269,34 @@ func buildCommand(t *testing.T, pkg string) string {
 	require.NoError(t, err, "go build %s\n%s", pkg, out)
 	return bin
 }
+
+// TestSearchAttributesMissing: on a namespace without the search attributes,
+// and a worker told not to add them, the worker logs exactly which are missing
+// and the command that adds them, and a sync completes without them.
+func TestSearchAttributesMissing(t *testing.T) {
+	tsrv := startTemporal(t)
+	dbURL := backends[0].url(t)
+	opts := datasetOptions(17)
+	opts.Projects, opts.PipelinesPerProject = 1, 5
+	fake := startFake(t, opts)
+	tokenEnv := newEnvName("TOKEN")
+	t.Setenv(tokenEnv, fake.Token())
+	tq := newID("e2e-nosa")
+	logs := startWorker(t, tsrv, tq, dbURL, func(cfg *syncworker.Config) { cfg.RegisterSearchAttributes = false })
+	s := &syncer{c: tsrv.Client(), taskQueue: tq}
+	ins := connectionInputs(fake, newID("nosa"), tokenEnv)
+	results := s.syncAll(t, ins)
+	require.Len(t, results, 1)
+	requireTablesEqual(t, dbURL, fake.Expected(fake.Token()))
+	log := logs.String()
+	require.Contains(t, log, "search attributes missing")
+	for _, sa := range workflows.SearchAttributes() {
+		require.Contains(t, log, "--name "+sa.Name+" --type ")
+	}
+	require.Contains(t, log, "temporal operator search-attribute create --namespace default")
+	require.NotContains(t, log, "search attributes added")
+	// Nothing was set: the namespace does not know the attributes.
+	_, err := tsrv.Client().ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+		Query: fmt.Sprintf(`CircleCIConnection=%q`, ins[0].ConnectionID)})
+	require.Error(t, err, "the attribute is unknown to the namespace")
+}
