@@ -6,14 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/circleci-sync/circleci-sync/codec"
-	"github.com/circleci-sync/circleci-sync/syncworker"
 	"github.com/circleci-sync/circleci-sync/workflows"
 )
 
@@ -41,18 +39,13 @@ func runResync(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	opts, err := syncworker.ClientOptions(logger)
-	if err != nil {
-		return err
-	}
-	rctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-	c, err := syncworker.DialOptions(rctx, opts)
+	c, _, err := dial(ctx, o.timeout, stderr)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	rctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
 	res, err := requestResync(rctx, c, conn, req, in, o.resync.start, strings.TrimSpace(o.start.taskQueue))
 	if err != nil {
 		return err

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -14,7 +13,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/circleci-sync/circleci-sync/syncworker"
 	"github.com/circleci-sync/circleci-sync/workflows"
 )
 
@@ -59,18 +57,13 @@ func runSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	default:
 		return usageError{fmt.Errorf("schedule: unknown action %q: want create, describe, trigger or delete", action)}
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	opts, err := syncworker.ClientOptions(logger)
-	if err != nil {
-		return err
-	}
-	rctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-	c, err := syncworker.DialOptions(rctx, opts)
+	c, _, err := dial(ctx, o.timeout, stderr)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	rctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
 	sc := scheduleConfig{Input: in, Connection: conn, TaskQueue: strings.TrimSpace(o.start.taskQueue),
 		Every: DefaultEvery, Paused: o.schedule.paused, Now: o.schedule.now}
 	if o.schedule.every.d != nil {

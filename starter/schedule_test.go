@@ -168,36 +168,12 @@ func TestResyncCommand(t *testing.T) {
 	require.Equal(t, "CircleCI sync of gh/acme (connection rs)", summary)
 }
 
-// readmeScheduleCommand returns the arguments of the README's `temporal schedule
-// create …` command, after "temporal".
-func readmeScheduleCommand(t *testing.T) []string {
-	t.Helper()
-	readme, err := os.ReadFile("../README.md")
-	require.NoError(t, err)
-	lines := strings.Split(string(readme), "\n")
-	for i, line := range lines {
-		if !strings.HasPrefix(line, "temporal schedule create") {
-			continue
-		}
-		cmd := line
-		for strings.HasSuffix(cmd, `\`) && i+1 < len(lines) {
-			i++
-			cmd = strings.TrimSuffix(cmd, `\`) + " " + strings.TrimSpace(lines[i])
-		}
-		words, err := shellWords(cmd)
-		require.NoError(t, err, cmd)
-		return words[1:]
-	}
-	t.Fatal("the README has no `temporal schedule create` command")
-	return nil
-}
-
 // TestREADMETemporalCLISchedule runs the README's `temporal schedule create`
 // command with the Temporal CLI: the schedule it creates starts ConnectionSync
 // with an input ConnectionSync accepts, like `starter schedule create`.
 func TestREADMETemporalCLISchedule(t *testing.T) {
 	srv := testenv.StartTemporal(t, testenv.DevServerOptions{})
-	args := readmeScheduleCommand(t)
+	args := readmeCommand(t, "temporal schedule create")
 	cmd := exec.Command(testenv.TemporalCLI(t), append(args, "--address", srv.FrontendHostPort(), "--namespace", "default")...)
 	cmd.Env = append(os.Environ(), "TEMPORAL_CONFIG_FILE="+t.TempDir()+"/none.toml")
 	out, err := cmd.CombinedOutput()

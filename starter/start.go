@@ -118,21 +118,29 @@ func runStart(ctx context.Context, s startFlags, timeout time.Duration, stdout, 
 	if cfg.TaskQueue == "" {
 		return usageError{errors.New("-task-queue is empty")}
 	}
-	// The SDK's own messages are warnings at most: stdout is the result.
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	opts, err := syncworker.ClientOptions(logger)
-	if err != nil {
-		return err
-	}
-	cfg.Namespace = syncworker.Namespace(opts)
-	dialCtx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	c, err := syncworker.DialOptions(dialCtx, opts)
+	c, namespace, err := dial(ctx, timeout, stderr)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	cfg.Namespace = namespace
 	return startSync(ctx, c, cfg, timeout, stdout, stderr)
+}
+
+// dial connects to Temporal as configured in the environment (as the Temporal
+// CLI is, see syncworker.ClientOptions), within timeout, and returns the client
+// and its namespace. The SDK's own messages go to stderr, warnings at most:
+// stdout is the result.
+func dial(ctx context.Context, timeout time.Duration, stderr io.Writer) (client.Client, string, error) {
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	opts, err := syncworker.ClientOptions(logger)
+	if err != nil {
+		return nil, "", err
+	}
+	dialCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c, err := syncworker.DialOptions(dialCtx, opts)
+	return c, syncworker.Namespace(opts), err
 }
 
 // startSync starts cfg's sync with c, or attaches to the connection's running
