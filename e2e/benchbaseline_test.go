@@ -15,10 +15,12 @@ import (
 // store, driven by a plain Go loop without Temporal, verification or
 // discovery. Every project runs at once (the worker runs all of the
 // benchmark's: 4 + 3 + 3 projects in three connections of at most 4); in each,
-// the project is read and written, then its pipeline pages one after the other:
-// pageConcurrency pipelines of a page at once, each listing its workflows and
-// then their job lists in parallel, at most pageConcurrency requests in flight
-// per project (as one page activity), and one WriteBatch per page. Then the
+// the project is read and written, then its pipeline pages one after the other,
+// as a page activity does them: pageConcurrency pipelines of a page at once,
+// each listing its workflows and then their job lists in parallel, at most
+// pageConcurrency requests in flight per project, the next page's list read
+// ahead, and one WriteBatch per page, on a goroutine of its own so that the
+// next page is fetched while one is written. Then the
 // users the workflows and jobs reference, pageConcurrency at once, in one
 // batch. It makes exactly the fake's MinimumRequests when nothing fails.
 func baselineSync(ctx context.Context, baseURL, token string, lim circleci.LimiterOptions, pageConcurrency int,
@@ -148,41 +150,81 @@ func baselineProject(ctx context.Context, c *circleci.Client, st store.Store, sl
 		return wfs, all, nil
 	}
 
-	for tok := ""; ; {
-		var page circleci.Page[circleci.Pipeline]
-		if err := call(func() (err error) { page, err = c.ProjectPipelinesPage(ctx, slug, "", tok); return err }); err != nil {
-			return fmt.Errorf("baseline: pipelines of %s: %w", slug, err)
-		}
-		type fetched struct {
-			wfs  []circleci.Workflow
-			jobs []circleci.Job
-			err  error
-		}
-		results := make([]fetched, len(page.Items))
-		window := make(chan struct{}, pageConcurrency)
-		var wg sync.WaitGroup
-		for i, p := range page.Items {
-			window <- struct{}{}
-			wg.Go(func() {
-				defer func() { <-window }()
-				r := &results[i]
-				r.wfs, r.jobs, r.err = fetchPipeline(p.ID)
-			})
-		}
-		wg.Wait()
-		b := store.Batch{Pipelines: page.Items}
-		for _, r := range results {
-			if r.err != nil {
-				return fmt.Errorf("baseline: project %s: %w", slug, r.err)
-			}
-			b.Workflows = append(b.Workflows, r.wfs...)
-			b.Jobs = append(b.Jobs, r.jobs...)
-		}
-		if _, err := st.WriteBatch(ctx, b); err != nil {
-			return fmt.Errorf("baseline: write a page of %s: %w", slug, err)
-		}
-		if tok = page.NextPageToken; tok == "" {
-			return nil
-		}
+	// The page list one ahead (as the worker's prefetch), and the writes on a
+	// goroutine of their own (as the worker writes while it fetches): page n
+	// is written while page n+1 is fetched.
+	type listed struct {
+		page circleci.Page[circleci.Pipeline]
+		err  error
 	}
+	list := func(tok string) <-chan listed {
+		ch := make(chan listed, 1)
+		go func() {
+			var l listed
+			l.err = call(func() (err error) { l.page, err = c.ProjectPipelinesPage(ctx, slug, "", tok); return err })
+			ch <- l
+		}()
+		return ch
+	}
+	writes := make(chan store.Batch)
+	written := make(chan error, 1)
+	go func() {
+		var err error
+		for b := range writes {
+			if err == nil {
+				if _, err = st.WriteBatch(ctx, b); err != nil {
+					err = fmt.Errorf("baseline: write a page of %s: %w", slug, err)
+				}
+			}
+		}
+		written <- err
+	}()
+	err := func() error {
+		defer close(writes)
+		next := list("")
+		for next != nil {
+			l := <-next
+			if l.err != nil {
+				return fmt.Errorf("baseline: pipelines of %s: %w", slug, l.err)
+			}
+			next = nil
+			if l.page.NextPageToken != "" {
+				next = list(l.page.NextPageToken)
+			}
+			type fetched struct {
+				wfs  []circleci.Workflow
+				jobs []circleci.Job
+				err  error
+			}
+			results := make([]fetched, len(l.page.Items))
+			window := make(chan struct{}, pageConcurrency)
+			var wg sync.WaitGroup
+			for i, p := range l.page.Items {
+				window <- struct{}{}
+				wg.Go(func() {
+					defer func() { <-window }()
+					r := &results[i]
+					r.wfs, r.jobs, r.err = fetchPipeline(p.ID)
+				})
+			}
+			wg.Wait()
+			b := store.Batch{Pipelines: l.page.Items}
+			for _, r := range results {
+				if r.err != nil {
+					if next != nil {
+						<-next
+					}
+					return fmt.Errorf("baseline: project %s: %w", slug, r.err)
+				}
+				b.Workflows = append(b.Workflows, r.wfs...)
+				b.Jobs = append(b.Jobs, r.jobs...)
+			}
+			writes <- b
+		}
+		return nil
+	}()
+	if werr := <-written; err == nil {
+		err = werr
+	}
+	return err
 }

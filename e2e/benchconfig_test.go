@@ -38,10 +38,11 @@ type benchConfig struct {
 	Settings, Backends []string
 	// Baseline runs the plain-loop baseline in the latency-bound setting.
 	Baseline bool
-	// FiveX runs the latency-bound SQLite sync on a dataset FiveXFactor times
-	// larger (RSS flatness).
-	FiveX       bool
-	FiveXFactor int
+	// FiveX runs the latency-bound sync on FiveXBackend (sqlite) on a dataset
+	// FiveXFactor times larger (RSS flatness).
+	FiveX        bool
+	FiveXFactor  int
+	FiveXBackend string
 	// Advance is how the fake moves before the last incremental sync.
 	Advance circlecitest.Advance
 	// StoreResults is the output of the store benchmarks (make bench writes
@@ -56,7 +57,7 @@ func defaultBenchConfig() benchConfig {
 		Latency: 30 * time.Millisecond, Concurrency: circleci.DefaultMaxConcurrent,
 		Rate: 40, Burst: 5, BudgetLatency: 5 * time.Millisecond,
 		Settings: []string{"latency", "budget"}, Backends: []string{"sqlite", "postgres"},
-		Baseline: true, FiveX: true, FiveXFactor: 5,
+		Baseline: true, FiveX: true, FiveXFactor: 5, FiveXBackend: "sqlite",
 		Advance: circlecitest.Advance{NewPipelines: 20, FinishRunning: true, Reruns: 1},
 	}
 }
@@ -65,8 +66,8 @@ func defaultBenchConfig() benchConfig {
 // BENCH_PROJECTS, BENCH_PIPELINES (per project), BENCH_SEED, BENCH_LATENCY,
 // BENCH_CONCURRENCY, BENCH_RATE, BENCH_BURST, BENCH_BUDGET_LATENCY,
 // BENCH_SETTINGS (latency,budget), BENCH_BACKENDS (sqlite,postgres),
-// BENCH_SKIP_BASELINE=1, BENCH_SKIP_5X=1, BENCH_NEW_PIPELINES and
-// BENCH_STORE_RESULTS.
+// BENCH_SKIP_BASELINE=1, BENCH_SKIP_5X=1, BENCH_5X_BACKEND (sqlite or
+// postgres), BENCH_NEW_PIPELINES and BENCH_STORE_RESULTS.
 func benchConfigFromEnv() (benchConfig, error) {
 	c := defaultBenchConfig()
 	var problems []string
@@ -132,6 +133,12 @@ func benchConfigFromEnv() (benchConfig, error) {
 	listVar("BENCH_BACKENDS", &c.Backends, "sqlite", "postgres")
 	c.Baseline = os.Getenv("BENCH_SKIP_BASELINE") != "1"
 	c.FiveX = os.Getenv("BENCH_SKIP_5X") != "1"
+	if v := os.Getenv("BENCH_5X_BACKEND"); v != "" {
+		if v != "sqlite" && v != "postgres" {
+			problems = append(problems, fmt.Sprintf("BENCH_5X_BACKEND=%q: want sqlite or postgres", v))
+		}
+		c.FiveXBackend = v
+	}
 	c.StoreResults = os.Getenv("BENCH_STORE_RESULTS")
 	if len(problems) > 0 {
 		return c, fmt.Errorf("benchmark configuration: %s", strings.Join(problems, "; "))

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -36,8 +37,51 @@ type fakeFront struct {
 	unknown int64 // requests whose token is not an alias (when aliases are set)
 }
 
-// reqSpan is one API request: arrival and answer, since the front's base time.
-type reqSpan struct{ start, end time.Duration }
+// reqSpan is one API request: arrival and answer, since the front's base time,
+// what it asked for, and the RateLimit-Remaining the fake answered (-1 when
+// it sent none).
+type reqSpan struct {
+	start, end time.Duration
+	kind       string
+	remaining  int
+}
+
+// Request kinds (reqSpan.kind), from the path.
+const (
+	kindDiscovery = "discovery"     // /me, /me/collaborations, v1.1 /projects, the org pipeline list
+	kindProject   = "project"       // GET /project/{slug}
+	kindPages     = "pipeline list" // a project's pipeline list
+	kindPipeline  = "pipeline"      // GET /pipeline/{id}
+	kindWorkflows = "workflow list" // a pipeline's workflow list
+	kindJobs      = "job list"      // a workflow's job list
+	kindUser      = "user"          // GET /user/{id}
+	kindOther     = "other"
+)
+
+// requestKinds lists the kinds in the order a sync's phases go.
+var requestKinds = []string{kindDiscovery, kindProject, kindPages, kindPipeline, kindWorkflows, kindJobs, kindUser, kindOther}
+
+// kindOf classifies an API request path.
+func kindOf(path string) string {
+	p := strings.TrimSuffix(path, "/")
+	switch {
+	case p == "/api/v2/me", p == "/api/v2/me/collaborations", p == "/api/v1.1/projects", p == "/api/v2/pipeline":
+		return kindDiscovery
+	case strings.HasPrefix(p, "/api/v2/project/") && strings.HasSuffix(p, "/pipeline"):
+		return kindPages
+	case strings.HasPrefix(p, "/api/v2/project/"):
+		return kindProject
+	case strings.HasPrefix(p, "/api/v2/pipeline/") && strings.HasSuffix(p, "/workflow"):
+		return kindWorkflows
+	case strings.HasPrefix(p, "/api/v2/pipeline/"):
+		return kindPipeline
+	case strings.HasPrefix(p, "/api/v2/workflow/") && strings.HasSuffix(p, "/job"):
+		return kindJobs
+	case strings.HasPrefix(p, "/api/v2/user/"):
+		return kindUser
+	}
+	return kindOther
+}
 
 // startFront starts a front for a new fake made with opts; it is closed when tb
 // ends. aliases maps client tokens to names (nil for none).
@@ -85,8 +129,14 @@ func (f *fakeFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	f.fake.ServeHTTP(w, r)
 	end := time.Since(f.base)
+	remaining := -1
+	if v := w.Header().Get("RateLimit-Remaining"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			remaining = n
+		}
+	}
 	f.mu.Lock()
-	f.spans = append(f.spans, reqSpan{start, end})
+	f.spans = append(f.spans, reqSpan{start: start, end: end, kind: kindOf(r.URL.Path), remaining: remaining})
 	f.mu.Unlock()
 }
 
@@ -136,21 +186,56 @@ type arrivalStats struct {
 	MaxInFlight int
 	// PerSecond counts the arrivals in each second of the sync.
 	PerSecond []int
+	// Phases are, by request kind, the first and last arrivals and the count.
+	Phases map[string]phase
+	// MinRemaining is the lowest RateLimit-Remaining the fake answered (-1:
+	// it sent none); LowRemaining counts the answers with less than a tenth
+	// of the bucket left, ZeroRemaining those with none.
+	MinRemaining, LowRemaining, ZeroRemaining int
+}
+
+// phase is when the requests of one kind arrived.
+type phase struct {
+	N           int
+	First, Last time.Duration
 }
 
 // analyzeArrivals sums up spans (front times) of a sync that started at start
-// (front time) and took wall.
-func analyzeArrivals(spans []reqSpan, start, wall time.Duration) arrivalStats {
+// (front time) and took wall; bucket is the fake's bucket size (0: none).
+func analyzeArrivals(spans []reqSpan, start, wall time.Duration, bucket int) arrivalStats {
 	st := arrivalStats{N: len(spans)}
 	if len(spans) == 0 || wall <= 0 {
 		return st
 	}
 	rel := make([]reqSpan, len(spans))
 	for i, s := range spans {
-		rel[i] = reqSpan{s.start - start, s.end - start}
+		rel[i] = s
+		rel[i].start, rel[i].end = s.start-start, s.end-start
 	}
 	slices.SortFunc(rel, func(a, b reqSpan) int { return int(a.start - b.start) })
 	st.FirstArrival = rel[0].start
+	st.Phases = map[string]phase{}
+	st.MinRemaining = -1
+	for _, s := range rel {
+		ph, ok := st.Phases[s.kind]
+		if !ok {
+			ph.First = s.start
+		}
+		ph.N++
+		ph.Last = s.start
+		st.Phases[s.kind] = ph
+		if s.remaining >= 0 {
+			if st.MinRemaining < 0 || s.remaining < st.MinRemaining {
+				st.MinRemaining = s.remaining
+			}
+			if s.remaining == 0 {
+				st.ZeroRemaining++
+			}
+			if s.remaining*10 < bucket {
+				st.LowRemaining++
+			}
+		}
+	}
 	lastEnd := time.Duration(0)
 	for _, s := range rel {
 		lastEnd = max(lastEnd, s.end)

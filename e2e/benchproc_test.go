@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -85,4 +86,79 @@ func memoryKB(pid int) (peak, current int64, err error) {
 		return 0, 0, fmt.Errorf("process %d: no VmHWM in /proc/%d/status", pid, pid)
 	}
 	return peak, current, nil
+}
+
+// clockTicks is the kernel's USER_HZ, the unit of /proc/<pid>/stat's times
+// (100 on every Linux architecture Go supports).
+const clockTicks = 100
+
+// cpuTime returns the CPU time (user and system) process pid has used, from
+// /proc/<pid>/stat; pid 0 means this process.
+func cpuTime(pid int) (time.Duration, error) {
+	path := "/proc/self/stat"
+	if pid != 0 {
+		path = fmt.Sprintf("/proc/%d/stat", pid)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("read the CPU time: %w", err)
+	}
+	// The command name, in parentheses, may hold spaces: the fields after it
+	// start at state (field 3); utime and stime are fields 14 and 15.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("%s: unexpected format", path)
+	}
+	fields := strings.Fields(s[i+1:])
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("%s: too few fields", path)
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", path, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}
+
+// childPIDs returns the pids of this process's children whose command name
+// (/proc/<pid>/stat's comm) is comm: the Temporal dev server is "temporal".
+func childPIDs(comm string) []int {
+	dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var out []int
+	for _, path := range dirs {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		s := string(b)
+		open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || closing < open {
+			continue
+		}
+		fields := strings.Fields(s[closing+1:]) // state, ppid, ...
+		if len(fields) < 2 || s[open+1:closing] != comm || fields[1] != strconv.Itoa(os.Getpid()) {
+			continue
+		}
+		if pid, err := strconv.Atoi(strings.TrimSpace(s[:open])); err == nil {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// childrenCPU is the CPU time used so far by this process's children named
+// comm (0 when there are none).
+func childrenCPU(comm string) time.Duration {
+	var total time.Duration
+	for _, pid := range childPIDs(comm) {
+		if d, err := cpuTime(pid); err == nil {
+			total += d
+		}
+	}
+	return total
 }

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -133,6 +135,29 @@ func (r *benchReport) arrivals(a arrivalStats, ideal float64, idealText string, 
 		a.MeanInFlight, a.SteadyInFlight, a.MaxInFlight)
 	r.printf("  idle ends             first request %s after the start; %s from the last answer to the end\n",
 		secs(a.FirstArrival), secs(a.Tail))
+	var phases []string
+	for _, k := range requestKinds {
+		if ph, ok := a.Phases[k]; ok {
+			phases = append(phases, fmt.Sprintf("%s %.2f–%.2f s (%d)", k, ph.First.Seconds(), ph.Last.Seconds(), ph.N))
+		}
+	}
+	r.printf("  phases                arrivals by kind, first–last: %s\n", strings.Join(phases, ", "))
+	if a.MinRemaining >= 0 {
+		r.printf("  bucket                lowest RateLimit-Remaining answered %d; %d answers with under a tenth of the "+
+			"bucket left, %d with none\n", a.MinRemaining, a.LowRemaining, a.ZeroRemaining)
+	}
+	var slow []string
+	for i, n := range a.PerSecond {
+		whole := time.Duration(i) * time.Second
+		if !math.IsInf(ideal, 1) && whole >= a.SteadyFrom && whole+time.Second <= a.SteadyTo && float64(n) < ideal/2 {
+			slow = append(slow, fmt.Sprintf("%d s: %d", i, n))
+		}
+	}
+	r.printf("  slow seconds          %d whole seconds of the steady window with under half the ideal rate", len(slow))
+	if len(slow) > 0 {
+		r.printf(" (%s)", strings.Join(slow, ", "))
+	}
+	r.printf("\n")
 	r.printf("  arrivals per second  ")
 	for i, n := range a.PerSecond {
 		if i > 0 && i%20 == 0 {
@@ -188,6 +213,10 @@ func (r *benchReport) scenario(s scenarioResult) {
 	r.printf("  worker peak RSS       %.1f MiB (VmHWM after the full sync)  target ≤ %.0f MiB %s\n", mib(s.PeakRSSKB),
 		targetPeakRSSMiB, r.target(fmt.Sprintf("%s/%s worker peak RSS", set.Name, s.Backend),
 			fmt.Sprintf("%.1f MiB", mib(s.PeakRSSKB)), fmt.Sprintf("≤ %.0f MiB", targetPeakRSSMiB), mib(s.PeakRSSKB) <= targetPeakRSSMiB))
+	pct := func(d time.Duration) float64 { return 100 * d.Seconds() / full.Wall.Seconds() }
+	r.printf("  CPU                   worker process %s (%.0f%% of one core), Temporal dev server %s (%.0f%%), "+
+		"this process (fake, front, client) %s (%.0f%%); %d cores\n", secs(s.WorkerCPU), pct(s.WorkerCPU),
+		secs(s.TemporalCPU), pct(s.TemporalCPU), secs(s.BenchCPU), pct(s.BenchCPU), runtime.NumCPU())
 	r.printf("  rows written          %s rows (%s) in %s: %s rows/s\n", thousands(s.Rows), rowsText(s.RowsByTable),
 		secs(full.Wall), thousands(int64(float64(s.Rows)/full.Wall.Seconds())))
 	if s.FullTables != nil {
@@ -203,9 +232,10 @@ func (r *benchReport) scenario(s scenarioResult) {
 		over := full.Wall.Seconds() / b.Wall.Seconds()
 		r.printf("baseline (plain Go loop: same client and limiter options, same store, no Temporal, no verification or discovery)\n")
 		r.printf("  wall time             %s; %s requests (%.4fx minimum); %.1f req/s overall, %.1f steady; "+
-			"mean in flight %.1f; %s rows/s; tables %s\n", secs(b.Wall), thousands(b.Stats.Total),
-			float64(b.Stats.Total)/float64(minTotal), b.Arrivals.Overall, b.Arrivals.Steady, b.Arrivals.MeanInFlight,
-			thousands(int64(float64(b.Rows)/b.Wall.Seconds())), tablesText(b.Tables))
+			"mean in flight %.1f; %s rows/s; CPU %s (%.0f%% of one core: baseline, fake and front in this process); tables %s\n",
+			secs(b.Wall), thousands(b.Stats.Total), float64(b.Stats.Total)/float64(minTotal), b.Arrivals.Overall,
+			b.Arrivals.Steady, b.Arrivals.MeanInFlight, thousands(int64(float64(b.Rows)/b.Wall.Seconds())), secs(b.CPU),
+			100*b.CPU.Seconds()/b.Wall.Seconds(), tablesText(b.Tables))
 		r.printf("  Temporal / baseline   %.3fx (%s / %s)  target ≤ %.2fx %s\n", over, secs(full.Wall), secs(b.Wall),
 			targetTemporalOverhead, r.target(fmt.Sprintf("%s/%s Temporal overhead", set.Name, s.Backend),
 				fmt.Sprintf("%.3fx", over), fmt.Sprintf("≤ %.2fx", targetTemporalOverhead), over <= targetTemporalOverhead))
@@ -240,6 +270,7 @@ func (r *benchReport) incremental(s scenarioResult, inc incrementalResult) {
 	r.routes(run.Stats, m.byRoute())
 	r.printf("  rate                  %.1f req/s overall; first request after %s; 429s %d\n", run.Arrivals.Overall,
 		secs(run.Arrivals.FirstArrival), run.Stats.CountStatus(429))
+	r.printf("  history               %s events in %d workflows\n", thousands(int64(inc.History.Events)), len(inc.History.Runs))
 	r.printf("  tables vs Expected    %s\n", tablesText(inc.Tables))
 }
 

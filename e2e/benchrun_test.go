@@ -56,6 +56,13 @@ type scenarioResult struct {
 	History chainStats
 	// PeakRSSKB is the worker's VmHWM after the full sync.
 	PeakRSSKB int64
+	// WorkerCPU and BenchCPU are the CPU time the worker process and this
+	// process (the fake, its front, the Temporal client) used during the full
+	// sync.
+	WorkerCPU, BenchCPU time.Duration
+	// TemporalCPU is the CPU time the Temporal dev server (a child process
+	// named "temporal") used during the full sync.
+	TemporalCPU time.Duration
 	// Rows are the rows in the tables after the full sync.
 	Rows        int64
 	RowsByTable map[string]int64
@@ -73,11 +80,15 @@ type incrementalResult struct {
 	Run         syncRun
 	Min         incMinimum
 	Tables      dbReport
+	// History sums up the sync's workflow histories.
+	History chainStats
 }
 
 // baselineResult is the plain-loop baseline's run.
 type baselineResult struct {
-	Wall     time.Duration
+	Wall time.Duration
+	// CPU is the CPU time this process (baseline, fake, front) used.
+	CPU      time.Duration
 	Stats    circlecitest.Stats
 	Arrivals arrivalStats
 	Rows     int64
@@ -167,7 +178,7 @@ func runSync(ctx context.Context, front *fakeFront, s *syncer, ins []workflows.C
 	}
 	out.Stats = front.fake.Stats()
 	spans, _, _ := front.recorded()
-	out.Arrivals = analyzeArrivals(spans, front.since(start), out.Wall)
+	out.Arrivals = analyzeArrivals(spans, front.since(start), out.Wall, front.fake.Faults().RateBurst)
 	return out, nil
 }
 
@@ -208,11 +219,29 @@ func (r *benchRunner) scenario(ctx context.Context, setting benchSetting, backen
 
 	r.progress("%s / %s: full sync of %d projects × %d pipelines (%d API requests at least)...",
 		setting.Name, backend, len(ex.Projects), pipelines, ex.MinimumRequests.Total)
+	workerCPU, err := cpuTime(proc.cmd.Process.Pid)
+	if err != nil {
+		return fail("worker CPU time", err)
+	}
+	benchCPU, err := cpuTime(0)
+	if err != nil {
+		return fail("CPU time", err)
+	}
+	temporalCPU := childrenCPU("temporal")
 	full, err := runSync(ctx, front, s, ins, syncTimeoutFor(ex.MinimumRequests.Total, setting.Ideal))
 	if err != nil {
 		return fail("full sync", err)
 	}
+	res.TemporalCPU = childrenCPU("temporal") - temporalCPU
 	res.Full = full
+	if res.WorkerCPU, err = cpuTime(proc.cmd.Process.Pid); err != nil {
+		return fail("worker CPU time", err)
+	}
+	if res.BenchCPU, err = cpuTime(0); err != nil {
+		return fail("CPU time", err)
+	}
+	res.WorkerCPU -= workerCPU
+	res.BenchCPU -= benchCPU
 	if res.PeakRSSKB, _, err = memoryKB(proc.cmd.Process.Pid); err != nil {
 		return fail("worker memory", err)
 	}
@@ -290,6 +319,9 @@ func (r *benchRunner) incremental(ctx context.Context, front *fakeFront, s *sync
 	if inc.Tables, err = compareDB(ctx, dbURL, ex); err != nil {
 		return inc, err
 	}
+	if inc.History, _, err = scanHistories(r.tsrv.Client(), inc.Run.Roots, nil); err != nil {
+		return inc, err
+	}
 	r.progress("  %s, %d requests", inc.Run.Wall.Round(time.Millisecond), inc.Run.Stats.Total)
 	return inc, nil
 }
@@ -313,14 +345,22 @@ func (r *benchRunner) baseline(ctx context.Context, opts circlecitest.Options, s
 	}
 	r.progress("%s / %s: baseline (plain loop, no Temporal)...", setting.Name, backend)
 	front.reset()
+	cpu, err := cpuTime(0)
+	if err != nil {
+		return out, err
+	}
 	start := time.Now()
 	if err := baselineSync(ctx, front.URL, front.fake.Token(), setting.Limiter, workerPageConcurrency, st, slugs); err != nil {
 		return out, err
 	}
 	out.Wall = time.Since(start)
+	if out.CPU, err = cpuTime(0); err != nil {
+		return out, err
+	}
+	out.CPU -= cpu
 	out.Stats = front.fake.Stats()
 	spans, _, _ := front.recorded()
-	out.Arrivals = analyzeArrivals(spans, front.since(start), out.Wall)
+	out.Arrivals = analyzeArrivals(spans, front.since(start), out.Wall, front.fake.Faults().RateBurst)
 	if _, out.Rows, err = rowCounts(ctx, dbURL); err != nil {
 		return out, err
 	}
