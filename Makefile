@@ -56,9 +56,16 @@ fake:
 openapi-check:
 	bash circleci/circlecitest/openapi-check.sh
 
-## bench: benchmarks, printing figures (store upserts rows/s; PostgreSQL when TEST_DATABASE_URL is set).
-bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./store/
+## bench: benchmarks, printing figures: the store's upserts (rows/s), then the sync benchmark
+## (e2e BenchmarkSync: full and incremental syncs through Temporal with the worker as a process and
+## the fake CircleCI over HTTP, latency- and budget-bound, against a plain-loop baseline, and the
+## worker's RSS on a 5x dataset; about 12 minutes on 2 cores; BENCH_* variables shorten it, see
+## e2e/benchconfig_test.go). PostgreSQL when TEST_DATABASE_URL is set.
+bench: tools
+	@mkdir -p .tmp
+	set -o pipefail; $(GO) test -run '^$$' -bench . -benchtime 2s ./store/ | tee .tmp/store-bench.txt
+	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} BENCH_STORE_RESULTS=$(CURDIR)/.tmp/store-bench.txt \
+		$(GO) test -run '^$$' -bench '^BenchmarkSync$$' -benchtime 1x -timeout 60m ./e2e/
 
 ## fuzz: each fuzz target for a bounded time (FUZZTIME, default 30s).
 FUZZTIME ?= 30s

@@ -209,7 +209,7 @@ func startWorker(t *testing.T, tsrv *testsuite.DevServer, taskQueue, databaseURL
 }
 
 // buildWorker builds the worker command into t's temporary directory.
-func buildWorker(t *testing.T) string {
+func buildWorker(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "worker")
 	cmd := exec.Command("go", "build", "-o", bin, "./worker")
@@ -229,7 +229,7 @@ type workerProc struct {
 
 // startWorkerProcess starts the worker command with env added to the test's
 // environment. It is killed when t ends if still running.
-func startWorkerProcess(t *testing.T, bin string, env []string) *workerProc {
+func startWorkerProcess(t testing.TB, bin string, env []string) *workerProc {
 	t.Helper()
 	p := &workerProc{output: &testenv.Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin)
@@ -259,7 +259,7 @@ func (p *workerProc) kill(t *testing.T) {
 }
 
 // stop ends a running process gracefully (SIGTERM), then by SIGKILL.
-func (p *workerProc) stop(t *testing.T) {
+func (p *workerProc) stop(t testing.TB) {
 	select {
 	case <-p.done:
 		return
