@@ -109,7 +109,7 @@ func (a *Activities) newAPI(ctx context.Context, conn Connection) (*api, error) 
 	if err != nil {
 		return nil, err
 	}
-	return newAPI(cl, a.concurrency()), nil
+	return newAPI(cl, a.concurrency(), a.Clients.userFlights()), nil
 }
 
 // fetcher returns a fetcher for one activity run.

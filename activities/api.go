@@ -2,6 +2,10 @@ package activities
 
 import (
 	"context"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/circleci-sync/circleci-sync/circleci"
 )
@@ -13,12 +17,81 @@ type api struct {
 	c     *circleci.Client
 	stats circleci.RequestStats
 	sem   chan struct{}
+	// users shares the process's fetches of a user (nil: none).
+	users *userFetches
 }
 
 // newAPI wraps c for one activity run; limit bounds the requests in flight
-// (below 1 means 1).
-func newAPI(c *circleci.Client, limit int) *api {
-	return &api{c: c, sem: make(chan struct{}, max(1, limit))}
+// (below 1 means 1); users, when not nil, shares fetches of the same user
+// between activity runs.
+func newAPI(c *circleci.Client, limit int, users *userFetches) *api {
+	return &api{c: c, sem: make(chan struct{}, max(1, limit)), users: users}
+}
+
+// userReuseWindow is how long a user fetched by one activity run serves the
+// others of the process: connections resolving their users at once ask for the
+// same ones, within seconds.
+const userReuseWindow = time.Minute
+
+// maxRecentUsers bounds the users userFetches keeps.
+const maxRecentUsers = 10000
+
+// userFetches shares a process's fetches of users: a fetch in flight serves
+// every caller of the same user (singleflight), and a user fetched within
+// userReuseWindow is handed out again without a request (each caller still
+// writes it, idempotently). Only successful fetches are kept. It is safe for
+// concurrent use; its zero value is ready.
+type userFetches struct {
+	flight singleflight.Group
+	mu     sync.Mutex
+	recent map[string]recentUser
+}
+
+// recentUser is a user fetched at a time.
+type recentUser struct {
+	user circleci.User
+	at   time.Time
+}
+
+// get returns the user of key: a recent one, the answer of a fetch in flight,
+// or fetch's.
+func (u *userFetches) get(key string, fetch func() (circleci.User, error)) (circleci.User, error) {
+	now := time.Now()
+	u.mu.Lock()
+	r, ok := u.recent[key]
+	u.mu.Unlock()
+	if ok && now.Sub(r.at) < userReuseWindow {
+		return r.user, nil
+	}
+	v, err, _ := u.flight.Do(key, func() (any, error) {
+		user, err := fetch()
+		if err == nil {
+			u.remember(key, user, time.Now())
+		}
+		return user, err
+	})
+	user, _ := v.(circleci.User)
+	return user, err
+}
+
+// remember keeps user, dropping the expired entries when the map is full.
+func (u *userFetches) remember(key string, user circleci.User, at time.Time) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.recent == nil {
+		u.recent = map[string]recentUser{}
+	}
+	if len(u.recent) >= maxRecentUsers {
+		for k, r := range u.recent {
+			if at.Sub(r.at) >= userReuseWindow {
+				delete(u.recent, k)
+			}
+		}
+		if len(u.recent) >= maxRecentUsers {
+			clear(u.recent)
+		}
+	}
+	u.recent[key] = recentUser{user: user, at: at}
 }
 
 // do runs one request under the concurrency bound and counts it.
@@ -69,8 +142,17 @@ func (a *api) me(ctx context.Context) (circleci.User, error) {
 	return do(ctx, a, a.c.Me)
 }
 
+// user reads a user. Reads of the same user by this process within a minute
+// (several connections resolving their users at once) share one request (see
+// userFetches).
 func (a *api) user(ctx context.Context, id string) (circleci.User, error) {
-	return do(ctx, a, func(ctx context.Context) (circleci.User, error) { return a.c.User(ctx, id) })
+	fetch := func() (circleci.User, error) {
+		return do(ctx, a, func(ctx context.Context) (circleci.User, error) { return a.c.User(ctx, id) })
+	}
+	if a.users == nil {
+		return fetch()
+	}
+	return a.users.get(a.c.BaseURL()+" "+id, fetch)
 }
 
 func (a *api) collaborations(ctx context.Context) ([]circleci.Collaboration, error) {

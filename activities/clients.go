@@ -45,6 +45,17 @@ type ClientCache struct {
 	clients map[string]*circleci.Client
 	// http is the HTTP client the cached clients share, built on first use.
 	http *http.Client
+	// users shares fetches of a user between activity runs.
+	users userFetches
+}
+
+// userFlights shares fetches of a user between the cache's clients (the
+// default cache's for a nil c).
+func (c *ClientCache) userFlights() *userFetches {
+	if c == nil {
+		c = defaultClients
+	}
+	return &c.users
 }
 
 // NewClientCache returns an empty cache building clients with opts.

@@ -54,7 +54,9 @@ const DiscoveryOverlap = time.Hour
 // recorded stays in the record, so it is still synced when its pipelines are no
 // longer among the newest. The followed projects are read again only when the
 // last read is older than RefreshAfter (24 h by default): they are in the
-// record since.
+// record since. A connection whose projects were discovered within in.FreshFor
+// (and are on record) is not discovered again: the recorded projects are the
+// result, and no request is made.
 //
 // A first org pipeline page that answers 401, 403 or 404 (a token revoked since
 // the connection was verified, say) runs VerifyConnection's diagnostic
@@ -111,14 +113,24 @@ func (a *Activities) DiscoverProjects(ctx context.Context, in DiscoverInput) (Di
 			recorded = append(recorded, s)
 		}
 	}
-	readFollowed := false
+	readFollowed, readOrg := false, false
+	if !configured && len(recorded) > 0 && fresh(st.DiscoveredAt, in.FreshFor) {
+		res.Projects = slices.Clone(recorded)
+		slices.Sort(res.Projects)
+		res.Projects = slices.Compact(res.Projects)
+		res.Recent = true
+		log.Info("projects discovered recently: the recorded ones are synced", "projects", len(res.Projects),
+			"discovered_at", st.DiscoveredAt)
+		return res, nil
+	}
 	if !configured {
+		readOrg = true
 		api, err := a.newAPI(ctx, conn)
 		if err != nil {
 			return res, err
 		}
 		res.FirstDiscovery = len(recorded) == 0
-		readFollowed = res.FirstDiscovery || !fresh(st.DiscoveredAt, a.refreshAfter())
+		readFollowed = res.FirstDiscovery || !fresh(st.FollowedAt, a.refreshAfter())
 		if readFollowed {
 			followed, err := api.followedProjects(ctx)
 			if err != nil {
@@ -162,8 +174,12 @@ func (a *Activities) DiscoverProjects(ctx context.Context, in DiscoverInput) (Di
 	st.OrgSlug = conn.OrgSlug
 	st.BaseURL = baseURLOrDefault(conn.BaseURL)
 	st.Projects = mergeRecord(org, st.Projects, res.Projects, nil)
+	now := time.Now().UTC()
 	if readFollowed {
-		st.DiscoveredAt = time.Now().UTC()
+		st.FollowedAt = now
+	}
+	if readOrg {
+		st.DiscoveredAt = now
 	}
 	if prog.Newest.After(st.DiscoveryWatermark) {
 		st.DiscoveryWatermark = prog.Newest.UTC()

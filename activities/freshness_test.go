@@ -2,7 +2,9 @@ package activities
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +29,7 @@ func TestDiscoverProjectsIncremental(t *testing.T) {
 		st, err := tdb.st.ConnectionState(ctx, f.conn.ConnectionID)
 		require.NoError(t, err)
 		require.False(t, st.DiscoveredAt.IsZero())
+		require.False(t, st.FollowedAt.IsZero())
 		var newest time.Time
 		for _, p := range f.srv.Dataset().Pipelines {
 			if slices.Contains(orgProjects, p.ProjectSlug) && p.CreatedAt.After(newest) {
@@ -49,7 +52,7 @@ func TestDiscoverProjectsIncremental(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, st2.DiscoveryWatermark.After(st.DiscoveryWatermark), "the watermark moves to the new pipelines")
 
-		st2.DiscoveredAt = time.Now().Add(-DefaultRefreshAfter - time.Minute)
+		st2.FollowedAt = time.Now().Add(-DefaultRefreshAfter - time.Minute)
 		require.NoError(t, tdb.st.SaveConnectionState(ctx, st2))
 		f.srv.ResetStats()
 		require.NoError(t, run(t, f.a.DiscoverProjects, DiscoverInput{Connection: f.conn}, &res))
@@ -83,4 +86,69 @@ func TestStartProjectSkipsFreshMetadata(t *testing.T) {
 		ProjectSlug: slug, Watermark: wm, LastRunAt: time.Now().Add(-DefaultRefreshAfter - time.Minute)}))
 	require.NoError(t, run(t, f.a.StartProject, in, &plan))
 	require.EqualValues(t, 1, plan.Requests)
+}
+
+// TestDiscoverProjectsRecently: projects discovered within FreshFor are taken
+// from the record without a request; older ones are discovered again.
+func TestDiscoverProjectsRecently(t *testing.T) {
+	f, orgProjects := orgFixture(t, openSQLite(t))
+	ctx := context.Background()
+	in := DiscoverInput{Connection: f.conn, FreshFor: time.Hour}
+	var res DiscoverResult
+	require.NoError(t, run(t, f.a.DiscoverProjects, in, &res))
+	require.False(t, res.Recent, "nothing on record: discovered")
+	f.srv.ResetStats()
+	require.NoError(t, run(t, f.a.DiscoverProjects, in, &res))
+	require.True(t, res.Recent)
+	require.Equal(t, orgProjects, res.Projects)
+	require.Zero(t, res.Requests)
+	require.Zero(t, f.srv.Stats().Total)
+
+	st, err := f.tdb.st.ConnectionState(ctx, f.conn.ConnectionID)
+	require.NoError(t, err)
+	st.DiscoveredAt = time.Now().Add(-2 * time.Hour)
+	require.NoError(t, f.tdb.st.SaveConnectionState(ctx, st))
+	res = DiscoverResult{}
+	require.NoError(t, run(t, f.a.DiscoverProjects, in, &res))
+	require.False(t, res.Recent, "an hour-old discovery is done again")
+	require.EqualValues(t, 1, f.srv.Stats().Count(circlecitest.RoutePipelines, 0))
+	in.FreshFor = 0
+	res = DiscoverResult{}
+	require.NoError(t, run(t, f.a.DiscoverProjects, in, &res))
+	require.False(t, res.Recent, "FreshFor 0: always")
+}
+
+// TestResolveUsersOnceForConcurrentConnections: connections of one worker that
+// resolve the same users at once fetch each user once (the worker shares the
+// fetches in flight, and a later chunk skips users stored meanwhile).
+func TestResolveUsersOnceForConcurrentConnections(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, tdb testDB) {
+		f := newFixture(t, circlecitest.Options{Seed: 8, Projects: 1, PipelinesPerProject: 20,
+			Faults: circlecitest.Faults{Latency: 20 * time.Millisecond}}, tdb)
+		slug := firstProject(f)
+		require.NoError(t, run(t, f.a.SyncPipelinePage, PageInput{Connection: f.conn, ProjectSlug: slug, PageNumber: 1}, nil))
+		refs, err := tdb.st.UserRefs(context.Background(), []string{slug})
+		require.NoError(t, err)
+		require.NotEmpty(t, refs)
+		f.srv.ResetStats()
+		const connections = 3
+		results := make([]ResolveUsersResult, connections)
+		errs := make([]error, connections)
+		var wg sync.WaitGroup
+		for i := range connections {
+			conn := f.conn
+			conn.ConnectionID = fmt.Sprintf("conn-%d", i)
+			wg.Go(func() {
+				errs[i] = run(t, f.a.ResolveUsers, ResolveUsersInput{Connection: conn, Projects: []string{slug},
+					FreshFor: time.Hour}, &results[i])
+			})
+		}
+		wg.Wait()
+		for i := range connections {
+			require.NoError(t, errs[i])
+			require.EqualValues(t, len(refs), results[i].Referenced)
+		}
+		require.EqualValues(t, len(refs), f.srv.Stats().Count(circlecitest.RouteUser, 0),
+			"each referenced user fetched once, not once per connection")
+	})
 }

@@ -139,6 +139,9 @@ type DiscoverInput struct {
 	// (deduplicated and sorted), it is added to the record, and nothing is
 	// discovered.
 	Projects []string `json:"projects,omitempty"`
+	// FreshFor: projects discovered this recently are not discovered again (the
+	// record is the result). Zero: always discover.
+	FreshFor time.Duration `json:"fresh_for,omitempty"`
 }
 
 // DiscoverResult is the result of DiscoverProjects.
@@ -158,6 +161,9 @@ type DiscoverResult struct {
 	// FirstDiscovery is true when no project of the organisation was on
 	// record: the whole org pipeline list was read.
 	FirstDiscovery bool `json:"first_discovery,omitempty"`
+	// Recent is true when the projects were discovered within FreshFor: the
+	// recorded ones were taken, without a request.
+	Recent bool `json:"recent,omitempty"`
 }
 
 // DiscoverProgress is DiscoverProjects' heartbeat detail: a retry resumes the

@@ -83,7 +83,18 @@ func (a *Activities) ResolveUsers(ctx context.Context, in ResolveUsersInput) (Re
 		err     error
 	}
 	for from := start; from < len(todo); from += usersChunk {
-		ids := todo[from:min(from+usersChunk, len(todo))]
+		chunk := todo[from:min(from+usersChunk, len(todo))]
+		ids := chunk
+		if in.FreshFor > 0 {
+			// Another connection (of this worker or another) may have fetched
+			// some of them since the list was made: they are fresh now.
+			fresh, err := a.Store.UsersFetchedSince(ctx, chunk, time.Now().Add(-in.FreshFor))
+			if err != nil {
+				return res, applicationError(ctx, err, "read the users fetched recently")
+			}
+			ids = slices.DeleteFunc(slices.Clone(chunk), func(id string) bool { return fresh[id] })
+			res.Fresh += int64(len(chunk) - len(ids))
+		}
 		outs := make([]outcome, len(ids))
 		var wg sync.WaitGroup
 		for i, id := range ids {
@@ -125,8 +136,8 @@ func (a *Activities) ResolveUsers(ctx context.Context, in ResolveUsersInput) (Re
 			return res, applicationError(ctx, err, fmt.Sprintf("write %d users", len(b.Users)))
 		}
 		addBatch(&progress.Counts, b, ws)
-		progress.Next = from + len(ids)
-		progress.LastUserID = ids[len(ids)-1]
+		progress.Next = from + len(chunk)
+		progress.LastUserID = chunk[len(chunk)-1]
 		api.fillRequests(&progress.Counts, base)
 		hb.record(progress)
 	}

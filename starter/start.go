@@ -27,7 +27,7 @@ type startFlags struct {
 	projects, since                    string
 	maxConcurrentProjects              int
 	overlap, rerunWindow               durationFlag
-	usersFreshFor                      durationFlag
+	usersFreshFor, rediscoverAfter     durationFlag
 	continuous                         bool
 	interval                           durationFlag
 	taskQueue, uiURL                   string
@@ -68,6 +68,7 @@ func (s startFlags) input() workflows.ConnectionSyncInput {
 		Overlap:               s.overlap.d,
 		RerunWindow:           s.rerunWindow.d,
 		UsersFreshFor:         s.usersFreshFor.d,
+		RediscoverAfter:       s.rediscoverAfter.d,
 		Continuous:            s.continuous,
 		Interval:              s.interval.d,
 	}
@@ -93,7 +94,8 @@ type startConfig struct {
 // flagOfField names the flag that sets each input field, for error messages.
 const flagOfField = "flags to fields: -connection connection_id, -org org_slug, -base-url base_url, " +
 	"-projects projects, -token-env token_env, -since since, -max-concurrent-projects max_concurrent_projects, " +
-	"-overlap overlap, -rerun-window rerun_window, -users-fresh-for users_fresh_for, -continuous continuous, " +
+	"-overlap overlap, -rerun-window rerun_window, -users-fresh-for users_fresh_for, " +
+	"-rediscover-after rediscover_after, -continuous continuous, " +
 	"-interval interval"
 
 // validateInput checks in as ConnectionSync will, as a usageError.

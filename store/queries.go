@@ -161,19 +161,20 @@ func (q *queries) SaveProjectState(ctx context.Context, s ProjectState) error {
 
 // connectionColumns are the columns scanConnection reads, in its order.
 const connectionColumns = `connection_id, org_slug, base_url, projects, last_run_at, last_run,
-	verified_at, discovered_at, discovery_watermark`
+	verified_at, discovered_at, discovery_watermark, followed_at`
 
 // scanConnection scans a row of connectionColumns.
 func scanConnection(scan func(dest ...any) error) (ConnectionState, error) {
 	var st ConnectionState
-	var lastRunAt, verifiedAt, discoveredAt, discoveryWatermark scanTime
+	var lastRunAt, verifiedAt, discoveredAt, discoveryWatermark, followedAt scanTime
 	var projects, lastRun sql.NullString
 	if err := scan(&st.ConnectionID, &st.OrgSlug, &st.BaseURL, &projects, &lastRunAt, &lastRun,
-		&verifiedAt, &discoveredAt, &discoveryWatermark); err != nil {
+		&verifiedAt, &discoveredAt, &discoveryWatermark, &followedAt); err != nil {
 		return ConnectionState{}, err
 	}
 	st.LastRunAt = lastRunAt.t
 	st.VerifiedAt, st.DiscoveredAt, st.DiscoveryWatermark = verifiedAt.t, discoveredAt.t, discoveryWatermark.t
+	st.FollowedAt = followedAt.t
 	if projects.Valid {
 		if err := json.Unmarshal([]byte(projects.String), &st.Projects); err != nil {
 			return ConnectionState{}, fmt.Errorf("decode projects: %w", err)
@@ -253,16 +254,16 @@ func (q *queries) SaveConnectionState(ctx context.Context, s ConnectionState) er
 	if err == nil {
 		err = q.db.exec(ctx, `INSERT INTO circleci_sync_connections
 			(connection_id, org_slug, base_url, projects, last_run_at, last_run, updated_at,
-			 verified_at, discovered_at, discovery_watermark)
-			VALUES ($1, $2, $3, `+q.jsonParam(4)+`, $5, `+q.jsonParam(6)+`, $7, $8, $9, $10)
+			 verified_at, discovered_at, discovery_watermark, followed_at)
+			VALUES ($1, $2, $3, `+q.jsonParam(4)+`, $5, `+q.jsonParam(6)+`, $7, $8, $9, $10, $11)
 			ON CONFLICT (connection_id) DO UPDATE SET
 				org_slug = excluded.org_slug, base_url = excluded.base_url,
 				projects = excluded.projects, last_run_at = excluded.last_run_at,
 				last_run = excluded.last_run, updated_at = excluded.updated_at,
 				verified_at = excluded.verified_at, discovered_at = excluded.discovered_at,
-				discovery_watermark = excluded.discovery_watermark`,
+				discovery_watermark = excluded.discovery_watermark, followed_at = excluded.followed_at`,
 			s.ConnectionID, s.OrgSlug, s.BaseURL, projects, timeArg(s.LastRunAt), lastRun, timeArg(q.now()),
-			timeArg(s.VerifiedAt), timeArg(s.DiscoveredAt), timeArg(s.DiscoveryWatermark))
+			timeArg(s.VerifiedAt), timeArg(s.DiscoveredAt), timeArg(s.DiscoveryWatermark), timeArg(s.FollowedAt))
 	}
 	if err != nil {
 		return fmt.Errorf("store: save state of connection %q: %w", s.ConnectionID, err)

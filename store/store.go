@@ -125,8 +125,11 @@ type ConnectionState struct {
 	// VerifiedAt is when the connection last passed its full verification;
 	// zero when it never did.
 	VerifiedAt time.Time
-	// DiscoveredAt is when the connection's followed projects were last read.
+	// DiscoveredAt is when the connection's projects were last discovered (the
+	// org pipeline list read).
 	DiscoveredAt time.Time
+	// FollowedAt is when the connection's followed projects were last read.
+	FollowedAt time.Time
 	// DiscoveryWatermark is the created_at of the newest org pipeline the last
 	// discovery read: the next one reads the org pipeline list back to it.
 	DiscoveryWatermark time.Time

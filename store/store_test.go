@@ -885,7 +885,7 @@ func TestSyncState(t *testing.T) {
 
 		conn := ConnectionState{ConnectionID: "c1", OrgSlug: "gh/o", BaseURL: "https://circleci.com",
 			Projects: []string{"gh/o/r", "gh/o/%"}, LastRunAt: at(3), LastRun: map[string]int64{"projects": 2},
-			VerifiedAt: at(4), DiscoveredAt: at(5), DiscoveryWatermark: at(6)}
+			VerifiedAt: at(4), DiscoveredAt: at(5), DiscoveryWatermark: at(6), FollowedAt: at(7)}
 		require.NoError(t, st.SaveConnectionState(ctx, conn))
 		cs, err = st.ConnectionState(ctx, "c1")
 		require.NoError(t, err)

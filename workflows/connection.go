@@ -185,7 +185,8 @@ func (r *connectionRun) cycle(ctx workflow.Context) (ConnectionSyncResult, error
 		var found activities.DiscoverResult
 		// Discovery pages through the org's pipelines and heartbeats per page.
 		err := workflow.ExecuteActivity(summarized(withPageActivity(ctx), "discover the projects of "+in.OrgSlug),
-			a.DiscoverProjects, activities.DiscoverInput{Connection: conn, Projects: in.Projects}).Get(ctx, &found)
+			a.DiscoverProjects, activities.DiscoverInput{Connection: conn, Projects: in.Projects,
+				FreshFor: in.RediscoverAfter.D()}).Get(ctx, &found)
 		if err != nil {
 			noteError(ctx, &st.LastError, "discover the projects", describe(err))
 			return ConnectionSyncResult{}, err

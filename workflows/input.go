@@ -34,6 +34,9 @@ const (
 	DefaultRerunWindow = 72 * time.Hour
 	// DefaultUsersFreshFor: users fetched this recently are not fetched again.
 	DefaultUsersFreshFor = 24 * time.Hour
+	// DefaultRediscoverAfter: projects discovered this recently are not
+	// discovered again (the recorded ones are synced).
+	DefaultRediscoverAfter = time.Hour
 	// DefaultInterval is how long a continuous sync waits between cycles.
 	DefaultInterval = time.Hour
 	// MinInterval is the shortest interval accepted.
@@ -82,6 +85,10 @@ type ConnectionSyncInput struct {
 	// UsersFreshFor: users fetched this recently are not fetched again (default
 	// DefaultUsersFreshFor).
 	UsersFreshFor *Duration `json:"users_fresh_for,omitempty"`
+	// RediscoverAfter: when the organisation's projects were discovered this
+	// recently, the sync takes the recorded ones without asking CircleCI
+	// (default DefaultRediscoverAfter; "0s" discovers on every sync).
+	RediscoverAfter *Duration `json:"rediscover_after,omitempty"`
 	// Continuous keeps the workflow alive: after each cycle it waits Interval
 	// (or a resync request) and runs the next cycle, continuing as new between
 	// cycles. Without it the workflow ends after its cycle (and the re-syncs
@@ -139,6 +146,8 @@ func (in *ConnectionSyncInput) UnmarshalJSON(b []byte) error {
 			dst = &in.RerunWindow
 		case "users_fresh_for":
 			dst = &in.UsersFreshFor
+		case "rediscover_after":
+			dst = &in.RediscoverAfter
 		case "continuous":
 			dst = &in.Continuous
 		case "interval":
@@ -228,7 +237,8 @@ func (in ConnectionSyncInput) Validate() error {
 	for _, f := range []struct {
 		name string
 		d    *Duration
-	}{{"overlap", in.Overlap}, {"rerun_window", in.RerunWindow}, {"users_fresh_for", in.UsersFreshFor}} {
+	}{{"overlap", in.Overlap}, {"rerun_window", in.RerunWindow}, {"users_fresh_for", in.UsersFreshFor},
+		{"rediscover_after", in.RediscoverAfter}} {
 		if f.d != nil && *f.d < 0 {
 			add("%s %s: must not be negative", f.name, f.d.D())
 		}
@@ -308,6 +318,7 @@ func (in ConnectionSyncInput) withDefaults() ConnectionSyncInput {
 	in.Overlap = def(in.Overlap, DefaultOverlap)
 	in.RerunWindow = def(in.RerunWindow, DefaultRerunWindow)
 	in.UsersFreshFor = def(in.UsersFreshFor, DefaultUsersFreshFor)
+	in.RediscoverAfter = def(in.RediscoverAfter, DefaultRediscoverAfter)
 	if in.Continuous {
 		in.Interval = def(in.Interval, DefaultInterval)
 	}

@@ -4,4 +4,5 @@
 ALTER TABLE circleci_sync_connections
     ADD COLUMN verified_at TIMESTAMPTZ,
     ADD COLUMN discovered_at TIMESTAMPTZ,
+    ADD COLUMN followed_at TIMESTAMPTZ,
     ADD COLUMN discovery_watermark TIMESTAMPTZ;

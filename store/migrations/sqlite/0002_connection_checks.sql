@@ -3,4 +3,5 @@
 -- activities.DiscoverProjects).
 ALTER TABLE circleci_sync_connections ADD COLUMN verified_at TEXT;
 ALTER TABLE circleci_sync_connections ADD COLUMN discovered_at TEXT;
+ALTER TABLE circleci_sync_connections ADD COLUMN followed_at TEXT;
 ALTER TABLE circleci_sync_connections ADD COLUMN discovery_watermark TEXT;
