@@ -183,8 +183,8 @@ func describe(ctx context.Context, c client.Client, id string) (*workflowservice
 // heldActivity is an activity a worker had started and not finished.
 type heldActivity struct {
 	WorkflowID, RunID, ActivityID, Type string
-	Attempt                                 int32
-	Identity                                string // the worker's
+	Attempt                             int32
+	Identity                            string // the worker's
 }
 
 func (h heldActivity) String() string {

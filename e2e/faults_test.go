@@ -171,10 +171,11 @@ func TestWorkerKilledBetweenPages(t *testing.T) {
 
 // TestWorkerKilledDuringContinueAsNew kills the worker process (SIGKILL), on
 // each backend, right after a ProjectSync continued as new (the dev server
-// suggests it after 15 events; one page per activity), while the worker also
-// holds page activities. A second worker process takes over: the new run goes
-// on from the cursor it was handed, the held activities are retried, and the
-// tables equal the fake's Expected.
+// suggests it after 15 events; one page per activity): the new run has
+// started its first page activity from the cursor it was handed, and completed
+// none. A second worker process takes over: that activity (and any other the
+// dead worker held) is retried, the chain goes on, and the tables equal the
+// fake's Expected.
 func TestWorkerKilledDuringContinueAsNew(t *testing.T) {
 	tsrv := startTemporal(t, "--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=15")
 	bin := buildWorker(t)
@@ -201,27 +202,48 @@ func TestWorkerKilledDuringContinueAsNew(t *testing.T) {
 			done := s.runAllAsync(ins)
 			ctx := context.Background()
 
-			var continued string // the workflow that continued as new
-			waitFor(t, "a ProjectSync continued as new", 2*time.Minute, 5*time.Millisecond, func() (bool, error) {
-				if len(done) > 0 {
-					return false, errors.New("the sync finished before any ProjectSync continued as new")
-				}
-				if first.exited() {
-					return false, fmt.Errorf("the worker exited:\n%s", tail(first.output.String(), 20))
-				}
-				for _, p := range projects {
-					d, err := describe(ctx, c, p.WorkflowID)
-					if err != nil || d == nil {
-						continue // not started yet
+			// The workflow that continued as new, and the first page activity
+			// of its new run, started and not finished.
+			var continued string
+			var newRunPage heldActivity
+			waitFor(t, "a ProjectSync continued as new, its new run's first page activity started",
+				2*time.Minute, 5*time.Millisecond, func() (bool, error) {
+					if len(done) > 0 {
+						return false, errors.New("the sync finished before any ProjectSync continued as new")
 					}
-					info := d.GetWorkflowExecutionInfo()
-					if info.GetFirstRunId() != "" && info.GetExecution().GetRunId() != info.GetFirstRunId() {
-						continued = p.WorkflowID
-						return true, nil
+					if first.exited() {
+						return false, fmt.Errorf("the worker exited:\n%s", tail(first.output.String(), 20))
 					}
-				}
-				return false, nil
-			})
+					for _, p := range projects {
+						d, err := describe(ctx, c, p.WorkflowID)
+						if err != nil || d == nil {
+							continue // not started yet
+						}
+						info := d.GetWorkflowExecutionInfo()
+						run := info.GetExecution().GetRunId()
+						if info.GetFirstRunId() == "" || run == info.GetFirstRunId() {
+							continue
+						}
+						held, err := startedActivities(ctx, c, []string{p.WorkflowID})
+						if err != nil {
+							return false, err
+						}
+						for _, h := range held {
+							if h.Type != pageActivity || h.RunID != run || h.Attempt != 1 {
+								continue
+							}
+							n, err := completedActivities(ctx, c, p.WorkflowID, run, pageActivity)
+							if err != nil {
+								return false, err
+							}
+							if n == 0 {
+								continued, newRunPage = p.WorkflowID, h
+								return true, nil
+							}
+						}
+					}
+					return false, nil
+				})
 			first.kill(t)
 			killedAt := time.Now()
 			d, err := describe(ctx, c, continued)
@@ -234,7 +256,11 @@ func TestWorkerKilledDuringContinueAsNew(t *testing.T) {
 			t.Logf("killed worker 1 (SIGKILL) %s into the sync, right after %s continued as new (new %s); "+
 				"activities held by the dead worker: %v; %d API requests so far",
 				killedAt.Sub(fig.Start).Round(time.Millisecond), continued, newRun, held, fake.Stats().Total)
-			require.NotEmpty(t, held, "the dead worker held page activities (3 projects page at once)")
+			found := false
+			for _, h := range held {
+				found = found || (h.RunID == newRunPage.RunID && h.ActivityID == newRunPage.ActivityID)
+			}
+			require.True(t, found, "the new run's first page activity %s is held by the dead worker", newRunPage)
 			fig.Faults = fmt.Sprintf("1 SIGKILL right after %s continued as new; %d activities held by the dead worker",
 				continued, len(held))
 
