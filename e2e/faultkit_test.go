@@ -516,7 +516,7 @@ func (f *figures) fromHistories(st chainStats) {
 func (f figures) log(t *testing.T) {
 	t.Helper()
 	t.Logf("FIGURES %s: faults [%s]; rows compared %d, missing %d, extra %d, mismatched %d; requests %d; "+
-		"workflow runs %d; max attempt %d, retries %v; wall %s",
+		"workflow runs %d; max attempt %d, retried activities by last failure %v; wall %s",
 		t.Name(), f.Faults, f.Rows, f.Missing, f.Extra, f.Mismatched, f.Requests, f.Runs, f.MaxAttempt, f.Retries,
 		time.Since(f.Start).Round(100*time.Millisecond))
 }

@@ -871,9 +871,10 @@ type chainStats struct {
 	Events int
 	// MaxAttempt is the highest activity attempt started.
 	MaxAttempt int32
-	// Retries counts the activity attempts after the first, by the failure of
-	// the attempt before (failureReason: an ApplicationError's type, such as
-	// store_error or rate_limited, or timeout_<kind>).
+	// Retries counts the activities that ended after more than one attempt, by
+	// the failure of the attempt before the last (failureReason: an
+	// ApplicationError's type, such as store_error or rate_limited, or
+	// timeout_<kind>). A history records only an activity's last attempt.
 	Retries map[string]int
 	// WorkflowTaskProblems counts the workflow tasks that timed out or failed
 	// (a worker lost while it held one, say).
