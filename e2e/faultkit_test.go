@@ -334,6 +334,10 @@ type apiRequest struct {
 	Path       string
 	Status     int
 	RetryAfter time.Duration // of a 429 (0 when none)
+	// Delivered is false when the client had given up on the request (its
+	// context was cancelled) by the time the answer was written: it never saw
+	// the answer (and its Retry-After).
+	Delivered bool
 }
 
 // apiProxy is a reverse proxy to the fake that records the requests.
@@ -383,7 +387,8 @@ func startAPIProxy(t *testing.T, target string) *apiProxy {
 		arrived := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		rp.ServeHTTP(rec, r)
-		req := apiRequest{Arrived: arrived, Answered: rec.wrote, Method: r.Method, Path: r.URL.Path, Status: rec.status}
+		req := apiRequest{Arrived: arrived, Answered: rec.wrote, Method: r.Method, Path: r.URL.Path, Status: rec.status,
+			Delivered: r.Context().Err() == nil}
 		if rec.status == http.StatusTooManyRequests {
 			if s, err := strconv.Atoi(rec.Header().Get("Retry-After")); err == nil {
 				req.RetryAfter = time.Duration(s) * time.Second
@@ -444,7 +449,11 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 
 // retryAfterReport is the check of the client's respect of Retry-After.
 type retryAfterReport struct {
-	Windows    int // 429s with a Retry-After
+	Windows     int // 429s with a Retry-After
+	Undelivered int // 429s written to a request the client had given up on
+	// Shortened counts the windows cut to an earlier 429's (see
+	// retryAfterViolations).
+	Shortened  int
 	Violations int // requests that arrived inside a window
 	Examples   []string
 }
@@ -454,14 +463,33 @@ type retryAfterReport struct {
 // their way) and before its retry time (answer + Retry-After) is a violation.
 // All requests count: the syncs share one token, and CircleCI's limit is per
 // token.
+//
+// An activity stops its other requests when one fails, so a 429 answered
+// within grace after another one may go to a request the client has already
+// cancelled: it never sees that answer. Such a 429's window is taken to end
+// with the earlier one's; a 429 the proxy knows undelivered opens none.
 func retryAfterViolations(reqs []apiRequest, grace time.Duration) retryAfterReport {
 	var rep retryAfterReport
+	var limited []apiRequest
 	for _, r := range reqs {
-		if r.Status != http.StatusTooManyRequests || r.RetryAfter <= 0 {
+		if r.Status == http.StatusTooManyRequests && r.RetryAfter > 0 {
+			limited = append(limited, r)
+		}
+	}
+	sort.Slice(limited, func(i, j int) bool { return limited[i].Answered.Before(limited[j].Answered) })
+	for i, r := range limited {
+		if !r.Delivered {
+			rep.Undelivered++
 			continue
 		}
 		rep.Windows++
 		from, until := r.Answered.Add(grace), r.Answered.Add(r.RetryAfter)
+		for j := i - 1; j >= 0 && r.Answered.Sub(limited[j].Answered) <= grace; j-- {
+			if end := limited[j].Answered.Add(limited[j].RetryAfter); end.Before(until) {
+				until = end
+				rep.Shortened++
+			}
+		}
 		for _, o := range reqs {
 			if o.Arrived.After(from) && o.Arrived.Before(until) {
 				rep.Violations++
