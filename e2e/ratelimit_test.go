@@ -31,10 +31,10 @@ func TestRateLimitStorm(t *testing.T) {
 			t.Parallel()
 			fig := figures{Start: time.Now()}
 			dbURL := b.url(t)
-			// Small: every 429 fails the activity it hits, which retries after
-			// Retry-After from its heartbeat, so each attempt gets only a few
-			// requests done (see the report); 3 projects of one organisation
-			// (one connection) of 5 pipelines each.
+			// Small: a 429 fails the activity it hits (the retry resumes from
+			// the heartbeat after Retry-After), so at 30 % an attempt gets about
+			// two requests done, and a page of 5 pipelines takes some 20
+			// attempts. 3 projects of one organisation (one connection).
 			opts := datasetOptions(41)
 			opts.Projects = 9
 			opts.PipelinesPerProject = 5
