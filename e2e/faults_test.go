@@ -74,8 +74,9 @@ func TestWorkerKilledBetweenPages(t *testing.T) {
 			opts := datasetOptions(21)
 			opts.PipelinesPerProject = 60
 			// Slow enough that a page's first write comes well after its
-			// activity started.
-			opts.Faults.Latency = 25 * time.Millisecond
+			// activity started (the page list, then a pipeline's workflow and
+			// job lists: 120 ms at least).
+			opts.Faults.Latency = 40 * time.Millisecond
 			fake := startFake(t, opts)
 			token := fake.Token()
 			ex := fake.Expected(token)

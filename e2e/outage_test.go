@@ -234,6 +234,8 @@ func TestDatabaseOutage(t *testing.T) {
 			})
 
 			o.begin(t)
+			// A commit PostgreSQL received before the reset may still land.
+			time.Sleep(200 * time.Millisecond)
 			before := storedPipelines(ctx, db)
 			t.Logf("database outage begins %s into the sync, %d of %d pipelines stored",
 				time.Since(fig.Start).Round(time.Millisecond), before, total)
