@@ -133,6 +133,15 @@ func TestWorkerKilledBetweenPages(t *testing.T) {
 						if pages*circlecitest.PageSize != n {
 							continue
 						}
+						// The history is read after the description: the page
+						// activity seen running may have completed since.
+						o, err := activityInHistory(ctx, c, p.WorkflowID, page.RunID, page.ActivityID)
+						if err != nil {
+							return false, err
+						}
+						if o.MaxAttempt != 0 {
+							continue
+						}
 						at, next, stored, pagesDone = p, *page, n, pages
 						return true, nil
 					}
