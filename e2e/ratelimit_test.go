@@ -40,7 +40,6 @@ func TestRateLimitStorm(t *testing.T) {
 			opts.PipelinesPerProject = 5
 			opts.MaxWorkflowsPerPipeline = 2
 			opts.MaxJobsPerWorkflow = 3
-			opts.Users = 6
 			opts.Faults.Latency = 5 * time.Millisecond
 			opts.Faults.Random429Rate = 0.3
 			opts.Faults.Random500Rate = 0.05
