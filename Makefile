@@ -6,14 +6,14 @@ TOOLS_BIN ?= $(HOME)/.cache/circleci-sync/bin
 STATICCHECK_VERSION ?= v0.8.2
 PKGS := ./...
 
-.PHONY: run test lint fake openapi-check bench fuzz tools build worker clean
+.PHONY: run test lint fake openapi-check bench fuzz fuzz-ci tools build worker clean
 
 ## run: the main job (see README "Quick start").
 run:
 	@TOOLS_BIN=$(TOOLS_BIN) bash scripts/run.sh
 
-## test: every test: go vet, the Go tests, the fake's OpenAPI conformance check and the
-## static check of docker-compose.yml.
+## test: every test: go vet, the Go tests, the fake's OpenAPI conformance check, the
+## static check of docker-compose.yml, and every fuzz target for a bounded time (fuzz-ci).
 ## PostgreSQL store tests run when TEST_DATABASE_URL is set (and fail without it under CI=true).
 ## The Temporal tests use the CLI's dev server, installed first by `make tools`.
 test: tools
@@ -21,6 +21,7 @@ test: tools
 	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} $(GO) test -count=1 -timeout 20m $(PKGS)
 	bash circleci/circlecitest/openapi-check.sh
 	bash scripts/check-compose.sh
+	bash scripts/fuzz.sh
 
 ## tools: install the Temporal CLI (and its dev server) into TOOLS_BIN, unless it is there:
 ## built from the Go module proxy, about 4 minutes the first time.
@@ -55,9 +56,16 @@ fake:
 openapi-check:
 	bash circleci/circlecitest/openapi-check.sh
 
-## bench: benchmarks, printing figures (store upserts rows/s; PostgreSQL when TEST_DATABASE_URL is set).
-bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./store/
+## bench: benchmarks, printing figures: the store's upserts (rows/s), then the sync benchmark
+## (e2e BenchmarkSync: full and incremental syncs through Temporal with the worker as a process and
+## the fake CircleCI over HTTP, latency- and budget-bound, against a plain-loop baseline, and the
+## worker's RSS on a 5x dataset; about 12 minutes on 2 cores; BENCH_* variables shorten it, see
+## e2e/benchconfig_test.go). PostgreSQL when TEST_DATABASE_URL is set.
+bench: tools
+	@mkdir -p .tmp
+	set -o pipefail; $(GO) test -run '^$$' -bench . -benchtime 2s ./store/ | tee .tmp/store-bench.txt
+	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} BENCH_STORE_RESULTS=$(CURDIR)/.tmp/store-bench.txt \
+		$(GO) test -run '^$$' -bench '^BenchmarkSync$$' -benchtime 1x -timeout 60m ./e2e/
 
 ## fuzz: each fuzz target for a bounded time (FUZZTIME, default 30s).
 FUZZTIME ?= 30s
@@ -66,6 +74,13 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) ./circleci/ || exit 1; done
 	@for target in $$($(GO) test -list '^Fuzz' ./store/ | grep '^Fuzz'); do \
 		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) ./store/ || exit 1; done
+
+## fuzz-ci: every fuzz target of every package, each for FUZZTIME (default 10s here), failing on
+## any crasher (scripts/fuzz.sh names the input it wrote under testdata/fuzz/). About 1 min.
+FUZZTIME_CI ?= 10s
+fuzz-ci:
+	FUZZTIME=$(if $(filter command line environment,$(origin FUZZTIME)),$(FUZZTIME),$(FUZZTIME_CI)) GO=$(GO) \
+		bash scripts/fuzz.sh
 
 clean:
 	rm -rf data .tmp

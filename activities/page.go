@@ -43,6 +43,13 @@ var PageActivityBudget = 2 * time.Minute
 // written and heartbeated; the next attempt reports the failure in
 // PageResult.LastError.
 //
+// Paging that loops is a bad answer (ErrBadResponse, retried a few times): a
+// next_page_token this activity has already read, or a page whose pipelines all
+// have numbers at or above Below (the lowest pipeline number of the pages read
+// before, which the workflow passes on): the page-token chain led back to pages
+// already read (A→A, or A→B→A across activities). The result's Lowest is the
+// lowest pipeline number of the pages read, for the next activity's Below.
+//
 // A page token CircleCI no longer accepts (a 404 on the pipeline list with a
 // page token, or a 400 there, as CircleCI answers a token it cannot read) fails
 // the activity with a non-retryable ErrStalePageToken: retrying the same token
@@ -100,6 +107,10 @@ func (a *Activities) SyncPipelinePage(ctx context.Context, in PageInput) (PageRe
 		return res, err
 	}
 
+	if progress.Lowest == 0 {
+		progress.Lowest = in.Below
+	}
+	seen := map[string]bool{in.PageToken: true, progress.PageToken: true}
 	pages := newPagePrefetcher(ctx, api, slug, f)
 	defer pages.stop()
 	for pagesThisRun := 0; ; pagesThisRun++ {
@@ -113,6 +124,12 @@ func (a *Activities) SyncPipelinePage(ctx context.Context, in PageInput) (PageRe
 						"paging must restart from the first page", slug, number, stale.StatusCode, stale.Message),
 					ErrStalePageToken))
 			}
+			return fail(applicationError(ctx, err, fmt.Sprintf("list pipelines of project %s (page %d)", slug, number)))
+		}
+		if err == nil {
+			err = pagingLoop(page, progress.Lowest, seen)
+		}
+		if err != nil {
 			return fail(applicationError(ctx, err, fmt.Sprintf("list pipelines of project %s (page %d)", slug, number)))
 		}
 		items := page.Items
@@ -177,6 +194,12 @@ func (a *Activities) SyncPipelinePage(ctx context.Context, in PageInput) (PageRe
 			return fail(applicationError(ctx, err, fmt.Sprintf("sync page %d of project %s", number, slug)))
 		}
 		progress.Counts.Pages++
+		for _, p := range items {
+			if progress.Lowest == 0 || p.Number < progress.Lowest {
+				progress.Lowest = p.Number
+			}
+		}
+		seen[page.NextPageToken] = true
 		api.fillRequests(&progress.Counts, base)
 		log.Info("pipeline page synced", "project", slug, "page", number, "pipelines", end-start,
 			"resumed_at", start, "done", last, "requests", progress.Counts.Requests, "skipped", progress.Counts.Skipped)
@@ -186,15 +209,41 @@ func (a *Activities) SyncPipelinePage(ctx context.Context, in PageInput) (PageRe
 		}
 		// The page is done: checkpoint the next one, which a retry starts from.
 		progress = PageProgress{PageToken: page.NextPageToken, PageNumber: number + 1, Newest: progress.Newest,
-			Counts: progress.Counts, LastError: progress.LastError}
+			Lowest: progress.Lowest, Counts: progress.Counts, LastError: progress.LastError}
 		hb.record(progress)
 		if !more {
 			res.NextPageToken = page.NextPageToken
 			break
 		}
 	}
-	res.Newest, res.Counts = progress.Newest, progress.Counts
+	res.Newest, res.Counts, res.Lowest = progress.Newest, progress.Counts, progress.Lowest
 	return res, nil
+}
+
+// pagingLoop tells whether page shows the pipeline list's paging looping: its
+// next_page_token was read already (seen), or it holds pipelines but none
+// below below (the lowest pipeline number read before; 0 means none), so it
+// is a page read before. Pages of a list newest first go down in pipeline
+// numbers; a page that repeats a few pipelines (new ones pushed them on) but
+// reaches lower is progress.
+func pagingLoop(page circleci.Page[circleci.Pipeline], below int64, seen map[string]bool) error {
+	loop := func(why string) error {
+		return &circleci.Error{Class: circleci.ClassPagination, Method: "GET", Route: circleci.RouteProjectPipelines,
+			Continuation: true, Message: "the page-token chain loops: " + why}
+	}
+	if page.NextPageToken != "" && seen[page.NextPageToken] {
+		return loop("the next_page_token names a page already read")
+	}
+	if below <= 0 || len(page.Items) == 0 {
+		return nil
+	}
+	for _, p := range page.Items {
+		if p.Number < below {
+			return nil
+		}
+	}
+	return loop(fmt.Sprintf("every pipeline on the page was read on an earlier page (numbers %d and above, "+
+		"the earlier pages reached %d)", page.Items[len(page.Items)-1].Number, below))
 }
 
 // pagePrefetcher reads a project's pipeline pages, one ahead: prefetch starts

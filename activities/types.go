@@ -220,6 +220,9 @@ type PageInput struct {
 	StopBefore time.Time `json:"stop_before,omitempty"`
 	// MaxPages is the most pages the activity processes (0 means 1).
 	MaxPages int `json:"max_pages,omitempty"`
+	// Below is the lowest pipeline number of the pages read before (0: none): a
+	// page with no pipeline below it repeats one, and the paging loops.
+	Below int64 `json:"below,omitempty"`
 	// Incremental is true on an incremental sync: the jobs of a workflow stored
 	// terminal with the same status are not listed again.
 	Incremental bool `json:"incremental,omitempty"`
@@ -239,6 +242,9 @@ type PageResult struct {
 	LastError string `json:"last_error,omitempty"`
 	// Attempt is the attempt that succeeded (1 for the first).
 	Attempt int32 `json:"attempt"`
+	// Lowest is the lowest pipeline number of the pages read (in.Below when
+	// lower), the next activity's Below.
+	Lowest int64 `json:"lowest,omitempty"`
 }
 
 // PageProgress is SyncPipelinePage's heartbeat detail: a retry resumes on the
@@ -254,7 +260,9 @@ type PageProgress struct {
 	// page shifted resumes after it.
 	LastPipelineID string `json:"last_pipeline_id,omitempty"`
 	// Newest and Counts are the figures so far (every page of the activity).
-	Newest time.Time  `json:"newest,omitempty"`
+	Newest time.Time `json:"newest,omitempty"`
+	// Lowest is the lowest pipeline number of the pages done.
+	Lowest int64      `json:"lowest,omitempty"`
 	Counts SyncCounts `json:"counts"`
 	// LastError is the error the last failed attempt ended with.
 	LastError string `json:"last_error,omitempty"`

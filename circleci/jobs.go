@@ -24,7 +24,7 @@ func (c *Client) WorkflowJobsPage(ctx context.Context, workflowID, pageToken str
 		path:   "/api/v2/workflow/" + escapeSegment(workflowID) + "/job",
 		query:  q,
 	}
-	p, err := get(ctx, c, r, decodePage[Job])
+	p, err := getPage[Job](ctx, c, r)
 	if err != nil {
 		return p, err
 	}

@@ -13,6 +13,20 @@ import (
 type Page[T any] struct {
 	Items         []T
 	NextPageToken string
+
+	// route is the route template of the request that fetched the page ("" for
+	// a page the client did not fetch), so that a ClassPagination error from
+	// the generic Pages names it too.
+	route string
+}
+
+// getPage sends r, once, and decodes a list page, noting r's route in it.
+func getPage[T any](ctx context.Context, c *Client, r *request) (Page[T], error) {
+	p, err := get(ctx, c, r, decodePage[T])
+	if err == nil {
+		p.route = r.route
+	}
+	return p, err
 }
 
 // PageFetcher fetches the page of a list that pageToken names ("" for the first).
@@ -24,8 +38,9 @@ type PageFetcher[T any] func(ctx context.Context, pageToken string) (Page[T], er
 //
 // On error it yields (zero Page, err) once and stops. A next_page_token already used
 // in this iteration (A→A, or A→B→A) would loop for ever: the page carrying it is
-// still yielded, then a ClassPagination *Error. Breaking out of the loop stops
-// fetching.
+// still yielded, then a ClassPagination *Error, which names the method and route
+// of the request when the page came from one of the client's *Page operations.
+// Breaking out of the loop stops fetching.
 func Pages[T any](ctx context.Context, fetch PageFetcher[T]) iter.Seq2[Page[T], error] {
 	return pages(ctx, "", fetch)
 }
@@ -85,6 +100,9 @@ func pagesFrom[T any](ctx context.Context, route, startToken string, fetch PageF
 				return
 			}
 			if first, dup := seen[next]; dup {
+				if route == "" {
+					route = p.route
+				}
 				e := &Error{
 					Class:        ClassPagination,
 					Route:        route,

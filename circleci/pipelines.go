@@ -20,7 +20,7 @@ func (c *Client) OrgPipelinesPage(ctx context.Context, orgSlug, pageToken string
 	}
 	setPageToken(q, pageToken)
 	r := &request{method: http.MethodGet, route: RouteOrgPipelines, path: "/api/v2/pipeline", query: q}
-	return get(ctx, c, r, decodePage[Pipeline])
+	return getPage[Pipeline](ctx, c, r)
 }
 
 // ProjectPipelinesPage returns one page of the pipelines of a project (GET
@@ -42,7 +42,7 @@ func (c *Client) ProjectPipelinesPage(ctx context.Context, slug, branch, pageTok
 		path:   "/api/v2/project/" + escapeSegment(slug) + "/pipeline",
 		query:  q,
 	}
-	return get(ctx, c, r, decodePage[Pipeline])
+	return getPage[Pipeline](ctx, c, r)
 }
 
 // Pipeline returns the pipeline with id id (GET /api/v2/pipeline/{pipeline-id}).

@@ -22,7 +22,7 @@ func (c *Client) PipelineWorkflowsPage(ctx context.Context, pipelineID, pageToke
 		path:   "/api/v2/pipeline/" + escapeSegment(pipelineID) + "/workflow",
 		query:  q,
 	}
-	return get(ctx, c, r, decodePage[Workflow])
+	return getPage[Workflow](ctx, c, r)
 }
 
 // Workflow returns the workflow with id id (GET /api/v2/workflow/{id}).

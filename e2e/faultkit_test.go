@@ -39,9 +39,9 @@ import (
 // pageActivity is the registered name of the pipeline page activity.
 const pageActivity = "SyncPipelinePage"
 
-// workerEnv is the environment of a worker process on taskQueue, storing into
+// faultWorkerEnv is the environment of a worker process on taskQueue, storing into
 // dbURL, with token in tokenEnv; extra (NAME=value) come last and win.
-func workerEnv(hostPort, dbURL, taskQueue, tokenEnv, token string, extra ...string) []string {
+func faultWorkerEnv(hostPort, dbURL, taskQueue, tokenEnv, token string, extra ...string) []string {
 	env := []string{
 		"TEMPORAL_ADDRESS=" + hostPort,
 		"TEMPORAL_NAMESPACE=default",

@@ -82,7 +82,7 @@ func TestWorkerKilledBetweenPages(t *testing.T) {
 			ex := fake.Expected(token)
 			tokenEnv := newEnvName("TOKEN")
 			tq := newID("e2e-between-" + b.name)
-			env := workerEnv(tsrv.FrontendHostPort(), dbURL, tq, tokenEnv, token, syncworker.EnvPagesPerActivity+"=1")
+			env := faultWorkerEnv(tsrv.FrontendHostPort(), dbURL, tq, tokenEnv, token, syncworker.EnvPagesPerActivity+"=1")
 			first := startWorkerProcess(t, bin, env)
 			c := tsrv.Client()
 			s := &syncer{c: c, taskQueue: tq}
@@ -202,7 +202,7 @@ func TestWorkerKilledDuringContinueAsNew(t *testing.T) {
 			ex := fake.Expected(token)
 			tokenEnv := newEnvName("TOKEN")
 			tq := newID("e2e-cankill-" + b.name)
-			env := workerEnv(tsrv.FrontendHostPort(), dbURL, tq, tokenEnv, token, syncworker.EnvPagesPerActivity+"=1")
+			env := faultWorkerEnv(tsrv.FrontendHostPort(), dbURL, tq, tokenEnv, token, syncworker.EnvPagesPerActivity+"=1")
 			first := startWorkerProcess(t, bin, env)
 			c := tsrv.Client()
 			s := &syncer{c: c, taskQueue: tq}
@@ -302,7 +302,7 @@ func TestTwoWorkersOneKilled(t *testing.T) {
 			ex := fake.Expected(token)
 			tokenEnv := newEnvName("TOKEN")
 			tq := newID("e2e-two-" + b.name)
-			env := workerEnv(tsrv.FrontendHostPort(), dbURL, tq, tokenEnv, token, syncworker.EnvPagesPerActivity+"=2")
+			env := faultWorkerEnv(tsrv.FrontendHostPort(), dbURL, tq, tokenEnv, token, syncworker.EnvPagesPerActivity+"=2")
 			workers := []*workerProc{startWorkerProcess(t, bin, env), startWorkerProcess(t, bin, env)}
 			c := tsrv.Client()
 			s := &syncer{c: c, taskQueue: tq}

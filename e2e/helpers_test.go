@@ -34,6 +34,7 @@ import (
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
 
 	"github.com/circleci-sync/circleci-sync/circleci/circlecitest"
+	"github.com/circleci-sync/circleci-sync/codec"
 	"github.com/circleci-sync/circleci-sync/internal/testenv"
 	"github.com/circleci-sync/circleci-sync/syncworker"
 	"github.com/circleci-sync/circleci-sync/workflows"
@@ -166,17 +167,22 @@ func startWorker(t *testing.T, tsrv *testsuite.DevServer, taskQueue, databaseURL
 	t.Helper()
 	logs := &testenv.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	c, err := client.Dial(client.Options{HostPort: tsrv.FrontendHostPort(), Namespace: "default",
-		Logger: syncworker.NewLogger(logger)})
+	cfg := workerConfig(taskQueue, databaseURL)
+	for _, f := range tune {
+		f(&cfg)
+	}
+	// As syncworker.Dial does: the codec and the metrics handler are the client's.
+	opts := client.Options{HostPort: tsrv.FrontendHostPort(), Namespace: "default", Logger: syncworker.NewLogger(logger)}
+	codec.Apply(&opts, cfg.Codec)
+	if cfg.Metrics != nil {
+		opts.MetricsHandler = cfg.Metrics.Temporal()
+	}
+	c, err := client.Dial(opts)
 	if err != nil {
 		t.Fatalf("worker client: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	cfg := workerConfig(taskQueue, databaseURL)
-	for _, f := range tune {
-		f(&cfg)
-	}
 	go func() { done <- syncworker.RunWorker(ctx, cfg, c, logger) }()
 	t.Cleanup(func() {
 		cancel()
@@ -203,7 +209,7 @@ func startWorker(t *testing.T, tsrv *testsuite.DevServer, taskQueue, databaseURL
 }
 
 // buildWorker builds the worker command into t's temporary directory.
-func buildWorker(t *testing.T) string {
+func buildWorker(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "worker")
 	cmd := exec.Command("go", "build", "-o", bin, "./worker")
@@ -223,7 +229,7 @@ type workerProc struct {
 
 // startWorkerProcess starts the worker command with env added to the test's
 // environment. It is killed when t ends if still running.
-func startWorkerProcess(t *testing.T, bin string, env []string) *workerProc {
+func startWorkerProcess(t testing.TB, bin string, env []string) *workerProc {
 	t.Helper()
 	p := &workerProc{output: &testenv.Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin)
@@ -253,7 +259,7 @@ func (p *workerProc) kill(t *testing.T) {
 }
 
 // stop ends a running process gracefully (SIGTERM), then by SIGKILL.
-func (p *workerProc) stop(t *testing.T) {
+func (p *workerProc) stop(t testing.TB) {
 	select {
 	case <-p.done:
 		return

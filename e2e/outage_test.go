@@ -73,7 +73,7 @@ func TestTemporalOutage(t *testing.T) {
 			ex := fake.Expected(token)
 			tokenEnv := newEnvName("TOKEN")
 			tq := newID("e2e-temporal-down-" + b.name)
-			w := startWorkerProcess(t, bin, workerEnv(devOpts.HostPort, dbURL, tq, tokenEnv, token,
+			w := startWorkerProcess(t, bin, faultWorkerEnv(devOpts.HostPort, dbURL, tq, tokenEnv, token,
 				syncworker.EnvPagesPerActivity+"=1"))
 			s := &syncer{c: srv.Client(), taskQueue: tq}
 			prefix := newID("temporal-down")

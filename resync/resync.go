@@ -117,17 +117,12 @@ func RunAsChild(ctx workflow.Context, in workflows.ConnectionSyncInput, opts Opt
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:    workflows.ConnectionWorkflowID(in.ConnectionID),
 		TaskQueue:     opts.taskQueue(),
-		StaticSummary: summary(in),
-		StaticDetails: "Started as a child by workflow " + workflow.GetInfo(ctx).WorkflowExecution.ID,
+		StaticSummary: workflows.ConnectionSummary(in),
+		StaticDetails: workflows.ConnectionDetails(in, "workflow "+workflow.GetInfo(ctx).WorkflowExecution.ID+" (as its child)"),
 	})
 	var res workflows.ConnectionSyncResult
 	err := workflow.ExecuteChildWorkflow(cctx, workflows.ConnectionSyncName, in).Get(ctx, &res)
 	return res, err
-}
-
-// summary is a connection sync's static summary.
-func summary(in workflows.ConnectionSyncInput) string {
-	return fmt.Sprintf("CircleCI sync of %s (connection %s)", in.OrgSlug, in.ConnectionID)
 }
 
 // Activities holds the RequestResync activity; it uses the worker's Temporal
@@ -162,8 +157,9 @@ func (Activities) RequestResync(ctx context.Context, in RequestInput) (workflows
 		ID:                       id,
 		TaskQueue:                tq,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		StaticSummary:            summary(in.Sync),
-		StaticDetails:            "Started by a resync request from workflow " + activity.GetInfo(ctx).WorkflowExecution.ID,
+		StaticSummary:            workflows.ConnectionSummary(in.Sync),
+		StaticDetails: workflows.ConnectionDetails(in.Sync,
+			"a resync request of workflow "+activity.GetInfo(ctx).WorkflowExecution.ID),
 	}, workflows.ConnectionSyncName, in.Sync)
 	h, err := c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: op,

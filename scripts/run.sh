@@ -89,8 +89,12 @@ else
     echo "A Temporal server already answers on $address: using it (it is left running on exit)."
   else
     echo "Starting the Temporal dev server on $address (Web UI on :8233, state in .tmp/temporal.db)..."
+    # The search attributes the syncs set (workflows/searchattributes.go).
     "$temporal" server start-dev --ip 127.0.0.1 --port 7233 --ui-port 8233 \
-      --db-filename .tmp/temporal.db --log-level error >.tmp/temporal.log 2>&1 &
+      --db-filename .tmp/temporal.db --log-level error \
+      --search-attribute CircleCIConnection=Keyword --search-attribute CircleCIOrg=Keyword \
+      --search-attribute CircleCIProject=Keyword --search-attribute CircleCISyncPhase=Keyword \
+      --search-attribute CircleCIPipelinesSynced=Int >.tmp/temporal.log 2>&1 &
     pids+=($!)
     for _ in $(seq 1 600); do
       healthy "$address" && break
@@ -122,9 +126,15 @@ else
   echo "Fake CircleCI at $base_url (control API: $base_url/_fake/stats); syncing its organization $org."
 fi
 
-# 4. The worker.
+# 4. The worker, with its Prometheus metrics on METRICS_ADDR (default
+# 127.0.0.1:9090, unless something listens there already).
+metrics_addr="${METRICS_ADDR-127.0.0.1:9090}"
+if [ -n "$metrics_addr" ] && (exec 3<>"/dev/tcp/${metrics_addr%:*}/${metrics_addr##*:}") 2>/dev/null; then
+  echo "Something listens on $metrics_addr already: the worker serves no metrics (set METRICS_ADDR)."
+  metrics_addr=""
+fi
 echo "Starting the worker on task queue $task_queue, database $db_shown (log: .tmp/worker.log)..."
-WORKER_STOP_TIMEOUT="${WORKER_STOP_TIMEOUT:-5s}" "$bin/worker" >.tmp/worker.log 2>&1 &
+METRICS_ADDR="$metrics_addr" WORKER_STOP_TIMEOUT="${WORKER_STOP_TIMEOUT:-5s}" "$bin/worker" >.tmp/worker.log 2>&1 &
 pids+=($!)
 wait_for_line .tmp/worker.log 'worker polling' "${pids[-1]}" "The worker"
 
@@ -141,6 +151,7 @@ echo "  temporal workflow start --type ConnectionSync --task-queue $task_queue -
   --type ConnectionSync --task-queue "$task_queue" --workflow-id "$workflow_id" \
   --id-conflict-policy TerminateExisting \
   --static-summary "CircleCI sync of $org (connection $connection)" \
+  --static-details "Started by make run: organisation $org at $base_url, token from the worker's \$CIRCLECI_TOKEN." \
   --input "$input" >/dev/null
 escaped_id=${workflow_id//\//%2F}
 echo "  Web UI: $ui_url/namespaces/$namespace/workflows/$escaped_id"
@@ -161,8 +172,15 @@ fi
 echo
 "$bin/starter" counts -connection "$connection" # reads the exported DATABASE_URL
 echo
+echo "Progress (temporal workflow query --workflow-id $workflow_id --name progress):"
+"$temporal" workflow query --address "$address" --namespace "$namespace" --workflow-id "$workflow_id" \
+  --name progress 2>&1 | head -n 40 || true
+echo
 echo "Where to look:"
 echo "  Web UI:   $ui_url/namespaces/$namespace/workflows/$escaped_id (the sync, its project children and every activity)"
+echo "  Runs:     temporal workflow list --query 'CircleCIConnection=\"$connection\"'"
+echo "  Re-sync:  $bin/starter resync -start -connection $connection -org $org -base-url $base_url -reason manual"
+[ -n "$metrics_addr" ] && echo "  Metrics:  http://$metrics_addr/metrics"
 echo "  Database: $db_shown"
 echo "  Logs:     .tmp/worker.log, .tmp/temporal.log, .tmp/fakecircleci.log"
 echo "  Again:    temporal workflow start ... (above), or go run ./starter -connection $connection -org $org -base-url $base_url -wait"

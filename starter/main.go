@@ -17,6 +17,18 @@
 // Counts (-counts, or `starter counts`) prints the row counts of the database
 // (DATABASE_URL), the skipped ledger, and a connection's last run (-connection).
 //
+// Schedule (`starter schedule create|describe|trigger|delete`) manages a
+// connection's Temporal Schedule, which starts its sync periodically:
+//
+//	starter schedule create -connection acme -org gh/acme -every 1h -jitter 5m
+//
+// Resync (`starter resync`) asks a connection's running sync for another cycle
+// (the resync Update) and prints which cycle includes the request; -start
+// starts the sync when none runs (Update-with-Start).
+//
+// Keygen (`starter keygen -id k1`) prints a new payload encryption key line for
+// PAYLOAD_ENCRYPTION_KEYS.
+//
 // The Temporal connection is configured like the Temporal CLI's (TEMPORAL_ADDRESS,
 // TEMPORAL_NAMESPACE, TLS, API key, profiles). The token is never a flag: syncs
 // name the worker's environment variable that holds it (-token-env, default
@@ -78,12 +90,32 @@ type options struct {
 	start        startFlags
 	databaseURL  string
 	timeout      time.Duration
+	schedule     scheduleFlags
+	resync       resyncFlags
+	keyID        string
 }
 
 // run parses the flags and does what they ask.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "counts" {
-		args = append([]string{"-counts"}, args[1:]...)
+	if len(args) > 0 {
+		switch args[0] {
+		case "counts":
+			args = append([]string{"-counts"}, args[1:]...)
+		case "schedule":
+			return runSchedule(ctx, args[1:], stdout, stderr)
+		case "resync":
+			o, err := parseFlags(args[1:], stderr)
+			if err != nil {
+				return err
+			}
+			return runResync(ctx, o, stdout, stderr)
+		case "keygen":
+			o, err := parseFlags(args[1:], stderr)
+			if err != nil {
+				return err
+			}
+			return runKeygen(o.keyID, stdout)
+		}
 	}
 	o, err := parseFlags(args, stderr)
 	if err != nil {
@@ -114,6 +146,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
   starter -connection ID -org SLUG [flags]   start (or attach to) a connection's sync
   starter -list [-org SLUG] [flags]          list what a connection would sync (talks to CircleCI)
   starter counts [-connection ID]            print the database's row counts
+  starter schedule create|describe|trigger|delete -connection ID [-org SLUG -every 1h ...]
+                                             manage the connection's Temporal Schedule
+  starter resync -connection ID [-reason R] [-start -org SLUG ...]
+                                             ask the running sync for another cycle
+  starter keygen [-id ID]                    print a new PAYLOAD_ENCRYPTION_KEYS entry
 
 Flags:
 `)
@@ -133,6 +170,15 @@ Flags:
 	fs.Var(&s.overlap, "overlap", fmt.Sprintf("incremental sync: re-read pipelines this far before the watermark (default %s)", workflows.DefaultOverlap))
 	fs.Var(&s.rerunWindow, "rerun-window", fmt.Sprintf("incremental sync: re-list the workflows of pipelines this recent, to catch reruns (default %s)", workflows.DefaultRerunWindow))
 	fs.Var(&s.usersFreshFor, "users-fresh-for", fmt.Sprintf("users fetched this recently are not fetched again (default %s)", workflows.DefaultUsersFreshFor))
+	fs.BoolVar(&s.continuous, "continuous", false, "keep the sync running: a cycle every -interval, and on resync requests")
+	fs.Var(&s.interval, "interval", fmt.Sprintf("-continuous: the wait between cycles (default %s, at least %s)", workflows.DefaultInterval, workflows.MinInterval))
+	fs.Var(&o.schedule.every, "every", "schedule create: start a sync this often (default 1h)")
+	fs.Var(&o.schedule.jitter, "jitter", "schedule create: start up to this much later, at random (spreads many connections; default none)")
+	fs.BoolVar(&o.schedule.paused, "paused", false, "schedule create: create the schedule paused")
+	fs.BoolVar(&o.schedule.now, "now", false, "schedule create: also start a sync at once")
+	fs.StringVar(&o.resync.reason, "reason", "", "resync: why (shown in the sync's progress)")
+	fs.BoolVar(&o.resync.start, "start", false, "resync: start the sync (with the start flags) when none runs")
+	fs.StringVar(&o.keyID, "id", "k1", "keygen: the key id")
 	fs.StringVar(&s.taskQueue, "task-queue", envOr(syncworker.EnvTaskQueue, workflows.DefaultTaskQueue), "task queue the worker polls (env "+syncworker.EnvTaskQueue+")")
 	fs.BoolVar(&s.wait, "wait", false, "wait for the sync to end and print its result as JSON (Ctrl-C stops waiting, not the sync)")
 	fs.StringVar(&s.uiURL, "ui", envOr("TEMPORAL_UI_URL", "http://localhost:8233"), "Temporal Web UI base URL, for the printed link (env TEMPORAL_UI_URL)")

@@ -28,6 +28,8 @@ type startFlags struct {
 	maxConcurrentProjects              int
 	overlap, rerunWindow               durationFlag
 	usersFreshFor                      durationFlag
+	continuous                         bool
+	interval                           durationFlag
 	taskQueue, uiURL                   string
 	wait                               bool
 }
@@ -66,6 +68,8 @@ func (s startFlags) input() workflows.ConnectionSyncInput {
 		Overlap:               s.overlap.d,
 		RerunWindow:           s.rerunWindow.d,
 		UsersFreshFor:         s.usersFreshFor.d,
+		Continuous:            s.continuous,
+		Interval:              s.interval.d,
 	}
 	for p := range strings.SplitSeq(s.projects, ",") {
 		if p = strings.TrimSpace(p); p != "" {
@@ -89,7 +93,8 @@ type startConfig struct {
 // flagOfField names the flag that sets each input field, for error messages.
 const flagOfField = "flags to fields: -connection connection_id, -org org_slug, -base-url base_url, " +
 	"-projects projects, -token-env token_env, -since since, -max-concurrent-projects max_concurrent_projects, " +
-	"-overlap overlap, -rerun-window rerun_window, -users-fresh-for users_fresh_for"
+	"-overlap overlap, -rerun-window rerun_window, -users-fresh-for users_fresh_for, -continuous continuous, " +
+	"-interval interval"
 
 // validateInput checks in as ConnectionSync will, as a usageError.
 func validateInput(in workflows.ConnectionSyncInput) error {
@@ -113,21 +118,29 @@ func runStart(ctx context.Context, s startFlags, timeout time.Duration, stdout, 
 	if cfg.TaskQueue == "" {
 		return usageError{errors.New("-task-queue is empty")}
 	}
-	// The SDK's own messages are warnings at most: stdout is the result.
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	opts, err := syncworker.ClientOptions(logger)
-	if err != nil {
-		return err
-	}
-	cfg.Namespace = syncworker.Namespace(opts)
-	dialCtx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	c, err := syncworker.DialOptions(dialCtx, opts)
+	c, namespace, err := dial(ctx, timeout, stderr)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	cfg.Namespace = namespace
 	return startSync(ctx, c, cfg, timeout, stdout, stderr)
+}
+
+// dial connects to Temporal as configured in the environment (as the Temporal
+// CLI is, see syncworker.ClientOptions), within timeout, and returns the client
+// and its namespace. The SDK's own messages go to stderr, warnings at most:
+// stdout is the result.
+func dial(ctx context.Context, timeout time.Duration, stderr io.Writer) (client.Client, string, error) {
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	opts, err := syncworker.ClientOptions(logger)
+	if err != nil {
+		return nil, "", err
+	}
+	dialCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c, err := syncworker.DialOptions(dialCtx, opts)
+	return c, syncworker.Namespace(opts), err
 }
 
 // startSync starts cfg's sync with c, or attaches to the connection's running
@@ -158,7 +171,8 @@ func startSync(ctx context.Context, c client.Client, cfg startConfig, timeout ti
 		// A connection has one sync at a time: starting it again while it runs
 		// attaches to the running sync. A finished sync's ID is reused.
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		StaticSummary:            fmt.Sprintf("CircleCI sync of %s (connection %s)", cfg.Input.OrgSlug, cfg.Input.ConnectionID),
+		StaticSummary:            workflows.ConnectionSummary(cfg.Input),
+		StaticDetails:            workflows.ConnectionDetails(cfg.Input, "the starter"),
 	}, workflows.ConnectionSyncName, cfg.Input)
 	if err != nil {
 		return fmt.Errorf("start workflow %s (%s) on task queue %s: %w", id, workflows.ConnectionSyncName, cfg.TaskQueue, err)

@@ -140,12 +140,18 @@ func TestStartCommand(t *testing.T) {
 // readmeStartCommand returns the arguments of the README's
 // `temporal workflow start --type ConnectionSync …` command, after "temporal".
 func readmeStartCommand(t *testing.T) []string {
+	return readmeCommand(t, "temporal workflow start --type ConnectionSync")
+}
+
+// readmeCommand returns the arguments, after "temporal", of the README's first
+// command line that starts with prefix (continued over lines ending in \).
+func readmeCommand(t *testing.T, prefix string) []string {
 	t.Helper()
 	readme, err := os.ReadFile("../README.md")
 	require.NoError(t, err)
 	lines := strings.Split(string(readme), "\n")
 	for i, line := range lines {
-		if !strings.HasPrefix(line, "temporal workflow start --type ConnectionSync") {
+		if !strings.HasPrefix(line, prefix) {
 			continue
 		}
 		cmd := line
@@ -157,7 +163,7 @@ func readmeStartCommand(t *testing.T) []string {
 		require.NoError(t, err, cmd)
 		return words[1:]
 	}
-	t.Fatal("the README has no `temporal workflow start --type ConnectionSync` command")
+	t.Fatalf("the README has no `%s` command", prefix)
 	return nil
 }
 

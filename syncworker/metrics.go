@@ -39,19 +39,25 @@ const (
 // may be called more than once, and concurrently. A listen failure is returned;
 // a later serving failure is logged.
 func ServeMetrics(ctx context.Context, addr string, m *metrics.Metrics, logger *slog.Logger) (addrBound string, stop func(), err error) {
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
-	if err != nil {
-		return "", nil, fmt.Errorf("syncworker: metrics endpoint: listen on %q: %w", addr, err)
-	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok")
 	})
+	return serve(ctx, "metrics endpoint", addr, mux, logger)
+}
+
+// serve listens on addr and serves h in the background until ctx ends or stop is
+// called (see ServeMetrics); what names the server in errors and logs.
+func serve(ctx context.Context, what, addr string, h http.Handler, logger *slog.Logger) (addrBound string, stop func(), err error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return "", nil, fmt.Errorf("syncworker: %s: listen on %q: %w", what, addr, err)
+	}
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           h,
 		ReadHeaderTimeout: metricsReadHeaderTimeout,
 		WriteTimeout:      metricsWriteTimeout,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
@@ -61,7 +67,7 @@ func ServeMetrics(ctx context.Context, addr string, m *metrics.Metrics, logger *
 	go func() {
 		defer close(served)
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			logger.Error("metrics endpoint failed", "addr", bound, "error", err)
+			logger.Error(what+" failed", "addr", bound, "error", err)
 		}
 	}()
 
@@ -74,7 +80,7 @@ func ServeMetrics(ctx context.Context, addr string, m *metrics.Metrics, logger *
 				_ = srv.Close()
 			}
 			<-served
-			logger.Info("metrics endpoint stopped", "addr", bound)
+			logger.Info(what+" stopped", "addr", bound)
 		})
 	}
 	go func() {
@@ -84,6 +90,6 @@ func ServeMetrics(ctx context.Context, addr string, m *metrics.Metrics, logger *
 		case <-served:
 		}
 	}()
-	logger.Info("serving metrics", "addr", bound, "path", "/metrics")
+	logger.Info(what+" serving", "addr", bound)
 	return bound, stop, nil
 }

@@ -70,7 +70,7 @@ func TestServeMetrics(t *testing.T) {
 	stop()
 	_, err = http.Get("http://" + addr + "/healthz")
 	require.True(t, errors.Is(err, syscall.ECONNREFUSED), "after stop: %v", err)
-	require.Contains(t, logs.String(), `"msg":"serving metrics"`)
+	require.Contains(t, logs.String(), `"msg":"metrics endpoint serving"`)
 	require.Contains(t, logs.String(), `"msg":"metrics endpoint stopped"`)
 }
 

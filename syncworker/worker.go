@@ -70,23 +70,22 @@ func RunWorker(ctx context.Context, cfg Config, c client.Client, logger *slog.Lo
 		}
 		observer, batches = m.CircleCI(), m
 		if cfg.MetricsAddr != "" {
-			addr, stop, err := ServeMetrics(ctx, cfg.MetricsAddr, m, logger)
+			_, stop, err := ServeMetrics(ctx, cfg.MetricsAddr, m, logger)
 			if err != nil {
 				return err
 			}
 			defer stop()
-			logger.Info("metrics served", "address", addr, "path", "/metrics")
 		}
 	}
 	if cfg.Codec != nil {
 		logger.Info("payload encryption on", "key_ids", cfg.Codec.KeyIDs())
 		if cfg.CodecServer.Addr != "" {
-			addr, stop, err := ServeCodec(ctx, cfg.Codec, cfg.CodecServer, logger)
+			_, stop, err := ServeCodec(ctx, cfg.Codec, cfg.CodecServer, logger)
 			if err != nil {
 				return err
 			}
 			defer stop()
-			logger.Info("codec server listening", "address", addr, "cors_origins", cfg.CodecServer.Handler.AllowedOrigins)
+			logger.Info("codec server origins", "cors_origins", cfg.CodecServer.Handler.AllowedOrigins)
 		}
 	}
 

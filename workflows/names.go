@@ -10,7 +10,10 @@
 // retry policies).
 package workflows
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // Registered workflow type names: what `temporal workflow start --type` takes.
 const (
@@ -36,4 +39,44 @@ func ConnectionWorkflowID(connectionID string) string {
 // "circleci-sync/<connection_id>/<project-slug>".
 func ProjectWorkflowID(connectionID, projectSlug string) string {
 	return WorkflowIDPrefix + connectionID + "/" + strings.TrimSpace(projectSlug)
+}
+
+// ScheduleID is the ID of a connection's Temporal Schedule (see `starter
+// schedule`): "circleci-sync/<connection_id>", in the namespace's schedule IDs.
+// The syncs it starts have the workflow ID ConnectionWorkflowID(connectionID)
+// followed by the scheduled time, as Temporal appends it.
+func ScheduleID(connectionID string) string {
+	return WorkflowIDPrefix + connectionID
+}
+
+// ConnectionSummary is the one-line summary the Web UI lists a connection's sync
+// under (its StaticSummary).
+func ConnectionSummary(in ConnectionSyncInput) string {
+	return fmt.Sprintf("CircleCI sync of %s (connection %s)", in.OrgSlug, in.ConnectionID)
+}
+
+// ConnectionDetails is a connection sync's StaticDetails: Markdown for the Web
+// UI, from the input (no secret: the token is named by its variable only).
+func ConnectionDetails(in ConnectionSyncInput, startedBy string) string {
+	in = in.withDefaults()
+	projects := "discovered"
+	if len(in.Projects) > 0 {
+		projects = strings.Join(in.Projects, ", ")
+	}
+	since := in.Since
+	if since == "" {
+		since = "all history"
+	}
+	mode := "one cycle, then done (and the re-syncs requested meanwhile)"
+	if in.Continuous {
+		mode = "continuous, a cycle every " + in.Interval.D().String()
+	}
+	return fmt.Sprintf("Connection **%s**: organisation **%s** on %s, token from the worker's `$%s`.\n\n"+
+		"- projects: %s\n- first sync from: %s\n- at most %d projects at once\n- incremental overlap %s, "+
+		"rerun window %s, users fresh for %s\n- mode: %s\n- started by: %s\n\n"+
+		"Progress: `temporal workflow query --workflow-id %s --name %s`; re-sync: "+
+		"`temporal workflow update execute --workflow-id %s --name %s`.",
+		in.ConnectionID, in.OrgSlug, in.BaseURL, in.TokenEnv, projects, since, in.MaxConcurrentProjects,
+		in.Overlap.D(), in.RerunWindow.D(), in.UsersFreshFor.D(), mode, startedBy,
+		ConnectionWorkflowID(in.ConnectionID), ProgressQuery, ConnectionWorkflowID(in.ConnectionID), ResyncUpdate)
 }

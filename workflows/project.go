@@ -144,6 +144,7 @@ func (r *projectRun) sync(ctx workflow.Context) (ProjectSyncResult, error) {
 			a.SyncPipelinePage, activities.PageInput{
 				Connection: in.Connection, ProjectSlug: slug, PageToken: st.PageToken, PageNumber: first,
 				StopBefore: st.Plan.StopBefore, MaxPages: PagesPerActivity, Incremental: st.Plan.Incremental,
+				Below: st.Lowest,
 			}).Get(ctx, &page)
 		if err != nil {
 			if isErrorType(err, activities.ErrStalePageToken) && st.Restarts < MaxPagingRestarts {
@@ -153,6 +154,7 @@ func (r *projectRun) sync(ctx workflow.Context) (ProjectSyncResult, error) {
 				st.Restarts++
 				st.PageToken = ""
 				st.Pages = 0
+				st.Lowest = 0
 				continue
 			}
 			noteError(ctx, &st.LastError, fmt.Sprintf("pages from %d", first), describe(err))
@@ -165,6 +167,7 @@ func (r *projectRun) sync(ctx workflow.Context) (ProjectSyncResult, error) {
 			st.Newest = page.Newest
 		}
 		st.PageToken = page.NextPageToken
+		st.Lowest = page.Lowest
 		st.Paged = page.Done || page.NextPageToken == ""
 	}
 

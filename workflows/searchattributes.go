@@ -70,6 +70,7 @@ func lookUpSearchAttrs(ctx workflow.Context) []string {
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: localActivityTimeout,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+		Summary:             "which CircleCI* search attributes are registered",
 	})
 	var names []string
 	if err := workflow.ExecuteLocalActivity(lctx, a.RegisteredSearchAttributes).Get(ctx, &names); err != nil {

@@ -166,6 +166,9 @@ type ProjectSyncState struct {
 	Pages     int    `json:"pages"`
 	// Paged is true once paging is done.
 	Paged bool `json:"paged"`
+	// Lowest is the lowest pipeline number paged so far (the next page
+	// activity's Below: a page with none below it means paging loops).
+	Lowest int64 `json:"lowest,omitempty"`
 	// Restarts counts the times paging restarted from the first page because
 	// CircleCI no longer accepted the page token.
 	Restarts int `json:"restarts,omitempty"`

@@ -40,6 +40,11 @@
 //     bb/acme/<repo> and circleci/<org-id>/<project-id> (22-character base58
 //     ids, like the docs' examples). Each has an id, organization_id and
 //     vcs_info (GitHub, Bitbucket, and GitLab under provider "CircleCI").
+//   - OddProjects adds GitHub projects with awkward names (OddRepoNames:
+//     "100% coverage", "my repo", unicode, quotes, "x'; DROP TABLE
+//     circleci_pipelines; --", "a%2Fb+c&d=e?f#g", …), every second one in the
+//     organization OddOrgSlug ("gh/ödd org's 100%"), to test escaping and
+//     storage end to end.
 //   - Pipelines (PipelinesPerProject each) are spread over the 60 days before
 //     Now, so projects interleave in org lists; numbers increase with time;
 //     lists are newest first. Triggers are webhook, api (sometimes by the
@@ -102,6 +107,23 @@
 // (404 "User does not exist."). Which pipelines and users are hit is fixed by
 // the seed and does not depend on the data generation.
 //
+// Faults.Corrupt spoils the 200 answers of chosen routes, for the first N
+// requests and/or at a rate (seeded, restarting whenever the faults are set):
+// malformed_json (invalid JSON), truncated (half the body under a
+// Content-Length promising all of it, then the connection closes), oversize
+// (valid JSON over 9 MiB, OversizeBytes, above the client's 8 MiB limit),
+// wrong_types ("number": "seven", or "items" an object), html_error (502 with
+// nginx's text/html "502 Bad Gateway" page) and page_token_cycle (a page
+// asked with page-token T answers next_page_token T again). Routes are named
+// by their Stats key or a short name ("workflow_jobs", "pipeline_workflows",
+// "project_pipelines", "org_pipelines", …; see CorruptionRoutes), or "*";
+// Corruption.Match narrows an entry to the requests whose path holds an id or
+// slug:
+//
+//	PUT /_fake/faults
+//	{"corrupt":[{"route":"workflow_jobs","kind":"truncated","first":3},
+//	            {"route":"*","kind":"html_error","rate":0.05}]}
+//
 // # Time
 //
 // Server.Advance (POST /_fake/advance) moves the clock and adds new pipelines,
@@ -111,7 +133,12 @@
 // # Introspection
 //
 // Server.Stats (GET /_fake/stats) counts requests per route template and
-// status, the most concurrent requests, and the 429s sent with Retry-After.
+// status, the most concurrent requests, the 429s sent with Retry-After, the
+// corrupted answers by kind, and whether clients waited as long as each 429
+// asked: RetryAfterViolations counts the requests of a token that arrived
+// more than RetryAfterGrace (100 ms) after a 429 to that token was sent but
+// before its Retry-After had elapsed, RetryAfterHonoured the 429s whose wait
+// was kept (see Stats.RetryAfterViolations for the exact definition).
 // Server.Dataset (GET /_fake/dataset) is a deep copy of all data.
 // Server.Expected (GET /_fake/expected?token=) is what a complete sync with a
 // token can store, the Unreachable entities it must record as skipped, and

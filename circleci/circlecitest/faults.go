@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -50,6 +52,11 @@ type Faults struct {
 	// 404 {"message":"User does not exist."} on GET /user/{id}. They are chosen
 	// by the seed and are never a token's own user.
 	MissingUsers int `json:"missing_users"`
+
+	// Corrupt spoils some 200 answers of chosen routes: malformed or truncated
+	// JSON, an oversized body, wrong field types, a proxy's HTML error page or
+	// a next_page_token that loops (see Corruption and CorruptionKind).
+	Corrupt []Corruption `json:"corrupt,omitempty"`
 }
 
 // MarshalJSON writes Latency as a Go duration string such as "250ms".
@@ -120,6 +127,7 @@ func (f Faults) normalized() Faults {
 	f.BrokenPipelines = max(f.BrokenPipelines, 0)
 	f.ExpiredPipelines = max(f.ExpiredPipelines, 0)
 	f.MissingUsers = max(f.MissingUsers, 0)
+	f.Corrupt = normalizeCorruptions(f.Corrupt)
 	return f
 }
 
@@ -170,12 +178,18 @@ func (b *tokenBucket) take(now time.Time) rateDecision {
 	return d
 }
 
-// faultState is the server's current faults, rate limiter and fault RNG.
+// faultState is the server's current faults, rate limiter and fault RNGs.
 type faultState struct {
 	mu     sync.Mutex
+	seed   int64
 	faults Faults
 	bucket *tokenBucket
 	rng    *rand.Rand // random 429/500 draws; seeded, so a sequential run repeats
+	// corruptSeen counts, per entry of faults.Corrupt, the eligible requests
+	// it has seen since the faults were set.
+	corruptSeen []int
+	// corruptRng draws Corruption.Rate; reseeded whenever the faults are set.
+	corruptRng *rand.Rand
 }
 
 // faultDecision is what the fault layer does with one API request.
@@ -187,7 +201,7 @@ type faultDecision struct {
 }
 
 func newFaultState(seed int64, f Faults) *faultState {
-	fs := &faultState{rng: rand.New(rand.NewPCG(uint64(seed), 0x6661756c7473))} // "faults"
+	fs := &faultState{seed: seed, rng: rand.New(rand.NewPCG(uint64(seed), 0x6661756c7473))} // "faults"
 	fs.set(f)
 	return fs
 }
@@ -200,6 +214,8 @@ func (fs *faultState) set(f Faults) Faults {
 	defer fs.mu.Unlock()
 	old := fs.faults
 	fs.faults = f
+	fs.corruptSeen = make([]int, len(f.Corrupt))
+	fs.corruptRng = newRand(fs.seed, streamCorrupt)
 	switch {
 	case f.RateLimit <= 0:
 		fs.bucket = nil
@@ -212,7 +228,39 @@ func (fs *faultState) set(f Faults) Faults {
 func (fs *faultState) get() Faults {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	return fs.faults
+	f := fs.faults
+	f.Corrupt = slices.Clone(f.Corrupt)
+	return f
+}
+
+// corrupts reports whether some Corruption may apply to route (a Stats route
+// key), so that its answer must be held back.
+func (fs *faultState) corrupts(route string) bool {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for _, c := range fs.faults.Corrupt {
+		if c.Route == AnyRoute || c.Route == route {
+			return true
+		}
+	}
+	return false
+}
+
+// drawCorruption decides whether the answer a of route to r is corrupted, and
+// by which Corruption (see Corruption for the rules).
+func (fs *faultState) drawCorruption(route string, r *http.Request, a *answer) (Corruption, bool) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for i, c := range fs.faults.Corrupt {
+		if !c.eligible(route, r, a) {
+			continue
+		}
+		fs.corruptSeen[i]++
+		if fs.corruptSeen[i] <= c.First || (c.Rate > 0 && fs.corruptRng.Float64() < c.Rate) {
+			return c, true
+		}
+	}
+	return Corruption{}, false
 }
 
 // decide draws the fate of one API request.

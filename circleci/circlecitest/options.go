@@ -58,6 +58,12 @@ type Options struct {
 	MaxJobsPerWorkflow int
 	// Users is the number of CircleCI users (default DefaultUsers).
 	Users int
+	// OddProjects adds that many GitHub projects, after the Projects regular
+	// ones, whose names are awkward to escape, quote and store (see
+	// OddRepoNames: "%", spaces, unicode, quotes, "'; DROP TABLE …"). Every
+	// second one belongs to the organization OddOrgSlug, whose name is as
+	// awkward; the others to gh/acme. The limited token never sees them.
+	OddProjects int
 
 	// Now is the dataset clock (default DefaultNow). All created_at, started_at
 	// and stopped_at values are before it. Advance moves it forward.
@@ -99,6 +105,7 @@ func (o Options) withDefaults() Options {
 	if o.Users <= 0 {
 		o.Users = DefaultUsers
 	}
+	o.OddProjects = max(o.OddProjects, 0)
 	if o.Now.IsZero() {
 		o.Now = DefaultNow
 	}

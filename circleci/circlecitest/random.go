@@ -23,6 +23,8 @@ const (
 	streamData  = 0x64617461 // "data": dataset generation and Advance
 	streamRank  = 0x72616e6b // "rank": which pipelines/users faults hit
 	streamPages = 0x70616765 // "page": page-token keys
+	// streamCorrupt draws Corruption.Rate; restarted whenever faults are set.
+	streamCorrupt = 0x636f7272 // "corr"
 )
 
 // uuid returns a random version-4 UUID.

@@ -122,9 +122,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serveAPI runs one CircleCI API request through stats, faults and its route.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	rt, a := matchRoute(r)
-	s.stats.begin()
+	token := tokenOf(r)
+	s.stats.begin(token)
+	key := r.Method + " " + rt.template
 	rec := &recorder{ResponseWriter: w}
-	defer func() { s.stats.end(r.Method+" "+rt.template, rec.status, rec.Header().Get("Retry-After") != "") }()
+	defer func() { s.stats.end(key, rec.status, rec.Header().Get("Retry-After") != "") }()
 
 	d := s.faults.decide()
 	if d.latency > 0 {
@@ -144,8 +146,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	case http.StatusTooManyRequests:
 		retry := 1
 		if !d.random && d.rate != nil {
-			retry = d.rate.retryAfter
+			retry = max(1, d.rate.retryAfter)
 		}
+		s.stats.rateLimited(token, time.Duration(retry)*time.Second)
 		writeRateLimited(rec, retry)
 		return
 	case http.StatusInternalServerError:
@@ -161,7 +164,19 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, http.StatusMethodNotAllowed, "Method Not Allowed")
 		return
 	}
-	rt.handle(s, rec, r, a)
+	if !s.faults.corrupts(key) {
+		rt.handle(s, rec, r, a)
+		return
+	}
+	held := newAnswer()
+	rt.handle(s, held, r, a)
+	c, ok := s.faults.drawCorruption(key, r, held)
+	if !ok {
+		held.send(rec)
+		return
+	}
+	s.stats.corrupted(c.Kind)
+	held.sendCorrupted(rec, r, c)
 }
 
 // writeRateLimited answers 429 the way CircleCI does: plain text.
@@ -192,4 +207,11 @@ func (r *recorder) Write(b []byte) (int, error) {
 		r.status = http.StatusOK
 	}
 	return r.ResponseWriter.Write(b)
+}
+
+// Flush passes a flush on, so that a truncated answer reaches the client.
+func (r *recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }

@@ -3,7 +3,13 @@ package circlecitest
 import (
 	"maps"
 	"sync"
+	"time"
 )
+
+// RetryAfterGrace is how long after a 429 was sent a request of the same
+// token may still arrive without counting as a Retry-After violation: it was
+// presumably sent before the client could read the 429.
+const RetryAfterGrace = 100 * time.Millisecond
 
 // Stats counts the CircleCI API requests the server answered (the /_fake/
 // control routes are not counted).
@@ -19,6 +25,35 @@ type Stats struct {
 	MaxConcurrent int64 `json:"max_concurrent"`
 	// RetryAfterSent counts 429 responses sent with a Retry-After header.
 	RetryAfterSent int64 `json:"retry_after_sent"`
+
+	// RetryAfterViolations and RetryAfterHonoured tell whether clients wait as
+	// long as the 429s ask. Each 429 sent with Retry-After R at time t opens,
+	// for the request's token, a wait window [t, t+R). A later request of that
+	// token arriving at time a (arrival and sending times are taken under one
+	// lock, so they are totally ordered):
+	//   - violates every open window with t+RetryAfterGrace < a < t+R, and is
+	//     counted once in RetryAfterViolations however many it violates. A
+	//     request arriving within the grace was presumably in flight when the
+	//     429 went out (so concurrent requests are not counted), and one
+	//     arriving before t cannot be one the 429 should have held back;
+	//   - closes every window with t+R <= a; each closed window without a
+	//     violation counts once in RetryAfterHonoured.
+	// Windows no later request reached stay open and count in neither. A
+	// request answered 429 is checked like any other before it opens its own
+	// window. Requests without a token count under the empty token. Resetting
+	// the stats drops the open windows too.
+	RetryAfterViolations int64 `json:"retry_after_violations"`
+	// RetryAfterHonoured: see RetryAfterViolations.
+	RetryAfterHonoured int64 `json:"retry_after_honoured"`
+
+	// Corrupted counts the answers spoilt by Faults.Corrupt, by kind.
+	Corrupted map[CorruptionKind]int64 `json:"corrupted,omitempty"`
+}
+
+// waitWindow is the wait one 429 asked for.
+type waitWindow struct {
+	sent, until time.Time
+	violated    bool
 }
 
 // Count returns how many requests to route were answered with status, or
@@ -49,17 +84,71 @@ type statsCollector struct {
 	mu       sync.Mutex
 	stats    Stats
 	inFlight int64
+	// windows are the open Retry-After wait windows, per token.
+	windows map[string][]waitWindow
+	now     func() time.Time
 }
 
 func newStatsCollector() *statsCollector {
-	return &statsCollector{stats: Stats{Requests: map[string]map[int]int64{}}}
+	return &statsCollector{stats: Stats{Requests: map[string]map[int]int64{}}, windows: map[string][]waitWindow{},
+		now: time.Now}
 }
 
-func (c *statsCollector) begin() {
+// begin counts a request of token in flight, and checks its arrival against
+// the token's open wait windows.
+func (c *statsCollector) begin(token string) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.inFlight++
 	c.stats.MaxConcurrent = max(c.stats.MaxConcurrent, c.inFlight)
-	c.mu.Unlock()
+
+	ws := c.windows[token]
+	if len(ws) == 0 {
+		return
+	}
+	now := c.now()
+	open := ws[:0]
+	violation := false
+	for _, w := range ws {
+		switch {
+		case !now.Before(w.until):
+			if !w.violated {
+				c.stats.RetryAfterHonoured++
+			}
+			continue
+		case now.After(w.sent.Add(RetryAfterGrace)):
+			w.violated = true
+			violation = true
+		}
+		open = append(open, w)
+	}
+	if violation {
+		c.stats.RetryAfterViolations++
+	}
+	if len(open) == 0 {
+		delete(c.windows, token)
+		return
+	}
+	c.windows[token] = open
+}
+
+// rateLimited opens a wait window of retryAfter for token: a 429 asking to
+// wait that long is being sent now.
+func (c *statsCollector) rateLimited(token string, retryAfter time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	c.windows[token] = append(c.windows[token], waitWindow{sent: now, until: now.Add(retryAfter)})
+}
+
+// corrupted counts an answer spoilt by kind.
+func (c *statsCollector) corrupted(kind CorruptionKind) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stats.Corrupted == nil {
+		c.stats.Corrupted = map[CorruptionKind]int64{}
+	}
+	c.stats.Corrupted[kind]++
 }
 
 func (c *statsCollector) end(route string, status int, retryAfter bool) {
@@ -89,14 +178,16 @@ func (c *statsCollector) snapshot() Stats {
 	for k, v := range c.stats.Requests {
 		out.Requests[k] = maps.Clone(v)
 	}
+	out.Corrupted = maps.Clone(c.stats.Corrupted)
 	return out
 }
 
 func (c *statsCollector) reset() Stats {
-	before := c.snapshot()
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	before := c.stats
 	c.stats = Stats{Requests: map[string]map[int]int64{}}
-	c.mu.Unlock()
+	c.windows = map[string][]waitWindow{}
 	return before
 }
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,6 +53,27 @@ type org struct {
 
 var repoNames = []string{"api", "web-app", "billing", "infra", "mobile", "docs", "data-pipeline",
 	"auth-service", "search", "notifications"}
+
+// OddRepoNames are the repository names of Options.OddProjects, in turn
+// (with a "-2", "-3", … suffix once they are used up).
+var OddRepoNames = []string{
+	"100% coverage",
+	"my repo",
+	"ünïcødé-日本",
+	`say "hi" it's`,
+	"x'; DROP TABLE circleci_pipelines; --",
+	"a%2Fb+c&d=e?f#g",
+	"emoji 🚀 [x] {y}",
+	`back\slash;semi:colon`,
+}
+
+// OddOrgSlug is the slug of the organization of every second odd project
+// (Options.OddProjects); OddOrgName its name. "github/" + the part after
+// "gh/" is accepted as an alias, as for gh/acme.
+const (
+	OddOrgSlug = "gh/ödd org's 100%"
+	OddOrgName = `Ödd "Org"'; DROP TABLE circleci_projects; --`
+)
 
 var userNames = []struct{ login, name string }{
 	{"jdoe", "Jane Doe"}, {"asmith", "Alex Smith"}, {"mchen", "Mei Chen"}, {"rpatel", "Ravi Patel"},
@@ -126,6 +148,10 @@ func (w *world) genOrgs(g gen) {
 		avatar: "https://bitbucket.org/account/acme/avatar/"}
 	cci := &org{slug: "circleci/" + g.base58(22), name: "acme-gitlab", id: g.uuid(), vcsType: "circleci"}
 	w.orgs = []*org{gh, bb, cci}
+	if w.opts.OddProjects > 1 {
+		w.orgs = append(w.orgs, &org{slug: OddOrgSlug, alias: "github/" + strings.TrimPrefix(OddOrgSlug, "gh/"),
+			name: OddOrgName, id: g.uuid(), vcsType: "github", avatar: "https://avatars.githubusercontent.com/u/7?v=4"})
+	}
 }
 
 func (w *world) genProjects(g gen) {
@@ -152,6 +178,27 @@ func (w *world) genProjects(g gen) {
 		if o.alias != "" {
 			w.slugIndex[o.alias+"/"+repo] = i
 		}
+		w.projects = append(w.projects, p)
+		w.projectOrg = append(w.projectOrg, o)
+		w.nextJobNumber = append(w.nextJobNumber, int64(1000+g.intn(9000)))
+	}
+	for k := range w.opts.OddProjects {
+		repo := OddRepoNames[k%len(OddRepoNames)]
+		if k >= len(OddRepoNames) {
+			repo = fmt.Sprintf("%s-%d", repo, k/len(OddRepoNames)+1)
+		}
+		o := w.orgs[0]
+		if k%2 == 1 {
+			o = w.orgs[3]
+		}
+		login := strings.TrimPrefix(o.slug, "gh/")
+		p := &Project{ID: g.uuid(), Name: repo, OrganizationName: o.name, OrganizationSlug: o.slug,
+			OrganizationID: o.id, VCSType: o.vcsType, Slug: o.slug + "/" + repo,
+			VCSInfo: VCSInfo{VCSURL: "https://github.com/" + url.PathEscape(login) + "/" + url.PathEscape(repo),
+				Provider: "GitHub", DefaultBranch: "main"}}
+		i := len(w.projects)
+		w.slugIndex[p.Slug] = i
+		w.slugIndex[o.alias+"/"+repo] = i
 		w.projects = append(w.projects, p)
 		w.projectOrg = append(w.projectOrg, o)
 		w.nextJobNumber = append(w.nextJobNumber, int64(1000+g.intn(9000)))

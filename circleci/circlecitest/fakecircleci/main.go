@@ -16,6 +16,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -72,6 +73,15 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&f.BrokenPipelines, "broken", 0, "pipelines whose workflow list always answers 500")
 	fs.IntVar(&f.ExpiredPipelines, "expired", 0, "oldest pipelines whose workflows and jobs answer 404 (retention)")
 	fs.IntVar(&f.MissingUsers, "missing-users", 0, "referenced users whose /user/{id} answers 404")
+	fs.IntVar(&o.OddProjects, "odd-projects", 0, "extra projects with awkward names (%, spaces, unicode, quotes, SQL)")
+	fs.Func("corrupt", `JSON array of corruptions, e.g. '[{"route":"workflow_jobs","kind":"truncated","first":3}]'`,
+		func(v string) error {
+			if strings.TrimSpace(v) == "" {
+				f.Corrupt = nil
+				return nil
+			}
+			return json.Unmarshal([]byte(v), &f.Corrupt)
+		})
 
 	var envErr error
 	fs.VisitAll(func(fl *flag.Flag) {

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/circleci-sync/circleci-sync/circleci/circlecitest"
 )
 
 func TestParseFlagsWithEnvironment(t *testing.T) {
@@ -32,4 +34,16 @@ func TestParseFlagsErrors(t *testing.T) {
 	t.Setenv("FAKECIRCLECI_SEED", "many")
 	_, err = parseFlags(nil, io.Discard)
 	assert.Error(t, err)
+}
+
+func TestParseFlagsCorruptAndOddProjects(t *testing.T) {
+	t.Setenv("FAKECIRCLECI_CORRUPT", `[{"route":"workflow_jobs","kind":"truncated","first":3}]`)
+	c, err := parseFlags([]string{"-odd-projects", "5"}, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, 5, c.opts.OddProjects)
+	assert.Equal(t, []circlecitest.Corruption{{Route: "workflow_jobs", Kind: circlecitest.CorruptTruncated, First: 3}},
+		c.opts.Faults.Corrupt)
+
+	_, err = parseFlags([]string{"-corrupt", `[{"route":"workflow_jobs","kind":"melted"}]`}, io.Discard)
+	assert.ErrorContains(t, err, "unknown kind")
 }

@@ -1,0 +1,388 @@
+package circlecitest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// CorruptionKind is how a Corruption spoils an answer.
+type CorruptionKind string
+
+// Corruption kinds. Each replaces a 200 answer the fake was about to send.
+const (
+	// CorruptMalformedJSON answers 200 with a body that is not valid JSON (a
+	// stray comma after the opening bracket), whole.
+	CorruptMalformedJSON CorruptionKind = "malformed_json"
+	// CorruptTruncated answers 200 with a Content-Length of the whole body but
+	// sends only its first half, then closes the connection: the client reads
+	// an unexpected EOF, as when a proxy or the network cuts a response.
+	CorruptTruncated CorruptionKind = "truncated"
+	// CorruptOversize answers 200 with a valid JSON body of at least
+	// Corruption.Bytes bytes (default OversizeBytes): the answer with a long
+	// "_padding" string field added (objects), or followed by white space
+	// (arrays).
+	CorruptOversize CorruptionKind = "oversize"
+	// CorruptWrongTypes answers 200 with valid JSON in which a field has the
+	// wrong type: in a list answer, the first item's "number",
+	// "pipeline_number", "job_number" or "dependencies" (the first present)
+	// becomes the string "seven", or, on an empty list, "items" becomes an
+	// object; a single entity gets "id": 7; a bare array becomes an object.
+	CorruptWrongTypes CorruptionKind = "wrong_types"
+	// CorruptHTMLError answers 502 with the text/html error page of a proxy
+	// (nginx's "502 Bad Gateway") instead of the answer.
+	CorruptHTMLError CorruptionKind = "html_error"
+	// CorruptPageTokenCycle answers a list request that carried page-token T
+	// with the right page but "next_page_token": T again (A→A), so that a
+	// client following the tokens would loop for ever. Only requests with a
+	// page-token are eligible: a first page has no earlier token to repeat, so
+	// it needs a list of more than PageSize items to be hit.
+	CorruptPageTokenCycle CorruptionKind = "page_token_cycle"
+)
+
+// CorruptionKinds lists every kind, in a stable order.
+var CorruptionKinds = []CorruptionKind{
+	CorruptMalformedJSON, CorruptTruncated, CorruptOversize, CorruptWrongTypes, CorruptHTMLError, CorruptPageTokenCycle,
+}
+
+// OversizeBytes is the default size of a CorruptOversize body: 9 MiB, above
+// the 8 MiB a client typically caps a response at (circleci.DefaultMaxBodyBytes).
+const OversizeBytes = 9 << 20
+
+// AnyRoute as Corruption.Route matches every CircleCI API route.
+const AnyRoute = "*"
+
+// Corruption spoils some of the 200 answers of one route. A request is
+// corrupted when it is among the First eligible requests of the route since
+// the faults were last set (Options.Faults, Server.SetFaults, PUT
+// /_fake/faults), or else with probability Rate, drawn from a stream seeded
+// by Options.Seed that restarts whenever the faults are set (so a sequential
+// run meets the same corruptions every time). An eligible request is a GET
+// whose answer would have been 200 (after the Latency, rate limit and random
+// faults, which come first): a JSON answer for every kind but
+// CorruptHTMLError, which takes any 200, and a list answer to a request with
+// a page-token for CorruptPageTokenCycle. When several Corruptions match a
+// request, the first one (in Faults.Corrupt order) that fires applies, and
+// the later ones do not see the request. Stats.Corrupted counts the
+// corrupted answers by kind.
+type Corruption struct {
+	// Route is a Stats route key such as RouteWorkflowJobs ("GET
+	// /api/v2/workflow/{id}/job"), one of the short names in CorruptionRoutes
+	// ("workflow_jobs"), or AnyRoute.
+	Route string `json:"route"`
+	// Kind is what happens to the answer.
+	Kind CorruptionKind `json:"kind"`
+	// Rate is the probability (0..1) that an eligible request past the first
+	// First is corrupted.
+	Rate float64 `json:"rate,omitempty"`
+	// First is how many eligible requests, from when the faults were set, are
+	// corrupted whatever Rate says.
+	First int `json:"first,omitempty"`
+	// Bytes is the least size of a CorruptOversize body (default
+	// OversizeBytes).
+	Bytes int `json:"bytes,omitempty"`
+	// Match, when set, makes only the requests whose unescaped path contains
+	// it eligible: a pipeline or workflow id, or a project slug, to spoil one
+	// list among many read at once.
+	Match string `json:"match,omitempty"`
+}
+
+// CorruptionRoutes maps the short route names accepted in Corruption.Route to
+// Stats route keys.
+var CorruptionRoutes = map[string]string{
+	"me":                      RouteMe,
+	"collaborations":          RouteCollaborations,
+	"org_pipelines":           RoutePipelines,
+	"pipeline":                RoutePipeline,
+	"pipeline_workflows":      RoutePipelineWorkflows,
+	"project":                 RouteProject,
+	"project_pipelines":       RouteProjectPipelines,
+	"project_pipeline_number": RouteProjectPipelineNumber,
+	"workflow":                RouteWorkflow,
+	"workflow_jobs":           RouteWorkflowJobs,
+	"user":                    RouteUser,
+	"followed_projects":       RouteFollowedProjects,
+}
+
+// listRoutes are the routes that answer {"items":[…],"next_page_token":…}.
+var listRoutes = map[string]bool{
+	RoutePipelines: true, RoutePipelineWorkflows: true, RouteProjectPipelines: true, RouteWorkflowJobs: true,
+}
+
+// canonicalRoute returns the Stats route key (or AnyRoute) that a
+// Corruption.Route names, and false for an unknown one.
+func canonicalRoute(r string) (string, bool) {
+	if r == AnyRoute {
+		return r, true
+	}
+	if key, ok := CorruptionRoutes[r]; ok {
+		return key, true
+	}
+	for _, key := range CorruptionRoutes {
+		if key == r {
+			return key, true
+		}
+	}
+	return "", false
+}
+
+// validKind reports whether k is one of CorruptionKinds.
+func validKind(k CorruptionKind) bool {
+	for _, known := range CorruptionKinds {
+		if k == known {
+			return true
+		}
+	}
+	return false
+}
+
+// UnmarshalJSON reads a Corruption, refusing an unknown route or kind (so
+// that PUT /_fake/faults answers 400 for a typo instead of ignoring it).
+func (c *Corruption) UnmarshalJSON(b []byte) error {
+	type plain Corruption
+	var v plain
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	if _, ok := canonicalRoute(v.Route); !ok {
+		return fmt.Errorf("corruption: unknown route %q (want a Stats route key, %q, or a short name such as \"workflow_jobs\")", v.Route, AnyRoute)
+	}
+	if !validKind(v.Kind) {
+		return fmt.Errorf("corruption: unknown kind %q (want one of %v)", v.Kind, CorruptionKinds)
+	}
+	*c = Corruption(v)
+	return nil
+}
+
+// normalizeCorruptions returns a copy of cs with routes turned into Stats
+// route keys, Rate clamped to 0..1, First and Bytes made non-negative; entries
+// with an unknown route or kind are dropped.
+func normalizeCorruptions(cs []Corruption) []Corruption {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]Corruption, 0, len(cs))
+	for _, c := range cs {
+		key, ok := canonicalRoute(c.Route)
+		if !ok || !validKind(c.Kind) {
+			continue
+		}
+		c.Route = key
+		c.Rate = clamp01(c.Rate)
+		c.First = max(c.First, 0)
+		c.Bytes = max(c.Bytes, 0)
+		out = append(out, c)
+	}
+	return out
+}
+
+// answer is a response a handler wrote, held back so that a Corruption can
+// change it before it is sent.
+type answer struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func newAnswer() *answer { return &answer{header: http.Header{}} }
+
+// Header returns the held-back header.
+func (a *answer) Header() http.Header { return a.header }
+
+// WriteHeader records the first status.
+func (a *answer) WriteHeader(code int) {
+	if a.status == 0 {
+		a.status = code
+	}
+}
+
+// Write records an implicit 200 and keeps the bytes.
+func (a *answer) Write(b []byte) (int, error) {
+	if a.status == 0 {
+		a.status = http.StatusOK
+	}
+	return a.body.Write(b)
+}
+
+// isJSON reports a JSON answer.
+func (a *answer) isJSON() bool {
+	return strings.HasPrefix(a.header.Get("Content-Type"), "application/json")
+}
+
+// eligible reports whether Corruption c can apply to the answer a of route
+// (a Stats route key) to request r.
+func (c *Corruption) eligible(route string, r *http.Request, a *answer) bool {
+	if r.Method != http.MethodGet || a.status != http.StatusOK || (c.Route != AnyRoute && c.Route != route) ||
+		(c.Match != "" && !strings.Contains(r.URL.Path, c.Match)) {
+		return false
+	}
+	switch c.Kind {
+	case CorruptHTMLError:
+		return true
+	case CorruptPageTokenCycle:
+		return a.isJSON() && listRoutes[route] && r.URL.Query().Get("page-token") != ""
+	}
+	return a.isJSON()
+}
+
+// send writes a to w unchanged.
+func (a *answer) send(w http.ResponseWriter) {
+	for k, v := range a.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(a.status)
+	_, _ = w.Write(a.body.Bytes())
+}
+
+// sendCorrupted writes a to w spoilt by kind c.Kind.
+func (a *answer) sendCorrupted(w http.ResponseWriter, r *http.Request, c Corruption) {
+	body := a.body.Bytes()
+	switch c.Kind {
+	case CorruptHTMLError:
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = w.Write([]byte(badGatewayPage))
+		return
+	case CorruptTruncated:
+		for k, v := range a.header {
+			w.Header()[k] = v
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(a.status)
+		_, _ = w.Write(body[:len(body)/2])
+		// net/http closes the connection of a response shorter than its
+		// Content-Length once the handler returns; flush the half now.
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		return
+	case CorruptMalformedJSON:
+		body = malformed(body)
+	case CorruptOversize:
+		body = oversize(body, c.Bytes)
+	case CorruptWrongTypes:
+		body = wrongTypes(body)
+	case CorruptPageTokenCycle:
+		body = cyclePageToken(body, r.URL.Query().Get("page-token"))
+	}
+	for k, v := range a.header {
+		w.Header()[k] = v
+	}
+	// No Content-Length: net/http sets one for a small body and sends a large
+	// one chunked, as for whole answers, so that the last byte leaves only
+	// once the handler returned and Stats counted the request.
+	w.Header().Del("Content-Length")
+	w.WriteHeader(a.status)
+	_, _ = w.Write(body)
+}
+
+// badGatewayPage is what nginx answers when its upstream fails.
+const badGatewayPage = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n" +
+	"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+
+// malformed puts a stray comma after the opening bracket of body.
+func malformed(body []byte) []byte {
+	b := bytes.TrimLeft(body, " \t\r\n")
+	if len(b) == 0 {
+		return []byte("{,}")
+	}
+	return append([]byte{b[0], ','}, b[1:]...)
+}
+
+// oversize pads body to at least n bytes (OversizeBytes when n is 0), keeping
+// it valid JSON.
+func oversize(body []byte, n int) []byte {
+	if n <= 0 {
+		n = OversizeBytes
+	}
+	b := bytes.TrimSpace(body)
+	pad := max(n-len(b), 0)
+	if len(b) > 0 && b[0] == '{' {
+		rest := b[1:]
+		sep := ","
+		if len(bytes.TrimSpace(rest)) > 0 && bytes.TrimSpace(rest)[0] == '}' {
+			sep = ""
+		}
+		out := make([]byte, 0, len(b)+pad+16)
+		out = append(out, `{"_padding":"`...)
+		out = append(out, bytes.Repeat([]byte("x"), pad)...)
+		out = append(out, '"')
+		out = append(out, sep...)
+		return append(out, rest...)
+	}
+	return append(append([]byte{}, b...), bytes.Repeat([]byte(" "), pad)...)
+}
+
+// wrongTypes gives one field of body the wrong type (see CorruptWrongTypes).
+func wrongTypes(body []byte) []byte {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return malformed(body)
+	}
+	switch t := v.(type) {
+	case map[string]any:
+		if items, ok := t["items"].([]any); ok {
+			first, _ := firstObject(items)
+			if field := numericField(first); field != "" {
+				first[field] = "seven"
+			} else {
+				obj := map[string]any{}
+				for i, it := range items {
+					obj[strconv.Itoa(i)] = it
+				}
+				t["items"] = obj
+			}
+		} else {
+			t["id"] = 7
+		}
+	case []any:
+		v = map[string]any{"items": t}
+	default:
+		v = map[string]any{"id": 7}
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return malformed(body)
+	}
+	return out
+}
+
+// firstObject returns the first item of items if it is an object.
+func firstObject(items []any) (map[string]any, bool) {
+	if len(items) == 0 {
+		return nil, false
+	}
+	m, ok := items[0].(map[string]any)
+	return m, ok
+}
+
+// numericField returns the first of the fields CorruptWrongTypes spoils that
+// item has, or "".
+func numericField(item map[string]any) string {
+	for _, f := range []string{"number", "pipeline_number", "job_number", "dependencies"} {
+		if _, ok := item[f]; ok {
+			return f
+		}
+	}
+	return ""
+}
+
+// cyclePageToken sets the next_page_token of a list body to token.
+func cyclePageToken(body []byte, token string) []byte {
+	var v map[string]json.RawMessage
+	if err := json.Unmarshal(body, &v); err != nil {
+		return body
+	}
+	t, _ := json.Marshal(token)
+	v["next_page_token"] = t
+	out, err := json.Marshal(v)
+	if err != nil {
+		return body
+	}
+	return out
+}
