@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/circleci-sync/circleci-sync/circleci/circlecitest"
 	"github.com/circleci-sync/circleci-sync/syncworker"
 )
 
@@ -97,6 +98,8 @@ func TestRateLimitStorm(t *testing.T) {
 			assert.LessOrEqual(t, int(stats.RetryAfterSent), ra.Windows+ra.Undelivered+proxied[http.StatusBadGateway],
 				"429s seen by the proxy, or cancelled")
 			assert.Zero(t, ra.Violations, "no request arrived inside a Retry-After window")
+			t.Logf("the fake's own accounting: %d Retry-After violations, %d windows honoured (grace %s)",
+				stats.RetryAfterViolations, stats.RetryAfterHonoured, circlecitest.RetryAfterGrace)
 
 			st := walkHistories(t, tsrv.Client(), s.allRuns(), proxy.URL, token)
 			t.Logf("histories: %d workflows, %d events, highest activity attempt %d, retried activities by last failure %v",
