@@ -91,7 +91,11 @@ func TestRateLimitStorm(t *testing.T) {
 			t.Logf("proxy: %d requests by status %v; Retry-After windows %d (%d cut to an earlier 429's; and %d 429s to "+
 				"requests the client had cancelled), violations %d (grace %s) %v",
 				len(reqs), proxied, ra.Windows, ra.Shortened, ra.Undelivered, ra.Violations, retryAfterGrace, ra.Examples)
-			assert.Equal(t, int(stats.Total), len(reqs), "every request went through the proxy")
+			// A request the client cancels may reach the proxy and not the fake
+			// (the proxy logs it as a 502).
+			assert.GreaterOrEqual(t, len(reqs), int(stats.Total), "every request went through the proxy")
+			assert.LessOrEqual(t, len(reqs)-proxied[http.StatusBadGateway], int(stats.Total),
+				"the proxy saw no request the fake did not, but cancelled ones")
 			// A request the client cancels while the fake answers it counts in
 			// the fake's figures, and in the proxy's as a 502.
 			assert.GreaterOrEqual(t, int(stats.RetryAfterSent), ra.Windows+ra.Undelivered, "429s seen by the proxy")
