@@ -157,9 +157,9 @@ func TestSyncPipelinePageBadResponses(t *testing.T) {
 					at, match := corruptTarget(t, ex, page, rc.short)
 
 					first := 1
-					if kind == circlecitest.CorruptHTMLError && rc.short != "project_pipelines" {
-						// A 5xx on a workflow or job list is tried three times in
-						// the activity: spoil all three.
+					if kind == circlecitest.CorruptHTMLError {
+						// A 5xx is tried three times in the activity: spoil all
+						// three.
 						first = 3
 					}
 					f.srv.SetFaults(circlecitest.Faults{Corrupt: []circlecitest.Corruption{
@@ -296,15 +296,16 @@ func withoutChildren(r pageRows, id string) pageRows {
 	return out
 }
 
-// TestSyncPipelinePageHTMLErrorOnce: a single proxy error page on a workflow
-// or job list is absorbed by the activity's own retry.
+// TestSyncPipelinePageHTMLErrorOnce: a single proxy error page on the pipeline
+// list, a workflow list or a job list is absorbed by the activity's own retry.
 func TestSyncPipelinePageHTMLErrorOnce(t *testing.T) {
-	for _, rc := range corruptRoutes[1:] {
+	for _, rc := range corruptRoutes {
 		t.Run(rc.short, func(t *testing.T) {
 			f := newFixture(t, rc.opts, openSQLite(t))
 			slug := firstProject(f)
 			ex := f.srv.Expected(testToken)
 			page := projectPipelines(ex, slug)
+			page = page[:min(len(page), circlecitest.PageSize)]
 			f.srv.SetFaults(circlecitest.Faults{Corrupt: []circlecitest.Corruption{{Route: rc.short, Kind: circlecitest.CorruptHTMLError, First: 1}}})
 			var res PageResult
 			require.NoError(t, run(t, f.a.SyncPipelinePage, PageInput{Connection: f.conn, ProjectSlug: slug, PageNumber: 1}, &res))

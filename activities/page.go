@@ -111,7 +111,7 @@ func (a *Activities) SyncPipelinePage(ctx context.Context, in PageInput) (PageRe
 		progress.Lowest = in.Below
 	}
 	seen := map[string]bool{in.PageToken: true, progress.PageToken: true}
-	pages := newPagePrefetcher(ctx, api, slug)
+	pages := newPagePrefetcher(ctx, api, slug, f)
 	defer pages.stop()
 	for pagesThisRun := 0; ; pagesThisRun++ {
 		tok, number := progress.PageToken, progress.PageNumber
@@ -248,12 +248,14 @@ func pagingLoop(page circleci.Page[circleci.Pipeline], below int64, seen map[str
 
 // pagePrefetcher reads a project's pipeline pages, one ahead: prefetch starts
 // reading the page of a token in the background, and get returns it (or reads
-// a page not prefetched).
+// a page not prefetched). A page answered 5xx is read again, as the page's
+// other lists are (retry), before the error fails the activity.
 type pagePrefetcher struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	api    *api
 	slug   string
+	f      *fetcher
 
 	token string // the token prefetched, "" for none
 	done  chan pageFetch
@@ -265,9 +267,16 @@ type pageFetch struct {
 	err  error
 }
 
-func newPagePrefetcher(ctx context.Context, api *api, slug string) *pagePrefetcher {
+func newPagePrefetcher(ctx context.Context, api *api, slug string, f *fetcher) *pagePrefetcher {
 	ctx, cancel := context.WithCancel(ctx)
-	return &pagePrefetcher{ctx: ctx, cancel: cancel, api: api, slug: slug}
+	return &pagePrefetcher{ctx: ctx, cancel: cancel, api: api, slug: slug, f: f}
+}
+
+// read reads the page of token, trying again after a 5xx (see retry).
+func (p *pagePrefetcher) read(token string) (circleci.Page[circleci.Pipeline], error) {
+	return retry(p.ctx, p.f, func(ctx context.Context) (circleci.Page[circleci.Pipeline], error) {
+		return p.api.projectPipelinesPage(ctx, p.slug, token)
+	})
 }
 
 // prefetch starts reading the page of token (not ""), unless one is pending.
@@ -278,7 +287,7 @@ func (p *pagePrefetcher) prefetch(token string) {
 	p.token = token
 	p.done = make(chan pageFetch, 1)
 	go func(done chan<- pageFetch) {
-		page, err := p.api.projectPipelinesPage(p.ctx, p.slug, token)
+		page, err := p.read(token)
 		done <- pageFetch{page, err}
 	}(p.done)
 }
@@ -293,7 +302,7 @@ func (p *pagePrefetcher) get(token string) (circleci.Page[circleci.Pipeline], er
 			return r.page, r.err
 		}
 	}
-	return p.api.projectPipelinesPage(p.ctx, p.slug, token)
+	return p.read(token)
 }
 
 // stop abandons a pending prefetch and waits for it.

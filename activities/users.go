@@ -20,7 +20,9 @@ const usersChunk = 50
 //
 // The ids to fetch are sorted; they are fetched PageConcurrency at once and
 // written in order, usersChunk per batch, each batch followed by a heartbeated
-// UsersProgress, so a retry resumes after the last user written (LastUserID). A 404 is
+// UsersProgress, so a retry resumes after the last user written (LastUserID).
+// When a read fails (a 429, say), the users before it in the batch are written
+// and heartbeated first, so every attempt keeps what it fetched in order. A 404 is
 // recorded as "not_found", a user that keeps answering 5xx as "server_error";
 // a user fetched is cleared from the ledger.
 func (a *Activities) ResolveUsers(ctx context.Context, in ResolveUsersInput) (ResolveUsersResult, error) {
@@ -115,31 +117,48 @@ func (a *Activities) ResolveUsers(ctx context.Context, in ResolveUsersInput) (Re
 			}()
 		}
 		wg.Wait()
+		// The users before the first failure are written (and heartbeated)
+		// before the activity fails with it, so that a retry resumes after them:
+		// under a sustained rate of 429s a whole chunk rarely succeeds at once.
 		var b store.Batch
+		var failed error
+		done := ids
 		for i, o := range outs {
-			switch {
-			case o.err != nil:
-				api.fillRequests(&progress.Counts, base)
-				res.Counts = progress.Counts
-				return res, applicationError(ctx, o.err, "resolve users")
-			case o.user != nil:
+			if o.err != nil {
+				failed, done = o.err, ids[:i]
+				break
+			}
+			if o.user != nil {
 				b.Users = append(b.Users, *o.user)
 				b.Resolved = append(b.Resolved, store.EntityRef{Kind: store.KindUser, ID: ids[i]})
-			default:
+			} else {
 				b.Skipped = append(b.Skipped, *o.skipped)
 			}
 		}
-		ws, err := a.write(ctx, b)
-		if err != nil {
-			api.fillRequests(&progress.Counts, base)
-			res.Counts = progress.Counts
-			return res, applicationError(ctx, err, fmt.Sprintf("write %d users", len(b.Users)))
+		if len(done) > 0 {
+			ws, err := a.write(ctx, b)
+			if err != nil {
+				api.fillRequests(&progress.Counts, base)
+				res.Counts = progress.Counts
+				return res, applicationError(ctx, err, fmt.Sprintf("write %d users", len(b.Users)))
+			}
+			addBatch(&progress.Counts, b, ws)
 		}
-		addBatch(&progress.Counts, b, ws)
-		progress.Next = from + len(chunk)
-		progress.LastUserID = chunk[len(chunk)-1]
+		switch {
+		case failed == nil:
+			// The chunk is done, the users found fresh included.
+			progress.Next = from + len(chunk)
+			progress.LastUserID = chunk[len(chunk)-1]
+		case len(done) > 0:
+			progress.LastUserID = done[len(done)-1]
+			progress.Next = from + slices.Index(chunk, progress.LastUserID) + 1
+		}
 		api.fillRequests(&progress.Counts, base)
 		hb.record(progress)
+		if failed != nil {
+			res.Counts = progress.Counts
+			return res, applicationError(ctx, failed, "resolve users")
+		}
 	}
 	res.Counts = progress.Counts
 	log.Info("users resolved", "referenced", res.Referenced, "fresh", res.Fresh, "fetched", res.Counts.Users,

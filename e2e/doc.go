@@ -9,7 +9,15 @@
 // checks), sync_test.go (full and incremental syncs, continue-as-new),
 // kill_test.go (a worker killed mid-page), failures_test.go (bad input and
 // credentials, a missing project), budget_test.go (two workers sharing one rate
-// budget).
+// budget). The fault tests: faultkit_test.go (what they share: worker
+// environments, waiting for a point of a sync, activities held by a worker, a
+// recording and rewriting proxy in front of the fake, the FIGURES line each
+// logs), faults_test.go (a worker killed between pages, right after a
+// continue-as-new, one of two workers killed), outage_test.go (the Temporal
+// server down 20 s, the database unreachable 20 s), ratelimit_test.go (a 429
+// storm with 500s; Retry-After respected), resync_test.go (re-sync requests
+// during a sync coalesce into one follow-up cycle), snapshot_test.go (older
+// snapshots never overwrite newer rows).
 //
 // The sync benchmark lives here too, as it drives the same pieces: bench_test.go
 // (BenchmarkSync, run by `make bench`, and its smoke test TestBenchQuick),

@@ -877,6 +877,14 @@ type chainStats struct {
 	Events int
 	// MaxAttempt is the highest activity attempt started.
 	MaxAttempt int32
+	// Retries counts the activities that ended after more than one attempt, by
+	// the failure of the attempt before the last (failureReason: an
+	// ApplicationError's type, such as store_error or rate_limited, or
+	// timeout_<kind>). A history records only an activity's last attempt.
+	Retries map[string]int
+	// WorkflowTaskProblems counts the workflow tasks that timed out or failed
+	// (a worker lost while it held one, say).
+	WorkflowTaskProblems int
 }
 
 // walkHistories reads the history of every run of each workflow in roots (a
@@ -909,7 +917,7 @@ func walkHistories(t *testing.T, c client.Client, roots []runRef, fakeURL string
 func scanHistories(c client.Client, roots []runRef, needles []string) (chainStats, map[string][]string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	st := chainStats{Runs: map[string]int{}}
+	st := chainStats{Runs: map[string]int{}, Retries: map[string]int{}}
 	hits := map[string][]string{}
 	seen := map[runRef]bool{}
 	queue := slices.Clone(roots)
@@ -949,6 +957,12 @@ func scanHistories(c client.Client, roots []runRef, needles []string) (chainStat
 			}
 			if a := ev.GetActivityTaskStartedEventAttributes(); a != nil {
 				st.MaxAttempt = max(st.MaxAttempt, a.GetAttempt())
+				if a.GetAttempt() > 1 {
+					st.Retries[failureReason(a.GetLastFailure())]++
+				}
+			}
+			if ev.GetWorkflowTaskTimedOutEventAttributes() != nil || ev.GetWorkflowTaskFailedEventAttributes() != nil {
+				st.WorkflowTaskProblems++
 			}
 		}
 		if a := last.GetWorkflowExecutionContinuedAsNewEventAttributes(); a != nil {

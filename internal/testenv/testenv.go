@@ -1,6 +1,7 @@
 // Package testenv gives integration tests the real services they run against: a
 // Temporal dev server (the Temporal CLI, built by `make tools` or .ci/run), a fresh
-// PostgreSQL schema (TEST_DATABASE_URL) and a SQLite file.
+// PostgreSQL schema (TEST_DATABASE_URL) and a SQLite file; and, for fault tests,
+// a TCP proxy that can make what is behind it unreachable (tcpproxy.go).
 //
 // A missing dependency skips the test on a developer machine and fails it under
 // CI=true, so CI never counts a skipped test as passing.

@@ -1,0 +1,127 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/circleci-sync/circleci-sync/circleci/circlecitest"
+	"github.com/circleci-sync/circleci-sync/syncworker"
+)
+
+// retryAfterGrace is how long after a 429 requests already on their way may
+// still arrive without breaking its Retry-After.
+const retryAfterGrace = 100 * time.Millisecond
+
+// TestRateLimitStorm syncs, on each backend, through a fake that answers 30 %
+// of the API requests 429 (Retry-After: 1) and 5 % 500, at random, while the
+// worker's own rate limit is generous (1000 requests/s). A proxy in front of
+// the fake records when each request arrived and each 429 left. The syncs
+// complete, the tables equal the fake's Expected, and no request arrived
+// between 100 ms after a 429 and its Retry-After: the token's requests all
+// wait out every 429.
+func TestRateLimitStorm(t *testing.T) {
+	tsrv := startTemporal(t)
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			fig := figures{Start: time.Now()}
+			dbURL := b.url(t)
+			// Small: a 429 fails the activity it hits (the retry resumes from
+			// the heartbeat after Retry-After), so at 30 % an attempt gets about
+			// two requests done, and a page of 5 pipelines takes some 20
+			// attempts. 3 projects of one organisation (one connection).
+			opts := datasetOptions(41)
+			opts.Projects = 9
+			opts.PipelinesPerProject = 5
+			opts.MaxWorkflowsPerPipeline = 2
+			opts.MaxJobsPerWorkflow = 3
+			opts.Faults.Latency = 5 * time.Millisecond
+			opts.Faults.Random429Rate = 0.3
+			opts.Faults.Random500Rate = 0.05
+			fake := startFake(t, opts)
+			proxy := startAPIProxy(t, fake.URL)
+			token := fake.Token()
+			tokenEnv := newEnvName("TOKEN")
+			setTokenEnv(t, tokenEnv, token)
+			tq := newID("e2e-429-" + b.name)
+			logs := startWorker(t, tsrv, tq, dbURL, func(cfg *syncworker.Config) { cfg.PageConcurrency = 2 })
+			s := &syncer{c: tsrv.Client(), taskQueue: tq}
+			prefix := newID("storm")
+			ins := connectionInputs(fake, prefix, tokenEnv)[:1]
+			ins[0].BaseURL = proxy.URL
+			var projects []string
+			for _, p := range fake.Expected(token).Projects {
+				if p.OrganizationSlug == ins[0].OrgSlug {
+					projects = append(projects, p.Slug)
+				}
+			}
+			require.Len(t, projects, 3)
+			ex := filterExpected(fake.Expected(token), projects...)
+			t.Logf("synced: %s, projects %v: %d pipelines, %d workflows, %d jobs, %d users, %d unreachable",
+				ins[0].OrgSlug, projects, len(ex.Pipelines), len(ex.Workflows), len(ex.Jobs), len(ex.Users), len(ex.Unreachable))
+
+			results := s.syncAll(t, ins)
+			logResults(t, "429 storm", ins, results)
+			rep := requireTablesEqual(t, dbURL, ex)
+
+			stats := fake.Stats()
+			var by []string
+			for _, route := range sortedKeys(stats.Requests) {
+				if n429, n500 := stats.Count(route, http.StatusTooManyRequests), stats.Count(route, http.StatusInternalServerError); n429+n500 > 0 {
+					by = append(by, fmt.Sprintf("%s: %d×429 %d×500 of %d", route, n429, n500, stats.Count(route, 0)))
+				}
+			}
+			t.Logf("fake: %d requests, %d answered 429 (%d with Retry-After), %d answered 500; Expected.MinimumRequests.Total %d\n  %s",
+				stats.Total, stats.CountStatus(http.StatusTooManyRequests), stats.RetryAfterSent,
+				stats.CountStatus(http.StatusInternalServerError), ex.MinimumRequests.Total, strings.Join(by, "\n  "))
+			require.Positive(t, stats.RetryAfterSent, "the storm sent 429s")
+
+			reqs := proxy.requests()
+			ra := retryAfterViolations(reqs, retryAfterGrace)
+			proxied := map[int]int{}
+			for _, r := range reqs {
+				proxied[r.Status]++
+			}
+			t.Logf("proxy: %d requests by status %v; Retry-After windows %d (%d cut to an earlier 429's; and %d 429s to "+
+				"requests the client had cancelled), violations %d (grace %s) %v",
+				len(reqs), proxied, ra.Windows, ra.Shortened, ra.Undelivered, ra.Violations, retryAfterGrace, ra.Examples)
+			// A request the client cancels may reach the proxy and not the fake
+			// (the proxy logs it as a 502).
+			assert.GreaterOrEqual(t, len(reqs), int(stats.Total), "every request went through the proxy")
+			assert.LessOrEqual(t, len(reqs)-proxied[http.StatusBadGateway], int(stats.Total),
+				"the proxy saw no request the fake did not, but cancelled ones")
+			// A request the client cancels while the fake answers it counts in
+			// the fake's figures, and in the proxy's as a 502.
+			assert.GreaterOrEqual(t, int(stats.RetryAfterSent), ra.Windows+ra.Undelivered, "429s seen by the proxy")
+			assert.LessOrEqual(t, int(stats.RetryAfterSent), ra.Windows+ra.Undelivered+proxied[http.StatusBadGateway],
+				"429s seen by the proxy, or cancelled")
+			assert.Zero(t, ra.Violations, "no request arrived inside a Retry-After window")
+			t.Logf("the fake's own accounting: %d Retry-After violations, %d windows honoured (grace %s)",
+				stats.RetryAfterViolations, stats.RetryAfterHonoured, circlecitest.RetryAfterGrace)
+
+			st := walkHistories(t, tsrv.Client(), s.allRuns(), proxy.URL, token)
+			t.Logf("histories: %d workflows, %d events, highest activity attempt %d, retried activities by last failure %v",
+				len(st.Runs), st.Events, st.MaxAttempt, st.Retries)
+			assert.Positive(t, st.Retries["rate_limited"], "activities failed on a 429 and were retried")
+			var limited int64
+			for _, r := range results {
+				limited += r.Totals.RateLimited
+			}
+			t.Logf("the results count %d 429s met", limited)
+			requireNoSecretInLogs(t, map[string]string{"worker": logs.String()}, prefix, token)
+
+			fig.Faults = fmt.Sprintf("%d×429 (Retry-After: 1) and %d×500 at random (30%%/5%%); %d Retry-After violations",
+				stats.CountStatus(http.StatusTooManyRequests), stats.CountStatus(http.StatusInternalServerError), ra.Violations)
+			fig.fromReport(rep)
+			fig.fromHistories(st)
+			fig.Requests = stats.Total
+			fig.log(t)
+		})
+	}
+}
