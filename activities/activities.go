@@ -109,7 +109,11 @@ func (a *Activities) newAPI(ctx context.Context, conn Connection) (*api, error) 
 	if err != nil {
 		return nil, err
 	}
-	return newAPI(cl, a.concurrency(), a.Clients.userFlights()), nil
+	delays := a.serverRetryDelays
+	if delays == nil {
+		delays = defaultServerRetryDelays
+	}
+	return newAPI(cl, apiOptions{limit: a.concurrency(), users: a.Clients.userFlights(), serverDelays: delays}), nil
 }
 
 // fetcher returns a fetcher for one activity run.
@@ -118,6 +122,7 @@ func (a *Activities) fetcher(api *api, slug string, hb *heartbeater) *fetcher {
 	if delays == nil {
 		delays = defaultServerRetryDelays
 	}
+	api.hb = hb
 	return &fetcher{api: api, slug: slug, delays: delays, hb: hb}
 }
 

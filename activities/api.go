@@ -11,21 +11,44 @@ import (
 )
 
 // api is the CircleCI client of one activity run: it counts the requests sent
-// (retries included), the 429s and the limiter waits (circleci.RequestStats), and
-// bounds how many requests are in flight at once.
+// (retries included), the 429s and the limiter waits (circleci.RequestStats),
+// bounds how many requests are in flight at once, and tries a request again
+// inside the activity after a 5xx (serverDelays) or a 429 (rateLimitRetries),
+// heartbeating while it waits.
 type api struct {
 	c     *circleci.Client
 	stats circleci.RequestStats
 	sem   chan struct{}
 	// users shares the process's fetches of a user (nil: none).
 	users *userFetches
+	// serverDelays are the waits between the tries of a request answered 5xx.
+	serverDelays []time.Duration
+	// hb, when set, heartbeats while a request waits to be tried again.
+	hb *heartbeater
 }
 
-// newAPI wraps c for one activity run; limit bounds the requests in flight
-// (below 1 means 1); users, when not nil, shares fetches of the same user
-// between activity runs.
-func newAPI(c *circleci.Client, limit int, users *userFetches) *api {
-	return &api{c: c, sem: make(chan struct{}, max(1, limit)), users: users}
+// rateLimitRetries is how many times a request answered 429 is sent again
+// inside the activity before the activity fails with ErrRateLimited (and
+// Temporal retries it after the Retry-After). The client's limiter holds every
+// request of the token until the Retry-After time, so the next try waits for
+// it; failing the activity at once would lose the rest of its work in flight,
+// and under a storm of 429s a page would take tens of attempts.
+const rateLimitRetries = 4
+
+// apiOptions configure an activity run's api.
+type apiOptions struct {
+	// limit bounds the requests in flight (below 1 means 1).
+	limit int
+	// users, when not nil, shares fetches of the same user between activity
+	// runs.
+	users *userFetches
+	// serverDelays are the waits between the tries of a 5xx (nil: one try).
+	serverDelays []time.Duration
+}
+
+// newAPI wraps c for one activity run.
+func newAPI(c *circleci.Client, o apiOptions) *api {
+	return &api{c: c, sem: make(chan struct{}, max(1, o.limit)), users: o.users, serverDelays: o.serverDelays}
 }
 
 // userReuseWindow is how long a user fetched by one activity run serves the
@@ -94,8 +117,38 @@ func (u *userFetches) remember(key string, user circleci.User, at time.Time) {
 	u.recent[key] = recentUser{user: user, at: at}
 }
 
-// do runs one request under the concurrency bound and counts it.
+// do runs one request under the concurrency bound and counts it. A 5xx is tried
+// again after each of a.serverDelays, a 429 up to rateLimitRetries times (once
+// the limiter lets it go); other errors, and the last try's, are returned.
 func do[T any](ctx context.Context, a *api, call func(ctx context.Context) (T, error)) (T, error) {
+	for server, limited := 0, 0; ; {
+		v, err := doOnce(ctx, a, call)
+		if err == nil || ctx.Err() != nil {
+			return v, err
+		}
+		ce, ok := circleci.AsError(err)
+		switch {
+		case ok && ce.Class == circleci.ClassServer && server < len(a.serverDelays):
+			a.hb.beat()
+			t := time.NewTimer(a.serverDelays[server])
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return v, ctx.Err()
+			case <-t.C:
+			}
+			server++
+		case ok && ce.Class == circleci.ClassRateLimited && limited < rateLimitRetries:
+			a.hb.beat()
+			limited++
+		default:
+			return v, err
+		}
+	}
+}
+
+// doOnce sends one request under the concurrency bound, counting it.
+func doOnce[T any](ctx context.Context, a *api, call func(ctx context.Context) (T, error)) (T, error) {
 	select {
 	case a.sem <- struct{}{}:
 	case <-ctx.Done():

@@ -129,6 +129,7 @@ func (a *Activities) DiscoverProjects(ctx context.Context, in DiscoverInput) (Di
 		if err != nil {
 			return res, err
 		}
+		api.hb = hb
 		res.FirstDiscovery = len(recorded) == 0
 		readFollowed = res.FirstDiscovery || !fresh(st.FollowedAt, a.refreshAfter())
 		if readFollowed {

@@ -27,13 +27,15 @@ const (
 type fetcher struct {
 	api  *api
 	slug string
-	// delays are the waits between tries of a 5xx (or stale page token) answer.
+	// delays are the waits between tries of a list whose page token CircleCI
+	// answered 404.
 	delays []time.Duration
 	hb     *heartbeater
 }
 
-// retry calls call, again after each of f.delays while it fails with a 5xx or a
-// stale page token, heartbeating while it waits.
+// retry calls call, again after each of f.delays while it fails with a stale
+// page token (the list is listed again from its first page), heartbeating while
+// it waits. A 5xx or a 429 is tried again by the api, request by request.
 func retry[T any](ctx context.Context, f *fetcher, call func(ctx context.Context) (T, error)) (T, error) {
 	for i := 0; ; i++ {
 		v, err := call(ctx)
@@ -51,11 +53,11 @@ func retry[T any](ctx context.Context, f *fetcher, call func(ctx context.Context
 	}
 }
 
-// retriableInActivity reports errors worth a quick retry inside the activity: a
-// 5xx, or a page token CircleCI answered 404 (the list is listed again).
+// retriableInActivity reports errors worth listing a list again inside the
+// activity: a page token CircleCI answered 404.
 func retriableInActivity(err error) bool {
 	ce, ok := circleci.AsError(err)
-	return ok && (ce.Class == circleci.ClassServer || ce.NotFoundKind() == circleci.NotFoundPageToken)
+	return ok && ce.NotFoundKind() == circleci.NotFoundPageToken
 }
 
 // pipelineData is what fetching one pipeline gives: the rows to write and the

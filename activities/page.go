@@ -111,7 +111,7 @@ func (a *Activities) SyncPipelinePage(ctx context.Context, in PageInput) (PageRe
 		progress.Lowest = in.Below
 	}
 	seen := map[string]bool{in.PageToken: true, progress.PageToken: true}
-	pages := newPagePrefetcher(ctx, api, slug, f)
+	pages := newPagePrefetcher(ctx, api, slug)
 	defer pages.stop()
 	for pagesThisRun := 0; ; pagesThisRun++ {
 		tok, number := progress.PageToken, progress.PageNumber
@@ -255,7 +255,6 @@ type pagePrefetcher struct {
 	cancel context.CancelFunc
 	api    *api
 	slug   string
-	f      *fetcher
 
 	token string // the token prefetched, "" for none
 	done  chan pageFetch
@@ -267,16 +266,14 @@ type pageFetch struct {
 	err  error
 }
 
-func newPagePrefetcher(ctx context.Context, api *api, slug string, f *fetcher) *pagePrefetcher {
+func newPagePrefetcher(ctx context.Context, api *api, slug string) *pagePrefetcher {
 	ctx, cancel := context.WithCancel(ctx)
-	return &pagePrefetcher{ctx: ctx, cancel: cancel, api: api, slug: slug, f: f}
+	return &pagePrefetcher{ctx: ctx, cancel: cancel, api: api, slug: slug}
 }
 
-// read reads the page of token, trying again after a 5xx (see retry).
+// read reads the page of token (the api tries it again after a 5xx or a 429).
 func (p *pagePrefetcher) read(token string) (circleci.Page[circleci.Pipeline], error) {
-	return retry(p.ctx, p.f, func(ctx context.Context) (circleci.Page[circleci.Pipeline], error) {
-		return p.api.projectPipelinesPage(ctx, p.slug, token)
-	})
+	return p.api.projectPipelinesPage(p.ctx, p.slug, token)
 }
 
 // prefetch starts reading the page of token (not ""), unless one is pending.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -141,16 +142,37 @@ func TestSyncPipelinePageRecordsUnreachable(t *testing.T) {
 	require.Zero(t, res.Counts.Skipped)
 }
 
+// TestSyncPipelinePageRateLimited: a 429 now and then is waited out inside the
+// activity (the limiter holds every request until the Retry-After), and the page
+// completes; 429s that go on fail the activity retryably, after the completed
+// prefix was written and heartbeated, and the retry resumes there.
 func TestSyncPipelinePageRateLimited(t *testing.T) {
-	// The client's limiter slows down on RateLimit-Remaining headers before a
-	// bucket runs dry, so 429s are drawn at random instead (seeded, and
-	// deterministic with one request at a time).
 	f := newFixture(t, circlecitest.Options{Seed: 2, Projects: 1, PipelinesPerProject: 20,
 		Faults: circlecitest.Faults{Random429Rate: 0.04}}, openSQLite(t))
 	f.a.PageConcurrency = 1
 	slug := firstProject(f)
+	var res PageResult
+	require.NoError(t, run(t, f.a.SyncPipelinePage, PageInput{Connection: f.conn, ProjectSlug: slug, PageNumber: 1}, &res))
+	limited := f.srv.Stats().CountStatus(429)
+	require.Positive(t, limited, "the seed draws a 429: pick another")
+	require.Equal(t, limited, res.Counts.RateLimited)
+	require.Len(t, f.tdb.ids(t, "circleci_pipelines", "id"), 20)
+
+	// Now every request after the 30th is answered 429.
+	g := newFixture(t, circlecitest.Options{Seed: 2, Projects: 1, PipelinesPerProject: 20}, openSQLite(t))
+	g.a.PageConcurrency = 1
+	var n atomic.Int64
+	proxy := newProxy(t, g.srv.URL, func(w http.ResponseWriter, r *http.Request) bool {
+		if n.Add(1) > 30 {
+			w.Header().Set("Retry-After", "1")
+			answer(w, http.StatusTooManyRequests, "Rate limited.")
+			return true
+		}
+		return false
+	})
+	g.conn.BaseURL = proxy.URL
 	var beats []PageProgress
-	err := run(t, f.a.SyncPipelinePage, PageInput{Connection: f.conn, ProjectSlug: slug, PageNumber: 1}, nil,
+	err := run(t, g.a.SyncPipelinePage, PageInput{Connection: g.conn, ProjectSlug: slug, PageNumber: 1}, nil,
 		func(env *testsuite.TestActivityEnvironment) {
 			env.SetOnActivityHeartbeatListener(func(_ *activity.Info, details converter.EncodedValues) {
 				var p PageProgress
@@ -160,23 +182,23 @@ func TestSyncPipelinePageRateLimited(t *testing.T) {
 		})
 	ae := requireAppError(t, err, ErrRateLimited, false)
 	require.GreaterOrEqual(t, ae.NextRetryDelay(), time.Second)
-	require.Equal(t, int64(1), f.srv.Stats().CountStatus(429))
-	// What was complete before the 429 was written and heartbeated.
-	stored := f.tdb.ids(t, "circleci_pipelines", "id")
-	require.NotEmpty(t, stored, "the 429 came before any pipeline was done: pick another seed")
+	require.EqualValues(t, 30+1+rateLimitRetries, n.Load(), "the request is tried %d times in all", 1+rateLimitRetries)
+	// What was complete before the 429s was written and heartbeated.
+	stored := g.tdb.ids(t, "circleci_pipelines", "id")
+	require.NotEmpty(t, stored)
 	require.NotEmpty(t, beats)
 	progress := beats[len(beats)-1]
 	require.Equal(t, len(stored), progress.Next)
+	require.EqualValues(t, 1+rateLimitRetries, progress.Counts.RateLimited)
 
 	// The retry resumes there.
-	f.srv.SetFaults(circlecitest.Faults{})
-	f.srv.ResetStats()
-	var res PageResult
-	require.NoError(t, run(t, f.a.SyncPipelinePage, PageInput{Connection: f.conn, ProjectSlug: slug, PageNumber: 1},
+	g.conn.BaseURL = g.srv.URL
+	g.srv.ResetStats()
+	require.NoError(t, run(t, g.a.SyncPipelinePage, PageInput{Connection: g.conn, ProjectSlug: slug, PageNumber: 1},
 		&res, func(env *testsuite.TestActivityEnvironment) { env.SetHeartbeatDetails(progress) }))
 	require.Equal(t, int64(20), res.Counts.Pipelines)
-	require.Len(t, f.tdb.ids(t, "circleci_pipelines", "id"), 20)
-	require.Equal(t, progress.Counts.Requests+f.srv.Stats().Total, res.Counts.Requests)
+	require.Len(t, g.tdb.ids(t, "circleci_pipelines", "id"), 20)
+	require.Equal(t, progress.Counts.Requests+g.srv.Stats().Total, res.Counts.Requests)
 }
 
 func TestStartProjectUnknownProject(t *testing.T) {

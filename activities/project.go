@@ -31,6 +31,10 @@ func (a *Activities) StartProject(ctx context.Context, in StartProjectInput) (Pr
 	if err != nil {
 		return ProjectPlan{}, err
 	}
+	// The request may wait for the limiter, a Retry-After or a 5xx retry.
+	hb, stopHeartbeats := newHeartbeater(ctx, nil)
+	defer stopHeartbeats()
+	api.hb = hb
 	var plan ProjectPlan
 	st, err := a.Store.ProjectState(ctx, conn.ConnectionID, slug)
 	if err != nil {
@@ -75,6 +79,9 @@ func (a *Activities) CompleteProject(ctx context.Context, in CompleteProjectInpu
 	if err := checkSlug(in.ProjectSlug); err != nil {
 		return err
 	}
+	// The store may be slow (an outage): the keep-alive holds the heartbeat.
+	_, stopHeartbeats := newHeartbeater(ctx, nil)
+	defer stopHeartbeats()
 	conn := in.Connection
 	st, err := a.Store.ProjectState(ctx, conn.ConnectionID, in.ProjectSlug)
 	if err != nil {
@@ -109,11 +116,14 @@ func (a *Activities) CompleteConnection(ctx context.Context, in CompleteConnecti
 	if conn.ConnectionID == "" {
 		return nonRetryable("the connection has no connection_id", ErrInvalidInput)
 	}
+	hb, stopHeartbeats := newHeartbeater(ctx, nil)
+	defer stopHeartbeats()
 	if len(in.Missing) > 0 {
 		api, err := a.newAPI(ctx, conn)
 		if err != nil {
 			return err
 		}
+		api.hb = hb
 		if _, err := api.me(ctx); err != nil {
 			if ce, ok := circleci.AsError(err); ok && (ce.Class == circleci.ClassUnauthorized ||
 				ce.Class == circleci.ClassForbidden || ce.Class == circleci.ClassNotFound) {

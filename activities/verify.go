@@ -61,6 +61,10 @@ func (a *Activities) VerifyConnection(ctx context.Context, in VerifyInput) (Veri
 	if err != nil {
 		return VerifyReport{}, err
 	}
+	// A request may wait for the limiter, a Retry-After or a 5xx retry.
+	hb, stopHeartbeats := newHeartbeater(ctx, nil)
+	defer stopHeartbeats()
+	api.hb = hb
 	log := logger(ctx, conn)
 	var st store.ConnectionState
 	if a.Store != nil {

@@ -18,9 +18,7 @@ var a *activities.Activities
 // holds a page before another worker resumes it.
 const (
 	// ShortActivityTimeout bounds one attempt of the plan and record activities
-	// (and verification), which make a few requests or writes and do not
-	// heartbeat: it is also how long a crashed worker holds one of them before
-	// another worker retries it.
+	// (and verification), which make a few requests or writes.
 	ShortActivityTimeout = time.Minute
 	// PageActivityTimeout bounds one attempt of a page, refresh or users activity.
 	PageActivityTimeout = 30 * time.Minute
@@ -53,10 +51,14 @@ func retryPolicy() *temporal.RetryPolicy {
 	}
 }
 
-// withShortActivity sets the options of the short activities.
+// withShortActivity sets the options of the short activities. They heartbeat
+// too (a keep-alive while a request waits for the limiter or a retry), so a
+// worker that dies holds one for PageHeartbeatTimeout, not
+// ShortActivityTimeout.
 func withShortActivity(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    ShortActivityTimeout,
+		HeartbeatTimeout:       PageHeartbeatTimeout,
 		ScheduleToCloseTimeout: ActivityRetryBudget,
 		RetryPolicy:            retryPolicy(),
 	})
