@@ -93,23 +93,35 @@ func (r *connectionRun) run(ctx workflow.Context) (ConnectionSyncResult, error) 
 	r.setPhase(ctx, st.Phase)
 
 	res, err := r.cycle(ctx)
-	if err != nil {
-		if !workflow.IsContinueAsNewError(err) {
-			r.setPhase(ctx, PhaseFailed)
-		}
+	if workflow.IsContinueAsNewError(err) {
 		return res, err
 	}
-	st.Previous = &CycleSummary{Cycle: st.Cycle, FailedProjects: res.FailedProjects, Totals: res.Totals,
-		CompletedAt: workflow.Now(ctx).UTC()}
+	now := workflow.Now(ctx).UTC()
 	drainResyncSignals(ctx, r.signals, st)
-	if st.ResyncPending == 0 && !r.in.Continuous {
-		r.setPhase(ctx, PhaseDone)
-		return res, nil
+	if err != nil {
+		r.setPhase(ctx, PhaseFailed)
+		// A failed cycle ends the workflow, unless it is continuous or re-syncs
+		// were asked meanwhile: then the next cycle runs (a bad input fails
+		// every cycle alike).
+		if (!r.in.Continuous && st.ResyncPending == 0) || isErrorType(err, activities.ErrInvalidInput) {
+			return res, err
+		}
+		st.Previous = &CycleSummary{Cycle: st.Cycle, Error: describe(err), CompletedAt: now}
+		workflow.GetLogger(ctx).Warn("sync cycle failed; the next one runs", "cycle", st.Cycle, "error", err)
+	} else {
+		st.Previous = &CycleSummary{Cycle: st.Cycle, FailedProjects: res.FailedProjects, Totals: res.Totals,
+			CompletedAt: now}
+		if st.ResyncPending == 0 && !r.in.Continuous {
+			r.setPhase(ctx, PhaseDone)
+			return res, nil
+		}
 	}
 	if st.ResyncPending == 0 {
 		interval := r.in.Interval.D()
-		r.nextCycleAt = workflow.Now(ctx).Add(interval).UTC()
-		r.setPhase(ctx, PhaseWaiting)
+		r.nextCycleAt = now.Add(interval)
+		if err == nil {
+			r.setPhase(ctx, PhaseWaiting)
+		}
 		_, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: interval,
 			TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("next cycle in %s, or on a resync request", interval)}},
 			func() bool { return st.ResyncPending > 0 })
@@ -117,8 +129,10 @@ func (r *connectionRun) run(ctx workflow.Context) (ConnectionSyncResult, error) 
 			return res, err
 		}
 	}
+	// The next cycle looks the search attributes up again: some may have been
+	// registered since.
 	return res, r.continueAsNew(ctx, &ConnectionSyncState{Phase: PhaseVerify, Cycle: st.Cycle + 1,
-		SearchAttributes: st.SearchAttributes, Previous: st.Previous, LastResyncReason: st.LastResyncReason})
+		Previous: st.Previous, LastResyncReason: st.LastResyncReason})
 }
 
 // continueAsNew continues the run as new with next as its state, once every
@@ -131,8 +145,12 @@ func (r *connectionRun) continueAsNew(ctx workflow.Context, next *ConnectionSync
 	drainResyncSignals(ctx, r.signals, r.st)
 	if next.Cycle > r.st.Cycle {
 		next.Included = r.st.ResyncPending
-		next.LastResyncReason = r.st.LastResyncReason
+	} else {
+		// The same cycle goes on: the requests for the next one go with it,
+		// those drained just now included.
+		next.ResyncPending = r.st.ResyncPending
 	}
+	next.LastResyncReason = r.st.LastResyncReason
 	in := r.in
 	in.State = next
 	return workflow.NewContinueAsNewError(ctx, ConnectionSyncName, in)

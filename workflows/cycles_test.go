@@ -272,3 +272,79 @@ func TestInputContinuousAndInterval(t *testing.T) {
 	in.Interval = nil
 	require.Equal(t, DefaultInterval, in.withDefaults().Interval.D())
 }
+
+// TestResyncSignalWithTheCycleEnd: a signal delivered in the workflow task that
+// ends the cycle (with the last activity's completion) is not lost: it starts
+// the follow-up cycle.
+func TestResyncSignalWithTheCycleEnd(t *testing.T) {
+	env := newEnv(t)
+	mockConnectionActivities(env, connMocks{onComplete: func() {
+		env.SignalWorkflowSkippingWorkflowTask(ResyncSignal, ResyncRequest{Reason: "late"})
+	}})
+	registerFakeProjects(env, &fakeProjects{})
+	env.ExecuteWorkflow(ConnectionSyncName, validInput(projects(1)...))
+	require.True(t, env.IsWorkflowCompleted())
+	next := nextRun(t, env.GetWorkflowError())
+	assert.Equal(t, 2, next.State.Cycle)
+	assert.Equal(t, 1, next.State.Included)
+	assert.Equal(t, "late", next.State.LastResyncReason)
+}
+
+// TestResyncSignalsCarriedAcrossAMidCycleContinueAsNew: signals that come while
+// the history is long enough to continue as new within a cycle go with the
+// cycle's next run, still pending for the follow-up cycle.
+func TestResyncSignalsCarriedAcrossAMidCycleContinueAsNew(t *testing.T) {
+	env := newEnv(t)
+	mockConnectionActivities(env, connMocks{})
+	registerFakeProjects(env, &fakeProjects{})
+	env.SetContinueAsNewSuggested(true)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(ResyncSignal, ResyncRequest{Reason: "one"})
+		env.SignalWorkflowSkippingWorkflowTask(ResyncSignal, ResyncRequest{Reason: "two"})
+	}, 30*time.Second) // the first child runs
+	in := validInput(projects(3)...)
+	in.MaxConcurrentProjects = 1
+	env.ExecuteWorkflow(ConnectionSyncName, in)
+	require.True(t, env.IsWorkflowCompleted())
+	next := nextRun(t, env.GetWorkflowError())
+	assert.Equal(t, 1, next.State.Cycle, "the same cycle goes on")
+	assert.Equal(t, 2, next.State.ResyncPending, "both signals wait for the follow-up cycle")
+	assert.Equal(t, 1, next.State.Next, "one project was started before continuing as new")
+}
+
+// TestContinuousSyncGoesOnAfterAFailedCycle: a continuous sync whose cycle fails
+// records why and runs the next cycle after its interval.
+func TestContinuousSyncGoesOnAfterAFailedCycle(t *testing.T) {
+	env := newEnv(t)
+	mockConnectionActivities(env, connMocks{verify: func(context.Context, activities.VerifyInput) (activities.VerifyReport, error) {
+		return activities.VerifyReport{}, temporal.NewNonRetryableApplicationError("revoked", activities.ErrInvalidCredentials, nil)
+	}})
+	registerFakeProjects(env, &fakeProjects{})
+	in := validInput(projects(1)...)
+	in.Continuous = true
+	start := env.Now()
+	env.ExecuteWorkflow(ConnectionSyncName, in)
+	next := nextRun(t, env.GetWorkflowError())
+	assert.Equal(t, 2, next.State.Cycle)
+	require.NotNil(t, next.State.Previous)
+	assert.Contains(t, next.State.Previous.Error, activities.ErrInvalidCredentials)
+	assert.GreaterOrEqual(t, env.Now().Sub(start), DefaultInterval, "it waited the interval")
+}
+
+// TestFailedCycleServesTheQueuedResyncs: a one-cycle sync that fails with
+// re-syncs queued runs the follow-up cycle they were promised.
+func TestFailedCycleServesTheQueuedResyncs(t *testing.T) {
+	env := newEnv(t)
+	mockConnectionActivities(env, connMocks{resolve: func(context.Context, activities.ResolveUsersInput) (activities.ResolveUsersResult, error) {
+		return activities.ResolveUsersResult{}, temporal.NewNonRetryableApplicationError("broken", activities.ErrBadResponse, nil)
+	}})
+	registerFakeProjects(env, &fakeProjects{})
+	var r resyncs
+	env.RegisterDelayedCallback(func() { r.send(env, "u1", ResyncRequest{}) }, 30*time.Second)
+	env.ExecuteWorkflow(ConnectionSyncName, validInput(projects(1)...))
+	next := nextRun(t, env.GetWorkflowError())
+	assert.Equal(t, ResyncQueued, r.answers["u1"].Status)
+	assert.Equal(t, 2, next.State.Cycle)
+	assert.Equal(t, 1, next.State.Included)
+	assert.Contains(t, next.State.Previous.Error, activities.ErrBadResponse)
+}

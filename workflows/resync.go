@@ -115,13 +115,18 @@ func handleResyncs(ctx workflow.Context, st *ConnectionSyncState) (workflow.Rece
 		return nil, fmt.Errorf("set the %s update handler: %w", ResyncUpdate, err)
 	}
 	ch := workflow.GetSignalChannel(ctx, ResyncSignal)
+	// The goroutine waits for a signal to be buffered, then takes it: a
+	// goroutine blocked in Receive would be handed the signal directly, and
+	// count it only after the main coroutine (which runs first) has completed
+	// or continued as new without it. Buffered, a signal is drained by the main
+	// coroutine at those points (drainResyncSignals) if this goroutine has not
+	// taken it yet.
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
-			var req ResyncRequest
-			if !ch.Receive(ctx, &req) {
+			if err := workflow.Await(ctx, func() bool { return ch.Len() > 0 }); err != nil {
 				return
 			}
-			receiveResyncSignal(ctx, st, req)
+			drainResyncSignals(ctx, ch, st)
 		}
 	})
 	return ch, nil

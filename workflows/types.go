@@ -114,6 +114,8 @@ type CycleSummary struct {
 	FailedProjects int                   `json:"failed_projects"`
 	Totals         activities.SyncCounts `json:"totals"`
 	CompletedAt    time.Time             `json:"completed_at"`
+	// Error is why the cycle failed ("type: message"), "" when it completed.
+	Error string `json:"error,omitempty"`
 }
 
 // ConnectionSyncResult is the result of ConnectionSync.

@@ -42,6 +42,8 @@ type connMocks struct {
 	resolve func(context.Context, activities.ResolveUsersInput) (activities.ResolveUsersResult, error)
 	// completed receives CompleteConnection's input.
 	completed *activities.CompleteConnectionInput
+	// onComplete, when set, runs in CompleteConnection.
+	onComplete func()
 	// skipPlan leaves VerifyConnection and DiscoverProjects unmocked: calling
 	// them fails the test.
 	skipPlan bool
@@ -71,6 +73,9 @@ func mockConnectionActivities(env *testsuite.TestWorkflowEnvironment, m connMock
 		func(_ context.Context, in activities.CompleteConnectionInput) error {
 			if m.completed != nil {
 				*m.completed = in
+			}
+			if m.onComplete != nil {
+				m.onComplete()
 			}
 			return nil
 		})
