@@ -23,6 +23,7 @@ package activities
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"time"
 
@@ -64,6 +65,13 @@ type Activities struct {
 	RefreshAfter time.Duration
 	// Observer, when set, is told about every batch written (metrics).
 	Observer BatchObserver
+	// AllowedBaseURLs, when not nil, are the CircleCI base URLs the activities
+	// send tokens to (AnyBaseURL: any); a connection with another is refused,
+	// before its token is read.
+	AllowedBaseURLs []string
+	// TokenEnvPattern, when set, must match a connection's token_env: the
+	// worker reads no other variable as a token.
+	TokenEnvPattern *regexp.Regexp
 	// SearchAttributes, when set, returns the names of the custom search
 	// attributes registered on the namespace (RegisteredSearchAttributes).
 	SearchAttributes func(ctx context.Context) []string
@@ -104,6 +112,9 @@ func (a *Activities) concurrency() int {
 func (a *Activities) newAPI(ctx context.Context, conn Connection) (*api, error) {
 	if strings.TrimSpace(conn.ConnectionID) == "" {
 		return nil, nonRetryable("the connection has no connection_id", ErrInvalidInput)
+	}
+	if err := a.checkConnection(conn); err != nil {
+		return nil, err
 	}
 	cl, err := a.Clients.Client(ctx, conn, a.Credentials)
 	if err != nil {

@@ -62,7 +62,9 @@ const maxRecentUsers = 10000
 // userFetches shares a process's fetches of users: a fetch in flight serves
 // every caller of the same user (singleflight), and a user fetched within
 // userReuseWindow is handed out again without a request (each caller still
-// writes it, idempotently). Only successful fetches are kept. It is safe for
+// writes it, idempotently). Only successes are shared: a caller whose shared
+// fetch failed (another connection's token revoked, its activity cancelled)
+// fetches again itself. It is safe for
 // concurrent use; its zero value is ready.
 type userFetches struct {
 	flight singleflight.Group
@@ -86,13 +88,20 @@ func (u *userFetches) get(key string, fetch func() (circleci.User, error)) (circ
 	if ok && now.Sub(r.at) < userReuseWindow {
 		return r.user, nil
 	}
+	led := false
 	v, err, _ := u.flight.Do(key, func() (any, error) {
+		led = true
 		user, err := fetch()
 		if err == nil {
 			u.remember(key, user, time.Now())
 		}
 		return user, err
 	})
+	if err != nil && !led {
+		// Another caller's fetch failed: its token, its context, its limiter.
+		// Only a success is shared; this caller tries with its own.
+		return fetch()
+	}
 	user, _ := v.(circleci.User)
 	return user, err
 }

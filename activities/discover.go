@@ -182,7 +182,10 @@ func (a *Activities) DiscoverProjects(ctx context.Context, in DiscoverInput) (Di
 	if readOrg {
 		st.DiscoveredAt = now
 	}
-	if prog.Newest.After(st.DiscoveryWatermark) {
+	// The watermark moves only when the list was read back to it (or to its
+	// end): cut short by DiscoveryMaxPages, the pages between were not read,
+	// and the next discovery must read them.
+	if prog.Newest.After(st.DiscoveryWatermark) && !res.OrgPipelinesTruncated {
 		st.DiscoveryWatermark = prog.Newest.UTC()
 	}
 	if err := a.Store.SaveConnectionState(ctx, st); err != nil {

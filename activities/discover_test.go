@@ -276,9 +276,15 @@ func TestProjectRecordNeverShrinksWrongly(t *testing.T) {
 		slices.Sort(want)
 		require.Equal(t, want, record())
 
-		// A missing project both run and found missing is dropped.
+		// When every project of the run answered not found, none is dropped:
+		// the token more likely lost its access than every project went.
 		require.NoError(t, run(t, f.a.CompleteConnection, CompleteConnectionInput{Connection: f.conn,
 			Projects: []string{"gh/acme/new"}, Missing: []string{"gh/acme/new"}}, nil))
+		require.Equal(t, want, record())
+
+		// A missing project both run and found missing is dropped.
+		require.NoError(t, run(t, f.a.CompleteConnection, CompleteConnectionInput{Connection: f.conn,
+			Projects: append([]string{"gh/acme/new"}, orgProjects...), Missing: []string{"gh/acme/new"}}, nil))
 		want = slices.DeleteFunc(want, func(s string) bool { return s == "gh/acme/new" })
 		require.Equal(t, want, record())
 

@@ -152,3 +152,30 @@ func TestResolveUsersOnceForConcurrentConnections(t *testing.T) {
 			"each referenced user fetched once, not once per connection")
 	})
 }
+
+// TestDiscoveryWatermarkStaysWhenTruncated: a discovery cut short by
+// DiscoveryMaxPages before it reached the last watermark leaves the watermark
+// where it was, so the pages it did not read are read next time.
+func TestDiscoveryWatermarkStaysWhenTruncated(t *testing.T) {
+	f, _ := orgFixture(t, openSQLite(t))
+	ctx := context.Background()
+	require.NoError(t, run(t, f.a.DiscoverProjects, DiscoverInput{Connection: f.conn}, nil))
+	st, err := f.tdb.st.ConnectionState(ctx, f.conn.ConnectionID)
+	require.NoError(t, err)
+	old := st.DiscoveryWatermark
+	f.srv.Advance(circlecitest.Advance{NewPipelines: 60}) // more than one page per project
+	f.a.DiscoveryMaxPages = 1
+	var res DiscoverResult
+	require.NoError(t, run(t, f.a.DiscoverProjects, DiscoverInput{Connection: f.conn}, &res))
+	require.True(t, res.OrgPipelinesTruncated)
+	st, err = f.tdb.st.ConnectionState(ctx, f.conn.ConnectionID)
+	require.NoError(t, err)
+	require.True(t, st.DiscoveryWatermark.Equal(old), "the watermark stays at %s, not %s", old, st.DiscoveryWatermark)
+	f.a.DiscoveryMaxPages = 0
+	res = DiscoverResult{}
+	require.NoError(t, run(t, f.a.DiscoverProjects, DiscoverInput{Connection: f.conn}, &res))
+	require.False(t, res.OrgPipelinesTruncated)
+	st, err = f.tdb.st.ConnectionState(ctx, f.conn.ConnectionID)
+	require.NoError(t, err)
+	require.True(t, st.DiscoveryWatermark.After(old), "read back to it, the watermark moves")
+}

@@ -126,10 +126,7 @@ func (a *Activities) SyncPipelinePage(ctx context.Context, in PageInput) (PageRe
 			}
 			return fail(applicationError(ctx, err, fmt.Sprintf("list pipelines of project %s (page %d)", slug, number)))
 		}
-		if err == nil {
-			err = pagingLoop(page, progress.Lowest, seen)
-		}
-		if err != nil {
+		if err := pagingLoop(page, progress.Lowest, seen); err != nil {
 			return fail(applicationError(ctx, err, fmt.Sprintf("list pipelines of project %s (page %d)", slug, number)))
 		}
 		items := page.Items

@@ -2,9 +2,12 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/circleci-sync/circleci-sync/circleci"
 	"github.com/circleci-sync/circleci-sync/store"
@@ -105,9 +108,11 @@ func (a *Activities) CompleteProject(ctx context.Context, in CompleteProjectInpu
 // "failed_projects") and its project record: the previous record (its projects
 // of the organisation) plus in.Projects, minus in.Missing. A project is dropped
 // from the record only when a run found it missing; a run with configured
-// projects never drops the others. Before dropping any, it checks that the token
-// still works (GET /me): CircleCI answers a revoked token's project requests
-// with 404 "Project not found", which must not empty the record.
+// projects never drops the others. Before dropping any, it runs the connection's
+// verification again: CircleCI answers the project requests of a revoked token,
+// or of one that lost the organisation, with 404 "Project not found", which must
+// not empty the record; and when every project of the run is missing, none is
+// dropped.
 func (a *Activities) CompleteConnection(ctx context.Context, in CompleteConnectionInput) error {
 	if err := a.checkStore(); err != nil {
 		return err
@@ -118,20 +123,26 @@ func (a *Activities) CompleteConnection(ctx context.Context, in CompleteConnecti
 	}
 	hb, stopHeartbeats := newHeartbeater(ctx, nil)
 	defer stopHeartbeats()
-	if len(in.Missing) > 0 {
+	missing := in.Missing
+	if len(missing) > 0 {
 		api, err := a.newAPI(ctx, conn)
 		if err != nil {
 			return err
 		}
 		api.hb = hb
-		if _, err := api.me(ctx); err != nil {
-			if ce, ok := circleci.AsError(err); ok && (ce.Class == circleci.ClassUnauthorized ||
-				ce.Class == circleci.ClassForbidden || ce.Class == circleci.ClassNotFound) {
-				return nonRetryable(fmt.Sprintf("%d projects answered \"not found\", and so does the token's own user "+
-					"(GET /me, HTTP %d: %s): the token in $%s was revoked or expired; the project record is kept",
-					len(in.Missing), ce.StatusCode, ce.Message, conn.TokenEnv), ErrInvalidCredentials)
+		// The token may have been revoked, or lost the organisation, since it
+		// was verified: both make every project answer 404.
+		if _, err := verifySequence(ctx, api, conn, nil); err != nil {
+			if appErr, ok := errors.AsType[*temporal.ApplicationError](err); ok && appErr.NonRetryable() {
+				return nonRetryable(fmt.Sprintf("%d projects answered \"not found\", and the connection no longer passes "+
+					"its verification: the project record is kept: %s", len(missing), appErr.Message()), appErr.Type())
 			}
-			return applicationError(ctx, err, "check the token before dropping missing projects (GET /me)")
+			return err
+		}
+		if len(missing) >= len(in.Projects) {
+			logger(ctx, conn).Warn("every project answered not found: none is dropped from the record",
+				"projects", len(in.Projects))
+			missing = nil
 		}
 	}
 	st, err := a.Store.ConnectionState(ctx, conn.ConnectionID)
@@ -141,14 +152,14 @@ func (a *Activities) CompleteConnection(ctx context.Context, in CompleteConnecti
 	st.ConnectionID = conn.ConnectionID
 	st.OrgSlug = conn.OrgSlug
 	st.BaseURL = baseURLOrDefault(conn.BaseURL)
-	st.Projects = mergeRecord(strings.TrimSpace(conn.OrgSlug), st.Projects, in.Projects, in.Missing)
+	st.Projects = mergeRecord(strings.TrimSpace(conn.OrgSlug), st.Projects, in.Projects, missing)
 	st.LastRunAt = time.Now().UTC()
 	st.LastRun = in.Counts.Map()
 	st.LastRun["failed_projects"] = in.Failed
 	if err := a.Store.SaveConnectionState(ctx, st); err != nil {
 		return applicationError(ctx, err, "save the state of connection "+conn.ConnectionID)
 	}
-	logger(ctx, conn).Info("connection sync completed", "projects", len(in.Projects), "missing", len(in.Missing),
+	logger(ctx, conn).Info("connection sync completed", "projects", len(in.Projects), "missing", len(missing),
 		"recorded", len(st.Projects), "failed_projects", in.Failed,
 		"requests", in.Counts.Requests)
 	return nil

@@ -70,9 +70,10 @@ func TestFakeTokenBucket(t *testing.T) {
 		short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 		defer cancel()
 		_, err = sibling.Me(short)
-		e = apiError(t, err, circleci.ClassTransport)
+		e = apiError(t, err, circleci.ClassRateLimited)
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
 		assert.Zero(t, e.StatusCode)
+		assert.Positive(t, e.RetryAfter)
 		assert.Equal(t, sent, s.Stats().Total, "the paused limiter sent nothing")
 
 		st := s.Stats()
@@ -102,7 +103,7 @@ func TestFakeTokenBucket(t *testing.T) {
 		short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 		defer cancel()
 		_, err = c2.Me(short)
-		apiError(t, err, circleci.ClassTransport)
+		apiError(t, err, circleci.ClassRateLimited)
 		assert.Equal(t, sent, s.Stats().Total)
 	})
 

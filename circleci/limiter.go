@@ -200,7 +200,7 @@ func (l *Limiter) waitPause(ctx context.Context) error {
 			return nil
 		}
 		if dl, ok := ctx.Deadline(); ok && dl.Before(until) {
-			return fmt.Errorf("%w: the rate limiter is paused for another %s", context.DeadlineExceeded, d.Round(time.Millisecond))
+			return &pausedError{remaining: d}
 		}
 		t := time.NewTimer(d)
 		select {
@@ -279,3 +279,16 @@ func (l *Limiter) restore() {
 	l.rl.SetLimit(rate.Limit(l.opts.RequestsPerSecond))
 	l.rl.SetBurst(l.opts.Burst)
 }
+
+// pausedError says that the limiter's pause (after a 429) outlasts the caller's
+// deadline; the client reports it as a rate limit, with the pause's end as its
+// retry time.
+type pausedError struct{ remaining time.Duration }
+
+func (e *pausedError) Error() string {
+	return fmt.Sprintf("%v: the rate limiter is paused for another %s", context.DeadlineExceeded,
+		e.remaining.Round(time.Millisecond))
+}
+
+// Unwrap makes the error a context.DeadlineExceeded.
+func (e *pausedError) Unwrap() error { return context.DeadlineExceeded }

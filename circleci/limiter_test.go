@@ -250,13 +250,14 @@ func TestLimiter429PausesEveryone(t *testing.T) {
 	assert.False(t, paused.After(after.Add(30*time.Second)))
 
 	// Another client of the same token, with a deadline before the pause ends: it
-	// fails at once and sends nothing.
+	// fails at once, as rate limited until the pause's end, and sends nothing.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_, err = c2.Me(ctx)
-	e = requireClass(t, err, ClassTransport)
+	e = requireClass(t, err, ClassRateLimited)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Zero(t, e.StatusCode)
+	assert.Greater(t, e.RetryAfter, 25*time.Second, "the rest of the pause")
 	assert.Contains(t, err.Error(), "paused")
 	assert.Equal(t, int64(1), hits.Load())
 

@@ -73,6 +73,15 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 	waitStart := time.Now()
 	release, err := c.limiter.acquire(ctx)
 	if err != nil {
+		if pe, ok := errors.AsType[*pausedError](err); ok {
+			// Another request's 429 holds this token past the deadline: a rate
+			// limit, to be retried after the pause.
+			e := r.newError(ClassRateLimited)
+			e.RetryAfter = pe.remaining
+			e.Message = "the token's pause after a 429 outlasts the deadline"
+			e.Err = pe
+			return nil, e
+		}
 		return nil, c.transportError(r, 0, err, "waiting for the rate limiter")
 	}
 	defer release()

@@ -26,6 +26,7 @@ func workerEnv(tsrv *testsuite.DevServer, taskQueue, databaseURL, tokenEnv, toke
 		"TEMPORAL_ADDRESS=" + tsrv.FrontendHostPort(),
 		"TEMPORAL_NAMESPACE=default",
 		syncworker.EnvDatabaseURL + "=" + databaseURL,
+		syncworker.EnvAllowedBaseURLs + "=*",
 		syncworker.EnvTaskQueue + "=" + taskQueue,
 		syncworker.EnvLogFormat + "=text",
 		syncworker.EnvLogLevel + "=info",

@@ -46,6 +46,7 @@ func faultWorkerEnv(hostPort, dbURL, taskQueue, tokenEnv, token string, extra ..
 		"TEMPORAL_ADDRESS=" + hostPort,
 		"TEMPORAL_NAMESPACE=default",
 		syncworker.EnvDatabaseURL + "=" + dbURL,
+		syncworker.EnvAllowedBaseURLs + "=*",
 		syncworker.EnvTaskQueue + "=" + taskQueue,
 		syncworker.EnvRate + "=1000",
 		syncworker.EnvBurst + "=100",

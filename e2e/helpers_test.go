@@ -33,6 +33,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
 
+	"github.com/circleci-sync/circleci-sync/activities"
 	"github.com/circleci-sync/circleci-sync/circleci/circlecitest"
 	"github.com/circleci-sync/circleci-sync/codec"
 	"github.com/circleci-sync/circleci-sync/internal/testenv"
@@ -81,8 +82,11 @@ func randomHex(n int) string {
 // histories and logs.
 func newToken() string { return "e2e-secret-token-" + randomHex(12) }
 
-// newEnvName returns a fresh environment variable name.
-func newEnvName(what string) string { return "E2E_" + what + "_" + strings.ToUpper(randomHex(4)) }
+// newEnvName returns a fresh environment variable name, one the worker's
+// default CIRCLECI_TOKEN_ENV_PATTERN accepts as a token_env.
+func newEnvName(what string) string {
+	return "E2E_" + what + "_" + strings.ToUpper(randomHex(4)) + "_CIRCLECI_TOKEN"
+}
 
 // newID returns a fresh connection id (or task queue) starting with prefix.
 func newID(prefix string) string { return prefix + "-" + randomHex(4) }
@@ -155,6 +159,7 @@ func workerConfig(taskQueue, databaseURL string) syncworker.Config {
 	cfg.Limiter.Burst = 100
 	cfg.Limiter.MaxConcurrent = 32
 	cfg.StopTimeout = 5 * time.Second
+	cfg.AllowedBaseURLs = []string{activities.AnyBaseURL} // the fakes listen on free ports
 	return cfg
 }
 

@@ -42,6 +42,7 @@ func TestWorkerKilled(t *testing.T) {
 				"TEMPORAL_ADDRESS=" + tsrv.FrontendHostPort(),
 				"TEMPORAL_NAMESPACE=default",
 				syncworker.EnvDatabaseURL + "=" + dbURL,
+				syncworker.EnvAllowedBaseURLs + "=*",
 				syncworker.EnvTaskQueue + "=" + tq,
 				syncworker.EnvRate + "=1000",
 				syncworker.EnvBurst + "=100",

@@ -164,6 +164,10 @@ func (Activities) RequestResync(ctx context.Context, in RequestInput) (workflows
 	h, err := c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: op,
 		UpdateOptions: client.UpdateWorkflowOptions{
+			// One request per activity, whatever its attempts: a retry after
+			// a timeout finds the Update already applied (the server dedups by
+			// ID) instead of asking for one more cycle.
+			UpdateID:     updateID(activity.GetInfo(ctx)),
 			WorkflowID:   id,
 			UpdateName:   workflows.ResyncUpdate,
 			Args:         []any{in.Request},
@@ -180,6 +184,12 @@ func (Activities) RequestResync(ctx context.Context, in RequestInput) (workflows
 	activity.GetLogger(ctx).Info("re-sync requested", "workflow_id", id, "run_id", h.RunID(), "cycle", res.Cycle,
 		"status", res.Status)
 	return res, nil
+}
+
+// updateID names the resync Update an activity sends: its workflow run and
+// activity ID, the same on every attempt.
+func updateID(info activity.Info) string {
+	return "resync/" + info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID + "/" + info.ActivityID
 }
 
 // rejected keeps a refusal by the sync's validator non-retryable (an

@@ -134,7 +134,9 @@ if [ -n "$metrics_addr" ] && (exec 3<>"/dev/tcp/${metrics_addr%:*}/${metrics_add
   metrics_addr=""
 fi
 echo "Starting the worker on task queue $task_queue, database $db_shown (log: .tmp/worker.log)..."
-METRICS_ADDR="$metrics_addr" WORKER_STOP_TIMEOUT="${WORKER_STOP_TIMEOUT:-5s}" "$bin/worker" >.tmp/worker.log 2>&1 &
+# The worker sends tokens only to the CircleCI it syncs (the fake's URL, or yours).
+CIRCLECI_ALLOWED_BASE_URLS="${CIRCLECI_ALLOWED_BASE_URLS:-$base_url}" \
+  METRICS_ADDR="$metrics_addr" WORKER_STOP_TIMEOUT="${WORKER_STOP_TIMEOUT:-5s}" "$bin/worker" >.tmp/worker.log 2>&1 &
 pids+=($!)
 wait_for_line .tmp/worker.log 'worker polling' "${pids[-1]}" "The worker"
 

@@ -3,7 +3,9 @@ package syncworker
 import (
 	"fmt"
 	"math"
+	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +50,22 @@ const (
 	// EnvRegisterSearchAttributes: "false" keeps the worker from adding the
 	// missing search attributes (it then logs which to add).
 	EnvRegisterSearchAttributes = "WORKER_REGISTER_SEARCH_ATTRIBUTES"
+	// EnvAllowedBaseURLs lists, comma separated, the CircleCI base URLs the
+	// worker sends tokens to (default DefaultAllowedBaseURLs; "*": any).
+	EnvAllowedBaseURLs = "CIRCLECI_ALLOWED_BASE_URLS"
+	// EnvTokenEnvPattern is the regular expression a sync's token_env must
+	// match (default DefaultTokenEnvPattern).
+	EnvTokenEnvPattern = "CIRCLECI_TOKEN_ENV_PATTERN"
+)
+
+// Defaults of the worker's allowlists: whoever can start a workflow on the task
+// queue names the base URL and the token's variable, so the worker refuses to
+// send anything but a CircleCI token, and only to a CircleCI it was told of.
+const (
+	// DefaultAllowedBaseURLs is CircleCI cloud.
+	DefaultAllowedBaseURLs = "https://circleci.com"
+	// DefaultTokenEnvPattern accepts CIRCLECI_TOKEN and <NAME>_CIRCLECI_TOKEN.
+	DefaultTokenEnvPattern = `^([A-Za-z0-9_]+_)?CIRCLECI_TOKEN$`
 )
 
 // Worker defaults.
@@ -83,6 +101,11 @@ type Config struct {
 	// RegisterSearchAttributes lets the worker add the missing search
 	// attributes through the operator API (EnvRegisterSearchAttributes).
 	RegisterSearchAttributes bool
+	// AllowedBaseURLs are the CircleCI base URLs the worker sends tokens to
+	// (EnvAllowedBaseURLs; activities.AnyBaseURL: any).
+	AllowedBaseURLs []string
+	// TokenEnvPattern must match a sync's token_env (EnvTokenEnvPattern).
+	TokenEnvPattern *regexp.Regexp
 	// Codec encrypts payloads (package codec's variables); nil means off.
 	Codec *codec.Codec
 	// CodecServer, when its Addr is set (codec.EnvServerAddr), is where the
@@ -113,6 +136,8 @@ func DefaultConfig() Config {
 		MaxConcurrentActivities:  DefaultMaxConcurrentActivities,
 		StopTimeout:              DefaultStopTimeout,
 		RegisterSearchAttributes: true,
+		AllowedBaseURLs:          []string{DefaultAllowedBaseURLs},
+		TokenEnvPattern:          regexp.MustCompile(DefaultTokenEnvPattern),
 	}
 }
 
@@ -180,6 +205,30 @@ func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 			problems = append(problems, fmt.Sprintf("%s=%q: want true or false", EnvRegisterSearchAttributes, v))
 		}
 		cfg.RegisterSearchAttributes = b
+	}
+	if v, ok := get(EnvAllowedBaseURLs); ok {
+		cfg.AllowedBaseURLs = nil
+		for u := range strings.SplitSeq(v, ",") {
+			u = strings.TrimSpace(u)
+			switch {
+			case u == "":
+			case u == activities.AnyBaseURL:
+				cfg.AllowedBaseURLs = append(cfg.AllowedBaseURLs, u)
+			default:
+				if p, err := url.Parse(u); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+					problems = append(problems, fmt.Sprintf("%s=%q: %q is not an http(s) base URL", EnvAllowedBaseURLs, v, u))
+					continue
+				}
+				cfg.AllowedBaseURLs = append(cfg.AllowedBaseURLs, u)
+			}
+		}
+	}
+	if v, ok := get(EnvTokenEnvPattern); ok {
+		re, err := regexp.Compile(v)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s=%q: not a regular expression: %v", EnvTokenEnvPattern, v, err))
+		}
+		cfg.TokenEnvPattern = re
 	}
 	c, err := codec.FromEnv(lookup)
 	if err != nil {

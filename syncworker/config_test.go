@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"log/slog"
 	"math"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +38,8 @@ func TestConfigDefaults(t *testing.T) {
 		MaxConcurrentActivities:  DefaultMaxConcurrentActivities,
 		StopTimeout:              30 * time.Second,
 		RegisterSearchAttributes: true,
+		AllowedBaseURLs:          []string{"https://circleci.com"},
+		TokenEnvPattern:          regexp.MustCompile(DefaultTokenEnvPattern),
 	}, cfg)
 	require.Equal(t, DefaultConfig(), cfg)
 }
@@ -58,6 +61,8 @@ func TestConfigFromEnv(t *testing.T) {
 		MaxConcurrentActivities:  6,
 		StopTimeout:              90 * time.Second,
 		RegisterSearchAttributes: true,
+		AllowedBaseURLs:          []string{"https://circleci.com"},
+		TokenEnvPattern:          regexp.MustCompile(DefaultTokenEnvPattern),
 	}, cfg)
 
 	t.Setenv(EnvRate, "inf")
@@ -77,6 +82,8 @@ func TestConfigInvalid(t *testing.T) {
 		EnvMaxConcurrentActivities:  {"many"},
 		EnvStopTimeout:              {"30", "-1s"},
 		EnvRegisterSearchAttributes: {"maybe"},
+		EnvAllowedBaseURLs:          {"circleci.com", "ftp://x"},
+		EnvTokenEnvPattern:          {"(unclosed"},
 	} {
 		for _, v := range bad {
 			_, err := ConfigFromLookup(env(map[string]string{name: v}))
@@ -185,4 +192,18 @@ func TestConfigMetricsCodecAndSearchAttributes(t *testing.T) {
 	_, err = ConfigFromLookup(env(map[string]string{codec.EnvKeys: "k1=c2VjcmV0LWJ1dC1zaG9ydA"}))
 	require.ErrorContains(t, err, "payload encryption")
 	require.NotContains(t, err.Error(), "c2VjcmV0LWJ1dC1zaG9ydA")
+}
+
+func TestConfigAllowlists(t *testing.T) {
+	cfg, err := ConfigFromLookup(env(map[string]string{EnvAllowedBaseURLs: " https://circleci.example.com/ , *",
+		EnvTokenEnvPattern: "^ACME_.*$"}))
+	require.NoError(t, err)
+	require.Equal(t, []string{"https://circleci.example.com/", "*"}, cfg.AllowedBaseURLs)
+	require.True(t, cfg.TokenEnvPattern.MatchString("ACME_X"))
+	def := DefaultConfig().TokenEnvPattern
+	for name, want := range map[string]bool{"CIRCLECI_TOKEN": true, "ACME_CIRCLECI_TOKEN": true, "DEMO_CIRCLECI_TOKEN": true,
+		"DATABASE_URL": false, "TEMPORAL_API_KEY": false, "PAYLOAD_ENCRYPTION_KEYS": false, "CIRCLECI_TOKEN_FILE": false,
+		"XCIRCLECI_TOKEN": false} {
+		require.Equal(t, want, def.MatchString(name), name)
+	}
 }

@@ -107,6 +107,8 @@ func RunWorker(ctx context.Context, cfg Config, c client.Client, logger *slog.Lo
 		PageConcurrency:     cfg.PageConcurrency,
 		MaxPagesPerActivity: cfg.PagesPerActivity,
 		Observer:            batches,
+		AllowedBaseURLs:     cfg.AllowedBaseURLs,
+		TokenEnvPattern:     cfg.TokenEnvPattern,
 		SearchAttributes:    sas.Present,
 	}
 

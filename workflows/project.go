@@ -140,7 +140,7 @@ func (r *projectRun) sync(ctx workflow.Context) (ProjectSyncResult, error) {
 		first := st.Pages + 1
 		var page activities.PageResult
 		err := workflow.ExecuteActivity(
-			summarized(pageCtx, fmt.Sprintf("pipelines of %s, pages %d–%d", slug, first, first+PagesPerActivity-1)),
+			summarized(pageCtx, fmt.Sprintf("pipelines of %s, up to %d pages from page %d", slug, PagesPerActivity, first)),
 			a.SyncPipelinePage, activities.PageInput{
 				Connection: in.Connection, ProjectSlug: slug, PageToken: st.PageToken, PageNumber: first,
 				StopBefore: st.Plan.StopBefore, MaxPages: PagesPerActivity, Incremental: st.Plan.Incremental,
