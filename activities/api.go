@@ -139,12 +139,8 @@ func do[T any](ctx context.Context, a *api, call func(ctx context.Context) (T, e
 		switch {
 		case ok && ce.Class == circleci.ClassServer && server < len(a.serverDelays):
 			a.hb.beat()
-			t := time.NewTimer(a.serverDelays[server])
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return v, ctx.Err()
-			case <-t.C:
+			if err := sleep(ctx, a.serverDelays[server]); err != nil {
+				return v, err
 			}
 			server++
 		case ok && ce.Class == circleci.ClassRateLimited && limited < rateLimitRetries:
@@ -254,4 +250,16 @@ func collect[T any](ctx context.Context, fetch circleci.PageFetcher[T]) ([]T, er
 		out = append(out, p.Items...)
 	}
 	return out, nil
+}
+
+// sleep waits for d, or until ctx is done (its error then).
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

@@ -43,12 +43,8 @@ func retry[T any](ctx context.Context, f *fetcher, call func(ctx context.Context
 			return v, err
 		}
 		f.hb.beat()
-		t := time.NewTimer(f.delays[i])
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return v, ctx.Err()
-		case <-t.C:
+		if err := sleep(ctx, f.delays[i]); err != nil {
+			return v, err
 		}
 	}
 }

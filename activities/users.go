@@ -87,9 +87,10 @@ func (a *Activities) ResolveUsers(ctx context.Context, in ResolveUsersInput) (Re
 	for from := start; from < len(todo); from += usersChunk {
 		chunk := todo[from:min(from+usersChunk, len(todo))]
 		ids := chunk
-		if in.FreshFor > 0 {
+		if in.FreshFor > 0 && from > start {
 			// Another connection (of this worker or another) may have fetched
-			// some of them since the list was made: they are fresh now.
+			// some of them since the list was made: they are fresh now. (The
+			// first chunk's are as fresh as the list, just made.)
 			fresh, err := a.Store.UsersFetchedSince(ctx, chunk, time.Now().Add(-in.FreshFor))
 			if err != nil {
 				return res, applicationError(ctx, err, "read the users fetched recently")
