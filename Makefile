@@ -8,13 +8,15 @@ PKGS := ./...
 
 .PHONY: run test lint fake openapi-check bench fuzz fuzz-ci tools build worker clean
 
-## run: the main job (see README "Quick start").
+## run: the main job (see README.md, "Quick start").
 run:
 	@TOOLS_BIN=$(TOOLS_BIN) bash scripts/run.sh
 
 ## test: every test: go vet, the Go tests, the fake's OpenAPI conformance check, the
 ## static check of docker-compose.yml, and every fuzz target for a bounded time (fuzz-ci).
-## PostgreSQL store tests run when TEST_DATABASE_URL is set (and fail without it under CI=true).
+## PostgreSQL store tests run when TEST_DATABASE_URL is set; the OpenAPI check needs the
+## spec (CIRCLECI_OPENAPI) and node/npx, the compose check docker-compose. Outside CI a
+## missing input or tool skips its check with a message; under CI=true it fails.
 ## The Temporal tests use the CLI's dev server, installed first by `make tools`.
 test: tools
 	$(GO) vet $(PKGS)
@@ -52,7 +54,8 @@ $(TOOLS_BIN)/staticcheck:
 fake:
 	$(GO) run ./circleci/circlecitest/fakecircleci $(FAKE_FLAGS)
 
-## openapi-check: validate every fake response against CircleCI's OpenAPI spec through Prism.
+## openapi-check: validate every fake response against CircleCI's OpenAPI spec
+## (CIRCLECI_OPENAPI) through Prism.
 openapi-check:
 	bash circleci/circlecitest/openapi-check.sh
 
@@ -86,7 +89,7 @@ clean:
 	rm -rf data .tmp
 
 .PHONY: compose-check
-## compose-check: static checks of docker-compose.yml and deploy/ (installs Debian's
-## docker-compose 1.29.2 when missing; no Docker engine needed, nothing is built or run).
+## compose-check: static checks of docker-compose.yml and deploy/ with docker-compose 1.29
+## (skipped when missing, installed as root under CI=true; no Docker engine needed).
 compose-check:
 	bash scripts/check-compose.sh

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/circleci-sync/circleci-sync/store"
-	"github.com/circleci-sync/circleci-sync/syncworker"
 )
 
 // printCounts prints the row count of each data table of the database at
@@ -19,7 +18,7 @@ import (
 func printCounts(ctx context.Context, databaseURL, connectionID string, out io.Writer) error {
 	st, err := store.Open(ctx, databaseURL)
 	if err != nil {
-		return fmt.Errorf("open the database %s: %w", syncworker.RedactDatabaseURL(databaseURL), err)
+		return fmt.Errorf("open the database %s: %w", store.RedactURL(databaseURL), err)
 	}
 	defer st.Close()
 	c, err := st.Counts(ctx)
@@ -31,7 +30,7 @@ func printCounts(ctx context.Context, databaseURL, connectionID string, out io.W
 		return fmt.Errorf("read the skipped ledger: %w", err)
 	}
 
-	fmt.Fprintf(out, "Database %s\n", syncworker.RedactDatabaseURL(databaseURL))
+	fmt.Fprintf(out, "Database %s\n", store.RedactURL(databaseURL))
 	for _, row := range []struct {
 		table string
 		n     int64

@@ -80,7 +80,7 @@ func parseDatabaseURL(databaseURL string) (dbTarget, error) {
 	if !hasScheme {
 		if looksLikeKeywordDSN(s) {
 			return dbTarget{}, fmt.Errorf("%w: %q looks like a PostgreSQL key=value connection string; use a postgres:// URL",
-				ErrUnsupportedURL, redactURL(s))
+				ErrUnsupportedURL, RedactURL(s))
 		}
 		return dbTarget{driver: driverSQLite, path: s}, nil
 	}
@@ -95,7 +95,7 @@ func parseDatabaseURL(databaseURL string) (dbTarget, error) {
 		return dbTarget{driver: driverSQLite, path: rest}, nil
 	default:
 		return dbTarget{}, fmt.Errorf("%w: %q (want postgres://, postgresql://, sqlite:// or a file path)",
-			ErrUnsupportedURL, redactURL(s))
+			ErrUnsupportedURL, RedactURL(s))
 	}
 }
 
@@ -114,9 +114,13 @@ func looksLikeKeywordDSN(s string) bool {
 	return false
 }
 
-// redactURL returns s with the password of its userinfo, and the value of any
-// password= parameter, replaced by "xxxxx". It does not need s to parse as a URL.
-func redactURL(s string) string {
+// RedactURL returns a database URL fit for logs and errors: the password of its
+// userinfo and of any password= parameter replaced by "xxxxx" ("" is DefaultURL, as in
+// Open). It does not need s to parse as a URL.
+func RedactURL(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return DefaultURL
+	}
 	if scheme, rest, ok := strings.Cut(s, "://"); ok {
 		beforeQuery, _, _ := strings.Cut(rest, "?")
 		if at := strings.LastIndex(beforeQuery, "@"); at >= 0 {

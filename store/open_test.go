@@ -59,7 +59,7 @@ func TestRedactURL(t *testing.T) {
 		"host=h password=s3cret user=u":                 "host=h password=xxxxx user=u",
 		"/plain/path.db":                                "/plain/path.db",
 	} {
-		require.Equal(t, want, redactURL(in), in)
+		require.Equal(t, want, RedactURL(in), in)
 	}
 }
 

@@ -36,7 +36,7 @@ type pgStore struct {
 func openPostgres(ctx context.Context, rawURL string) (*pgStore, error) {
 	cfg, err := pgxpool.ParseConfig(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("store: parse PostgreSQL URL %s: %w", redactURL(rawURL), err)
+		return nil, fmt.Errorf("store: parse PostgreSQL URL %s: %w", RedactURL(rawURL), err)
 	}
 	params := cfg.ConnConfig.RuntimeParams
 	if params["application_name"] == "" {
@@ -44,11 +44,11 @@ func openPostgres(ctx context.Context, rawURL string) (*pgStore, error) {
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("store: connect to PostgreSQL %s: %w", redactURL(rawURL), err)
+		return nil, fmt.Errorf("store: connect to PostgreSQL %s: %w", RedactURL(rawURL), err)
 	}
 	if err := migratePostgres(ctx, pool); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("store: migrate PostgreSQL %s: %w", redactURL(rawURL), err)
+		return nil, fmt.Errorf("store: migrate PostgreSQL %s: %w", RedactURL(rawURL), err)
 	}
 	s := &pgStore{pool: pool}
 	s.queries = queries{db: pgConn{pool}, now: time.Now}

@@ -121,6 +121,8 @@ func TestNewSlogLogger(t *testing.T) {
 	require.ErrorContains(t, err, EnvLogLevel)
 }
 
+// TestRedactDatabaseURL pins the redaction the worker's logs and errors use
+// (store.RedactURL).
 func TestRedactDatabaseURL(t *testing.T) {
 	for in, want := range map[string]string{
 		"":                                  store.DefaultURL,
@@ -128,10 +130,10 @@ func TestRedactDatabaseURL(t *testing.T) {
 		"/var/lib/x.db":                     "/var/lib/x.db",
 		"postgres://u:s3cret@h:5432/db?x=1": "postgres://u:xxxxx@h:5432/db?x=1",
 		"postgres://u@h/db?password=s3cret": "postgres://u@h/db?password=xxxxx",
-		"host=h password=s3cret":            "(a connection string)",
-		"postgresql://u:s3cret@h/db%zz":     "postgresql://…",
+		"host=h password=s3cret":            "host=h password=xxxxx",
+		"postgresql://u:s3cret@h/db%zz":     "postgresql://u:xxxxx@h/db%zz",
 	} {
-		got := RedactDatabaseURL(in)
+		got := store.RedactURL(in)
 		require.Equal(t, want, got, in)
 		require.NotContains(t, got, "s3cret")
 	}

@@ -16,8 +16,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"strings"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -53,14 +51,14 @@ func RunWorker(ctx context.Context, cfg Config, c client.Client, logger *slog.Lo
 
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return fmt.Errorf("open the database %s: %w", RedactDatabaseURL(cfg.DatabaseURL), err)
+		return fmt.Errorf("open the database %s: %w", store.RedactURL(cfg.DatabaseURL), err)
 	}
 	defer func() {
 		if err := st.Close(); err != nil {
 			logger.Warn("closing the database", "error", err)
 		}
 	}()
-	logger.Info("database open", "database", RedactDatabaseURL(cfg.DatabaseURL))
+	logger.Info("database open", "database", store.RedactURL(cfg.DatabaseURL))
 
 	var observer circleci.Observer
 	var batches activities.BatchObserver
@@ -146,42 +144,4 @@ func RunWorker(ctx context.Context, cfg Config, c client.Client, logger *slog.Lo
 	w.Stop()
 	logger.Info("worker stopped")
 	return runErr
-}
-
-// RedactDatabaseURL returns a database URL fit for logs and errors: a
-// PostgreSQL URL without its password (user info or password parameter), a
-// SQLite URL or path as is. A URL that does not parse is cut to its scheme.
-func RedactDatabaseURL(raw string) string {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		return store.DefaultURL
-	}
-	scheme, _, ok := strings.Cut(raw, "://")
-	if !ok {
-		if strings.Contains(strings.ToLower(raw), "password") {
-			return "(a connection string)"
-		}
-		return raw // a SQLite file path
-	}
-	switch strings.ToLower(scheme) {
-	case "sqlite", "sqlite3":
-		return raw
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return scheme + "://…"
-	}
-	if u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-		}
-	}
-	q := u.Query()
-	for k := range q {
-		if strings.EqualFold(k, "password") {
-			q.Set(k, "xxxxx")
-		}
-	}
-	u.RawQuery = q.Encode()
-	return u.String()
 }
