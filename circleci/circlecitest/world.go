@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -241,131 +240,6 @@ func (w *world) genPipelines(g gen) {
 
 // modeTerminal asks newPipeline for workflows that all finished.
 const modeTerminal = "terminal"
-
-// newPipeline makes a pipeline of project pi created at t, with its workflows
-// and jobs as seen at now. mode is modeTerminal, modeNatural or one of the
-// active modes (which then applies to the pipeline's first workflow).
-func (w *world) newPipeline(g gen, pi int, t time.Time, errored bool, mode string, now time.Time) *Pipeline {
-	proj := w.projects[pi]
-	o := w.projectOrg[pi]
-	t = t.UTC().Truncate(time.Millisecond)
-	p := &Pipeline{
-		ID:          g.uuid(),
-		Errors:      []PipelineError{},
-		ProjectSlug: proj.Slug,
-		CreatedAt:   t,
-		UpdatedAt:   t.Add(g.between(500*time.Millisecond, 4*time.Second)),
-		State:       pipelineStateCreated,
-	}
-	// Trigger.
-	actorUser := pick(g, w.users)
-	actor := Actor{Login: actorUser.Login, AvatarURL: clonePtr(actorUser.AvatarURL)}
-	trig := triggerWebhook
-	switch r := g.r.Float64(); {
-	case r < 0.15:
-		trig = triggerScheduled
-		actor = Actor{Login: "system-actor"}
-	case r < 0.30:
-		trig = triggerAPI
-		if g.chance(0.5) {
-			actor = Actor{Login: "ci-bot"}
-		}
-	case r < 0.40:
-		trig = triggerExplicit
-	}
-	p.Trigger = Trigger{Type: trig, ReceivedAt: t.Add(-g.between(50*time.Millisecond, 900*time.Millisecond)), Actor: actor}
-
-	// Branch or tag.
-	branch, tag := proj.VCSInfo.DefaultBranch, ""
-	switch r := g.r.Float64(); {
-	case trig == triggerScheduled:
-	case r < 0.08:
-		branch, tag = "", fmt.Sprintf("v1.%d.%d", g.intn(30), g.intn(10))
-	case r < 0.20:
-		branch = "develop"
-	case r < 0.55:
-		branch = pick(g, featureBranches)
-	}
-	sha := g.hex(40)
-	subject := pick(g, commitSubjects)
-	body := ""
-	if g.chance(0.3) {
-		body = "Signed-off-by: " + pick(g, w.users).Login
-	}
-	repoURL := proj.VCSInfo.VCSURL
-
-	if o.vcsType == "circleci" {
-		ref := "refs/heads/" + branch
-		if tag != "" {
-			ref = "refs/tags/" + tag
-		}
-		event := "push"
-		switch trig {
-		case triggerScheduled:
-			event = "schedule"
-		case triggerAPI, triggerExplicit:
-			event = "api"
-		}
-		p.TriggerParameters = &TriggerParameters{
-			CircleCI: &CircleCITriggerParameters{EventType: event, TriggerType: "gitlab",
-				EventTime: p.Trigger.ReceivedAt.Format(time.RFC3339)},
-			Git: &GitTriggerParameters{Branch: branch, Tag: tag, Ref: ref, CheckoutSHA: sha, CommitSHA: sha,
-				CommitTitle: subject, CommitMessage: strings.TrimSpace(subject + "\n\n" + body),
-				RepoURL: repoURL, RepoName: proj.Name, DefaultBranch: proj.VCSInfo.DefaultBranch},
-		}
-	} else {
-		v := &VCS{ProviderName: proj.VCSInfo.Provider, OriginRepositoryURL: repoURL, TargetRepositoryURL: repoURL,
-			Revision: sha, Branch: branch, Tag: tag, Commit: &Commit{Subject: subject, Body: body}}
-		if strings.Contains(branch, "/") && g.chance(0.5) {
-			id := strconv.Itoa(10 + g.intn(2000))
-			v.ReviewID = id
-			if o.vcsType == "github" {
-				v.ReviewURL = repoURL + "/pull/" + id
-				if g.chance(0.25) {
-					v.OriginRepositoryURL = "https://github.com/" + pick(g, w.users).Login + "/" + proj.Name
-				}
-			} else {
-				v.ReviewURL = repoURL + "/pull-requests/" + id
-			}
-		}
-		p.VCS = v
-	}
-
-	if errored {
-		p.State = pipelineStateErrored
-		p.Errors = []PipelineError{pick(g, []PipelineError{
-			{Type: "config", Message: "Config does not conform to schema: {:workflows {:build-and-test {:jobs [(not (valid-job? \"deploy\"))]}}}"},
-			{Type: "config-fetch", Message: "Unable to fetch .circleci/config.yml from the repository."},
-			{Type: "config", Message: "Cannot find a job named `integration-test` to run in the `jobs:` section of your configuration file."},
-		})}
-		return p
-	}
-
-	nwf := 1 + g.intn(w.opts.MaxWorkflowsPerPipeline)
-	wfCreated := t.Add(g.between(time.Second, 8*time.Second))
-	var wfs []*Workflow
-	for k := range nwf {
-		name := workflowName(k)
-		wfMode := mode
-		switch {
-		case mode == modeTerminal:
-			wfMode = terminalMode(g)
-		case k > 0 && mode != modeNatural:
-			wfMode = modeNatural // the other workflows of an active pipeline run as they would
-		}
-		setup := k == 0 && nwf > 1 && mode == modeTerminal && g.chance(0.12)
-		if setup {
-			name = "setup"
-		}
-		wf := w.newWorkflow(g, p, name, setup, wfMode, wfCreated, now)
-		wfs = append(wfs, wf)
-		wfCreated = wfCreated.Add(g.between(0, 3*time.Second))
-	}
-	// Lists show the newest workflow first.
-	slices.Reverse(wfs)
-	w.wfByPipeline[p.ID] = wfs
-	return p
-}
 
 func workflowName(k int) string {
 	names := []string{"build-and-test", "deploy", "nightly", "security-scan"}
