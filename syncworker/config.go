@@ -151,104 +151,147 @@ func ConfigFromEnv() (Config, error) {
 // ConfigFromLookup is ConfigFromEnv with another source of variables.
 func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 	cfg := DefaultConfig()
-	get := func(name string) (string, bool) {
-		v, ok := lookup(name)
-		v = strings.TrimSpace(v)
-		return v, ok && v != ""
+	e := &envReader{lookup: lookup}
+	e.str(EnvTaskQueue, &cfg.TaskQueue)
+	e.str(EnvDatabaseURL, &cfg.DatabaseURL)
+	e.rate(EnvRate, &cfg.Limiter.RequestsPerSecond)
+	e.positiveInt(EnvBurst, &cfg.Limiter.Burst, "requests per token at once after an idle spell")
+	e.positiveInt(EnvMaxConcurrent, &cfg.Limiter.MaxConcurrent, "CircleCI requests in flight per token")
+	e.positiveInt(EnvPageConcurrency, &cfg.PageConcurrency, "pipelines of a page fetched at once")
+	e.positiveInt(EnvPagesPerActivity, &cfg.PagesPerActivity, "pipeline pages one activity covers")
+	e.positiveInt(EnvMaxConcurrentActivities, &cfg.MaxConcurrentActivities, "activities run at once")
+	e.duration(EnvStopTimeout, &cfg.StopTimeout)
+	e.str(EnvMetricsAddr, &cfg.MetricsAddr)
+	e.boolean(EnvRegisterSearchAttributes, &cfg.RegisterSearchAttributes)
+	if v, ok := e.get(EnvAllowedBaseURLs); ok {
+		cfg.AllowedBaseURLs = e.baseURLs(v)
 	}
-	if v, ok := get(EnvTaskQueue); ok {
-		cfg.TaskQueue = v
-	}
-	if v, ok := get(EnvDatabaseURL); ok {
-		cfg.DatabaseURL = v
-	}
-	var problems []string
-	if v, ok := get(EnvRate); ok {
-		r, err := strconv.ParseFloat(v, 64)
-		if err != nil || math.IsNaN(r) || r <= 0 {
-			problems = append(problems, fmt.Sprintf("%s=%q: want a positive number of requests per second (or \"inf\")", EnvRate, v))
-		} else {
-			cfg.Limiter.RequestsPerSecond = r
-		}
-	}
-	positiveInt := func(name string, dst *int, what string) {
-		v, ok := get(name)
-		if !ok {
-			return
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			problems = append(problems, fmt.Sprintf("%s=%q: want a whole number of at least 1 (%s)", name, v, what))
-			return
-		}
-		*dst = n
-	}
-	positiveInt(EnvBurst, &cfg.Limiter.Burst, "requests per token at once after an idle spell")
-	positiveInt(EnvMaxConcurrent, &cfg.Limiter.MaxConcurrent, "CircleCI requests in flight per token")
-	positiveInt(EnvPageConcurrency, &cfg.PageConcurrency, "pipelines of a page fetched at once")
-	positiveInt(EnvPagesPerActivity, &cfg.PagesPerActivity, "pipeline pages one activity covers")
-	positiveInt(EnvMaxConcurrentActivities, &cfg.MaxConcurrentActivities, "activities run at once")
-	if v, ok := get(EnvStopTimeout); ok {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			problems = append(problems, fmt.Sprintf("%s=%q: want a duration such as \"30s\" or \"2m\"", EnvStopTimeout, v))
-		} else {
-			cfg.StopTimeout = d
-		}
-	}
-	if v, ok := get(EnvMetricsAddr); ok {
-		cfg.MetricsAddr = v
-	}
-	if v, ok := get(EnvRegisterSearchAttributes); ok {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s=%q: want true or false", EnvRegisterSearchAttributes, v))
-		}
-		cfg.RegisterSearchAttributes = b
-	}
-	if v, ok := get(EnvAllowedBaseURLs); ok {
-		cfg.AllowedBaseURLs = nil
-		for u := range strings.SplitSeq(v, ",") {
-			u = strings.TrimSpace(u)
-			switch {
-			case u == "":
-			case u == activities.AnyBaseURL:
-				cfg.AllowedBaseURLs = append(cfg.AllowedBaseURLs, u)
-			default:
-				if p, err := url.Parse(u); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
-					problems = append(problems, fmt.Sprintf("%s=%q: %q is not an http(s) base URL", EnvAllowedBaseURLs, v, u))
-					continue
-				}
-				cfg.AllowedBaseURLs = append(cfg.AllowedBaseURLs, u)
-			}
-		}
-	}
-	if v, ok := get(EnvTokenEnvPattern); ok {
+	if v, ok := e.get(EnvTokenEnvPattern); ok {
 		re, err := regexp.Compile(v)
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s=%q: not a regular expression: %v", EnvTokenEnvPattern, v, err))
+			e.bad("%s=%q: not a regular expression: %v", EnvTokenEnvPattern, v, err)
 		}
 		cfg.TokenEnvPattern = re
 	}
-	c, err := codec.FromEnv(lookup)
-	if err != nil {
-		problems = append(problems, "payload encryption: "+err.Error())
-	}
-	cfg.Codec = c
-	if addr, ok := get(codec.EnvServerAddr); ok {
-		sc, err := codec.ServerConfigFromEnv(lookup)
-		switch {
-		case err != nil:
-			problems = append(problems, "codec server: "+err.Error())
-		case c == nil:
-			problems = append(problems, fmt.Sprintf("%s=%q: the codec server needs payload encryption keys (%s or %s)",
-				codec.EnvServerAddr, addr, codec.EnvKeys, codec.EnvKeysFile))
-		default:
-			cfg.CodecServer = sc
-		}
-	}
-	if len(problems) > 0 {
-		return Config{}, fmt.Errorf("worker configuration: %s", strings.Join(problems, "; "))
+	cfg.Codec, cfg.CodecServer = e.codec()
+	if len(e.problems) > 0 {
+		return Config{}, fmt.Errorf("worker configuration: %s", strings.Join(e.problems, "; "))
 	}
 	return cfg, nil
+}
+
+// envReader reads variables, collecting every problem so that one error lists them all.
+type envReader struct {
+	lookup   func(string) (string, bool)
+	problems []string
+}
+
+// get returns a variable's trimmed value; unset and empty are alike.
+func (e *envReader) get(name string) (string, bool) {
+	v, ok := e.lookup(name)
+	v = strings.TrimSpace(v)
+	return v, ok && v != ""
+}
+
+func (e *envReader) bad(format string, args ...any) {
+	e.problems = append(e.problems, fmt.Sprintf(format, args...))
+}
+
+func (e *envReader) str(name string, dst *string) {
+	if v, ok := e.get(name); ok {
+		*dst = v
+	}
+}
+
+func (e *envReader) rate(name string, dst *float64) {
+	v, ok := e.get(name)
+	if !ok {
+		return
+	}
+	r, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(r) || r <= 0 {
+		e.bad("%s=%q: want a positive number of requests per second (or \"inf\")", name, v)
+		return
+	}
+	*dst = r
+}
+
+func (e *envReader) positiveInt(name string, dst *int, what string) {
+	v, ok := e.get(name)
+	if !ok {
+		return
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		e.bad("%s=%q: want a whole number of at least 1 (%s)", name, v, what)
+		return
+	}
+	*dst = n
+}
+
+func (e *envReader) duration(name string, dst *time.Duration) {
+	v, ok := e.get(name)
+	if !ok {
+		return
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		e.bad("%s=%q: want a duration such as \"30s\" or \"2m\"", name, v)
+		return
+	}
+	*dst = d
+}
+
+func (e *envReader) boolean(name string, dst *bool) {
+	v, ok := e.get(name)
+	if !ok {
+		return
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		e.bad("%s=%q: want true or false", name, v)
+	}
+	*dst = b
+}
+
+// baseURLs parses EnvAllowedBaseURLs: http(s) base URLs or activities.AnyBaseURL.
+func (e *envReader) baseURLs(v string) []string {
+	var urls []string
+	for u := range strings.SplitSeq(v, ",") {
+		u = strings.TrimSpace(u)
+		switch {
+		case u == "":
+		case u == activities.AnyBaseURL:
+			urls = append(urls, u)
+		default:
+			if p, err := url.Parse(u); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+				e.bad("%s=%q: %q is not an http(s) base URL", EnvAllowedBaseURLs, v, u)
+				continue
+			}
+			urls = append(urls, u)
+		}
+	}
+	return urls
+}
+
+// codec reads the payload encryption keys and the codec server, which needs them.
+func (e *envReader) codec() (*codec.Codec, codec.ServerConfig) {
+	c, err := codec.FromEnv(e.lookup)
+	if err != nil {
+		e.bad("payload encryption: %s", err)
+	}
+	var sc codec.ServerConfig
+	if addr, ok := e.get(codec.EnvServerAddr); ok {
+		s, err := codec.ServerConfigFromEnv(e.lookup)
+		switch {
+		case err != nil:
+			e.bad("codec server: %s", err)
+		case c == nil:
+			e.bad("%s=%q: the codec server needs payload encryption keys (%s or %s)",
+				codec.EnvServerAddr, addr, codec.EnvKeys, codec.EnvKeysFile)
+		default:
+			sc = s
+		}
+	}
+	return c, sc
 }

@@ -1,15 +1,7 @@
-// Package syncworker runs circleci-sync's Temporal worker: it opens the store,
-// registers the workflows (package workflows) and the activities (package
-// activities) on a task queue, and polls it until its context ends.
-//
-// It is the library behind the worker command (worker/), in the style of
-// temporalio/reference-app-orders-go's RunWorker: the command reads the
-// configuration (ConfigFromEnv, LoggerFromEnv), dials Temporal as the Temporal CLI
-// would (Dial: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS, API key, profiles), and
-// calls RunWorker; tests call RunWorker with a client of their own.
-//
-// Files: config.go (Config, the environment), client.go (Temporal client options),
-// logging.go (slog, and its adapter for the SDK), worker.go (RunWorker).
+// Package syncworker runs circleci-sync's Temporal worker: it opens the store, registers
+// the workflows and activities on a task queue and polls it until its context ends. The
+// worker command reads the configuration (ConfigFromEnv), dials Temporal as the Temporal
+// CLI would (Dial) and calls RunWorker; tests call RunWorker with a client of their own.
 package syncworker
 
 import (
@@ -28,18 +20,10 @@ import (
 )
 
 // RunWorker opens the store cfg names, registers the workflows and activities on
-// cfg.TaskQueue and polls it with c until ctx is done. It then stops gracefully:
-// it stops polling, lets running activities finish for cfg.StopTimeout (they are
-// cancelled after that and retried elsewhere, resuming from their heartbeats),
-// and closes the store. It returns nil after a stop asked by ctx, and an error
-// when the store cannot be opened or the worker cannot start or fails. c stays
-// open: it is the caller's.
-//
-// Before polling it makes sure the workflows' search attributes exist on
-// cfg.Namespace (adding the missing ones when cfg.RegisterSearchAttributes;
-// see SearchAttributeRegistry.Ensure): a missing one never fails a sync. With
-// cfg.Metrics it serves the metrics on cfg.MetricsAddr; with cfg.Codec and
-// cfg.CodecServer.Addr, the codec server for the Temporal CLI and Web UI.
+// cfg.TaskQueue and polls it with c until ctx is done, then stops gracefully: running
+// activities get cfg.StopTimeout to finish. It returns nil after a stop asked by ctx.
+// Before polling it ensures the search attributes (a missing one never fails a sync) and
+// starts the metrics and codec servers cfg asks for. c stays the caller's.
 func RunWorker(ctx context.Context, cfg Config, c client.Client, logger *slog.Logger) error {
 	if logger == nil {
 		logger = slog.Default()
@@ -60,32 +44,11 @@ func RunWorker(ctx context.Context, cfg Config, c client.Client, logger *slog.Lo
 	}()
 	logger.Info("database open", "database", store.RedactURL(cfg.DatabaseURL))
 
-	var observer circleci.Observer
-	var batches activities.BatchObserver
-	if m := cfg.Metrics; m != nil {
-		if err := m.RegisterStore(st); err != nil {
-			return fmt.Errorf("metrics: %w", err)
-		}
-		observer, batches = m.CircleCI(), m
-		if cfg.MetricsAddr != "" {
-			_, stop, err := ServeMetrics(ctx, cfg.MetricsAddr, m, logger)
-			if err != nil {
-				return err
-			}
-			defer stop()
-		}
+	observer, batches, stop, err := startServers(ctx, cfg, st, logger)
+	if err != nil {
+		return err
 	}
-	if cfg.Codec != nil {
-		logger.Info("payload encryption on", "key_ids", cfg.Codec.KeyIDs())
-		if cfg.CodecServer.Addr != "" {
-			_, stop, err := ServeCodec(ctx, cfg.Codec, cfg.CodecServer, logger)
-			if err != nil {
-				return err
-			}
-			defer stop()
-			logger.Info("codec server origins", "cors_origins", cfg.CodecServer.Handler.AllowedOrigins)
-		}
-	}
+	defer stop()
 
 	sas := NewSearchAttributeRegistry(c, cfg.Namespace, logger)
 	if present, err := sas.Ensure(ctx, cfg.RegisterSearchAttributes); err != nil {
@@ -93,8 +56,51 @@ func RunWorker(ctx context.Context, cfg Config, c client.Client, logger *slog.Lo
 	} else {
 		logger.Info("search attributes", "present", present)
 	}
+	return poll(ctx, cfg, c, newActivities(cfg, st, observer, batches, sas), logger)
+}
 
-	acts := &activities.Activities{
+// startServers registers the store's metrics and serves the metrics and the codec
+// server when cfg asks for them; stop shuts down what it started.
+func startServers(ctx context.Context, cfg Config, st store.Store, logger *slog.Logger) (
+	observer circleci.Observer, batches activities.BatchObserver, stop func(), err error) {
+	var stops []func()
+	stop = func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	if m := cfg.Metrics; m != nil {
+		if err := m.RegisterStore(st); err != nil {
+			return nil, nil, stop, fmt.Errorf("metrics: %w", err)
+		}
+		observer, batches = m.CircleCI(), m
+		if cfg.MetricsAddr != "" {
+			_, stopMetrics, err := ServeMetrics(ctx, cfg.MetricsAddr, m, logger)
+			if err != nil {
+				return nil, nil, stop, err
+			}
+			stops = append(stops, stopMetrics)
+		}
+	}
+	if cfg.Codec != nil {
+		logger.Info("payload encryption on", "key_ids", cfg.Codec.KeyIDs())
+		if cfg.CodecServer.Addr != "" {
+			_, stopCodec, err := ServeCodec(ctx, cfg.Codec, cfg.CodecServer, logger)
+			if err != nil {
+				stop()
+				return nil, nil, func() {}, err
+			}
+			stops = append(stops, stopCodec)
+			logger.Info("codec server origins", "cors_origins", cfg.CodecServer.Handler.AllowedOrigins)
+		}
+	}
+	return observer, batches, stop, nil
+}
+
+// newActivities is the activities' configuration from cfg.
+func newActivities(cfg Config, st store.Store, observer circleci.Observer, batches activities.BatchObserver,
+	sas *SearchAttributeRegistry) *activities.Activities {
+	return &activities.Activities{
 		Store:       st,
 		Credentials: activities.EnvCredentials{},
 		Clients: activities.NewClientCache(activities.ClientOptions{
@@ -109,7 +115,11 @@ func RunWorker(ctx context.Context, cfg Config, c client.Client, logger *slog.Lo
 		TokenEnvPattern:     cfg.TokenEnvPattern,
 		SearchAttributes:    sas.Present,
 	}
+}
 
+// poll runs a worker with the workflows and acts on cfg.TaskQueue until ctx is done or
+// the worker fails, then stops it.
+func poll(ctx context.Context, cfg Config, c client.Client, acts *activities.Activities, logger *slog.Logger) error {
 	fatal := make(chan error, 1)
 	w := worker.New(c, cfg.TaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: cfg.MaxConcurrentActivities,
