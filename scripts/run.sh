@@ -140,7 +140,7 @@ CIRCLECI_ALLOWED_BASE_URLS="${CIRCLECI_ALLOWED_BASE_URLS:-$base_url}" \
 pids+=($!)
 wait_for_line .tmp/worker.log 'worker polling' "${pids[-1]}" "The worker"
 
-# 5. The sync, through the Temporal CLI (README: "Running a sync").
+# 5. The sync, through the Temporal CLI (README: "The first sync against your organisation").
 workflow_id="circleci-sync/$connection"
 input=$(printf '{"connection_id":"%s","org_slug":"%s","base_url":"%s","token_env":"CIRCLECI_TOKEN"}' \
   "$connection" "$org" "$base_url")

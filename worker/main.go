@@ -13,8 +13,8 @@
 // encrypts payloads, and CODEC_SERVER_ADDR then serves the codec server.
 //
 // SIGINT or SIGTERM stops it gracefully: it stops polling and lets running
-// activities finish for WORKER_STOP_TIMEOUT (default 30s). See the README,
-// "Worker configuration", for every variable.
+// activities finish for WORKER_STOP_TIMEOUT (default 30s). See
+// docs/operations.md, "Worker configuration", for every variable.
 package main
 
 import (
