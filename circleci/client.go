@@ -31,35 +31,23 @@ const redacted = "[REDACTED]"
 // modulePath is this module's import path, used to find its version in build info.
 const modulePath = "github.com/circleci-sync/circleci-sync"
 
-// Version is the circleci-sync version reported in the default User-Agent. Release
-// builds set it with
-//
-//	-ldflags "-X github.com/circleci-sync/circleci-sync/circleci.Version=v1.2.3"
-//
-// When it is empty the main module's version from the build information is used, or
-// "dev" when there is none.
+// Version is the version in the default User-Agent; release builds set it with -ldflags
+// "-X …/circleci.Version=v1.2.3", else the module's build version or "dev" is used.
 var Version = ""
 
-// Options configures a Client. Only Token is required.
-//
-// Options redacts Token when printed with fmt (any verb), logged with log/slog or
-// marshalled to JSON, but it is still a plain struct: do not copy the token elsewhere.
+// Options configures a Client. Only Token is required. Options redacts Token when
+// printed, logged or marshalled, but do not copy the token elsewhere.
 type Options struct {
-	// BaseURL is the scheme and host of the CircleCI installation, optionally with a
-	// path prefix: "https://circleci.com" (the default) or a CircleCI Server host. It
-	// must be an absolute http or https URL without user info, query or fragment. A
-	// trailing slash, or a trailing "/api/v2" (or "/api/v1.1"), is tolerated and
-	// stripped; the client appends "/api/v2" and "/api/v1.1" itself.
+	// BaseURL is the scheme and host of CircleCI cloud (the default) or a CircleCI
+	// Server host, optionally with a path prefix; "/api/v2" and "/api/v1.1" are appended.
 	BaseURL string
 
 	// Token is a personal API token, sent in the Circle-Token header. Surrounding
 	// white space (such as the newline of a token file) is trimmed. Required.
 	Token string
 
-	// HTTPClient sends the requests. The default has dial, TLS-handshake and
-	// response-header timeouts but no overall timeout: deadlines come from the
-	// context of each call. The client copies it and wraps its CheckRedirect so that
-	// the token is never forwarded on a redirect to another host or scheme.
+	// HTTPClient sends the requests (default NewDefaultHTTPClient). It is copied, and
+	// its CheckRedirect wrapped so that the token never follows a redirect elsewhere.
 	HTTPClient *http.Client
 
 	// UserAgent is sent in the User-Agent header. The default is
@@ -70,9 +58,8 @@ type Options struct {
 	// ClassDecode error. Zero or negative means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 
-	// Limiter paces the requests. The default is SharedLimiter(BaseURL, Token,
-	// LimiterOptions{}): every Client of the process using the same base URL and
-	// token shares one limiter, hence one budget.
+	// Limiter paces the requests (default SharedLimiter(BaseURL, Token, …): one budget
+	// per base URL and token in the process).
 	Limiter *Limiter
 
 	// Observer is told about every HTTP request (see Observer). Nil means none.
@@ -119,9 +106,8 @@ func (o Options) redactedToken() string {
 // reflection (as a field of another struct) shows an address, not the token.
 type credential struct{ token string }
 
-// Client calls the CircleCI API. It is safe for concurrent use. Every operation except
-// the iterators sends exactly one HTTP request and does not retry: retries belong to
-// the caller (see Error.Retryable), while pacing is shared through the Limiter.
+// Client calls the CircleCI API, safe for concurrent use. Each operation sends one
+// request and never retries (see Error.Retryable); the Limiter paces them.
 type Client struct {
 	base      string // scheme://host[/prefix], no trailing slash
 	cred      *credential
@@ -265,11 +251,8 @@ func validHeaderValue(s string) bool {
 	return true
 }
 
-// NewDefaultHTTPClient returns a new HTTP client as Options.HTTPClient defaults to:
-// dial, TLS-handshake and response-header timeouts, no overall timeout (deadlines
-// come from each call's context), idle connections kept per host up to
-// DefaultMaxConcurrent. Several Clients may share one (New copies the http.Client,
-// not its Transport), so they share its connections.
+// NewDefaultHTTPClient returns the default Options.HTTPClient: dial, TLS and
+// response-header timeouts but no overall one (deadlines come from each call's context).
 func NewDefaultHTTPClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
@@ -281,10 +264,8 @@ func NewDefaultHTTPClient() *http.Client {
 	return &http.Client{Transport: t}
 }
 
-// keepTokenOnHost wraps a CheckRedirect policy so that the token header, which
-// net/http does not know to be sensitive, is dropped on a redirect to another host
-// or another scheme (such as https to http on the same host, where it would travel
-// in clear text) than the original request's.
+// keepTokenOnHost wraps a CheckRedirect policy to drop the token header, which net/http
+// does not know is sensitive, on a redirect to another host or scheme.
 func keepTokenOnHost(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
 		if len(via) > 0 && !sameOrigin(req.URL, via[0].URL) {

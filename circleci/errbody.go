@@ -14,12 +14,8 @@ import (
 // maxMessageRunes caps Error.Message taken from a body.
 const maxMessageRunes = 200
 
-// errorMessage extracts CircleCI's message from a non-2xx body, the way CircleCI's
-// own CLI does: the JSON "error" string, else the JSON "message" string, else the
-// body text. An HTML page (a proxy or load balancer error) gives "HTML error page"
-// and its title. The result has the token removed by redact, is valid UTF-8 on one
-// line, and is at most maxMessageRunes runes long; an empty body gives the status
-// text.
+// errorMessage extracts CircleCI's message from a non-2xx body as CircleCI's CLI does
+// (JSON "error", else "message", else the text; an HTML page's title): one redacted line.
 func errorMessage(status int, contentType string, body []byte, redact func(string) string) string {
 	msg := messageFromBody(contentType, body)
 	if redact != nil {

@@ -22,23 +22,19 @@ const (
 	ClassNotFound Class = "not_found"
 	// ClassRateLimited is HTTP 429. Retryable after Error.RetryAfter.
 	ClassRateLimited Class = "rate_limited"
-	// ClassBadRequest is any other non-2xx status below 500 (400, 422, an unfollowed
-	// 3xx...), and an invalid argument rejected before any request was sent
-	// (StatusCode 0). Not retryable.
+	// ClassBadRequest is another 4xx (or unfollowed 3xx), or an argument rejected before
+	// any request (StatusCode 0). Not retryable.
 	ClassBadRequest Class = "bad_request"
 	// ClassServer is HTTP 5xx. Retryable.
 	ClassServer Class = "server"
-	// ClassDecode is a 2xx response whose body cannot be used: not JSON, truncated
-	// JSON, wrong types, an item without an id, or a body over the size limit. Not
-	// retryable: the same answer would come again.
+	// ClassDecode is a 2xx body that cannot be used (not JSON, wrong types, no id, too
+	// big). Not retryable: the same answer would come again.
 	ClassDecode Class = "decode"
-	// ClassTransport is a request that got no complete response: connection failure,
-	// TLS error, a body cut short, or the context ending (cancelled or past its
-	// deadline, including while waiting for the rate limiter). Retryable.
+	// ClassTransport is a request without a complete response, including a context
+	// ended while waiting for the limiter. Retryable.
 	ClassTransport Class = "transport"
-	// ClassPagination is a listing whose next_page_token repeats a token already
-	// used in the same iteration (A→A or A→B→A): continuing would loop forever, so
-	// the iteration stops with this error. Not retryable.
+	// ClassPagination is a listing whose next_page_token repeats one already used
+	// (A→A, A→B→A): it would loop forever. Not retryable.
 	ClassPagination Class = "pagination"
 )
 
@@ -47,16 +43,14 @@ type NotFoundKind string
 
 // Kinds of ClassNotFound errors.
 const (
-	// NotFoundProject is a 404 on a /project/{project-slug} route: the project was
-	// renamed or deleted, the token has no access to it, or the token is invalid
-	// (CircleCI answers "Project not found" rather than 401 there).
+	// NotFoundProject is a 404 on a /project/{project-slug} route: the project is gone
+	// or not visible, or the token is invalid (CircleCI answers 404, not 401, there).
 	NotFoundProject NotFoundKind = "project_missing"
 	// NotFoundExpired is a 404 listing the workflows of a pipeline or the jobs of a
 	// workflow: the pipeline is still listed but its data is past retention.
 	NotFoundExpired NotFoundKind = "expired"
-	// NotFoundPageToken is a 404 on a request that carried a page token: CircleCI
-	// occasionally answers a next_page_token with 404. The listing should be
-	// restarted later, not the entity treated as missing.
+	// NotFoundPageToken is a 404 on a request with a page token: restart the listing
+	// later; the entity is not missing.
 	NotFoundPageToken NotFoundKind = "stale_page_token"
 	// NotFoundEntity is any other 404: the pipeline, workflow or user does not exist
 	// or is not visible to the token.
@@ -70,18 +64,16 @@ type Error struct {
 	Class Class
 	// StatusCode is the HTTP status, 0 when no response was received.
 	StatusCode int
-	// Message is CircleCI's message (JSON "error", else "message", else a trimmed
-	// excerpt of the body; "HTML error page: <title>" for HTML), or a short reason
-	// for ClassDecode, ClassTransport and ClassPagination. Never the whole body.
+	// Message is CircleCI's message, or a short reason for ClassDecode, ClassTransport
+	// and ClassPagination. Never the whole body.
 	Message string
 	// Method is the HTTP method.
 	Method string
 	// Route is the route template, such as RouteProjectPipelines: never an id,
 	// a slug or a token.
 	Route string
-	// RetryAfter is how long CircleCI asked to wait: for a 429 from Retry-After
-	// (seconds or HTTP date), else RateLimit-Reset or X-RateLimit-Reset; for a 5xx
-	// from Retry-After only. 0 when unknown. Clamped to MaxRetryAfter.
+	// RetryAfter is how long CircleCI asked to wait (Retry-After, else the reset
+	// headers for a 429), at most MaxRetryAfter; 0 when unknown.
 	RetryAfter time.Duration
 	// Continuation reports that the request carried a page token.
 	Continuation bool
@@ -153,10 +145,8 @@ func (e *Error) Retryable() bool {
 	return false
 }
 
-// ConnectionErrorCode maps a credential problem to the code a connection status
-// reports: "invalid_credentials" for ClassUnauthorized, "invalid_permissions" for
-// ClassForbidden, "" otherwise. (A caller probing /me may prefer to treat a 403 there
-// as bad credentials too: CircleCI answers 403 to some non-user tokens.)
+// ConnectionErrorCode maps a credential problem to a connection status code:
+// "invalid_credentials" (401), "invalid_permissions" (403), else "".
 func (e *Error) ConnectionErrorCode() string {
 	if e == nil {
 		return ""
@@ -170,10 +160,8 @@ func (e *Error) ConnectionErrorCode() string {
 	return ""
 }
 
-// NotFoundKind says what a ClassNotFound error means, from its route: a continuation
-// request gives NotFoundPageToken; the workflow list of a pipeline and the job list
-// of a workflow give NotFoundExpired; /project/{project-slug} routes give
-// NotFoundProject; anything else NotFoundEntity. It is "" for other classes.
+// NotFoundKind says what a ClassNotFound error means on its route ("" for other
+// classes).
 func (e *Error) NotFoundKind() NotFoundKind {
 	if e == nil || e.Class != ClassNotFound {
 		return ""

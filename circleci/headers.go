@@ -29,9 +29,8 @@ func rateLimitDelay(h http.Header, now time.Time) time.Duration {
 	return resetDelay(h, now)
 }
 
-// retryAfterHeader parses Retry-After, as delay-seconds or an HTTP date. An HTTP date
-// is compared with the response's Date header when there is one, so that clock skew
-// between CircleCI and this host does not matter.
+// retryAfterHeader parses Retry-After (seconds or an HTTP date, compared with the
+// response's Date so that clock skew does not matter).
 func retryAfterHeader(h http.Header, now time.Time) time.Duration {
 	v := strings.TrimSpace(h.Get("Retry-After"))
 	if v == "" {
@@ -51,9 +50,8 @@ func retryAfterHeader(h http.Header, now time.Time) time.Duration {
 	return clampDelay(t.Sub(ref).Seconds())
 }
 
-// resetDelay parses RateLimit-Reset and X-RateLimit-Reset as seconds until the window
-// resets (a value that looks like a Unix time is read as one), taking the longer
-// when both are present. 0 when absent.
+// resetDelay parses RateLimit-Reset and X-RateLimit-Reset as seconds to the reset (or
+// a Unix time), the longer of the two; 0 when absent.
 func resetDelay(h http.Header, now time.Time) time.Duration {
 	var longest time.Duration
 	for _, name := range resetHeaders {

@@ -7,11 +7,9 @@ import (
 	"net/url"
 )
 
-// WorkflowJobsPage returns one page of the jobs of a workflow (GET
-// /api/v2/workflow/{id}/job), with Job.WorkflowID set to workflowID on every item.
-// The spec declares no page-token parameter here, but the response is paginated in
-// practice, so pageToken is sent like on the other lists. A workflow past CircleCI's
-// retention gives ClassNotFound with NotFoundExpired (see Error.Expired).
+// WorkflowJobsPage returns one page of a workflow's jobs, each with WorkflowID set. It
+// sends page-token although the spec omits it (the list pages in practice). A workflow
+// past retention gives NotFoundExpired.
 func (c *Client) WorkflowJobsPage(ctx context.Context, workflowID, pageToken string) (Page[Job], error) {
 	if workflowID == "" {
 		return Page[Job]{}, invalidArgument(http.MethodGet, RouteWorkflowJobs, "empty workflow id")

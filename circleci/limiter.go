@@ -58,17 +58,10 @@ func (o LimiterOptions) withDefaults() LimiterOptions {
 	return o
 }
 
-// Limiter paces requests to CircleCI: a token bucket (golang.org/x/time/rate) for the
-// rate, a semaphore for the requests in flight, and a shared pause.
-//
-// It adapts to CircleCI's answers: when RateLimit-Remaining (or X-RateLimit-Remaining)
-// runs low (under a tenth of RateLimit-Limit, or under 10 when the limit is not
-// sent) it lowers its rate so that the remaining budget lasts until RateLimit-Reset,
-// and restores the configured rate once the headers show room again. A 429 pauses
-// every caller of the limiter until the retry time (1 s when none is given); so does
-// a remaining budget of 0 until the reset.
-//
-// A Limiter is safe for concurrent use. Share one per token: see SharedLimiter.
+// Limiter paces requests to CircleCI: a token bucket for the rate, a semaphore for the
+// requests in flight, and a pause after a 429 (or an exhausted budget) that holds every
+// caller. It slows down to spread what RateLimit-Remaining leaves until the reset.
+// Safe for concurrent use; share one per token (SharedLimiter).
 type Limiter struct {
 	opts LimiterOptions
 	rl   *rate.Limiter
@@ -96,13 +89,9 @@ var (
 	sharedLimiters = map[string]*Limiter{}
 )
 
-// SharedLimiter returns the process-wide Limiter for baseURL and token, creating it
-// with opts on first use; later calls get the same Limiter and their opts are
-// ignored. Every Client built with the same base URL and token therefore shares one
-// rate, one concurrency cap and one 429 pause, as CircleCI's budget is per token.
-//
-// The registry is keyed by the normalized base URL and a SHA-256 of the token: it
-// never holds the token itself. Limiters live as long as the process.
+// SharedLimiter returns the process-wide Limiter for baseURL and token, made with opts
+// on first use, as CircleCI's budget is per token. It is keyed by a SHA-256 of the
+// token, never the token itself.
 func SharedLimiter(baseURL, token string, opts LimiterOptions) *Limiter {
 	key := sharedKey(baseURL, token)
 	sharedMu.Lock()
@@ -141,9 +130,7 @@ func (l *Limiter) PausedUntil() time.Time {
 	return l.pausedUntil
 }
 
-// Pause holds every caller of the limiter for d (at most MaxRetryAfter), unless a
-// longer pause is already running. The client calls it on 429 responses; callers may
-// use it for backoff of their own.
+// Pause holds every caller for d (at most MaxRetryAfter) unless a longer pause runs.
 func (l *Limiter) Pause(d time.Duration) {
 	if d <= 0 {
 		return
@@ -253,9 +240,8 @@ func (l *Limiter) observe(h http.Header, status int, retryAfter time.Duration, n
 	l.slowTo(math.Min(math.Max(r, minSlowRate), configured))
 }
 
-// slowTo lowers the rate to r requests per second, with no burst, so that the
-// remaining budget is spread out. Entering a slowdown also empties the bucket: the
-// tokens saved up at the configured rate would otherwise go out at once.
+// slowTo lowers the rate to r without burst, emptying the bucket so that saved-up
+// tokens do not go out at once.
 func (l *Limiter) slowTo(r float64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -280,9 +266,8 @@ func (l *Limiter) restore() {
 	l.rl.SetBurst(l.opts.Burst)
 }
 
-// pausedError says that the limiter's pause (after a 429) outlasts the caller's
-// deadline; the client reports it as a rate limit, with the pause's end as its
-// retry time.
+// pausedError: the pause after a 429 outlasts the caller's deadline (reported as a
+// rate limit).
 type pausedError struct{ remaining time.Duration }
 
 func (e *pausedError) Error() string {

@@ -2,16 +2,9 @@ package circleci
 
 import "time"
 
-// Observer is told about every HTTP request the client sends, once the response is
-// read (or the request failed). route is the route template (such as
-// RouteWorkflowJobs, never an id or a token), status the HTTP status, or 0 when no
-// response came (transport failure), and d the time from sending the request to
-// reading the whole body. A request that never left (the context ended while waiting
-// for the limiter) is not observed.
-//
-// ObserveRequest is called from the goroutines of the callers, concurrently: it must
-// be safe for concurrent use, and quick. The Prometheus adapter is in the subpackage
-// circleciprom, so that this package does not depend on Prometheus.
+// Observer is told about every request sent, once its body is read or it failed: the
+// route template, status (0: no response) and duration. It is called concurrently and
+// must be quick; circleciprom adapts it to Prometheus.
 type Observer interface {
 	ObserveRequest(route, method string, status int, d time.Duration)
 }

@@ -5,13 +5,8 @@ import (
 	"time"
 )
 
-// The models below follow the CircleCI v2 OpenAPI spec (../shared/circleci/openapi.json)
-// for field names and enums, and decode leniently where the real API is known to differ
-// from it (see the package documentation):
-//
-//   - times and ids the API may send as null, or leave out, are pointers;
-//   - enums are plain strings, so a value CircleCI adds later is kept as it came;
-//   - every decoded item keeps its exact wire JSON in Raw, for storage.
+// The models follow the v2 OpenAPI spec's names and enums and decode leniently where
+// the live API differs (docs/design.md, "Lenient decoding"); each keeps its wire JSON.
 
 // Pipeline states (Pipeline.State), from the spec.
 const (
@@ -59,16 +54,14 @@ const (
 	JobTypeApproval = "approval"
 )
 
-// IsFinalPipelineState reports whether a pipeline in this state has finished being set
-// up: "created" (its workflows were created) or "errored". Unknown states count as not
-// final, so they are polled again rather than frozen.
+// IsFinalPipelineState reports "created" or "errored"; unknown states are not final,
+// so they are polled again.
 func IsFinalPipelineState(state string) bool {
 	return state == PipelineStateCreated || state == PipelineStateErrored
 }
 
-// IsTerminalWorkflowStatus reports whether a workflow in this status will not change
-// again. Unknown statuses count as not terminal, so they are polled again rather than
-// frozen.
+// IsTerminalWorkflowStatus reports a status that will not change; unknown ones are not
+// terminal, so they are polled again.
 func IsTerminalWorkflowStatus(status string) bool {
 	switch status {
 	case WorkflowStatusSuccess, WorkflowStatusNotRun, WorkflowStatusFailed, WorkflowStatusError,
@@ -224,9 +217,8 @@ type VCSInfo struct {
 	DefaultBranch string `json:"default_branch"`
 }
 
-// Collaboration is an organization the token's user belongs to (/me/collaborations).
-// ID is null for VCS orgs never used on CircleCI. The spec spells the VCS type
-// "vcs-type"; CircleCI cloud sends "vcs_type"; both decode into VCSType.
+// Collaboration is an organization of the token's user (/me/collaborations); both the
+// spec's "vcs-type" and the live "vcs_type" decode into VCSType.
 type Collaboration struct {
 	ID        *string `json:"id"`
 	VCSType   string  `json:"vcs_type"`

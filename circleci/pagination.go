@@ -7,16 +7,12 @@ import (
 	"net/http"
 )
 
-// Page is one page of a v2 list. NextPageToken is empty on the last page (CircleCI
-// sends null, or leaves it out); otherwise it is passed back as pageToken to get the
-// next page. Items is never nil for a page the client decoded.
+// Page is one page of a v2 list; NextPageToken is empty on the last page.
 type Page[T any] struct {
 	Items         []T
 	NextPageToken string
 
-	// route is the route template of the request that fetched the page ("" for
-	// a page the client did not fetch), so that a ClassPagination error from
-	// the generic Pages names it too.
+	// route names the request that fetched the page in a ClassPagination error.
 	route string
 }
 
@@ -33,29 +29,15 @@ func getPage[T any](ctx context.Context, c *Client, r *request) (Page[T], error)
 // The client's *Page methods fit it through a closure.
 type PageFetcher[T any] func(ctx context.Context, pageToken string) (Page[T], error)
 
-// Pages iterates over the pages of a list, newest first as CircleCI sends them,
-// calling fetch with each next_page_token until one is empty.
-//
-// On error it yields (zero Page, err) once and stops. A next_page_token already used
-// in this iteration (A→A, or A→B→A) would loop for ever: the page carrying it is
-// still yielded, then a ClassPagination *Error, which names the method and route
-// of the request when the page came from one of the client's *Page operations.
-// Breaking out of the loop stops fetching.
+// Pages iterates over the pages of a list, fetching each next_page_token. An error is
+// yielded once and ends it; a token already used is a ClassPagination *Error.
 func Pages[T any](ctx context.Context, fetch PageFetcher[T]) iter.Seq2[Page[T], error] {
 	return pages(ctx, "", fetch)
 }
 
-// PagesFrom is Pages resuming at the page that startToken names, typically a
-// NextPageToken saved by an earlier iteration that was interrupted: it yields
-// that page and every page after it, and none before. startToken counts as
-// already used: a list whose next_page_token leads back to it (or to any token of
-// this iteration) is a ClassPagination *Error, as in Pages; the page numbers in
-// its message count startToken's page as page 1. An empty startToken starts at
-// the first page, like Pages.
-//
-// A page token can go stale between two runs: CircleCI may then answer 404 (a
-// ClassNotFound *Error with NotFoundKind NotFoundPageToken) or 400, and the list
-// should be restarted from the first page.
+// PagesFrom is Pages resuming at startToken (a saved NextPageToken; "" is the first
+// page), which counts as already used. A stale token answers 404 (NotFoundPageToken)
+// or 400: restart from the first page.
 func PagesFrom[T any](ctx context.Context, startToken string, fetch PageFetcher[T]) iter.Seq2[Page[T], error] {
 	return pagesFrom(ctx, "", startToken, fetch)
 }

@@ -7,12 +7,9 @@ import (
 	"net/url"
 )
 
-// OrgPipelinesPage returns one page of the pipelines of an organization (GET
-// /api/v2/pipeline?org-slug=), newest first. CircleCI covers only the projects the
-// token's user follows, at most the 250 most recently built: it is a discovery
-// scan, not a complete history. orgSlug is "gh/<org>", "bb/<workspace>" or
-// "circleci/<org-id>"; empty leaves the parameter out. pageToken is "" for the first
-// page, else a previous page's NextPageToken.
+// OrgPipelinesPage returns one page of an organization's pipelines, newest first. It
+// covers only followed projects, at most the 250 most recently built: a discovery
+// scan, not a complete history. An empty orgSlug leaves the parameter out.
 func (c *Client) OrgPipelinesPage(ctx context.Context, orgSlug, pageToken string) (Page[Pipeline], error) {
 	q := url.Values{}
 	if orgSlug != "" {
@@ -23,10 +20,8 @@ func (c *Client) OrgPipelinesPage(ctx context.Context, orgSlug, pageToken string
 	return getPage[Pipeline](ctx, c, r)
 }
 
-// ProjectPipelinesPage returns one page of the pipelines of a project (GET
-// /api/v2/project/{project-slug}/pipeline), newest first. branch, when not empty,
-// keeps that branch only (tag pipelines are then left out) and is sent again with
-// every page token, as CircleCI requires.
+// ProjectPipelinesPage returns one page of a project's pipelines, newest first; a
+// non-empty branch filters them and is sent again with every page token.
 func (c *Client) ProjectPipelinesPage(ctx context.Context, slug, branch, pageToken string) (Page[Pipeline], error) {
 	if slug == "" {
 		return Page[Pipeline]{}, invalidArgument(http.MethodGet, RouteProjectPipelines, "empty project slug")
@@ -62,9 +57,8 @@ func (c *Client) OrgPipelines(ctx context.Context, orgSlug string) iter.Seq2[Pip
 	}))
 }
 
-// ProjectPipelines iterates over the pipelines of a project, newest first, page
-// after page (see Items). Stop the loop once past the pipelines wanted: every
-// further item costs requests.
+// ProjectPipelines iterates over a project's pipelines, newest first; stop once past
+// those wanted, as each further page costs a request.
 func (c *Client) ProjectPipelines(ctx context.Context, slug, branch string) iter.Seq2[Pipeline, error] {
 	return items(pages(ctx, RouteProjectPipelines, func(ctx context.Context, tok string) (Page[Pipeline], error) {
 		return c.ProjectPipelinesPage(ctx, slug, branch, tok)

@@ -7,10 +7,8 @@ import (
 	"strings"
 )
 
-// Project returns the project with slug slug (GET /api/v2/project/{project-slug}).
-// The slug is sent path-escaped ("gh%2Facme%2Fwidgets"), as one segment. A project
-// that is gone or not visible to the token gives ClassNotFound with
-// NotFoundProject (see Error.ProjectMissing).
+// Project returns the project with slug slug, sent path-escaped as one segment. A
+// project gone or not visible gives NotFoundProject.
 func (c *Client) Project(ctx context.Context, slug string) (Project, error) {
 	if slug == "" {
 		return Project{}, invalidArgument(http.MethodGet, RouteProject, "empty project slug")
@@ -19,29 +17,16 @@ func (c *Client) Project(ctx context.Context, slug string) (Project, error) {
 	return get(ctx, c, r, decodeObject[Project])
 }
 
-// FollowedProjects returns the projects the token's user follows (GET
-// /api/v1.1/projects, a bare array, not paginated). It is the only documented way to
-// list projects, and covers followed projects only. See FollowedProject.Slug.
+// FollowedProjects returns the projects the token's user follows (v1.1 /projects, not
+// paginated): the only documented way to list projects.
 func (c *Client) FollowedProjects(ctx context.Context) ([]FollowedProject, error) {
 	r := &request{method: http.MethodGet, route: RouteFollowedProjects, path: "/api/v1.1/projects"}
 	return get(ctx, c, r, decodeArray[FollowedProject])
 }
 
-// Slug builds the v2 project slug of a followed project, which v1.1 does not send:
-//
-//   - a VCSURL on github.com gives "gh/<username>/<reponame>", on bitbucket.org
-//     "bb/<username>/<reponame>" (the Username and Reponame fields, else the first
-//     two segments of the URL path, without a ".git" suffix);
-//   - a VCSURL on circleci.com, "//circleci.com/<org-id>/<project-id>" as
-//     GitHub App, GitLab and standalone projects have, gives
-//     "circleci/<org-id>/<project-id>";
-//   - another host (GitHub Enterprise on CircleCI Server...) falls back on VCSType,
-//     as CircleCI's CLI does: "github" gives "gh/...", "bitbucket" "bb/...",
-//     "circleci" "circleci/<first two URL segments>", and any other value itself,
-//     lowercased.
-//
-// It returns "" when it cannot tell. A slug built here is a best guess: slugs are
-// opaque, and the one CircleCI reports (Project.Slug, Pipeline.ProjectSlug) wins.
+// Slug guesses the v2 slug of a followed project, which v1.1 does not send, from the
+// VCS URL's host (github.com, bitbucket.org, circleci.com) or else VCSType, as
+// CircleCI's CLI does; "" when it cannot tell. The slug CircleCI reports wins.
 func (f FollowedProject) Slug() string {
 	host, segs := splitVCSURL(f.VCSURL)
 	org, repo := f.Username, f.Reponame
@@ -78,10 +63,8 @@ func (f FollowedProject) Slug() string {
 	return prefix + "/" + org + "/" + repo
 }
 
-// splitVCSURL returns the lowercased host (without "www." or port) and the non-empty
-// path segments of a repository URL: "https://github.com/acme/widgets",
-// "//circleci.com/<org>/<project>" or "git@github.com:acme/widgets.git". A ".git"
-// suffix is dropped from the second segment.
+// splitVCSURL returns the lowercased host and the path segments of a repository URL
+// (https, "//host/…" or "git@host:…" forms), without a ".git" suffix.
 func splitVCSURL(raw string) (host string, segs []string) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {

@@ -16,14 +16,9 @@ func (c *Client) redact(s string) string {
 	return strings.ReplaceAll(s, c.cred.token, redacted)
 }
 
-// redactErr returns err when neither its text nor the text of any error in its
-// chain (errors.Unwrap, and the Unwrap() []error of joined errors) contains the
-// token. Otherwise it returns a copy of the chain in which every error that
-// prints the token, or leads to one that does, is replaced by a redacted stand-in
-// (see redactedError), so that nothing reachable with errors.Unwrap, errors.Is or
-// errors.As can print the token. The errors that do not lead to the token, such
-// as context.Canceled, context.DeadlineExceeded or os.ErrDeadlineExceeded, stay
-// in the copy as they are, so errors.Is still finds them.
+// redactErr returns err, or when the text of any error in its chain holds the token a
+// copy of the chain with those errors replaced by redacted stand-ins; the others
+// (context.Canceled…) stay, so errors.Is still finds them.
 func (c *Client) redactErr(err error) error {
 	if err == nil || c.cred.token == "" {
 		return err
@@ -74,9 +69,7 @@ func redactChain(err error, token string, redact func(string) string, depth int)
 	return newRedacted(redact(msg), err, nil, nil, false), true
 }
 
-// newRedacted returns the stand-in for orig: a *redactedError (one cause) or a
-// *redactedErrors (joined causes), or their net.Error variants when orig is a
-// net.Error, so that errors.As(err, &netErr) and Timeout() keep working.
+// newRedacted returns orig's stand-in, keeping it a net.Error when orig is one.
 func newRedacted(msg string, orig, cause error, causes []error, joined bool) error {
 	ne, isNet := orig.(net.Error)
 	var nf netFlags
@@ -97,13 +90,8 @@ func newRedacted(msg string, orig, cause error, causes []error, joined bool) err
 	return &redactedError{msg: msg, orig: orig, cause: cause}
 }
 
-// redactedError stands for an error whose text contained the token, or whose
-// chain led to one that did. Its text is the original text with the token
-// replaced by "[REDACTED]"; Unwrap gives the redacted copy of the original's
-// cause (never the original, whose text could print the token); Is matches
-// what the original itself matches (not its chain, which Unwrap covers). The
-// original's own type is not reachable with errors.As, except as a net.Error
-// (see redactedNetError).
+// redactedError stands for an error whose text, or whose chain, held the token: its
+// text is redacted, Unwrap gives the redacted cause, Is matches what the original did.
 type redactedError struct {
 	msg   string
 	orig  error // never returned

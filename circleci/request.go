@@ -136,9 +136,7 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 	return &response{status: hresp.StatusCode, header: hresp.Header, body: body}, nil
 }
 
-// readBody reads at most limit bytes of rc and closes it. over reports a body longer
-// than limit. What is left of a small excess is drained so the connection can be
-// reused.
+// readBody reads at most limit bytes of rc and closes it; over reports a longer body.
 func readBody(rc io.ReadCloser, limit int64) (body []byte, over bool, err error) {
 	defer rc.Close()
 	body, err = io.ReadAll(io.LimitReader(rc, limit+1))

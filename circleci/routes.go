@@ -28,9 +28,8 @@ const (
 	paramOrgSlug   = "org-slug"
 )
 
-// escapeSegment escapes s as one path segment: "/" becomes "%2F" (so a project slug
-// stays one segment), "%" becomes "%25", and a segment that is only dots is
-// percent-encoded so that no one on the way can read it as "." or "..".
+// escapeSegment escapes s as one path segment: "/" and "%" escaped, and a dots-only
+// segment encoded so that it is not read as "." or "..".
 func escapeSegment(s string) string {
 	e := url.PathEscape(s)
 	if strings.Trim(e, ".") == "" {

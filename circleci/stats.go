@@ -6,12 +6,9 @@ import (
 	"time"
 )
 
-// RequestStats adds up what the requests sent under a context cost: how many went
-// out, how many CircleCI answered 429, and how long they waited for the limiter
-// (its rate, its concurrency cap and the pause after a 429). Attach one to a
-// context with WithRequestStats; every Client call made with that context (or a
-// context derived from it) counts in it. It is safe for concurrent use, and its
-// zero value is ready.
+// RequestStats adds up the cost of the requests made under a context (attach it with
+// WithRequestStats): requests, 429s, time waited for the limiter. Safe for concurrent
+// use; the zero value is ready.
 type RequestStats struct {
 	requests    atomic.Int64
 	rateLimited atomic.Int64
@@ -32,9 +29,8 @@ func (s *RequestStats) Wait() time.Duration { return time.Duration(s.waitNanos.L
 // statsKey is the context key of a *RequestStats.
 type statsKey struct{}
 
-// WithRequestStats returns a context whose Client calls count in s. A context
-// holds one RequestStats: a later WithRequestStats replaces it for the derived
-// context.
+// WithRequestStats returns a context whose Client calls count in s (replacing any
+// RequestStats of ctx).
 func WithRequestStats(ctx context.Context, s *RequestStats) context.Context {
 	return context.WithValue(ctx, statsKey{}, s)
 }
@@ -45,10 +41,7 @@ func requestStats(ctx context.Context) *RequestStats {
 	return s
 }
 
-// WaitObserver is an optional extension of Observer: an Observer that also
-// implements it is told how long each request waited for the limiter before it was
-// sent (zero when it did not wait). route is the route template. It is called
-// concurrently and must be quick.
+// WaitObserver is an Observer also told how long each request waited for the limiter.
 type WaitObserver interface {
 	ObserveWait(route string, d time.Duration)
 }

@@ -2,9 +2,8 @@ package circleci
 
 import "errors"
 
-// The store keys every entity on its id, so an item without one cannot be stored:
-// decoding rejects it (ClassDecode) rather than hand on an entity with an empty key.
-// Everything else is decoded leniently (see the package documentation).
+// The store keys entities on their ids, so decoding rejects an item without one
+// (ClassDecode); everything else decodes leniently.
 
 func (p *Pipeline) validate() error {
 	if p.ID == "" {

@@ -7,9 +7,8 @@ import (
 	"net/url"
 )
 
-// PipelineWorkflowsPage returns one page of the workflows of a pipeline (GET
-// /api/v2/pipeline/{pipeline-id}/workflow). A pipeline past CircleCI's retention
-// gives ClassNotFound with NotFoundExpired (see Error.Expired).
+// PipelineWorkflowsPage returns one page of a pipeline's workflows; a pipeline past
+// retention gives NotFoundExpired.
 func (c *Client) PipelineWorkflowsPage(ctx context.Context, pipelineID, pageToken string) (Page[Workflow], error) {
 	if pipelineID == "" {
 		return Page[Workflow]{}, invalidArgument(http.MethodGet, RoutePipelineWorkflow, "empty pipeline id")

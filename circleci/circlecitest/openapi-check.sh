@@ -11,7 +11,7 @@
 # violations Prism reports.
 #
 # Violations that are deliberate deviations from the spec (real CircleCI
-# behaviour, listed in doc.go under "Deviations from the spec kept on
+# behaviour, listed in docs/design.md under "Deviations from the spec kept on
 # purpose") are counted apart and allowed; any other violation, or any route
 # not walked, makes the script exit 1.
 #
@@ -121,7 +121,7 @@ const fake = process.env.FAKE, proxy = process.env.PROXY, token = process.env.TO
 const fs = require("fs");
 
 // Violations that match one of these are deliberate deviations from the spec
-// (see doc.go, "Deviations from the spec kept on purpose").
+// (see docs/design.md, "Deviations from the spec kept on purpose").
 const allowed = [
   { name: "collaborations send vcs_type, not the spec's vcs-type",
     route: "GET /me/collaborations",
