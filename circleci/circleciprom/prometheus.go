@@ -1,6 +1,5 @@
-// Package circleciprom exports the requests of a circleci.Client as Prometheus
-// metrics. It is a package of its own so that the client does not depend on
-// Prometheus.
+// Package circleciprom exports a circleci.Client's requests as Prometheus metrics, apart
+// so that the client does not depend on Prometheus.
 package circleciprom
 
 import (
@@ -25,18 +24,13 @@ const (
 // milliseconds to a few seconds, and a slow list can take much longer.
 var DurationBuckets = []float64{0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
 
-// WaitBuckets are the buckets of the limiter-wait histogram, in seconds: most
-// requests wait not at all or for a token of the rate, a 429's pause holds them
-// for seconds.
+// WaitBuckets are the limiter-wait histogram's buckets, in seconds: most requests wait
+// for nothing or a rate token, a 429's pause holds them for seconds.
 var WaitBuckets = []float64{0, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
 
-// PrometheusObserver is a circleci.Observer (and circleci.WaitObserver) that counts
-// requests in circleci_requests_total{route,method,status}, times them in
-// circleci_request_duration_seconds{route,method,status}, and times their wait for
-// the per-token limiter (rate, concurrency cap, the pause after a 429) in
-// circleci_limiter_wait_seconds{route}. status is the HTTP status, "0" for a
-// request that got no response; 429s are circleci_requests_total{status="429"}.
-// route is a route template, so the label sets stay small.
+// PrometheusObserver is a circleci.Observer and WaitObserver exporting
+// circleci_requests_total, circleci_request_duration_seconds{route,method,status} and
+// circleci_limiter_wait_seconds{route}; status "0" is no response.
 type PrometheusObserver struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -48,9 +42,8 @@ var (
 	_ circleci.WaitObserver = (*PrometheusObserver)(nil)
 )
 
-// NewPrometheusObserver registers the metrics with reg (prometheus.DefaultRegisterer
-// when nil). When they are already registered, as by a second client of the same
-// process, the registered collectors are reused.
+// NewPrometheusObserver registers the metrics with reg (default
+// prometheus.DefaultRegisterer), reusing them when already registered.
 func NewPrometheusObserver(reg prometheus.Registerer) (*PrometheusObserver, error) {
 	if reg == nil {
 		reg = prometheus.DefaultRegisterer

@@ -10,30 +10,15 @@ import (
 // Advance moves the fake's time forward. All of it is deterministic: the same
 // seed, options and sequence of Advance calls give the same data.
 type Advance struct {
-	// NewPipelines adds that many pipelines, spread round-robin over the
-	// projects, created between the old and the new clock. The newest third
-	// (at least one) have running workflows; the others show whatever their run
-	// looks like at the new clock (often finished, sometimes still running or
-	// on hold).
+	// NewPipelines adds that many pipelines round-robin over the projects, created
+	// during the step; the newest third (at least one) are running.
 	NewPipelines int `json:"new_pipelines"`
-	// FinishRunning makes every running, failing and on_hold workflow terminal,
-	// between the old and the new clock, as its run would end: one time in
-	// four a running workflow gets a failed job (its first pending build job).
-	// Every non-terminal job downstream of a failed job (that one, or the one
-	// that made a workflow failing) ends not_run, with no started_at,
-	// stopped_at or job_number; every other non-terminal job ends success with
-	// started_at, stopped_at and — build jobs — job_number filled in, after the
-	// jobs it depends on, and approval jobs get approved_by. The workflow
-	// becomes failed if one of its jobs failed (so failing → failed), success
-	// otherwise, with a stopped_at after every job's. Pipelines' updated_at
-	// does not change.
+	// FinishRunning ends every running, failing and on_hold workflow during the step as
+	// its run would (one in four running ones with a failed job, its dependents not_run).
+	// Pipelines' updated_at does not change.
 	FinishRunning bool `json:"finish_running"`
-	// Reruns adds to that many older pipelines (created more than a day before
-	// the new clock, all workflows finished, neither broken nor expired nor
-	// errored) a new workflow: new id, the name of one of its workflows (a
-	// failed one if any), created and finished within the step, started_by a
-	// user, with new jobs (new ids and numbers). The pipeline's updated_at does
-	// not change, as on CircleCI.
+	// Reruns adds a rerun workflow (with new jobs) to that many older, finished
+	// pipelines, without changing their updated_at, as on CircleCI.
 	Reruns int `json:"reruns"`
 	// Step is how far the clock moves (default DefaultAdvanceStep, at least a
 	// minute).
@@ -120,13 +105,8 @@ func (w *world) advance(a Advance, sets faultSets) AdvanceResult {
 	return res
 }
 
-// finishRunning ends every non-terminal workflow between old and w.now.
-//
-// The outcome of each job goes through schedule, as in a simulated run, so
-// that the jobs downstream of a failure (the one FinishRunning picks, or one
-// that failed before) end not_run; the workflow status is then what the final
-// job statuses add up to (deriveStatus). The jobs that run get consecutive
-// time slots in graph order, so a job starts after its dependencies stopped.
+// finishRunning ends every non-terminal workflow between old and w.now, through
+// schedule as in a simulated run, so that statuses and times stay consistent.
 func (w *world) finishRunning(g gen, old time.Time, res *AdvanceResult) {
 	span := w.now.Sub(old) * 9 / 10
 	for _, p := range w.all {
@@ -226,9 +206,7 @@ func (g gen) planFromJobs(jobs []*Job) []planJob {
 	return plan
 }
 
-// jobGraph returns the plan of jobs (in their list order, which is graph
-// order) with their names, types and dependencies, every outcome success and
-// no times.
+// jobGraph returns the plan of jobs in graph order, every outcome success, no times.
 func jobGraph(jobs []*Job) []planJob {
 	index := map[string]int{}
 	for i, j := range jobs {

@@ -26,9 +26,8 @@ const (
 	msgBadPageToken     = "Invalid page-token."
 )
 
-// tokenOf returns the token a request carries: the Circle-Token header, an
-// "Authorization: Bearer" header, or the user of HTTP basic auth. A token in
-// the circle-token query parameter is not accepted (deprecated on v2).
+// tokenOf returns the token of a request: Circle-Token, "Authorization: Bearer" or the
+// basic-auth user (the deprecated circle-token query parameter is refused).
 func tokenOf(r *http.Request) string {
 	if t := r.Header.Get("Circle-Token"); t != "" {
 		return t

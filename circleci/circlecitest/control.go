@@ -6,17 +6,9 @@ import (
 	"net/http"
 )
 
-// controlPrefix is where the control API lives. It is not part of CircleCI:
-// it needs no token, sees no faults and is not counted in Stats.
-//
-//	GET  /_fake/health          {"ok":true,"now":...}
-//	GET  /_fake/stats           Stats
-//	POST /_fake/stats/reset     zero the counters; answers the Stats before
-//	GET  /_fake/dataset         Dataset
-//	GET  /_fake/expected        Expected for ?token= (default: the full token)
-//	POST /_fake/advance         body Advance (JSON, may be empty); answers AdvanceResult
-//	GET  /_fake/faults          Faults in force
-//	PUT  /_fake/faults          body Faults; answers the Faults now in force (POST works too)
+// controlPrefix is where the control API lives: health, stats, stats/reset, dataset,
+// expected (?token=), advance (POST Advance) and faults (GET, PUT Faults). It is not
+// CircleCI's: no token, no faults, not counted in Stats.
 const controlPrefix = "/_fake/"
 
 // maxControlBody bounds the JSON bodies the control API reads.

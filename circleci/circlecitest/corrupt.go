@@ -17,29 +17,20 @@ const (
 	// CorruptMalformedJSON answers 200 with a body that is not valid JSON (a
 	// stray comma after the opening bracket), whole.
 	CorruptMalformedJSON CorruptionKind = "malformed_json"
-	// CorruptTruncated answers 200 with a Content-Length of the whole body but
-	// sends only its first half, then closes the connection: the client reads
-	// an unexpected EOF, as when a proxy or the network cuts a response.
+	// CorruptTruncated sends half the body under a Content-Length for all of it, then
+	// closes the connection.
 	CorruptTruncated CorruptionKind = "truncated"
-	// CorruptOversize answers 200 with a valid JSON body of at least
-	// Corruption.Bytes bytes (default OversizeBytes): the answer with a long
-	// "_padding" string field added (objects), or followed by white space
-	// (arrays).
+	// CorruptOversize answers valid JSON of at least Corruption.Bytes (default
+	// OversizeBytes).
 	CorruptOversize CorruptionKind = "oversize"
-	// CorruptWrongTypes answers 200 with valid JSON in which a field has the
-	// wrong type: in a list answer, the first item's "number",
-	// "pipeline_number", "job_number" or "dependencies" (the first present)
-	// becomes the string "seven", or, on an empty list, "items" becomes an
-	// object; a single entity gets "id": 7; a bare array becomes an object.
+	// CorruptWrongTypes gives a field the wrong type: a list's first number becomes
+	// "seven" (an empty list's "items" an object), an entity's "id" 7.
 	CorruptWrongTypes CorruptionKind = "wrong_types"
 	// CorruptHTMLError answers 502 with the text/html error page of a proxy
 	// (nginx's "502 Bad Gateway") instead of the answer.
 	CorruptHTMLError CorruptionKind = "html_error"
-	// CorruptPageTokenCycle answers a list request that carried page-token T
-	// with the right page but "next_page_token": T again (A→A), so that a
-	// client following the tokens would loop for ever. Only requests with a
-	// page-token are eligible: a first page has no earlier token to repeat, so
-	// it needs a list of more than PageSize items to be hit.
+	// CorruptPageTokenCycle answers page-token T with next_page_token T again (A→A);
+	// only requests with a page-token are eligible.
 	CorruptPageTokenCycle CorruptionKind = "page_token_cycle"
 )
 
@@ -55,23 +46,11 @@ const OversizeBytes = 9 << 20
 // AnyRoute as Corruption.Route matches every CircleCI API route.
 const AnyRoute = "*"
 
-// Corruption spoils some of the 200 answers of one route. A request is
-// corrupted when it is among the First eligible requests of the route since
-// the faults were last set (Options.Faults, Server.SetFaults, PUT
-// /_fake/faults), or else with probability Rate, drawn from a stream seeded
-// by Options.Seed that restarts whenever the faults are set (so a sequential
-// run meets the same corruptions every time). An eligible request is a GET
-// whose answer would have been 200 (after the Latency, rate limit and random
-// faults, which come first): a JSON answer for every kind but
-// CorruptHTMLError, which takes any 200, and a list answer to a request with
-// a page-token for CorruptPageTokenCycle. When several Corruptions match a
-// request, the first one (in Faults.Corrupt order) that fires applies, and
-// the later ones do not see the request. Stats.Corrupted counts the
-// corrupted answers by kind.
+// Corruption spoils some 200 answers of one route: the First eligible requests since
+// the faults were set, else at Rate from a seeded stream (docs/design.md, "Faults",
+// says which requests are eligible). The first matching entry that fires applies.
 type Corruption struct {
-	// Route is a Stats route key such as RouteWorkflowJobs ("GET
-	// /api/v2/workflow/{id}/job"), one of the short names in CorruptionRoutes
-	// ("workflow_jobs"), or AnyRoute.
+	// Route is a Stats route key, a short name of CorruptionRoutes, or AnyRoute.
 	Route string `json:"route"`
 	// Kind is what happens to the answer.
 	Kind CorruptionKind `json:"kind"`
@@ -84,9 +63,7 @@ type Corruption struct {
 	// Bytes is the least size of a CorruptOversize body (default
 	// OversizeBytes).
 	Bytes int `json:"bytes,omitempty"`
-	// Match, when set, makes only the requests whose unescaped path contains
-	// it eligible: a pipeline or workflow id, or a project slug, to spoil one
-	// list among many read at once.
+	// Match, when set, limits it to requests whose path contains it (an id or a slug).
 	Match string `json:"match,omitempty"`
 }
 
@@ -157,9 +134,8 @@ func (c *Corruption) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// normalizeCorruptions returns a copy of cs with routes turned into Stats
-// route keys, Rate clamped to 0..1, First and Bytes made non-negative; entries
-// with an unknown route or kind are dropped.
+// normalizeCorruptions returns cs with Stats route keys and clamped numbers, dropping
+// entries of unknown route or kind.
 func normalizeCorruptions(cs []Corruption) []Corruption {
 	if len(cs) == 0 {
 		return nil
@@ -271,9 +247,7 @@ func (a *answer) sendCorrupted(w http.ResponseWriter, r *http.Request, c Corrupt
 	for k, v := range a.header {
 		w.Header()[k] = v
 	}
-	// No Content-Length: net/http sets one for a small body and sends a large
-	// one chunked, as for whole answers, so that the last byte leaves only
-	// once the handler returned and Stats counted the request.
+	// No Content-Length: the body's last byte leaves only once Stats counted the request.
 	w.Header().Del("Content-Length")
 	w.WriteHeader(a.status)
 	_, _ = w.Write(body)

@@ -6,11 +6,8 @@ import (
 	"time"
 )
 
-// Dataset is a deep copy of everything the fake serves, as returned by
-// Server.Dataset and GET /_fake/dataset. Its types are this package's own;
-// they mirror the CircleCI wire shapes (field names follow the spec) plus a
-// few fields CircleCI does not send but tests need (Job.WorkflowID,
-// Job.PipelineID, Project.VCSType, FollowedProject.ProjectSlug).
+// Dataset is a deep copy of everything the fake serves, in this package's types, which
+// mirror the wire shapes plus a few fields tests need (Job.WorkflowID, …).
 type Dataset struct {
 	// Now is the dataset clock.
 	Now time.Time `json:"now"`
@@ -178,9 +175,8 @@ type Workflow struct {
 	MaxAutoReruns   int64      `json:"max_auto_reruns,omitempty"`
 }
 
-// Job is one job of a workflow (items of spec schema "WorkflowJobListResponse").
-// StartedAt is nil and JobNumber nil for jobs that never started; approval jobs
-// never have a JobNumber.
+// Job is one job of a workflow; StartedAt and JobNumber are nil until it starts, and
+// approval jobs never have a JobNumber.
 type Job struct {
 	ID string `json:"id"`
 	// WorkflowID is the workflow the job belongs to (not sent by CircleCI).

@@ -1,10 +1,7 @@
 package circlecitest
 
-// Expected is what a complete and correct sync with one token can store: every
-// project the token sees, all their pipelines, the workflows and jobs that can
-// be reached (not those under expired or broken pipelines) and the users those
-// reference (not the missing ones). Unreachable lists what such a sync must
-// record as skipped instead. All of it reflects the current data and faults.
+// Expected is what a complete sync with one token can store (what it can reach under
+// the current data and faults) and, in Unreachable, what it must record as skipped.
 type Expected struct {
 	// Me is the token's user (GET /me).
 	Me User `json:"me"`
@@ -59,9 +56,8 @@ const (
 	ReasonNotFound = "not_found"
 )
 
-// RequestBudget is the least number of API requests a complete sync makes,
-// broken down by kind. Discovery calls (/me, /me/collaborations, v1.1
-// /projects, org pipeline lists) and retries are not counted.
+// RequestBudget is the least number of requests a complete sync makes, by kind
+// (discovery and retries not counted).
 type RequestBudget struct {
 	// Projects is one GET /project/{slug} per visible project.
 	Projects int `json:"projects"`

@@ -12,20 +12,15 @@ import (
 	"time"
 )
 
-// Faults are the misbehaviours the fake can show. Each is off at its zero
-// value. They are set with Options.Faults, Server.SetFaults or
-// PUT /_fake/faults, and apply to the CircleCI API routes only (never to the
-// /_fake/ control routes).
+// Faults are the misbehaviours the fake can show, each off at its zero value. They
+// apply to the API routes only, never to the control API.
 type Faults struct {
 	// Latency is added to every API request before it is answered.
 	Latency time.Duration `json:"latency"`
 
-	// RateLimit, when above zero, puts a token bucket refilled at RateLimit
-	// requests per second in front of every API request (all tokens share it).
-	// When it is empty the request is answered 429 with a Retry-After header
-	// (whole seconds, at least 1) and the plain-text body "Rate limited.". While
-	// it is on, every API response carries RateLimit-Limit, RateLimit-Remaining
-	// and RateLimit-Reset headers.
+	// RateLimit, above zero, is a token bucket (requests/s, shared by all tokens) in
+	// front of the API: an empty bucket answers 429 with Retry-After and "Rate
+	// limited.", and every answer carries RateLimit-* headers.
 	RateLimit float64 `json:"rate_limit"`
 	// RateBurst is the bucket size (default: RateLimit rounded up, at least 1).
 	RateBurst int `json:"rate_burst"`
@@ -37,25 +32,16 @@ type Faults struct {
 	// 500 {"message":"Internal server error."}.
 	Random500Rate float64 `json:"random_500_rate"`
 
-	// BrokenPipelines is how many pipelines have a workflow list that always
-	// answers 500 {"message":"Internal server error."}. They are chosen by the
-	// seed among older pipelines that have workflows, never among the five newest
-	// of a project nor among the expired ones (fewer when there are not enough
-	// such pipelines). The pipelines themselves are still listed and readable.
+	// BrokenPipelines is how many older pipelines with workflows (neither expired nor
+	// among a project's five newest) have a workflow list that always answers 500.
 	BrokenPipelines int `json:"broken_pipelines"`
-	// ExpiredPipelines is how many pipelines are past data retention: the N
-	// oldest pipelines overall (by created_at, all projects together). They are
-	// still listed, but their workflow list, their workflows and their workflows'
-	// job lists answer 404 {"message":"Not Found"}.
+	// ExpiredPipelines is how many of the oldest pipelines are past retention: listed,
+	// but their workflows and jobs answer 404.
 	ExpiredPipelines int `json:"expired_pipelines"`
-	// MissingUsers is how many users referenced by workflows or jobs answer
-	// 404 {"message":"User does not exist."} on GET /user/{id}. They are chosen
-	// by the seed and are never a token's own user.
+	// MissingUsers is how many referenced users (never a token's own) answer 404.
 	MissingUsers int `json:"missing_users"`
 
-	// Corrupt spoils some 200 answers of chosen routes: malformed or truncated
-	// JSON, an oversized body, wrong field types, a proxy's HTML error page or
-	// a next_page_token that loops (see Corruption and CorruptionKind).
+	// Corrupt spoils some 200 answers of chosen routes (see Corruption).
 	Corrupt []Corruption `json:"corrupt,omitempty"`
 }
 

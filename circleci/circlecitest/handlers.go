@@ -56,9 +56,8 @@ func checkUUID(w http.ResponseWriter, param, id string) bool {
 	return false
 }
 
-// pageCursor decodes the page-token query parameter against scope. An absent
-// or empty token is the first page (nil cursor). ok is false, after answering
-// 400, for a token that does not belong to this list.
+// pageCursor decodes the page-token against scope (none: nil, the first page); ok is
+// false, after answering 400, for a token of another list.
 func (s *Server) pageCursor(w http.ResponseWriter, r *http.Request, scope string) (c *cursor, ok bool) {
 	t := r.URL.Query().Get("page-token")
 	if t == "" {
@@ -84,9 +83,8 @@ func (s *Server) nextToken(scope string, next *cursor) *string {
 // scope names a list for page tokens.
 func scope(parts ...string) string { return strings.Join(parts, "\x1f") }
 
-// pageFunc returns the page of a list after the cursor (nil: the first page)
-// and the cursor of the next page, or nil on the last page. ok is false when
-// the list no longer holds the cursor's item.
+// pageFunc returns the page after the cursor and the next cursor (nil on the last
+// page); ok is false when the list no longer holds the cursor's item.
 type pageFunc[T any] func(after *cursor) (page []T, next *cursor, ok bool)
 
 // pipelinePages pages src with pagePipelines, keeping the pipelines that pass
@@ -103,11 +101,8 @@ func idPages[T any](items []T, id func(T) string) pageFunc[T] {
 	return func(after *cursor) ([]T, *cursor, bool) { return pageByID(items, id, after) }
 }
 
-// servePage answers one page of the list named by sc: the page that pages
-// returns after the request's page-token, each item turned into its wire form
-// by toWire, with the token of the next page. A page-token of another list, or
-// one whose item the list no longer holds, answers 400. Call it with s.mu held
-// when pages or toWire read the world.
+// servePage answers one page of list sc in wire form, with the next page's token; a
+// foreign or stale page-token answers 400. Call it with s.mu held.
 func servePage[T, W any](s *Server, w http.ResponseWriter, r *http.Request, sc string, pages pageFunc[T], toWire func(T) W) {
 	after, ok := s.pageCursor(w, r, sc)
 	if !ok {
@@ -139,10 +134,8 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (principal, b
 // the request's token, with s.mu read-locked.
 type idHandler func(s *Server, w http.ResponseWriter, r *http.Request, a routeArgs, pr principal)
 
-// withID adapts h to a route whose path parameter param is the UUID a.id.
-// Checks run in CircleCI's order: without a valid token the request answers
-// 401 with authenticate's message, then an id that is not a UUID answers 400
-// naming param; only then does h run, with s.mu read-locked.
+// withID adapts h to a route with a UUID parameter, checking in CircleCI's order: the
+// token (401), then the UUID (400); h runs with s.mu read-locked.
 func withID(param string, h idHandler) func(*Server, http.ResponseWriter, *http.Request, routeArgs) {
 	return func(s *Server, w http.ResponseWriter, r *http.Request, a routeArgs) {
 		pr, ok := s.authorize(w, r)
@@ -232,10 +225,8 @@ func (s *Server) visibleProject(pr principal, slug string) (int, bool) {
 // request's token, and the project s.w.projects[i], with s.mu read-locked.
 type projectHandler func(s *Server, w http.ResponseWriter, r *http.Request, a routeArgs, pr principal, i int)
 
-// withProject adapts h to a route under the project a.slug. A request without
-// a valid token, or for a project its token does not see, answers 404
-// "Project not found": CircleCI tells neither a bad token nor "no access"
-// from "no such project". Otherwise h runs with s.mu read-locked.
+// withProject adapts h to a project route: a bad token or an unseen project answers
+// 404 "Project not found", as CircleCI does; h runs with s.mu read-locked.
 func withProject(h projectHandler) func(*Server, http.ResponseWriter, *http.Request, routeArgs) {
 	return func(s *Server, w http.ResponseWriter, r *http.Request, a routeArgs) {
 		pr, _, ok := s.authenticate(r)
@@ -288,9 +279,8 @@ func (s *Server) visiblePipeline(pr principal, id string) (*Pipeline, bool) {
 	return p, true
 }
 
-// lookupWorkflow returns the workflow id names if pr sees its project and
-// its pipeline is not past data retention. Otherwise it answers 404 and
-// returns false. Must be called with s.mu held.
+// lookupWorkflow returns a workflow pr may see and that is not expired, else answers
+// 404. Call it with s.mu held.
 func (s *Server) lookupWorkflow(w http.ResponseWriter, pr principal, id string) (*Workflow, bool) {
 	wf, ok := s.w.workflows[strings.ToLower(id)]
 	switch {

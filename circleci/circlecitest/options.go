@@ -12,9 +12,7 @@ const (
 	// DefaultMaxWorkflowsPerPipeline is the largest number of workflows a
 	// generated pipeline has when Options.MaxWorkflowsPerPipeline is 0.
 	DefaultMaxWorkflowsPerPipeline = 3
-	// DefaultMaxJobsPerWorkflow is the largest number of jobs a generated
-	// workflow has when Options.MaxJobsPerWorkflow is 0. It is above PageSize,
-	// so some job lists span two pages.
+	// DefaultMaxJobsPerWorkflow is above PageSize, so some job lists span two pages.
 	DefaultMaxJobsPerWorkflow = 25
 	// DefaultUsers is the number of users when Options.Users is 0.
 	DefaultUsers = 12
@@ -30,14 +28,12 @@ const (
 	DefaultAdvanceStep = time.Hour
 )
 
-// DefaultNow is the dataset clock when Options.Now is zero: 2026-01-01T00:00:00Z.
-// Every generated timestamp lies before it, so the data does not depend on the
-// wall clock.
+// DefaultNow is the dataset clock when Options.Now is zero: the data never depends on
+// the wall clock.
 var DefaultNow = time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC)
 
-// Options configures a fake CircleCI server. The zero value is usable: every
-// zero field takes the default named after it. The same Options (Seed included)
-// always produce the same dataset and byte-identical API responses.
+// Options configures a fake server; every zero field takes its default. The same
+// Options always give the same dataset and byte-identical answers.
 type Options struct {
 	// Seed seeds every pseudo-random choice: ids, names, times, statuses, which
 	// pipelines are broken or expired, which users are missing.
@@ -49,20 +45,16 @@ type Options struct {
 	// PipelinesPerProject is the number of pipelines each project starts with
 	// (default DefaultPipelinesPerProject; a negative value means none).
 	PipelinesPerProject int
-	// MaxWorkflowsPerPipeline bounds the workflows of a pipeline
-	// (default DefaultMaxWorkflowsPerPipeline). Each non-errored pipeline has
-	// between 1 and this many.
+	// MaxWorkflowsPerPipeline bounds the workflows of a pipeline (default
+	// DefaultMaxWorkflowsPerPipeline).
 	MaxWorkflowsPerPipeline int
 	// MaxJobsPerWorkflow bounds the jobs of a workflow (default
 	// DefaultMaxJobsPerWorkflow). Each workflow has between 1 and this many.
 	MaxJobsPerWorkflow int
 	// Users is the number of CircleCI users (default DefaultUsers).
 	Users int
-	// OddProjects adds that many GitHub projects, after the Projects regular
-	// ones, whose names are awkward to escape, quote and store (see
-	// OddRepoNames: "%", spaces, unicode, quotes, "'; DROP TABLE …"). Every
-	// second one belongs to the organization OddOrgSlug, whose name is as
-	// awkward; the others to gh/acme. The limited token never sees them.
+	// OddProjects adds GitHub projects with names awkward to escape and store
+	// (OddRepoNames), every second one in the organization OddOrgSlug.
 	OddProjects int
 
 	// Now is the dataset clock (default DefaultNow). All created_at, started_at
@@ -72,9 +64,8 @@ type Options struct {
 	// Token is the valid personal API token (default DefaultToken). It sees
 	// every project.
 	Token string
-	// LimitedToken, if set, is a second valid token that sees only the first
-	// LimitedProjects projects: the others answer 404 "Project not found" and are
-	// absent from org pipeline lists, collaborations and followed projects.
+	// LimitedToken, if set, is a token that sees only the first LimitedProjects
+	// projects; the others answer 404 "Project not found" and are listed nowhere.
 	LimitedToken string
 	// LimitedProjects is how many projects LimitedToken sees (default
 	// DefaultLimitedProjects when LimitedToken is set).

@@ -10,16 +10,10 @@ import (
 	"strings"
 )
 
-// Page tokens are opaque to clients: unpadded standard base64 (so they may
-// hold "+" and "/", which a client must URL-encode) of a 16-byte MAC followed by
-// the cursor encrypted with a keystream derived from that MAC (a small SIV
-// construction). The MAC covers the list's scope — route, parent id, filters
-// and the caller's visibility — so a token is only accepted back on the same
-// list with the same filters; anything else answers 400. Tokens are
-// deterministic: the same seed gives the same tokens, so responses stay
-// byte-identical between runs. The cursor is the position of the last item
-// returned (its created_at and id), so new pipelines added by Advance between
-// two pages neither repeat nor shift items.
+// Page tokens are opaque and deterministic: base64 of a MAC over the list's scope
+// (route, parent, filters, visibility) and the encrypted cursor (the last item's
+// created_at and id), so a token works only on its own list and new items never shift
+// pages.
 
 // errBadPageToken is returned for a token that is malformed, forged, from
 // another seed or from another list.
@@ -95,9 +89,8 @@ func (p *pager) decode(scope, token string) (cursor, error) {
 	return cursor{t: int64(binary.BigEndian.Uint64(payload[:8])), id: id}, nil
 }
 
-// pagePipelines returns the page of src (newest first) after `after` (nil:
-// from the start) whose items pass keep, and the cursor of the next page, or
-// nil on the last page.
+// pagePipelines returns the page of src (newest first) after `after` whose items pass
+// keep, and the next cursor (nil on the last page).
 func pagePipelines(src []*Pipeline, keep func(*Pipeline) bool, after *cursor) ([]*Pipeline, *cursor) {
 	start := 0
 	if after != nil {
@@ -129,9 +122,8 @@ func pagePipelines(src []*Pipeline, keep func(*Pipeline) bool, after *cursor) ([
 	return items, nil
 }
 
-// pageByID returns the page of items after the item whose id is after.id
-// (nil: from the start), and the next cursor or nil. ok is false when the
-// cursor's item is not in the list.
+// pageByID returns the page after the item with id after.id, and the next cursor; ok
+// is false when that item is not in the list.
 func pageByID[T any](items []T, id func(T) string, after *cursor) (page []T, next *cursor, ok bool) {
 	start := 0
 	if after != nil {

@@ -11,9 +11,8 @@ import (
 // Every random choice goes through it, so a seed fixes the whole dataset.
 type gen struct{ r *rand.Rand }
 
-// newRand returns a PCG generator for seed on the named stream. Different
-// streams of one seed are independent, so e.g. fault selection never shifts
-// the data.
+// newRand returns a PCG generator for seed on the named stream: streams are
+// independent, so fault selection never shifts the data.
 func newRand(seed int64, stream uint64) *rand.Rand {
 	return rand.New(rand.NewPCG(uint64(seed), stream))
 }

@@ -10,10 +10,8 @@ import (
 	"time"
 )
 
-// Server is a fake CircleCI API. It is an http.Handler; NewServer also starts
-// it on a loopback port. The API lives under URL+"/api/v2/" and
-// URL+"/api/v1.1/"; the control routes (not part of CircleCI) under
-// URL+"/_fake/". All methods are safe for concurrent use.
+// Server is a fake CircleCI API and an http.Handler: the API under URL+"/api/v2/" and
+// "/api/v1.1/", the control API under "/_fake/". Safe for concurrent use.
 type Server struct {
 	// URL is the base URL, "http://127.0.0.1:port" with no trailing slash,
 	// for a server started by NewServer; "" for one made by NewHandler.
@@ -48,9 +46,8 @@ func NewHandler(opts Options) *Server {
 	return s
 }
 
-// NewServer returns a started Server listening on 127.0.0.1 on a random port,
-// like httptest.NewServer. Call Close when done. It panics if it cannot
-// listen.
+// NewServer returns a Server listening on a random loopback port, like
+// httptest.NewServer; it panics if it cannot listen.
 func NewServer(opts Options) *Server {
 	s := NewHandler(opts)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -95,9 +92,7 @@ func (s *Server) Now() time.Time {
 	return s.w.now
 }
 
-// SetFaults replaces the faults in force and returns them as normalized
-// (negative values clamped, RateBurst defaulted). The token bucket refills
-// when its rate or size changes.
+// SetFaults replaces the faults in force and returns them normalized.
 func (s *Server) SetFaults(f Faults) Faults {
 	f = s.faults.set(f)
 	s.mu.Lock()

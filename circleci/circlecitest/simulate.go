@@ -7,11 +7,8 @@ import (
 	"time"
 )
 
-// This file simulates one workflow run, so that job statuses, timestamps and
-// the workflow status are consistent with each other and with the job graph:
-// a job starts only after its dependencies succeeded, jobs downstream of a
-// failure end not_run, an unapproved approval job holds everything after it,
-// and a run cut at "now" shows running, queued and blocked jobs.
+// A simulated workflow run keeps job statuses, times and the workflow status
+// consistent with the job graph, including a run cut at "now".
 
 // forever is the offset of something that never happens.
 const forever = time.Duration(math.MaxInt64)
@@ -58,11 +55,8 @@ func buildJobName(i int) string {
 	return fmt.Sprintf("test-shard-%d", i-len(buildJobNames)+1)
 }
 
-// planJobs lays out n jobs in stages: one checkout job, then stages of 1..4
-// parallel jobs, each depending on one or two jobs of the stage before. With
-// approval, one stage is a single approval job that depends on the whole stage
-// before it and that the next stage waits for. With wide, the second stage has
-// at least two parallel jobs.
+// planJobs lays out n jobs in stages (a checkout job, then 1..4 parallel jobs each
+// depending on one or two of the stage before), with an approval stage if asked.
 func (g gen) planJobs(n int, approval, wide bool) []planJob {
 	if approval && n < 2 {
 		n = 2
@@ -273,9 +267,7 @@ func buildIndexes(jobs []planJob) []int {
 	return out
 }
 
-// siblings returns the pairs of build jobs at the same depth of the graph
-// (length of the longest dependency chain before them, the stage of the
-// layout), which therefore do not depend on each other and run in parallel.
+// siblings returns the pairs of build jobs at the same depth, which run in parallel.
 func siblings(jobs []planJob) [][2]int {
 	depth := make([]int, len(jobs))
 	for i, j := range jobs {
@@ -298,10 +290,8 @@ func siblings(jobs []planJob) [][2]int {
 	return out
 }
 
-// simulate runs a workflow plan in the given mode for a workflow created at
-// created, as seen at now. It returns the job states (offsets from created),
-// the workflow status and its stopped_at offset (nil while not terminal).
-// Everything it reports happened before now.
+// simulate runs a plan in mode for a workflow created at created, as seen at now:
+// the job states, the workflow status and its stopped_at offset (nil while running).
 func (g gen) simulate(jobs []planJob, mode string, created, now time.Time) ([]jobState, string, *time.Duration) {
 	first := g.between(2*time.Second, 6*time.Second)
 	switch mode {
@@ -343,9 +333,8 @@ func (g gen) simulateTerminal(jobs []planJob, mode string, first, avail time.Dur
 	return states, mode, dptr(lastStop(states))
 }
 
-// simulateActive runs a workflow that is running, failing or on_hold at
-// offset target: it picks the moment of the run that shows that status, then
-// stretches or squeezes the run so that this moment is target.
+// simulateActive runs a workflow that shows mode (running, failing, on_hold) at
+// offset target, stretching the run so that the moment falls there.
 func (g gen) simulateActive(jobs []planJob, mode string, first, target time.Duration) ([]jobState, string, *time.Duration) {
 	var cut time.Duration
 	switch mode {

@@ -6,17 +6,15 @@ import (
 	"time"
 )
 
-// RetryAfterGrace is how long after a 429 was sent a request of the same
-// token may still arrive without counting as a Retry-After violation: it was
-// presumably sent before the client could read the 429.
+// RetryAfterGrace: a request arriving this soon after a 429 was presumably sent
+// before the client read it, and is no Retry-After violation.
 const RetryAfterGrace = 100 * time.Millisecond
 
 // Stats counts the CircleCI API requests the server answered (the /_fake/
 // control routes are not counted).
 type Stats struct {
-	// Requests counts answered requests by route template and HTTP status.
-	// Templates look like "GET /api/v2/pipeline/{pipeline-id}/workflow";
-	// requests to no known route count under "<METHOD> (unmatched)".
+	// Requests counts answered requests by route template and status ("<METHOD>
+	// (unmatched)" for unknown routes).
 	Requests map[string]map[int]int64 `json:"requests"`
 	// Total is the number of answered requests.
 	Total int64 `json:"total"`
@@ -26,22 +24,9 @@ type Stats struct {
 	// RetryAfterSent counts 429 responses sent with a Retry-After header.
 	RetryAfterSent int64 `json:"retry_after_sent"`
 
-	// RetryAfterViolations and RetryAfterHonoured tell whether clients wait as
-	// long as the 429s ask. Each 429 sent with Retry-After R at time t opens,
-	// for the request's token, a wait window [t, t+R). A later request of that
-	// token arriving at time a (arrival and sending times are taken under one
-	// lock, so they are totally ordered):
-	//   - violates every open window with t+RetryAfterGrace < a < t+R, and is
-	//     counted once in RetryAfterViolations however many it violates. A
-	//     request arriving within the grace was presumably in flight when the
-	//     429 went out (so concurrent requests are not counted), and one
-	//     arriving before t cannot be one the 429 should have held back;
-	//   - closes every window with t+R <= a; each closed window without a
-	//     violation counts once in RetryAfterHonoured.
-	// Windows no later request reached stay open and count in neither. A
-	// request answered 429 is checked like any other before it opens its own
-	// window. Requests without a token count under the empty token. Resetting
-	// the stats drops the open windows too.
+	// RetryAfterViolations counts requests that arrived inside a 429's Retry-After
+	// window for their token (past RetryAfterGrace); RetryAfterHonoured the windows
+	// that closed without one (docs/design.md, "Introspection").
 	RetryAfterViolations int64 `json:"retry_after_violations"`
 	// RetryAfterHonoured: see RetryAfterViolations.
 	RetryAfterHonoured int64 `json:"retry_after_honoured"`

@@ -31,10 +31,8 @@ func (w *world) collaborations(pr principal) []Collaboration {
 	return out
 }
 
-// followedProjects lists the projects pr sees, as v1.1 GET /projects does.
-// CircleCI reports "following": false even for followed projects; so does the
-// fake. circleci/… projects have a vcs_url of the form
-// "//circleci.com/<org-id>/<project-id>".
+// followedProjects lists the projects pr sees as v1.1 /projects does ("following":
+// false, as CircleCI answers).
 func (w *world) followedProjects(pr principal) []FollowedProject {
 	var out []FollowedProject
 	for i := 0; i < pr.visible; i++ {

@@ -2,10 +2,8 @@ package circlecitest
 
 import "time"
 
-// Wire types: the JSON CircleCI sends, written from the spec
-// (shared/circleci/openapi.json) and the known real-API behaviour. Field
-// order follows the spec's property order. They are deliberately separate
-// from the dataset types and from package circleci.
+// Wire types: the JSON CircleCI sends, in the spec's property order, apart from the
+// dataset types and from package circleci.
 
 // wireTimeLayout is how CircleCI writes timestamps: UTC, milliseconds, "Z".
 const wireTimeLayout = "2006-01-02T15:04:05.000Z"

@@ -66,9 +66,8 @@ var OddRepoNames = []string{
 	`back\slash;semi:colon`,
 }
 
-// OddOrgSlug is the slug of the organization of every second odd project
-// (Options.OddProjects); OddOrgName its name. "github/" + the part after
-// "gh/" is accepted as an alias, as for gh/acme.
+// OddOrgSlug and OddOrgName name the organization of every second odd project
+// ("github/…" is accepted for "gh/…").
 const (
 	OddOrgSlug = "gh/ödd org's 100%"
 	OddOrgName = `Ödd "Org"'; DROP TABLE circleci_projects; --`

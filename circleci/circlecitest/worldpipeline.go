@@ -8,10 +8,8 @@ import (
 	"time"
 )
 
-// newPipeline makes a pipeline of project pi created at t, with its workflows
-// and jobs as seen at now. mode is modeTerminal, modeNatural or one of the
-// active modes (which then applies to the pipeline's first workflow).
-// The order of the random draws is the dataset: a change to it changes every seed's world.
+// newPipeline makes a pipeline of project pi created at t, with its workflows as seen
+// at now (mode: see modeTerminal). The order of the draws is the dataset.
 func (w *world) newPipeline(g gen, pi int, t time.Time, errored bool, mode string, now time.Time) *Pipeline {
 	proj := w.projects[pi]
 	t = t.UTC().Truncate(time.Millisecond)

@@ -1,17 +1,6 @@
-// Command fakecircleci serves the fake CircleCI API of package circlecitest,
-// for demos, benchmarks and the OpenAPI conformance check.
-//
-// Every flag can also be set from the environment as FAKECIRCLECI_<FLAG>, with
-// the flag name upper-cased and dashes turned into underscores (for example
-// FAKECIRCLECI_RANDOM_500=0.05); a flag on the command line wins. On start it
-// prints the base URL and the token as KEY=VALUE lines:
-//
-//	BASE_URL=http://127.0.0.1:8080
-//	TOKEN=fake-token
-//
-// The API is at BASE_URL/api/v2 and BASE_URL/api/v1.1; the control API (stats,
-// dataset, expected, advance, faults) at BASE_URL/_fake/. Use -addr
-// 127.0.0.1:0 for a free port. SIGINT or SIGTERM shuts it down gracefully.
+// Command fakecircleci serves the fake CircleCI API of package circlecitest. Each flag
+// may come from FAKECIRCLECI_<FLAG> (the command line wins). It prints BASE_URL= and
+// TOKEN= lines on start; -addr 127.0.0.1:0 picks a free port.
 package main
 
 import (
