@@ -16,17 +16,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Migrations are embedded SQL files, migrations/<dialect>/NNNN_name.sql, applied in
-// version order by Open. Each applied version is recorded in schema_migrations
-// (version, name, applied_at), so applying is idempotent. A migration, once released,
-// is never edited: a schema change is a new file, in both dialect directories.
-//
-// Concurrent Opens are safe: on SQLite the whole run is one BEGIN IMMEDIATE
-// transaction (one writer at a time, across processes), which openSQLite retries if
-// SQLite fails it with SQLITE_BUSY before busy_timeout; on PostgreSQL the run holds
-// a session advisory lock (migrationLockID) and each migration is its own
-// transaction. A database migrated by a newer binary (versions this one does not
-// know) is accepted: migrations are meant to be additive.
+// Migrations are embedded SQL files (migrations/<dialect>/NNNN_name.sql) applied in
+// order and recorded in schema_migrations; concurrent Opens are safe. docs/design.md,
+// "The store", says how.
 
 //go:embed migrations
 var migrationFS embed.FS
@@ -77,10 +69,8 @@ func loadMigrations(dir string) ([]migration, error) {
 	return ms, nil
 }
 
-// migrateSQLite applies the pending SQLite migrations in one immediate transaction.
-// db must open transactions with BEGIN IMMEDIATE (the _txlock of the writer DSN), so
-// that concurrent runs queue on SQLite's write lock instead of failing. It is one
-// attempt: a failed run is rolled back, so the caller may run it again.
+// migrateSQLite applies the pending SQLite migrations in one BEGIN IMMEDIATE
+// transaction (db's _txlock), so concurrent runs queue; a failed run may be repeated.
 func migrateSQLite(ctx context.Context, db *sql.DB) (err error) {
 	ms, err := loadMigrations("sqlite")
 	if err != nil {

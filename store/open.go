@@ -17,20 +17,10 @@ var ErrUnsupportedURL = errors.New("store: unsupported database URL")
 // tests. Open accepts it alone or as sqlite://:memory:.
 const MemoryPath = ":memory:"
 
-// Open opens the store a database URL names and brings its schema up to date (see
-// migrate.go). The URL is one of:
-//
-//   - "" : DefaultURL, a SQLite file under ./data (the directory is created);
-//   - postgres://... or postgresql://... : PostgreSQL, through a pgx pool. Every
-//     pgx/libpq URL parameter works (sslmode, pool_max_conns, search_path,
-//     default_query_exec_mode=exec behind PgBouncer, ...);
-//   - sqlite://PATH : a SQLite file; sqlite:///abs/path is absolute and
-//     sqlite://relative/path relative to the working directory. The file and its
-//     directory are created if missing. PATH is taken literally: no query string;
-//   - a plain file path (no scheme), or ":memory:" : as sqlite://PATH.
-//
-// Anything else fails with ErrUnsupportedURL. Errors never contain the URL's
-// password.
+// Open opens the store a database URL names and migrates its schema: "" (DefaultURL),
+// postgres:// or postgresql:// (a pgx pool; every pgx parameter works), sqlite://PATH
+// (created if missing, PATH taken literally), or a plain path or ":memory:". Anything
+// else is ErrUnsupportedURL. Errors never contain the password.
 func Open(ctx context.Context, databaseURL string) (Store, error) {
 	target, err := parseDatabaseURL(databaseURL)
 	if err != nil {
@@ -114,9 +104,8 @@ func looksLikeKeywordDSN(s string) bool {
 	return false
 }
 
-// RedactURL returns a database URL fit for logs and errors: the password of its
-// userinfo and of any password= parameter replaced by "xxxxx" ("" is DefaultURL, as in
-// Open). It does not need s to parse as a URL.
+// RedactURL returns a database URL fit for logs and errors: userinfo and password=
+// passwords replaced by "xxxxx"; "" is DefaultURL, as in Open. s need not parse.
 func RedactURL(s string) string {
 	if strings.TrimSpace(s) == "" {
 		return DefaultURL

@@ -6,17 +6,9 @@ import (
 	"unicode/utf8"
 )
 
-// PostgreSQL cannot store some strings that Go, SQLite and JSON can: TEXT rejects the
-// NUL character and invalid UTF-8, and JSONB also rejects the escape \u0000 and
-// unpaired UTF-16 surrogate escapes (\ud800). CircleCI data can carry any of them (a
-// commit subject is user input), and one such value must not fail a whole batch, so
-// the PostgreSQL store writes them as the closest storable string:
-//
-//   - pgText drops NUL characters and replaces invalid UTF-8 with U+FFFD;
-//   - pgJSON replaces invalid UTF-8 with U+FFFD, and \u0000 and unpaired surrogate
-//     escapes with \ufffd.
-//
-// Both return their argument unchanged (without allocating) in the usual case.
+// PostgreSQL TEXT rejects NUL and invalid UTF-8, and JSONB also \u0000 and unpaired
+// surrogate escapes; CircleCI data may carry them, and one value must not fail a batch.
+// pgText and pgJSON write the closest storable string (without allocating when clean).
 
 // pgText returns s as PostgreSQL TEXT can store it.
 func pgText(s string) string {

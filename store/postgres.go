@@ -18,15 +18,9 @@ import (
 // aborted as a deadlock victim or serialization failure before giving up.
 const pgWriteAttempts = 3
 
-// pgStore is the Store on PostgreSQL, through a pgx pool.
-//
-// WriteBatch sends the whole Batch as one pgx batch (one round trip) inside one
-// transaction. Each upsert is a single statement per table and round, whose rows
-// arrive as one array per column and are expanded by unnest: the statement text is
-// fixed, so it is prepared once per connection, and its size does not grow with the
-// batch. Rows are written in a fixed table order and sorted by key, so concurrent
-// batches lock rows in the same order; a transaction still aborted as a deadlock
-// victim is retried.
+// pgStore is the Store on PostgreSQL, through a pgx pool. WriteBatch sends a Batch as
+// one pgx batch in one transaction of fixed unnest upserts, rows in a fixed lock order
+// (docs/design.md, "The store").
 type pgStore struct {
 	queries
 	pool *pgxpool.Pool
@@ -158,10 +152,7 @@ func pgRetryable(err error) bool {
 // pgStatements caches the upsert statement of each table.
 var pgStatements sync.Map // *table -> string
 
-// pgUpsertSQL is the statement upserting rows into t from one array per column:
-//
-//	INSERT INTO t (a, b) SELECT a, b::jsonb FROM unnest($1::text[], $2::text[]) AS u (a, b)
-//	ON CONFLICT ...
+// pgUpsertSQL upserts rows into t from one array per column, through unnest.
 func pgUpsertSQL(t *table) string {
 	if s, ok := pgStatements.Load(t); ok {
 		return s.(string)

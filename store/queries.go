@@ -11,10 +11,8 @@ import (
 	"time"
 )
 
-// This file implements the Store methods other than WriteBatch and Close once, for
-// both databases, over dbConn. Both drivers take $N placeholders (modernc.org/sqlite
-// binds $N by position) and scan into the same destinations (sql.Scanner values, which
-// pgx supports too), so only a few fragments depend on the dialect.
+// The Store methods other than WriteBatch and Close, once for both databases over
+// dbConn: both take $N placeholders and scan into the same destinations.
 
 // dbConn is what the shared queries need of a database.
 type dbConn interface {
@@ -46,9 +44,8 @@ type queries struct {
 	now func() time.Time
 }
 
-// listChunk is how many values one query binds for an id list on SQLite; PostgreSQL
-// binds the whole list as one array. SQLite looks named parameters ($N) up by a linear
-// search, so long lists are split rather than bound at once.
+// listChunk bounds the values one SQLite query binds for an id list (SQLite looks $N up
+// linearly); PostgreSQL binds the whole list as one array.
 const listChunk = 500
 
 // inList returns an SQL condition "col is one of values" whose placeholders start at
@@ -271,10 +268,8 @@ func (q *queries) SaveConnectionState(ctx context.Context, s ConnectionState) er
 	return nil
 }
 
-// OpenItems returns the project's entities that can still change: pipelines in a
-// non-final state or with a stored workflow whose status is not terminal, and
-// workflows whose status is not terminal. Unknown statuses count as not terminal. Both
-// lists are sorted.
+// OpenItems returns the project's entities that can still change (non-final pipelines,
+// or with a non-terminal workflow; non-terminal workflows), sorted.
 func (q *queries) OpenItems(ctx context.Context, projectSlug string) (OpenItems, error) {
 	var items OpenItems
 	var err error
@@ -298,9 +293,8 @@ func (q *queries) OpenItems(ctx context.Context, projectSlug string) (OpenItems,
 	return items, nil
 }
 
-// PipelinesCreatedSince returns the ids of the project's stored pipelines created at
-// or after t, newest first (then by number, highest first). Pipelines stored without
-// created_at are not returned.
+// PipelinesCreatedSince returns the ids of the project's pipelines created at or after
+// t, newest first.
 func (q *queries) PipelinesCreatedSince(ctx context.Context, projectSlug string, t time.Time) ([]string, error) {
 	ids, err := q.queryStrings(ctx, nil,
 		`SELECT id FROM circleci_pipelines WHERE project_slug = $1 AND created_at >= $2
@@ -312,14 +306,8 @@ func (q *queries) PipelinesCreatedSince(ctx context.Context, projectSlug string,
 	return ids, nil
 }
 
-// newestPipelinesQuery lists each project's slug with the created_at of its newest
-// stored pipeline. A GROUP BY would read the whole table (PostgreSQL scans it;
-// SQLite scans the whole index), so this walks the index on (project_slug,
-// created_at) instead, in both dialects: the recursive part finds the next slug
-// after the previous one (one index seek each), and the outer query the greatest
-// created_at of each slug (one seek each), so its cost grows with the number of
-// projects, not of pipelines. max ignores NULL created_at; a project whose pipelines
-// all lack it has a NULL row, left out by NewestPipelines.
+// newestPipelinesQuery gives each project's newest created_at by walking the
+// (project_slug, created_at) index: a few seeks per project, not a table scan.
 const newestPipelinesQuery = `WITH RECURSIVE slugs (slug) AS (
 		SELECT min(project_slug) FROM circleci_pipelines
 		UNION ALL
@@ -329,10 +317,8 @@ const newestPipelinesQuery = `WITH RECURSIVE slugs (slug) AS (
 	SELECT s.slug, (SELECT max(p.created_at) FROM circleci_pipelines p WHERE p.project_slug = s.slug)
 	FROM slugs s WHERE s.slug IS NOT NULL`
 
-// NewestPipelines returns, for each project with stored pipelines, the created_at of
-// its newest one, by project slug as stored. Pipelines stored without created_at
-// are not counted. It is one query of a few index seeks per project
-// (newestPipelinesQuery), cheap enough for every metrics scrape.
+// NewestPipelines returns the created_at of each project's newest stored pipeline:
+// cheap enough for every metrics scrape.
 func (q *queries) NewestPipelines(ctx context.Context) (map[string]time.Time, error) {
 	rows, err := q.db.query(ctx, newestPipelinesQuery)
 	if err != nil {
@@ -432,9 +418,8 @@ func (q *queries) WorkflowStatuses(ctx context.Context, ids []string) (map[strin
 	return out, nil
 }
 
-// UserRefs returns the distinct user ids referenced by stored workflows (started_by,
-// canceled_by, errored_by) and jobs (approved_by, canceled_by) of the given projects,
-// sorted bytewise. Empty ids are left out.
+// UserRefs returns the distinct user ids the projects' workflows and jobs reference,
+// sorted.
 func (q *queries) UserRefs(ctx context.Context, projectSlugs []string) ([]string, error) {
 	var refs []string
 	for _, chunk := range q.chunks(projectSlugs) {
@@ -543,9 +528,8 @@ func timeArg(t time.Time) any {
 	return t.UTC().Truncate(timePrecision)
 }
 
-// sinceArg is the query argument t of a "stored >= t" comparison: t in UTC, rounded
-// up to timePrecision so that the stored (truncated) times compare exactly. The zero
-// time, and anything earlier, is the first instant of year 1: every stored time.
+// sinceArg is t as a "stored >= t" argument: UTC, rounded up to timePrecision; the zero
+// time matches every stored time.
 func sinceArg(t time.Time) time.Time {
 	t = t.UTC()
 	if t.Year() < 1 {

@@ -11,10 +11,8 @@ import (
 	"github.com/circleci-sync/circleci-sync/circleci"
 )
 
-// ErrInvalidItem is returned (wrapped, naming the item) by WriteBatch when an item of
-// the Batch cannot be stored: an empty id, a job without WorkflowID, a Raw that is not
-// JSON, a time outside the years 1-9999. Nothing of the Batch is written then. The
-// Save*State methods return it for states without their ids.
+// ErrInvalidItem is returned (wrapped) by WriteBatch for an item it cannot store (no
+// id, a job without WorkflowID, Raw not JSON, a time out of range): nothing is written.
 var ErrInvalidItem = errors.New("store: invalid item")
 
 // timePrecision is the precision timestamps are stored with: PostgreSQL's, used by
@@ -46,9 +44,8 @@ func planBatch(b Batch, now time.Time) (writePlan, error) {
 		}
 	}
 
-	// This is the order in which every batch writes, and so locks, the tables: with the
-	// rows of each round sorted by key (rounds), concurrent PostgreSQL writers take their
-	// row locks in the same order and do not deadlock each other.
+	// Tables in a fixed order, rows sorted by key: concurrent writers lock alike and
+	// do not deadlock.
 	var rows [][]any
 	if rows, err = buildRows(b.Projects, "Projects", now, projectRow); err != nil {
 		return writePlan{}, err
@@ -102,11 +99,9 @@ func buildRows[T any](items []T, field string, now time.Time, row func(T, time.T
 	return rows, nil
 }
 
-// rounds splits rows into rounds in which each key occurs at most once: round k holds
-// the k-th occurrence of every key. Writing the rounds one after the other applies
-// the snapshots of one entity in their Batch order, exactly as separate batches would
-// (PostgreSQL refuses to upsert one row twice in one statement). Each round is sorted
-// by key, so that concurrent transactions lock rows in the same order.
+// rounds splits rows so that each key occurs once a round, applying one entity's
+// snapshots in Batch order (PostgreSQL refuses to upsert a row twice in a statement);
+// each round is sorted by key.
 func rounds(rows [][]any, keyLen int) [][][]any {
 	seen := make(map[[2]string]int, len(rows))
 	var out [][][]any
@@ -158,9 +153,8 @@ func projectRow(p circleci.Project, now time.Time) ([]any, error) {
 	}, nil
 }
 
-// pipelineRow is the circleci_pipelines row of p. vcs_branch, vcs_tag and vcs_revision
-// fall back to trigger_parameters.git.branch, .tag and .checkout_sha when p.VCS does
-// not carry them (pipelines started by pipeline definitions).
+// pipelineRow is p's circleci_pipelines row; the vcs columns fall back to
+// trigger_parameters.git when p has no VCS.
 func pipelineRow(p circleci.Pipeline, now time.Time) ([]any, error) {
 	if p.ID == "" {
 		return nil, errors.New("pipeline: empty id")

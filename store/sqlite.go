@@ -22,9 +22,8 @@ import (
 // order is time order, at timePrecision (microseconds).
 const sqliteTimeLayout = "2006-01-02T15:04:05.000000Z"
 
-// sqliteBusyTimeout is how long a SQLite connection waits for a lock held by another
-// process before failing with SQLITE_BUSY. It also bounds how long openSQLite keeps
-// retrying the steps that SQLite fails at once with SQLITE_BUSY (see sqliteRetryBusy).
+// sqliteBusyTimeout is how long a SQLite connection waits for another process's lock,
+// and how long openSQLite retries what SQLite fails at once with SQLITE_BUSY.
 const sqliteBusyTimeout = 10 * time.Second
 
 // sqliteMaxBackoff caps the pause between two attempts of sqliteRetryBusy.
@@ -36,15 +35,9 @@ const sqliteMaxParams = 30000
 // sqliteMaxRows bounds the rows of one multi-row INSERT.
 const sqliteMaxRows = 500
 
-// sqliteStore is the Store on a SQLite database (modernc.org/sqlite, pure Go).
-//
-// The file is in WAL mode. All writes go through writer, a pool of exactly one
-// connection: SQLite has a single writer anyway, and queueing concurrent WriteBatch
-// calls on the pool (rather than on SQLite's lock) means they wait their turn instead
-// of failing with SQLITE_BUSY. Writer transactions are BEGIN IMMEDIATE, and
-// busy_timeout covers other processes. Reads go through reader, a pool of read-only
-// connections that WAL lets run alongside the writer. synchronous=NORMAL: a power loss
-// may lose the last transactions, never corrupt the file; a sync re-fetches them.
+// sqliteStore is the Store on SQLite (modernc.org/sqlite): WAL, writes through a
+// one-connection pool so that they queue, reads through a read-only pool
+// (docs/design.md, "The store").
 type sqliteStore struct {
 	queries
 	path   string
@@ -52,16 +45,9 @@ type sqliteStore struct {
 	reader *sql.DB
 }
 
-// openSQLite opens (creating if needed) the SQLite database at path, or a private
-// in-memory one for MemoryPath, switches it to WAL and migrates it.
-//
-// Several processes may do so at once on a new file. SQLite does not always wait
-// busy_timeout for them: switching a file to WAL takes a read lock and then asks for
-// the write lock, and a connection that holds a read lock gets SQLITE_BUSY at once,
-// without its busy handler, when another holds the write lock (deadlock avoidance).
-// So the journal mode is set once, here, rather than by the DSN of every connection,
-// and that step and the migration are retried on SQLITE_BUSY (sqliteRetryBusy),
-// within sqliteBusyTimeout and ctx.
+// openSQLite opens (creating it if needed) the SQLite database at path, switches it to
+// WAL once and migrates it, retrying on SQLITE_BUSY: several processes may open a new
+// file at once.
 func openSQLite(ctx context.Context, path string) (*sqliteStore, error) {
 	memory := path == MemoryPath
 	deadline := time.Now().Add(sqliteBusyTimeout)
@@ -82,10 +68,7 @@ func openSQLite(ctx context.Context, path string) (*sqliteStore, error) {
 	writer.SetConnMaxLifetime(0)
 	writer.SetConnMaxIdleTime(0)
 	if !memory {
-		// The journal mode is persistent: the file stays in WAL for every later
-		// connection, of this process or another. Where WAL is not available, the
-		// file keeps its journal mode (the pragma answers the mode in force, not an
-		// error), as it did when the DSN set it.
+		// The journal mode is persistent; without WAL the file keeps its mode.
 		err := sqliteRetryBusy(ctx, deadline, func(ctx context.Context) error {
 			var mode string
 			return writer.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode)
@@ -122,12 +105,9 @@ func openSQLite(ctx context.Context, path string) (*sqliteStore, error) {
 	return s, nil
 }
 
-// sqliteRetryBusy runs op until it returns nil or an error other than SQLITE_BUSY or
-// SQLITE_LOCKED, pausing between attempts (a jittered backoff from 1ms up to
-// sqliteMaxBackoff, so that processes starting together do not retry in step). It
-// gives up with op's last error when the next attempt would start after deadline, or
-// when ctx ends (the error then wraps ctx's too). op must be safe to repeat: a
-// transaction that failed is rolled back before op returns.
+// sqliteRetryBusy runs op until it succeeds or fails otherwise than SQLITE_BUSY or
+// SQLITE_LOCKED, with jittered backoff, until deadline or ctx ends. op must be safe to
+// repeat.
 func sqliteRetryBusy(ctx context.Context, deadline time.Time, op func(context.Context) error) error {
 	backoff := time.Millisecond
 	for {
@@ -167,9 +147,8 @@ func isSQLiteBusy(err error) bool {
 	return false
 }
 
-// sqliteDSN is the modernc.org/sqlite DSN of the file at path: a file: URI, so that
-// any character works in path, with the connection's pragmas. None of them takes a
-// lock on the file: journal_mode, which does, is set once by openSQLite.
+// sqliteDSN is the file: URI DSN of path with the connection's pragmas, none of which
+// locks the file.
 func sqliteDSN(path string, writer bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(sqliteBusyTimeout.Milliseconds(), 10)+")")
@@ -371,10 +350,7 @@ func sqliteArgs(args []any) []any {
 // sqlRows adapts sql.Rows to dbRows.
 type sqlRows struct{ *sql.Rows }
 
-// Close closes the rows and releases their connection. It returns nothing, like
-// pgx.Rows.Close, as dbRows wants: the error of sql.Rows.Close (the driver's, from
-// finalizing the statement) is dropped, and the errors of the query and its
-// iteration are reported by Err, which callers check.
+// Close closes the rows; the errors that matter are reported by Err.
 func (r sqlRows) Close() { _ = r.Rows.Close() }
 
 var _ Store = (*sqliteStore)(nil)

@@ -7,20 +7,10 @@ import (
 	"github.com/circleci-sync/circleci-sync/circleci"
 )
 
-// The status sets below are the single source of the SQL that decides whether a stored
-// workflow, job or pipeline can still change (the write guard and OpenItems). The
-// workflow and job sets are derived at init from circleci.IsTerminalWorkflowStatus and
-// circleci.IsTerminalJobStatus applied to every status the circleci package declares,
-// and the final pipeline states from circleci.IsFinalPipelineState, so SQL and Go
-// cannot disagree. A test (TestStatusListsCoverModels) checks
-// that the lists below name every status and state constant of the circleci package,
-// and another that the partial indexes of the migrations use the same predicates.
-//
-// A status or state that the circleci package does not declare (one CircleCI added
-// later, or none) is in no list. For the write guard it is therefore neither terminal
-// nor final: a stored row in such a state may be replaced by any snapshot, and a
-// snapshot in such a state never replaces a terminal or final row. For OpenItems an
-// unknown workflow status or pipeline state is open: the entity is polled again.
+// The status sets, derived at init from the circleci package's statuses and its
+// IsTerminal/IsFinal functions, are the one source of the SQL deciding whether a row can
+// still change (write guard, OpenItems), so SQL and Go cannot disagree. An unknown
+// status is in no list: never terminal for the guard, open for OpenItems.
 
 // knownWorkflowStatuses lists every circleci.WorkflowStatus* constant.
 var knownWorkflowStatuses = []string{
@@ -80,9 +70,8 @@ var (
 	// finalPipelineSQL is the SQL list of the final pipeline states.
 	finalPipelineSQL = sqlList(finalPipelineStates)
 
-	// Predicates shared by the queries and the partial indexes of the migrations; the
-	// migrations must spell them exactly so (TestMigrationPredicatesMatchGo), or the
-	// query planners will not use the indexes.
+	// Predicates shared by the queries and the migrations' partial indexes, which must
+	// spell them exactly so (TestMigrationPredicatesMatchGo).
 	openWorkflowPredicate = "status NOT IN " + terminalWorkflowSQL
 	openJobPredicate      = "status NOT IN " + terminalJobSQL
 	openPipelinePredicate = "state NOT IN " + finalPipelineSQL
