@@ -15,17 +15,13 @@ import (
 const (
 	// DefaultStoreScrapeTimeout bounds the store reads of one scrape.
 	DefaultStoreScrapeTimeout = 5 * time.Second
-	// DefaultStoreCacheTTL is how long the store collector reuses what it read:
-	// scrapes closer together than this do not query the database.
+	// DefaultStoreCacheTTL: scrapes closer together reuse the store reads.
 	DefaultStoreCacheTTL = 15 * time.Second
 )
 
-// storeCollector is a prometheus.Collector that exports, on each scrape, how fresh
-// the stored data is: the newest stored pipeline of each project, and the last
-// completed sync of each connection. It reads the store at most once per ttl
-// (scrapes in between get the cached reads; ages are still computed at scrape
-// time), and within timeout. A read that fails is counted in errors and logged,
-// and its series are left out of the scrape; the others are still exported.
+// storeCollector exports on each scrape the newest stored pipeline of each project and
+// the last completed sync of each connection, reading the store at most once per ttl;
+// a failed read is counted and logged, and only its series are left out.
 type storeCollector struct {
 	st      store.Store
 	timeout time.Duration
@@ -36,8 +32,7 @@ type storeCollector struct {
 
 	age, timestamp, lastRun *prometheus.Desc
 
-	// mu serializes the reads (concurrent scrapes wait for one read) and guards
-	// the cache below.
+	// mu serializes the reads and guards the cache.
 	mu sync.Mutex
 	// read says whether the store was read, at readAt.
 	read   bool
@@ -128,8 +123,7 @@ func (c *storeCollector) check(err error, what string) bool {
 	return false
 }
 
-// unixSeconds is t in Unix seconds, with its fraction (UnixNano would overflow
-// outside the years 1678-2262).
+// unixSeconds is t in Unix seconds with its fraction (UnixNano would overflow).
 func unixSeconds(t time.Time) float64 {
 	return float64(t.Unix()) + float64(t.Nanosecond())/1e9
 }

@@ -1,12 +1,6 @@
-// Package metrics is the worker's Prometheus instrumentation: one registry holding
-// the Go and process collectors, the CircleCI client's request metrics
-// (circleciprom), the Temporal SDK's metrics (through its tally contrib), the
-// sync's own counters (ObserveBatch) and the freshness of the stored data
-// (RegisterStore), served by Handler.
-//
-// Files: metrics.go (Metrics, New, Handler), names.go (series and label names),
-// batch.go (ObserveBatch), temporal.go (the SDK's metrics handler), freshness.go
-// (the store collector).
+// Package metrics is the worker's Prometheus instrumentation: one registry with the Go
+// and process collectors, the CircleCI client's requests, the Temporal SDK's metrics,
+// the sync's counters and the freshness of the stored data, served by Handler.
 package metrics
 
 import (
@@ -29,24 +23,18 @@ import (
 
 // Options tune New. The zero value is ready: every field has a default.
 type Options struct {
-	// Logger receives the failures that do not fail a scrape: a store read of the
-	// freshness collector, a Temporal metric the registry refused. Nil discards
-	// them.
+	// Logger receives the failures that do not fail a scrape; nil discards them.
 	Logger *slog.Logger
-	// TemporalReportInterval is how often the Temporal SDK's metrics are copied
-	// into the registry (default DefaultTemporalReportInterval).
+	// TemporalReportInterval: default DefaultTemporalReportInterval.
 	TemporalReportInterval time.Duration
-	// StoreScrapeTimeout bounds the store reads of a scrape (default
-	// DefaultStoreScrapeTimeout).
+	// StoreScrapeTimeout bounds a scrape's store reads (default DefaultStoreScrapeTimeout).
 	StoreScrapeTimeout time.Duration
-	// StoreCacheTTL is how long the store's reads are reused by later scrapes
-	// (default DefaultStoreCacheTTL).
+	// StoreCacheTTL: default DefaultStoreCacheTTL.
 	StoreCacheTTL time.Duration
 }
 
-// Metrics owns the worker's Prometheus registry and the instruments that feed it.
-// Its methods are safe for concurrent use. Close it to stop the Temporal metrics'
-// reporting.
+// Metrics owns the worker's registry and the instruments feeding it; safe for
+// concurrent use. Close stops the Temporal reporting.
 type Metrics struct {
 	reg      *prometheus.Registry
 	opts     Options
@@ -59,8 +47,7 @@ type Metrics struct {
 	now func() time.Time
 }
 
-// New builds the registry and registers every collector but the store's (see
-// RegisterStore).
+// New builds the registry with every collector but the store's (RegisterStore).
 func New(opts Options) (*Metrics, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -99,24 +86,15 @@ func New(opts Options) (*Metrics, error) {
 // Registry is the registry every metric is registered with, to add more.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
-// CircleCI is the observer to set in circleci.Options.Observer: it exports
-// circleci_requests_total{route,method,status},
-// circleci_request_duration_seconds{route,method,status} and
-// circleci_limiter_wait_seconds{route}.
+// CircleCI is the observer for circleci.Options.Observer.
 func (m *Metrics) CircleCI() circleci.Observer { return m.circleci }
 
-// Temporal is the handler to set in client.Options.MetricsHandler before dialling:
-// the SDK's metrics (temporal_request_total, temporal_workflow_completed_total,
-// temporal_activity_execution_latency_seconds, ...) then appear in the registry,
-// at most Options.TemporalReportInterval late.
+// Temporal is the handler for client.Options.MetricsHandler: the SDK's metrics appear
+// in the registry at most Options.TemporalReportInterval late.
 func (m *Metrics) Temporal() client.MetricsHandler { return m.temporal }
 
-// RegisterStore registers a collector that exports, on each scrape, the freshness
-// of st's data: NewestPipelineAgeName and NewestPipelineTimestampName by project,
-// ConnectionLastRunTimestampName by connection, and StoreScrapeErrorsTotalName.
-// It reads st at most once per Options.StoreCacheTTL, within
-// Options.StoreScrapeTimeout; a failed read leaves its series out and is counted,
-// without failing the scrape. Only one store can be registered.
+// RegisterStore registers the freshness collector of st (see storeCollector); only one
+// store can be registered.
 func (m *Metrics) RegisterStore(st store.Store) error {
 	c := newStoreCollector(st, m.opts.StoreScrapeTimeout, m.opts.StoreCacheTTL, m.now, m.opts.Logger)
 	if err := m.reg.Register(c); err != nil {
@@ -125,8 +103,7 @@ func (m *Metrics) RegisterStore(st store.Store) error {
 	return nil
 }
 
-// Handler serves the registry in the Prometheus text format. A collector that
-// fails is logged and left out; the others are still served.
+// Handler serves the registry; a failing collector is logged and left out.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
 		ErrorLog:      slog.NewLogLogger(m.opts.Logger.Handler(), slog.LevelWarn),
@@ -134,8 +111,7 @@ func (m *Metrics) Handler() http.Handler {
 	})
 }
 
-// Close stops the Temporal metrics' reporting, after a last report. Later calls
-// do nothing.
+// Close stops the Temporal reporting after a last report; later calls do nothing.
 func (m *Metrics) Close() error {
 	var err error
 	m.once.Do(func() { err = m.closer.Close() })

@@ -1,41 +1,31 @@
 package metrics
 
-// The series this package exports besides the Go and process collectors', the
-// CircleCI client's (circleciprom.RequestsTotalName, RequestDurationName,
-// LimiterWaitName) and the Temporal SDK's (temporal_*, see Temporal).
+// The series this package exports besides the Go, process, CircleCI client's and
+// Temporal SDK's.
 const (
-	// EntitiesTotalName counts the entities a sync fetched and wrote, by
-	// LabelKind (project, pipeline, workflow, job, user): every item of a written
-	// store.Batch, whether its row changed or not.
+	// EntitiesTotalName counts the entities written in batches, changed or not, by
+	// LabelKind.
 	EntitiesTotalName = "circleci_sync_entities_total"
-	// RowsWrittenTotalName counts the rows the store inserted, updated or
-	// deleted (store.WriteStats.Written).
+	// RowsWrittenTotalName counts rows inserted, updated or deleted.
 	RowsWrittenTotalName = "circleci_sync_rows_written_total"
-	// RowsUnchangedTotalName counts the rows the store left alone: identical, or
-	// older than what is stored (store.WriteStats.Unchanged).
+	// RowsUnchangedTotalName counts rows left alone (identical or older).
 	RowsUnchangedTotalName = "circleci_sync_rows_unchanged_total"
-	// SkippedTotalName counts the entities sent to the skipped ledger, by
-	// LabelKind and LabelReason (expired, not_found, server_error).
+	// SkippedTotalName counts entities sent to the skipped ledger, by kind and reason.
 	SkippedTotalName = "circleci_sync_skipped_total"
-	// NewestPipelineAgeName is, by LabelProject, the age in seconds of the
-	// newest stored pipeline (scrape time minus its created_at).
+	// NewestPipelineAgeName is each project's newest stored pipeline's age in seconds.
 	NewestPipelineAgeName = "circleci_sync_newest_pipeline_age_seconds"
-	// NewestPipelineTimestampName is, by LabelProject, the created_at of the
-	// newest stored pipeline, in Unix seconds.
+	// NewestPipelineTimestampName is its created_at, in Unix seconds.
 	NewestPipelineTimestampName = "circleci_sync_newest_pipeline_timestamp_seconds"
-	// ConnectionLastRunTimestampName is, by LabelConnection, when the last
-	// completed sync of the connection ended, in Unix seconds. A connection that
-	// never completed one has no series.
+	// ConnectionLastRunTimestampName is when each connection's last completed sync
+	// ended, in Unix seconds.
 	ConnectionLastRunTimestampName = "circleci_sync_connection_last_run_timestamp_seconds"
-	// StoreScrapeErrorsTotalName counts the store reads of a scrape that failed
-	// (their series are then missing from that scrape).
+	// StoreScrapeErrorsTotalName counts a scrape's failed store reads.
 	StoreScrapeErrorsTotalName = "circleci_sync_store_scrape_errors_total"
 )
 
 // Label names.
 const (
-	// LabelKind is an entity kind: store.KindProject, KindPipeline, KindWorkflow,
-	// KindJob or KindUser.
+	// LabelKind is an entity kind (store.KindProject, …).
 	LabelKind = "kind"
 	// LabelReason is a skipped-ledger reason (store.Skipped.Reason).
 	LabelReason = "reason"

@@ -25,13 +25,9 @@ type ExampleResult struct {
 	Resync workflows.ResyncResponse `json:"resync"`
 }
 
-// Example is a workflow of another team's that uses both helpers: it runs the
-// connection's sync as its child and waits for the result (say, before building
-// a report from the database), then asks for a re-sync through the resync
-// Update. The child has ended by then, so the request starts a new sync of the
-// connection, whose first cycle includes it (ResyncIncluded, cycle 1); had a
-// sync been running, the answer would name its next cycle. Register it on any
-// worker of the namespace; the circleci-sync worker runs the rest.
+// Example is another team's workflow: it runs the connection's sync as a child and
+// waits (say, before a report), then asks for a re-sync, which starts a new sync whose
+// first cycle includes it. Register it on any worker of the namespace.
 func Example(ctx workflow.Context, in ExampleInput) (ExampleResult, error) {
 	var out ExampleResult
 	synced, err := RunAsChild(ctx, in.Sync, in.Options)

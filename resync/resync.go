@@ -1,14 +1,7 @@
-// Package resync lets other Temporal workflows sync a CircleCI connection: ask
-// its running sync for another cycle (Request, through the resync Update, or
-// Signal), or run a sync as a child and wait for its result (RunAsChild).
-//
-//	res, err := resync.Request(ctx, in, workflows.ResyncRequest{Reason: "release"}, resync.Options{})
-//	// res.Cycle is the cycle of circleci-sync/<connection_id> that includes the request
-//
-// A workflow cannot send an Update itself: Request runs the RequestResync
-// activity (Activities), which the circleci-sync worker registers, on the
-// circleci-sync task queue; the calling workflow may run on any task queue
-// of the namespace. Example (example.go) is a workflow that does both.
+// Package resync lets other workflows sync a CircleCI connection: ask its sync for
+// another cycle (Request, the resync Update; Signal) or run a sync as a child
+// (RunAsChild). A workflow cannot send an Update, so Request runs the RequestResync
+// activity on the circleci-sync task queue; the caller may run on any queue.
 package resync
 
 import (
@@ -35,11 +28,9 @@ const DefaultRequestTimeout = time.Minute
 
 // Options tunes the helpers. The zero value is ready.
 type Options struct {
-	// TaskQueue is where the circleci-sync worker polls: the RequestResync
-	// activity and the child sync run there (default workflows.DefaultTaskQueue).
+	// TaskQueue is the circleci-sync worker's (default workflows.DefaultTaskQueue).
 	TaskQueue string
-	// Timeout bounds one attempt of the RequestResync activity (default
-	// DefaultRequestTimeout); it is retried for up to 10 minutes.
+	// Timeout bounds one RequestResync attempt (default DefaultRequestTimeout).
 	Timeout time.Duration
 }
 
@@ -52,8 +43,7 @@ func (o Options) taskQueue() string {
 
 // RequestInput is the input of the RequestResync activity.
 type RequestInput struct {
-	// Sync is the connection's sync input: it names the connection, and starts
-	// the sync when none runs.
+	// Sync names the connection, and starts its sync when none runs.
 	Sync workflows.ConnectionSyncInput `json:"sync"`
 	// Request is the re-sync request.
 	Request workflows.ResyncRequest `json:"request"`
@@ -61,11 +51,9 @@ type RequestInput struct {
 	TaskQueue string `json:"task_queue"`
 }
 
-// Request asks the connection's sync for another cycle through the resync Update
-// and returns its answer: the cycle that includes the request. When no sync of
-// the connection runs it starts one with in (Update-with-Start: the new sync's
-// first cycle includes the request). in is validated first (a non-retryable
-// "invalid_input"). A continuous sync works too.
+// Request asks the connection's sync for another cycle through the resync Update and
+// returns the answer; when none runs it starts one with in (Update-with-Start). An
+// invalid in fails with a non-retryable "invalid_input".
 func Request(ctx workflow.Context, in workflows.ConnectionSyncInput, req workflows.ResyncRequest,
 	opts Options,
 ) (workflows.ResyncResponse, error) {
@@ -93,19 +81,16 @@ func Request(ctx workflow.Context, in workflows.ConnectionSyncInput, req workflo
 	return res, err
 }
 
-// Signal asks the connection's running sync for another cycle by signal, without
-// an answer. The future is ready once the signal is delivered; it fails when no
-// sync of the connection runs.
+// Signal asks the connection's running sync for another cycle, without an answer; the
+// future fails when none runs.
 func Signal(ctx workflow.Context, connectionID string, req workflows.ResyncRequest) workflow.Future {
 	return workflow.SignalExternalWorkflow(ctx, workflows.ConnectionWorkflowID(connectionID), "",
 		workflows.ResyncSignal, req)
 }
 
-// RunAsChild runs the connection's sync as a child workflow of the caller
-// (workflow ID workflows.ConnectionWorkflowID) and waits for its result. A sync
-// of the connection that is already running makes the child fail to start
-// (temporal.ChildWorkflowExecutionAlreadyStartedError): use Request then. A
-// continuous sync never ends, so in must not be continuous.
+// RunAsChild runs the connection's sync as a child and waits for its result. A running
+// sync of the connection makes it fail to start (use Request); in must not be
+// continuous.
 func RunAsChild(ctx workflow.Context, in workflows.ConnectionSyncInput, opts Options) (workflows.ConnectionSyncResult, error) {
 	if err := in.Validate(); err != nil {
 		return workflows.ConnectionSyncResult{}, err
@@ -125,8 +110,7 @@ func RunAsChild(ctx workflow.Context, in workflows.ConnectionSyncInput, opts Opt
 	return res, err
 }
 
-// Activities holds the RequestResync activity; it uses the worker's Temporal
-// client (activity.GetClient). Register it with RegisterActivities.
+// Activities holds the RequestResync activity (register it with RegisterActivities).
 type Activities struct{}
 
 // RegisterActivities registers the package's activities under their names.
@@ -136,10 +120,8 @@ func RegisterActivities(r interface {
 	r.RegisterActivityWithOptions((&Activities{}).RequestResync, activity.RegisterOptions{Name: RequestResyncName})
 }
 
-// RequestResync sends the resync Update to the connection's sync, starting the
-// sync with in.Sync when none runs (Update-with-Start, USE_EXISTING), waits for
-// the Update's answer and returns it. An input the sync would refuse fails at
-// once with a non-retryable "invalid_input".
+// RequestResync sends the resync Update, starting the sync with in.Sync when none runs,
+// and returns the answer; an input the sync would refuse is a non-retryable error.
 func (Activities) RequestResync(ctx context.Context, in RequestInput) (workflows.ResyncResponse, error) {
 	if err := in.Sync.Validate(); err != nil {
 		return workflows.ResyncResponse{}, err
@@ -164,9 +146,7 @@ func (Activities) RequestResync(ctx context.Context, in RequestInput) (workflows
 	h, err := c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: op,
 		UpdateOptions: client.UpdateWorkflowOptions{
-			// One request per activity, whatever its attempts: a retry after
-			// a timeout finds the Update already applied (the server dedups by
-			// ID) instead of asking for one more cycle.
+			// One Update ID per activity: a retried attempt finds it already applied.
 			UpdateID:     updateID(activity.GetInfo(ctx)),
 			WorkflowID:   id,
 			UpdateName:   workflows.ResyncUpdate,
@@ -186,14 +166,12 @@ func (Activities) RequestResync(ctx context.Context, in RequestInput) (workflows
 	return res, nil
 }
 
-// updateID names the resync Update an activity sends: its workflow run and
-// activity ID, the same on every attempt.
+// updateID is the same on every attempt of an activity.
 func updateID(info activity.Info) string {
 	return "resync/" + info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID + "/" + info.ActivityID
 }
 
-// rejected keeps a refusal by the sync's validator non-retryable (an
-// ApplicationError of type invalid_input) and wraps the rest, retryably.
+// rejected keeps a validator's refusal non-retryable and wraps the rest.
 func rejected(err error, id string) error {
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) && app.NonRetryable() {

@@ -1,40 +1,7 @@
-// Command starter starts and inspects circleci-sync's syncs. It has three modes:
-//
-// Start (the default) starts the ConnectionSync workflow of a connection on
-// Temporal and prints its workflow ID, run ID and Web UI link; -wait also waits
-// for the sync and prints its result as JSON. The workflow ID is
-// circleci-sync/<connection>: starting a connection whose sync is running attaches
-// to that sync instead of starting a second one.
-//
-//	starter -connection acme -org gh/acme -token-env ACME_CIRCLECI_TOKEN -wait
-//
-// List (-list) talks to CircleCI directly and prints what a connection would sync:
-// who the token belongs to, the organizations it sees, and each project's pipeline
-// count and newest pipeline. It needs the token in its own environment.
-//
-//	starter -list -base-url https://circleci.com -token-env CIRCLECI_TOKEN -org gh/acme
-//
-// Counts (-counts, or `starter counts`) prints the row counts of the database
-// (DATABASE_URL), the skipped ledger, and a connection's last run (-connection).
-//
-// Schedule (`starter schedule create|describe|trigger|delete`) manages a
-// connection's Temporal Schedule, which starts its sync periodically:
-//
-//	starter schedule create -connection acme -org gh/acme -every 1h -jitter 5m
-//
-// Resync (`starter resync`) asks a connection's running sync for another cycle
-// (the resync Update) and prints which cycle includes the request; -start
-// starts the sync when none runs (Update-with-Start).
-//
-// Keygen (`starter keygen -id k1`) prints a new payload encryption key line for
-// PAYLOAD_ENCRYPTION_KEYS.
-//
-// The Temporal connection is configured like the Temporal CLI's (TEMPORAL_ADDRESS,
-// TEMPORAL_NAMESPACE, TLS, API key, profiles). The token is never a flag: syncs
-// name the worker's environment variable that holds it (-token-env, default
-// CIRCLECI_TOKEN), and -list reads the starter's own. It is never printed.
-//
-// Exit status: 0 on success, 2 on bad flags or an invalid sync input, 1 otherwise.
+// Command starter starts a connection's sync (-wait waits for its result) and inspects
+// syncs: -list (what CircleCI shows the token), counts, schedule, resync and keygen
+// (`starter -h`; docs/operations.md). Tokens are never flags: a sync names the worker's
+// variable. Exit status: 0 on success, 2 on bad flags or input, 1 otherwise.
 package main
 
 import (

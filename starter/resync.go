@@ -21,9 +21,8 @@ type resyncFlags struct {
 	start  bool
 }
 
-// runResync sends the resync Update to the connection's sync and prints the
-// answer (the cycle that includes the request). With -start it starts the sync
-// with the start flags when none runs (Update-with-Start).
+// runResync sends the resync Update and prints the cycle that includes the request;
+// -start starts the sync when none runs.
 func runResync(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	conn := strings.TrimSpace(o.start.connection)
 	if conn == "" {
@@ -58,8 +57,7 @@ func runResync(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	return err
 }
 
-// requestResync sends the resync Update to connection conn's sync; with start,
-// as an Update-with-Start of a sync with in on taskQueue.
+// requestResync sends the resync Update to conn's sync (with start, Update-with-Start).
 func requestResync(ctx context.Context, c client.Client, conn string, req workflows.ResyncRequest,
 	in workflows.ConnectionSyncInput, start bool, taskQueue string,
 ) (workflows.ResyncResponse, error) {

@@ -19,8 +19,7 @@ import (
 // DefaultEvery is how often a schedule starts a sync by default.
 const DefaultEvery = time.Hour
 
-// scheduleCatchupWindow is how late a missed scheduled sync may still start (a
-// server that was down): later than that, it waits for its next time.
+// scheduleCatchupWindow is how late a missed scheduled sync may still start.
 const scheduleCatchupWindow = 10 * time.Minute
 
 // scheduleFlags are the schedule subcommand's own flags.
@@ -87,8 +86,7 @@ type scheduleConfig struct {
 	Now bool
 }
 
-// manageSchedule creates, describes, triggers or deletes the connection's
-// schedule (ID workflows.ScheduleID).
+// manageSchedule creates, describes, triggers or deletes the connection's schedule.
 func manageSchedule(ctx context.Context, c client.Client, action string, sc scheduleConfig, out io.Writer) error {
 	id := workflows.ScheduleID(sc.Connection)
 	h := c.ScheduleClient().GetHandle(ctx, id)
@@ -111,8 +109,7 @@ func manageSchedule(ctx context.Context, c client.Client, action string, sc sche
 				StaticSummary: workflows.ConnectionSummary(sc.Input),
 				StaticDetails: workflows.ConnectionDetails(sc.Input, "the schedule "+id),
 			},
-			// A sync still running when the next one is due: the next is skipped,
-			// never run twice at once.
+			// A sync still running when the next is due: skip the next.
 			Overlap:            enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
 			CatchupWindow:      scheduleCatchupWindow,
 			Paused:             sc.Paused,

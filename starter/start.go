@@ -129,10 +129,8 @@ func runStart(ctx context.Context, s startFlags, timeout time.Duration, stdout, 
 	return startSync(ctx, c, cfg, timeout, stdout, stderr)
 }
 
-// dial connects to Temporal as configured in the environment (as the Temporal
-// CLI is, see syncworker.ClientOptions), within timeout, and returns the client
-// and its namespace. The SDK's own messages go to stderr, warnings at most:
-// stdout is the result.
+// dial connects to Temporal as the Temporal CLI would, within timeout, returning the
+// client and namespace; the SDK logs warnings at most to stderr.
 func dial(ctx context.Context, timeout time.Duration, stderr io.Writer) (client.Client, string, error) {
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	opts, err := syncworker.ClientOptions(logger)
@@ -145,9 +143,8 @@ func dial(ctx context.Context, timeout time.Duration, stderr io.Writer) (client.
 	return c, syncworker.Namespace(opts), err
 }
 
-// startSync starts cfg's sync with c, or attaches to the connection's running
-// sync, prints its workflow ID, run ID and Web UI link, and with cfg.Wait waits
-// for it and prints its result. timeout bounds the requests before the wait.
+// startSync starts cfg's sync (or attaches to the running one), prints its IDs and Web
+// UI link, and with cfg.Wait waits and prints its result.
 func startSync(ctx context.Context, c client.Client, cfg startConfig, timeout time.Duration, stdout, stderr io.Writer) error {
 	if err := validateInput(cfg.Input); err != nil {
 		return err
@@ -170,8 +167,7 @@ func startSync(ctx context.Context, c client.Client, cfg startConfig, timeout ti
 	run, err := c.ExecuteWorkflow(reqCtx, client.StartWorkflowOptions{
 		ID:        id,
 		TaskQueue: cfg.TaskQueue,
-		// A connection has one sync at a time: starting it again while it runs
-		// attaches to the running sync. A finished sync's ID is reused.
+		// One sync per connection: a running one is attached to.
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		StaticSummary:            workflows.ConnectionSummary(cfg.Input),
 		StaticDetails:            workflows.ConnectionDetails(cfg.Input, "the starter"),

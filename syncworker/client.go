@@ -14,18 +14,10 @@ import (
 	"github.com/circleci-sync/circleci-sync/metrics"
 )
 
-// ClientOptions loads the Temporal client options the way the Temporal CLI does
-// (go.temporal.io/sdk/contrib/envconfig): the profile TEMPORAL_PROFILE (default
-// "default") of the TOML file TEMPORAL_CONFIG_FILE (default
-// ~/.config/temporalio/temporal.toml, optional), then TEMPORAL_ADDRESS,
-// TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS* and TEMPORAL_GRPC_META_*
-// on top. Unset, the client talks to localhost:7233, namespace "default". The
-// SDK's log goes to logger.
-//
-// When payload encryption is configured (PAYLOAD_ENCRYPTION_KEYS or
-// PAYLOAD_ENCRYPTION_KEYS_FILE, see package codec) the options encrypt every
-// payload and failure message: the worker, the starter and any other client of
-// the syncs must then share the keys.
+// ClientOptions loads the Temporal client options as the Temporal CLI does
+// (contrib/envconfig: TOML profile, then TEMPORAL_* variables; default
+// localhost:7233). With payload encryption keys set, every payload is encrypted, so
+// every client of the syncs needs the keys.
 func ClientOptions(logger *slog.Logger) (client.Options, error) {
 	opts, err := envconfig.LoadDefaultClientOptions()
 	if err != nil {
@@ -42,10 +34,8 @@ func ClientOptions(logger *slog.Logger) (client.Options, error) {
 	return opts, nil
 }
 
-// Dial connects the worker to Temporal with ClientOptions(logger). When
-// cfg.MetricsAddr is set it first builds cfg.Metrics, whose Temporal handler
-// the client reports the SDK's metrics to. It sets cfg.Namespace to the
-// client's namespace.
+// Dial connects to Temporal with ClientOptions, first building cfg.Metrics when
+// cfg.MetricsAddr is set, and sets cfg.Namespace.
 func Dial(ctx context.Context, cfg *Config, logger *slog.Logger) (client.Client, error) {
 	opts, err := ClientOptions(logger)
 	if err != nil {

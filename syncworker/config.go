@@ -18,49 +18,36 @@ import (
 	"github.com/circleci-sync/circleci-sync/workflows"
 )
 
-// The environment variables ConfigFromEnv reads. The Temporal connection itself
-// (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS, API key, profiles) is read by
-// ClientOptions, as the Temporal CLI reads it.
+// The variables ConfigFromEnv reads (the Temporal connection's are ClientOptions').
 const (
 	// EnvTaskQueue is the task queue to poll (default workflows.DefaultTaskQueue).
 	EnvTaskQueue = "CIRCLECI_SYNC_TASK_QUEUE"
 	// EnvDatabaseURL is the store (default store.DefaultURL).
 	EnvDatabaseURL = "DATABASE_URL"
-	// EnvRate is the steady CircleCI request rate per token, in requests/s
-	// (default circleci.DefaultRequestsPerSecond; "inf" turns pacing off).
+	// EnvRate is requests/s per token ("inf": no pacing).
 	EnvRate = "CIRCLECI_RATE"
-	// EnvBurst is how many requests per token may go at once after an idle spell
-	// (default circleci.DefaultBurst).
+	// EnvBurst is requests per token at once after an idle spell.
 	EnvBurst = "CIRCLECI_BURST"
-	// EnvMaxConcurrent caps the CircleCI requests in flight per token (default
-	// circleci.DefaultMaxConcurrent).
+	// EnvMaxConcurrent caps requests in flight per token.
 	EnvMaxConcurrent = "CIRCLECI_MAX_CONCURRENT"
-	// EnvPageConcurrency is how many pipelines of a page one activity fetches at
-	// once (default activities.DefaultPageConcurrency).
+	// EnvPageConcurrency is pipelines of a page one activity fetches at once.
 	EnvPageConcurrency = "CIRCLECI_PAGE_CONCURRENCY"
-	// EnvPagesPerActivity caps the pipeline pages one activity covers (default:
-	// the workflow's, workflows.PagesPerActivity).
+	// EnvPagesPerActivity caps the pipeline pages one activity covers.
 	EnvPagesPerActivity = "CIRCLECI_PAGES_PER_ACTIVITY"
-	// EnvMaxConcurrentActivities caps the activities the worker runs at once
-	// (default DefaultMaxConcurrentActivities).
+	// EnvMaxConcurrentActivities caps the activities run at once.
 	EnvMaxConcurrentActivities = "WORKER_MAX_CONCURRENT_ACTIVITIES"
-	// EnvStopTimeout is how long a stopping worker lets running activities
-	// finish (default DefaultStopTimeout).
+	// EnvStopTimeout is how long a stopping worker lets activities finish.
 	EnvStopTimeout = "WORKER_STOP_TIMEOUT"
-	// EnvRegisterSearchAttributes: "false" keeps the worker from adding the
-	// missing search attributes (it then logs which to add).
+	// EnvRegisterSearchAttributes "false": only log the missing search attributes.
 	EnvRegisterSearchAttributes = "WORKER_REGISTER_SEARCH_ATTRIBUTES"
-	// EnvAllowedBaseURLs lists, comma separated, the CircleCI base URLs the
-	// worker sends tokens to (default DefaultAllowedBaseURLs; "*": any).
+	// EnvAllowedBaseURLs lists the base URLs tokens may go to ("*": any).
 	EnvAllowedBaseURLs = "CIRCLECI_ALLOWED_BASE_URLS"
-	// EnvTokenEnvPattern is the regular expression a sync's token_env must
-	// match (default DefaultTokenEnvPattern).
+	// EnvTokenEnvPattern must match a sync's token_env.
 	EnvTokenEnvPattern = "CIRCLECI_TOKEN_ENV_PATTERN"
 )
 
-// Defaults of the worker's allowlists: whoever can start a workflow on the task
-// queue names the base URL and the token's variable, so the worker refuses to
-// send anything but a CircleCI token, and only to a CircleCI it was told of.
+// Allowlist defaults: whoever starts a workflow names the base URL and the token's
+// variable, so the worker sends only CircleCI tokens, only to a known CircleCI.
 const (
 	// DefaultAllowedBaseURLs is CircleCI cloud.
 	DefaultAllowedBaseURLs = "https://circleci.com"
@@ -70,12 +57,10 @@ const (
 
 // Worker defaults.
 const (
-	// DefaultMaxConcurrentActivities is the default activity slot count. The
-	// per-token limiter, not this, paces CircleCI; this bounds the worker's memory
-	// and database connections.
+	// DefaultMaxConcurrentActivities bounds memory and database connections (the
+	// limiter paces CircleCI).
 	DefaultMaxConcurrentActivities = 32
-	// DefaultStopTimeout is how long a stopping worker waits for running
-	// activities by default.
+	// DefaultStopTimeout is EnvStopTimeout's default.
 	DefaultStopTimeout = 30 * time.Second
 )
 
@@ -95,30 +80,24 @@ type Config struct {
 	MaxConcurrentActivities int
 	// StopTimeout is how long a stopping worker lets running activities finish.
 	StopTimeout time.Duration
-	// MetricsAddr is where the Prometheus metrics are served (EnvMetricsAddr;
-	// empty: not served).
+	// MetricsAddr serves the metrics (EnvMetricsAddr; empty: none).
 	MetricsAddr string
-	// RegisterSearchAttributes lets the worker add the missing search
-	// attributes through the operator API (EnvRegisterSearchAttributes).
+	// RegisterSearchAttributes adds the missing search attributes.
 	RegisterSearchAttributes bool
-	// AllowedBaseURLs are the CircleCI base URLs the worker sends tokens to
-	// (EnvAllowedBaseURLs; activities.AnyBaseURL: any).
+	// AllowedBaseURLs are the base URLs tokens may go to.
 	AllowedBaseURLs []string
 	// TokenEnvPattern must match a sync's token_env (EnvTokenEnvPattern).
 	TokenEnvPattern *regexp.Regexp
 	// Codec encrypts payloads (package codec's variables); nil means off.
 	Codec *codec.Codec
-	// CodecServer, when its Addr is set (codec.EnvServerAddr), is where the
-	// worker serves the codec server for the CLI and the Web UI; it needs Codec.
+	// CodecServer, with its Addr set, serves the codec server; it needs Codec.
 	CodecServer codec.ServerConfig
 
 	// Set by Dial (or a test), not from the environment:
 
-	// Namespace is the Temporal namespace (for the search attributes); empty
-	// means "default".
+	// Namespace is the Temporal namespace ("" is "default").
 	Namespace string
-	// Metrics, when set, collects the worker's metrics (MetricsAddr serves
-	// them).
+	// Metrics collects the worker's metrics.
 	Metrics *metrics.Metrics
 }
 
@@ -141,9 +120,8 @@ func DefaultConfig() Config {
 	}
 }
 
-// ConfigFromEnv reads the configuration from the environment variables Env*,
-// defaulting what is unset or empty (DefaultConfig). A value that does not parse
-// or is out of range is an error naming the variable.
+// ConfigFromEnv reads the configuration from the Env* variables over DefaultConfig; a
+// bad value is an error naming its variable.
 func ConfigFromEnv() (Config, error) {
 	return ConfigFromLookup(os.LookupEnv)
 }

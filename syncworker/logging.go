@@ -18,16 +18,14 @@ const (
 	EnvLogLevel = "LOG_LEVEL"
 )
 
-// NewLogger adapts a slog logger to Temporal's log.Logger, for client.Options.Logger:
-// the SDK's own messages (worker start and stop, retries, panics) then share the
-// worker's handler, format and level.
+// NewLogger adapts a slog logger to Temporal's log.Logger, so that the SDK's messages
+// share the worker's handler.
 func NewLogger(logger *slog.Logger) log.Logger {
 	return log.NewStructuredLogger(logger)
 }
 
-// NewSlogLogger returns a logger writing to w in format ("text" or "json"; ""
-// means text) at level ("debug", "info", "warn", "error", or slog's "info+2"
-// forms; "" means info).
+// NewSlogLogger returns a logger writing to w in format ("text", "json") at level
+// ("debug", "info", …; "" is info).
 func NewSlogLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	var lvl slog.Level
 	if level = strings.TrimSpace(level); level != "" {

@@ -14,30 +14,21 @@ import (
 	"github.com/circleci-sync/circleci-sync/metrics"
 )
 
-// EnvMetricsAddr is the address the worker serves its Prometheus metrics on
-// (/metrics, and /healthz), such as ":9090" or "127.0.0.1:9090". Empty means no
-// metrics endpoint.
+// EnvMetricsAddr is where the worker serves /metrics and /healthz (empty: nowhere).
 const EnvMetricsAddr = "METRICS_ADDR"
 
 // Timeouts of the metrics server.
 const (
 	// metricsReadHeaderTimeout bounds reading a request's headers.
 	metricsReadHeaderTimeout = 10 * time.Second
-	// metricsWriteTimeout bounds a response: a scrape reads the store within
-	// metrics.DefaultStoreScrapeTimeout.
+	// metricsWriteTimeout bounds a response (a scrape reads the store).
 	metricsWriteTimeout = 30 * time.Second
-	// metricsShutdownTimeout is how long stopping lets requests in flight finish
-	// before closing their connections.
+	// metricsShutdownTimeout lets requests in flight finish when stopping.
 	metricsShutdownTimeout = 5 * time.Second
 )
 
-// ServeMetrics listens on addr and serves m at /metrics (the Prometheus text
-// format) and a liveness answer at /healthz (200, "ok"), in the background, until
-// ctx ends or stop is called. It returns the address bound (addr with the port
-// chosen, for "127.0.0.1:0"), and stop, which shuts the server down gracefully
-// (requests in flight get metricsShutdownTimeout) and returns when it is down; it
-// may be called more than once, and concurrently. A listen failure is returned;
-// a later serving failure is logged.
+// ServeMetrics serves m at /metrics and "ok" at /healthz on addr in the background
+// until ctx ends or stop (idempotent, graceful) is called; it returns the address bound.
 func ServeMetrics(ctx context.Context, addr string, m *metrics.Metrics, logger *slog.Logger) (addrBound string, stop func(), err error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
@@ -48,8 +39,7 @@ func ServeMetrics(ctx context.Context, addr string, m *metrics.Metrics, logger *
 	return serve(ctx, "metrics endpoint", addr, mux, logger)
 }
 
-// serve listens on addr and serves h in the background until ctx ends or stop is
-// called (see ServeMetrics); what names the server in errors and logs.
+// serve serves h on addr in the background (see ServeMetrics).
 func serve(ctx context.Context, what, addr string, h http.Handler, logger *slog.Logger) (addrBound string, stop func(), err error) {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)

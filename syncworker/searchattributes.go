@@ -18,14 +18,11 @@ import (
 	"github.com/circleci-sync/circleci-sync/workflows"
 )
 
-// searchAttributeRecheck is how often the worker looks again for search
-// attributes that were missing (registered since by an operator).
+// searchAttributeRecheck is how often missing search attributes are looked for again.
 const searchAttributeRecheck = time.Minute
 
-// SearchAttributeRegistry knows which of the workflows' custom search attributes
-// (workflows.SearchAttributes) exist on a namespace. The workflows ask it, through
-// the RegisteredSearchAttributes local activity, which they may set. It is safe
-// for concurrent use.
+// SearchAttributeRegistry knows which of the workflows' search attributes exist on a
+// namespace; the workflows ask it which to set. Safe for concurrent use.
 type SearchAttributeRegistry struct {
 	c         client.Client
 	namespace string
@@ -36,8 +33,7 @@ type SearchAttributeRegistry struct {
 	checkedAt time.Time
 }
 
-// NewSearchAttributeRegistry returns a registry for namespace (empty: "default"),
-// reading through c.
+// NewSearchAttributeRegistry returns a registry for namespace ("" is "default").
 func NewSearchAttributeRegistry(c client.Client, namespace string, logger *slog.Logger) *SearchAttributeRegistry {
 	if namespace == "" {
 		namespace = client.DefaultNamespace
@@ -48,11 +44,9 @@ func NewSearchAttributeRegistry(c client.Client, namespace string, logger *slog.
 	return &SearchAttributeRegistry{c: c, namespace: namespace, logger: logger}
 }
 
-// Ensure makes sure the workflows' search attributes exist: it lists the
-// namespace's custom attributes and, when add is true, adds the missing ones
-// through the operator API (allowed on a self-hosted server and the dev server,
-// not on Temporal Cloud). When some are still missing it logs exactly which, and
-// how to add them; the syncs go on without them. It returns the names present.
+// Ensure lists the namespace's search attributes and, with add, adds the missing ones
+// (not possible on Temporal Cloud); it logs how to add those still missing, and
+// returns the names present.
 func (r *SearchAttributeRegistry) Ensure(ctx context.Context, add bool) ([]string, error) {
 	present, missing, err := r.list(ctx)
 	if err != nil {
@@ -84,9 +78,8 @@ func (r *SearchAttributeRegistry) Ensure(ctx context.Context, add bool) ([]strin
 	return present, nil
 }
 
-// Present returns the names known to exist; when some were missing at the last
-// look, and it is older than a minute, it looks again (an operator may have
-// added them since). A failed look keeps what was known.
+// Present returns the names known to exist, looking again once a minute while some are
+// missing.
 func (r *SearchAttributeRegistry) Present(ctx context.Context) []string {
 	r.mu.Lock()
 	stale := len(r.present) < len(workflows.SearchAttributes()) && time.Since(r.checkedAt) > searchAttributeRecheck
@@ -103,8 +96,7 @@ func (r *SearchAttributeRegistry) Present(ctx context.Context) []string {
 	return now
 }
 
-// list reads the namespace's custom search attributes and records which of the
-// workflows' are present.
+// list reads which of the workflows' search attributes the namespace has.
 func (r *SearchAttributeRegistry) list(ctx context.Context) (present []string, missing []workflows.SearchAttribute, err error) {
 	resp, err := r.c.OperatorService().ListSearchAttributes(ctx,
 		&operatorservice.ListSearchAttributesRequest{Namespace: r.namespace})
@@ -139,8 +131,7 @@ func names(sas []workflows.SearchAttribute) []string {
 	return out
 }
 
-// addCommands says how to add the missing attributes: the Temporal CLI's command
-// (self-hosted), or tcld's (Temporal Cloud).
+// addCommands says how to add the missing attributes (temporal or tcld).
 func addCommands(namespace string, missing []workflows.SearchAttribute) string {
 	var cli, cloud []string
 	for _, sa := range missing {

@@ -19,11 +19,9 @@ import (
 	"github.com/circleci-sync/circleci-sync/workflows"
 )
 
-// RunWorker opens the store cfg names, registers the workflows and activities on
-// cfg.TaskQueue and polls it with c until ctx is done, then stops gracefully: running
-// activities get cfg.StopTimeout to finish. It returns nil after a stop asked by ctx.
-// Before polling it ensures the search attributes (a missing one never fails a sync) and
-// starts the metrics and codec servers cfg asks for. c stays the caller's.
+// RunWorker opens the store, starts the servers cfg asks for, ensures the search
+// attributes and polls cfg.TaskQueue with c until ctx is done; it then lets running
+// activities finish within cfg.StopTimeout. It returns nil after a stop asked by ctx.
 func RunWorker(ctx context.Context, cfg Config, c client.Client, logger *slog.Logger) error {
 	if logger == nil {
 		logger = slog.Default()
@@ -59,8 +57,8 @@ func RunWorker(ctx context.Context, cfg Config, c client.Client, logger *slog.Lo
 	return poll(ctx, cfg, c, newActivities(cfg, st, observer, batches, sas), logger)
 }
 
-// startServers registers the store's metrics and serves the metrics and the codec
-// server when cfg asks for them; stop shuts down what it started.
+// startServers registers the store's metrics and serves metrics and codec when cfg
+// asks; stop shuts down what it started.
 func startServers(ctx context.Context, cfg Config, st store.Store, logger *slog.Logger) (
 	observer circleci.Observer, batches activities.BatchObserver, stop func(), err error) {
 	var stops []func()
@@ -117,8 +115,7 @@ func newActivities(cfg Config, st store.Store, observer circleci.Observer, batch
 	}
 }
 
-// poll runs a worker with the workflows and acts on cfg.TaskQueue until ctx is done or
-// the worker fails, then stops it.
+// poll runs a worker on cfg.TaskQueue until ctx is done or it fails.
 func poll(ctx context.Context, cfg Config, c client.Client, acts *activities.Activities, logger *slog.Logger) error {
 	fatal := make(chan error, 1)
 	w := worker.New(c, cfg.TaskQueue, worker.Options{
