@@ -31,8 +31,8 @@ const redacted = "[REDACTED]"
 // modulePath is this module's import path, used to find its version in build info.
 const modulePath = "github.com/circleci-sync/circleci-sync"
 
-// Version is the version in the default User-Agent; release builds set it with -ldflags
-// "-X …/circleci.Version=v1.2.3", else the module's build version or "dev" is used.
+// Version is the version in the default User-Agent (set with -ldflags -X; default the
+// module's build version, or "dev").
 var Version = ""
 
 // Options configures a Client. Only Token is required. Options redacts Token when
@@ -42,20 +42,17 @@ type Options struct {
 	// Server host, optionally with a path prefix; "/api/v2" and "/api/v1.1" are appended.
 	BaseURL string
 
-	// Token is a personal API token, sent in the Circle-Token header. Surrounding
-	// white space (such as the newline of a token file) is trimmed. Required.
+	// Token is a personal API token (Circle-Token header), trimmed. Required.
 	Token string
 
 	// HTTPClient sends the requests (default NewDefaultHTTPClient). It is copied, and
 	// its CheckRedirect wrapped so that the token never follows a redirect elsewhere.
 	HTTPClient *http.Client
 
-	// UserAgent is sent in the User-Agent header. The default is
-	// "circleci-sync/<version> (+https://github.com/circleci-sync/circleci-sync)".
+	// UserAgent defaults to "circleci-sync/<version> (+https://github.com/circleci-sync/circleci-sync)".
 	UserAgent string
 
-	// MaxBodyBytes caps the size of a response body. A larger 2xx body is a
-	// ClassDecode error. Zero or negative means DefaultMaxBodyBytes.
+	// MaxBodyBytes caps a response body (default DefaultMaxBodyBytes): larger is ClassDecode.
 	MaxBodyBytes int64
 
 	// Limiter paces the requests (default SharedLimiter(BaseURL, Token, …): one budget
@@ -75,8 +72,7 @@ func (o Options) String() string {
 // GoString is String: the %#v form also redacts the token.
 func (o Options) GoString() string { return o.String() }
 
-// Format prints String for every verb, so that no fmt verb (not even %d or %x) can
-// print the token.
+// Format prints String for every verb, so that no verb can print the token.
 func (o Options) Format(f fmt.State, verb rune) { _, _ = io.WriteString(f, o.String()) }
 
 // LogValue logs the options with the token redacted.
@@ -102,8 +98,7 @@ func (o Options) redactedToken() string {
 	return redacted
 }
 
-// credential holds the token behind a pointer, so that printing a Client through
-// reflection (as a field of another struct) shows an address, not the token.
+// credential holds the token behind a pointer: a Client printed by reflection shows an address.
 type credential struct{ token string }
 
 // Client calls the CircleCI API, safe for concurrent use. Each operation sends one
@@ -118,8 +113,7 @@ type Client struct {
 	observer  Observer
 }
 
-// New returns a Client for opts. It fails when the token is missing or malformed, or
-// when BaseURL is not an acceptable URL. Its errors never contain the token.
+// New returns a Client for opts; its errors (missing token, bad BaseURL) never hold the token.
 func New(opts Options) (*Client, error) {
 	token := strings.TrimSpace(opts.Token)
 	if token == "" {
@@ -178,8 +172,7 @@ func version() string {
 	return "dev"
 }
 
-// BaseURL returns the normalized base URL (scheme, host and optional path prefix,
-// without "/api/v2").
+// BaseURL returns the normalized base URL, without "/api/v2".
 func (c *Client) BaseURL() string { return c.base }
 
 // Limiter returns the limiter pacing this client's requests.
@@ -207,8 +200,7 @@ func (c *Client) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("base_url", c.base), slog.String("token", redacted))
 }
 
-// normalizeBaseURL validates raw and returns it as scheme://host[/prefix]. Its errors
-// never repeat the user info or the query of raw, where a secret could hide.
+// normalizeBaseURL returns raw as scheme://host[/prefix]; errors omit its userinfo and query.
 func normalizeBaseURL(raw string) (string, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {

@@ -8,8 +8,7 @@ import (
 	"strings"
 )
 
-// decodeFailure is why a 2xx body could not be used: a short reason for
-// Error.Message, and the decoder's error, if any, for Error.Err.
+// decodeFailure is why a 2xx body could not be used: a reason, and the decoder's error.
 type decodeFailure struct {
 	reason string
 	err    error
@@ -26,8 +25,7 @@ func (f *decodeFailure) Error() string {
 // Unwrap returns the decoder's error.
 func (f *decodeFailure) Unwrap() error { return f.err }
 
-// validator is implemented by models that reject an item they cannot be stored as,
-// such as one without an id.
+// validator is implemented by models that reject an item they cannot be stored as.
 type validator interface{ validate() error }
 
 // decodeObject decodes a body that must be one JSON object.
@@ -69,8 +67,7 @@ type pageEnvelope[T any] struct {
 	NextPageToken json.RawMessage `json:"next_page_token"`
 }
 
-// decodePage decodes a v2 list response. A missing or null "items" is an empty page;
-// a missing or null "next_page_token" is the last page.
+// decodePage decodes a v2 list; null or missing items and next_page_token are allowed.
 func decodePage[T any](body []byte) (Page[T], error) {
 	if err := checkTopLevel(body, '{'); err != nil {
 		return Page[T]{}, err
@@ -98,8 +95,7 @@ func decodePage[T any](body []byte) (Page[T], error) {
 	return p, nil
 }
 
-// checkTopLevel checks that body holds a JSON value opening with want ('{' or '['),
-// and names what it holds instead.
+// checkTopLevel checks that body opens with want ('{' or '['), naming what it holds instead.
 func checkTopLevel(body []byte, want byte) error {
 	expected := "a JSON object"
 	if want == '[' {

@@ -47,8 +47,7 @@ func messageFromBody(contentType string, body []byte) string {
 	return string(trimmed)
 }
 
-// jsonMessage reads {"error": "..."}, {"message": "..."} and the JSON:API-like
-// {"error": {"title": ..., "detail": ...}} of CircleCI's v3 API.
+// jsonMessage reads {"error": …}, {"message": …} and v3's {"error": {"title", "detail"}}.
 func jsonMessage(body []byte) (string, bool) {
 	var v struct {
 		Error   json.RawMessage `json:"error"`
@@ -100,8 +99,7 @@ func htmlTitle(body []byte) string {
 	return strings.TrimSpace(html.UnescapeString(string(m[1])))
 }
 
-// oneLine makes s valid UTF-8 without control characters (so that a message cannot
-// forge log lines or terminal escapes) and collapses white space to single spaces.
+// oneLine makes s valid UTF-8 on one line, so that it cannot forge log lines or escapes.
 func oneLine(s string) string {
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {

@@ -7,16 +7,14 @@ import (
 	"time"
 )
 
-// Class is the kind of an *Error: what went wrong, as far as a caller deciding to
-// retry, skip or stop needs to know.
+// Class is the kind of an *Error, as far as deciding to retry, skip or stop needs.
 type Class string
 
 // Error classes.
 const (
 	// ClassUnauthorized is HTTP 401: a missing, invalid or expired token. Not retryable.
 	ClassUnauthorized Class = "unauthorized"
-	// ClassForbidden is HTTP 403: the token lacks a permission. Not retryable. A
-	// non-user token on /me may also give it.
+	// ClassForbidden is HTTP 403 (also some non-user tokens on /me). Not retryable.
 	ClassForbidden Class = "forbidden"
 	// ClassNotFound is HTTP 404 (or 410). See Error.NotFoundKind. Not retryable.
 	ClassNotFound Class = "not_found"
@@ -46,19 +44,16 @@ const (
 	// NotFoundProject is a 404 on a /project/{project-slug} route: the project is gone
 	// or not visible, or the token is invalid (CircleCI answers 404, not 401, there).
 	NotFoundProject NotFoundKind = "project_missing"
-	// NotFoundExpired is a 404 listing the workflows of a pipeline or the jobs of a
-	// workflow: the pipeline is still listed but its data is past retention.
+	// NotFoundExpired is a 404 on a pipeline's workflows or a workflow's jobs: past retention.
 	NotFoundExpired NotFoundKind = "expired"
 	// NotFoundPageToken is a 404 on a request with a page token: restart the listing
 	// later; the entity is not missing.
 	NotFoundPageToken NotFoundKind = "stale_page_token"
-	// NotFoundEntity is any other 404: the pipeline, workflow or user does not exist
-	// or is not visible to the token.
+	// NotFoundEntity is any other 404: the entity does not exist or is not visible.
 	NotFoundEntity NotFoundKind = "not_found"
 )
 
-// Error is the only error type returned by the client's operations and iterators
-// (New returns plain errors). Its text never contains the API token.
+// Error is the error of every operation and iterator; its text never holds the token.
 type Error struct {
 	// Class is the kind of failure.
 	Class Class
@@ -69,8 +64,7 @@ type Error struct {
 	Message string
 	// Method is the HTTP method.
 	Method string
-	// Route is the route template, such as RouteProjectPipelines: never an id,
-	// a slug or a token.
+	// Route is the route template (RouteProjectPipelines): never an id, slug or token.
 	Route string
 	// RetryAfter is how long CircleCI asked to wait (Retry-After, else the reset
 	// headers for a 429), at most MaxRetryAfter; 0 when unknown.

@@ -33,8 +33,7 @@ type migration struct {
 	sql     string
 }
 
-// loadMigrations reads the embedded migrations of a dialect ("sqlite", "postgres"),
-// in version order.
+// loadMigrations reads a dialect's embedded migrations, in version order.
 func loadMigrations(dir string) ([]migration, error) {
 	root := path.Join("migrations", dir)
 	entries, err := fs.ReadDir(migrationFS, root)
@@ -136,8 +135,7 @@ func appliedVersions(ctx context.Context, query func(context.Context, string, ..
 	return applied, nil
 }
 
-// migratePostgres applies the pending PostgreSQL migrations, each in its own
-// transaction, while holding the migration advisory lock on one connection.
+// migratePostgres applies each pending migration in its own transaction, under the advisory lock.
 func migratePostgres(ctx context.Context, pool *pgxpool.Pool) (err error) {
 	ms, err := loadMigrations("postgres")
 	if err != nil {
@@ -149,8 +147,7 @@ func migratePostgres(ctx context.Context, pool *pgxpool.Pool) (err error) {
 	}
 	defer func() {
 		if err != nil {
-			// Closing the connection releases the advisory lock and keeps a connection
-			// in an unknown state out of the pool.
+			// Closing releases the lock and keeps a connection in doubt out of the pool.
 			_ = conn.Conn().Close(context.Background())
 		}
 		conn.Release()
@@ -208,8 +205,7 @@ func applyPostgresMigration(ctx context.Context, conn *pgxpool.Conn, m migration
 		return fmt.Errorf("begin migration %s: %w", m.name, err)
 	}
 	defer func() { _ = tx.Rollback(context.Background()) }()
-	// Without arguments pgx uses the simple protocol, which runs every statement of
-	// the file.
+	// Without arguments pgx runs every statement of the file (simple protocol).
 	if _, err := tx.Exec(ctx, m.sql); err != nil {
 		return fmt.Errorf("apply migration %s: %w", m.name, err)
 	}

@@ -13,8 +13,7 @@ import (
 // ErrUnsupportedURL is returned (wrapped) by Open for a database URL it cannot use.
 var ErrUnsupportedURL = errors.New("store: unsupported database URL")
 
-// MemoryPath is the SQLite path of a private in-memory database, gone on Close: for
-// tests. Open accepts it alone or as sqlite://:memory:.
+// MemoryPath is a private in-memory SQLite database, gone on Close (alone or sqlite://:memory:).
 const MemoryPath = ":memory:"
 
 // Open opens the store a database URL names and migrates its schema: "" (DefaultURL),
@@ -89,8 +88,7 @@ func parseDatabaseURL(databaseURL string) (dbTarget, error) {
 	}
 }
 
-// looksLikeKeywordDSN reports whether s is a libpq "host=... password=..." string,
-// which Open does not accept and must not mistake for a file name.
+// looksLikeKeywordDSN spots a libpq "host=… password=…" string, not to take it for a path.
 func looksLikeKeywordDSN(s string) bool {
 	for _, f := range strings.Fields(s) {
 		k, _, ok := strings.Cut(f, "=")
@@ -137,8 +135,7 @@ func RedactURL(s string) string {
 	}
 }
 
-// urlPassword returns the password of a URL's userinfo or password parameter, "" if
-// none.
+// urlPassword returns the password of a URL's userinfo or password parameter, or "".
 func urlPassword(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
@@ -152,8 +149,7 @@ func urlPassword(s string) string {
 	return u.Query().Get("password")
 }
 
-// redactError makes sure err's message does not carry the password of databaseURL,
-// whatever the library that produced it put in it.
+// redactError removes databaseURL's password from err's message, whatever library wrote it.
 func redactError(err error, databaseURL string) error {
 	pw := urlPassword(databaseURL)
 	if err == nil || pw == "" {
@@ -170,8 +166,7 @@ func redactError(err error, databaseURL string) error {
 	return &redactedError{msg: redacted, err: err}
 }
 
-// redactedError is an error whose message had a password removed. It unwraps to the
-// original, for errors.Is and errors.As, but never prints it.
+// redactedError hides a password from its message but unwraps to the original.
 type redactedError struct {
 	msg string
 	err error

@@ -18,8 +18,7 @@ func pgText(s string) string {
 	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
 }
 
-// pgJSON returns the JSON text s as PostgreSQL JSONB can store it. s must be valid
-// JSON.
+// pgJSON returns the valid JSON text s as JSONB can store it.
 func pgJSON(s string) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")

@@ -14,8 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// pgWriteAttempts is how many times WriteBatch runs a transaction that PostgreSQL
-// aborted as a deadlock victim or serialization failure before giving up.
+// pgWriteAttempts bounds the runs of a transaction aborted as a deadlock victim.
 const pgWriteAttempts = 3
 
 // pgStore is the Store on PostgreSQL, through a pgx pool. WriteBatch sends a Batch as
@@ -59,8 +58,7 @@ type pgStatement struct {
 	what string
 }
 
-// WriteBatch writes b in one transaction, idempotently and version-guarded: see
-// tables.go for the guard and WriteStats for the counts.
+// WriteBatch writes b in one transaction, idempotently and version-guarded (tables.go).
 func (s *pgStore) WriteBatch(ctx context.Context, b Batch) (WriteStats, error) {
 	plan, err := planBatch(b, s.now())
 	if err != nil {
@@ -68,8 +66,7 @@ func (s *pgStore) WriteBatch(ctx context.Context, b Batch) (WriteStats, error) {
 	}
 	var stmts []pgStatement
 	for _, tr := range plan.upserts {
-		// Make strings storable first, so that ids PostgreSQL would store alike fall
-		// in different rounds.
+		// Storable strings first: ids PostgreSQL would store alike fall in different rounds.
 		pgFixRows(tr.table, tr.rows)
 		for _, round := range rounds(tr.rows, tr.table.keyLen) {
 			stmts = append(stmts, pgStatement{
@@ -142,8 +139,7 @@ func (s *pgStore) write(ctx context.Context, stmts []pgStatement) (WriteStats, e
 	return stats, nil
 }
 
-// pgRetryable reports whether err aborted a transaction that may succeed if run
-// again: a deadlock victim or a serialization failure.
+// pgRetryable reports a deadlock victim or a serialization failure.
 func pgRetryable(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")

@@ -21,8 +21,7 @@ type dbConn interface {
 	query(ctx context.Context, sql string, args ...any) (dbRows, error)
 	// exec runs a write, in its own transaction.
 	exec(ctx context.Context, sql string, args ...any) error
-	// text returns s as the database stores it (PostgreSQL cannot store some strings
-	// exactly; see pgtext.go). It is s itself on SQLite.
+	// text returns s as the database stores it (see pgtext.go; s itself on SQLite).
 	text(s string) string
 }
 
@@ -48,8 +47,7 @@ type queries struct {
 // linearly); PostgreSQL binds the whole list as one array.
 const listChunk = 500
 
-// inList returns an SQL condition "col is one of values" whose placeholders start at
-// $first, with its arguments.
+// inList returns the condition "col is one of values" from placeholder $first, and its arguments.
 func (q *queries) inList(col string, first int, values []string) (string, []any) {
 	if q.db.dialect() == dialectPostgres {
 		return fmt.Sprintf("%s = ANY($%d)", col, first), []any{values}
@@ -79,8 +77,7 @@ func (q *queries) jsonParam(n int) string {
 	return "$" + strconv.Itoa(n)
 }
 
-// queryRow runs a query expected to return at most one row and scans it into dest.
-// It reports whether there was a row.
+// queryRow scans at most one row into dest and reports whether there was one.
 func (q *queries) queryRow(ctx context.Context, dest []any, query string, args ...any) (bool, error) {
 	rows, err := q.db.query(ctx, query, args...)
 	if err != nil {
@@ -113,8 +110,7 @@ func (q *queries) queryStrings(ctx context.Context, out []string, query string, 
 	return out, rows.Err()
 }
 
-// ProjectState returns the stored state of a project, or a zero state with the ids
-// filled in when there is none.
+// ProjectState returns a project's stored state, or a zero state with its ids.
 func (q *queries) ProjectState(ctx context.Context, connectionID, projectSlug string) (ProjectState, error) {
 	st := ProjectState{ConnectionID: connectionID, ProjectSlug: projectSlug}
 	var watermark, lastRunAt scanTime
@@ -133,8 +129,7 @@ func (q *queries) ProjectState(ctx context.Context, connectionID, projectSlug st
 	return st, nil
 }
 
-// SaveProjectState stores s, replacing what was there. Times are stored in UTC at
-// microsecond precision.
+// SaveProjectState stores s, replacing what was there (UTC, microseconds).
 func (q *queries) SaveProjectState(ctx context.Context, s ProjectState) error {
 	if s.ConnectionID == "" || s.ProjectSlug == "" {
 		return fmt.Errorf("%w: project state (connection %q, project %q): empty connection id or project slug",
@@ -185,8 +180,7 @@ func scanConnection(scan func(dest ...any) error) (ConnectionState, error) {
 	return st, nil
 }
 
-// ConnectionState returns the stored state of a connection, or a zero state with the
-// id filled in when there is none.
+// ConnectionState returns a connection's stored state, or a zero state with its id.
 func (q *queries) ConnectionState(ctx context.Context, connectionID string) (ConnectionState, error) {
 	st, err := q.connectionState(ctx, connectionID)
 	if err != nil {
@@ -215,8 +209,7 @@ func (q *queries) connectionState(ctx context.Context, connectionID string) (Con
 	return st, rows.Err()
 }
 
-// ConnectionStates lists the stored state of every connection, ordered by
-// connection id (bytewise).
+// ConnectionStates lists every connection's stored state, by connection id.
 func (q *queries) ConnectionStates(ctx context.Context) ([]ConnectionState, error) {
 	rows, err := q.db.query(ctx, `SELECT `+connectionColumns+` FROM circleci_sync_connections`)
 	if err != nil {
@@ -293,8 +286,7 @@ func (q *queries) OpenItems(ctx context.Context, projectSlug string) (OpenItems,
 	return items, nil
 }
 
-// PipelinesCreatedSince returns the ids of the project's pipelines created at or after
-// t, newest first.
+// PipelinesCreatedSince returns the ids of the project's pipelines created since t, newest first.
 func (q *queries) PipelinesCreatedSince(ctx context.Context, projectSlug string, t time.Time) ([]string, error) {
 	ids, err := q.queryStrings(ctx, nil,
 		`SELECT id FROM circleci_pipelines WHERE project_slug = $1 AND created_at >= $2
@@ -317,8 +309,7 @@ const newestPipelinesQuery = `WITH RECURSIVE slugs (slug) AS (
 	SELECT s.slug, (SELECT max(p.created_at) FROM circleci_pipelines p WHERE p.project_slug = s.slug)
 	FROM slugs s WHERE s.slug IS NOT NULL`
 
-// NewestPipelines returns the created_at of each project's newest stored pipeline:
-// cheap enough for every metrics scrape.
+// NewestPipelines returns each project's newest stored created_at (cheap: every scrape).
 func (q *queries) NewestPipelines(ctx context.Context) (map[string]time.Time, error) {
 	rows, err := q.db.query(ctx, newestPipelinesQuery)
 	if err != nil {
@@ -342,8 +333,7 @@ func (q *queries) NewestPipelines(ctx context.Context) (map[string]time.Time, er
 	return out, nil
 }
 
-// storedKeys returns ids as the database stores them (q.db.text), deduplicated in
-// order, and for each stored key the ids asked that map to it.
+// storedKeys returns ids as stored, deduplicated, and for each key the ids mapping to it.
 func (q *queries) storedKeys(ids []string) ([]string, map[string][]string) {
 	asked := make(map[string][]string, len(ids))
 	keys := make([]string, 0, len(ids))
@@ -357,8 +347,7 @@ func (q *queries) storedKeys(ids []string) ([]string, map[string][]string) {
 	return keys, asked
 }
 
-// UsersFetchedSince returns which of ids are stored users fetched at or after t: the
-// map holds true for those, and nothing for the others.
+// UsersFetchedSince returns which of ids are users fetched since t (true; absent otherwise).
 func (q *queries) UsersFetchedSince(ctx context.Context, ids []string, t time.Time) (map[string]bool, error) {
 	out := make(map[string]bool)
 	if len(ids) == 0 {
@@ -384,8 +373,7 @@ func (q *queries) UsersFetchedSince(ctx context.Context, ids []string, t time.Ti
 	return out, nil
 }
 
-// WorkflowStatuses returns the stored status of each of ids that is a stored workflow,
-// by id as asked; ids not stored are absent from the map.
+// WorkflowStatuses returns the stored status of those of ids that are stored workflows.
 func (q *queries) WorkflowStatuses(ctx context.Context, ids []string) (map[string]string, error) {
 	out := make(map[string]string)
 	if len(ids) == 0 {
@@ -418,8 +406,7 @@ func (q *queries) WorkflowStatuses(ctx context.Context, ids []string) (map[strin
 	return out, nil
 }
 
-// UserRefs returns the distinct user ids the projects' workflows and jobs reference,
-// sorted.
+// UserRefs returns the distinct user ids the projects' workflows and jobs reference, sorted.
 func (q *queries) UserRefs(ctx context.Context, projectSlugs []string) ([]string, error) {
 	var refs []string
 	for _, chunk := range q.chunks(projectSlugs) {
@@ -494,8 +481,7 @@ func (q *queries) Counts(ctx context.Context) (Counts, error) {
 	return c, nil
 }
 
-// scanTime scans a nullable timestamp of either database (TIMESTAMPTZ, or SQLite's
-// TEXT) into a UTC time, zero for NULL.
+// scanTime scans a nullable timestamp of either database into UTC (zero for NULL).
 type scanTime struct{ t time.Time }
 
 // Scan implements sql.Scanner.
@@ -519,8 +505,7 @@ func (s *scanTime) Scan(v any) error {
 	return nil
 }
 
-// timeArg is the query argument of a timestamp: nil for the zero time, else UTC at
-// timePrecision.
+// timeArg is a timestamp argument: nil for the zero time, else UTC at timePrecision.
 func timeArg(t time.Time) any {
 	if t.IsZero() {
 		return nil

@@ -15,8 +15,7 @@ import (
 // id, a job without WorkflowID, Raw not JSON, a time out of range): nothing is written.
 var ErrInvalidItem = errors.New("store: invalid item")
 
-// timePrecision is the precision timestamps are stored with: PostgreSQL's, used by
-// SQLite too so that both stores compare and return the same instants.
+// timePrecision is PostgreSQL's, used by SQLite too so that both return the same instants.
 const timePrecision = time.Microsecond
 
 // writePlan is a validated Batch turned into table rows.
@@ -32,8 +31,7 @@ type tableRows struct {
 	rows  [][]any
 }
 
-// planBatch validates b and converts it to rows, stamping them with now. It fails,
-// with ErrInvalidItem, on the first item that cannot be stored.
+// planBatch validates b and converts it to rows stamped now (ErrInvalidItem on a bad item).
 func planBatch(b Batch, now time.Time) (writePlan, error) {
 	now = now.UTC().Truncate(timePrecision)
 	var p writePlan
@@ -44,8 +42,7 @@ func planBatch(b Batch, now time.Time) (writePlan, error) {
 		}
 	}
 
-	// Tables in a fixed order, rows sorted by key: concurrent writers lock alike and
-	// do not deadlock.
+	// Tables in a fixed order, rows sorted by key: concurrent writers never deadlock.
 	var rows [][]any
 	if rows, err = buildRows(b.Projects, "Projects", now, projectRow); err != nil {
 		return writePlan{}, err
@@ -215,8 +212,7 @@ type gitParameters struct {
 	CheckoutSHA *string `json:"checkout_sha"`
 }
 
-// triggerGit decodes trigger_parameters.git, leniently: anything unexpected (not an
-// object, fields that are not strings) reads as absent.
+// triggerGit decodes trigger_parameters.git leniently: anything unexpected is absent.
 func triggerGit(params map[string]json.RawMessage) gitParameters {
 	var g gitParameters
 	raw, ok := params["git"]
@@ -323,8 +319,7 @@ func userRow(u circleci.User, now time.Time) ([]any, error) {
 	return []any{u.ID, u.Login, u.Name, optString(u.AvatarURL), raw, now}, nil
 }
 
-// skippedRow is the circleci_skipped row of s, first and last seen now (the upsert
-// keeps the stored first_seen).
+// skippedRow is s's circleci_skipped row (the upsert keeps the stored first_seen).
 func skippedRow(s Skipped, now time.Time) ([]any, error) {
 	if s.Kind == "" || s.ID == "" {
 		return nil, fmt.Errorf("skipped (kind %q, id %q): empty kind or id", s.Kind, s.ID)
@@ -352,8 +347,7 @@ func optInt(n *int64) any {
 	return *n
 }
 
-// timeValue is the column value of t: nil for the zero time (absent), else t in UTC
-// truncated to timePrecision. Times outside the years 1-9999 are refused.
+// timeValue is t's column value: nil when zero, else UTC at timePrecision, years 1-9999.
 func timeValue(t time.Time, name string) (any, error) {
 	if t.IsZero() {
 		return nil, nil
@@ -373,8 +367,7 @@ func timePtrValue(t *time.Time, name string) (any, error) {
 	return timeValue(*t, name)
 }
 
-// rawJSON is the column value of an item's raw JSON: nil when absent, else the JSON
-// as a string. Invalid JSON is refused.
+// rawJSON is an item's raw JSON column value: nil when absent; invalid JSON is refused.
 func rawJSON(raw json.RawMessage) (any, error) {
 	if len(raw) == 0 {
 		return nil, nil

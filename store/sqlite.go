@@ -18,8 +18,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// sqliteTimeLayout is how SQLite stores timestamps: UTC, fixed width, so that text
-// order is time order, at timePrecision (microseconds).
+// sqliteTimeLayout stores UTC timestamps at fixed width, so text order is time order.
 const sqliteTimeLayout = "2006-01-02T15:04:05.000000Z"
 
 // sqliteBusyTimeout is how long a SQLite connection waits for another process's lock,
@@ -133,8 +132,7 @@ func sqliteRetryBusy(ctx context.Context, deadline time.Time, op func(context.Co
 	}
 }
 
-// isSQLiteBusy reports whether err is SQLite's SQLITE_BUSY or SQLITE_LOCKED, or one
-// of their extended codes: another connection holds a lock that may soon be released.
+// isSQLiteBusy reports SQLITE_BUSY or SQLITE_LOCKED: a lock that may soon be released.
 func isSQLiteBusy(err error) bool {
 	var e *sqlite.Error
 	if !errors.As(err, &e) {
@@ -163,8 +161,7 @@ func sqliteDSN(path string, writer bool) string {
 	return "file:" + escaped + "?" + q.Encode()
 }
 
-// WriteBatch writes b in one transaction, idempotently and version-guarded: see
-// tables.go for the guard and WriteStats for the counts.
+// WriteBatch writes b in one transaction, idempotently and version-guarded (tables.go).
 func (s *sqliteStore) WriteBatch(ctx context.Context, b Batch) (WriteStats, error) {
 	plan, err := planBatch(b, s.now())
 	if err != nil {
@@ -245,8 +242,7 @@ type sqliteStmtKey struct {
 	rows  int
 }
 
-// sqliteUpsertSQL is the statement upserting n rows into t: a multi-row VALUES with
-// t's ON CONFLICT clause.
+// sqliteUpsertSQL upserts n rows into t: a multi-row VALUES with t's ON CONFLICT.
 func sqliteUpsertSQL(t *table, n int) string {
 	key := sqliteStmtKey{t, n}
 	if s, ok := sqliteStatements.Load(key); ok {
@@ -258,8 +254,7 @@ func sqliteUpsertSQL(t *table, n int) string {
 	b.WriteString(" (")
 	b.WriteString(strings.Join(t.colNames(), ", "))
 	b.WriteString(") VALUES ")
-	// Anonymous ? placeholders: SQLite resolves named ones ($N) by a linear search,
-	// quadratic over the thousands of parameters of a multi-row statement.
+	// Anonymous ? placeholders: SQLite looks $N up linearly, quadratic over thousands.
 	row := "(" + strings.Repeat("?, ", len(t.cols)-1) + "?)"
 	for r := 0; r < n; r++ {
 		if r > 0 {
@@ -311,8 +306,7 @@ func (s *sqliteStore) Close() error {
 	return nil
 }
 
-// sqliteConn is the dbConn of a sqliteStore: queries on the reader, writes on the
-// writer, times as fixed-width text.
+// sqliteConn is a sqliteStore's dbConn: reads on the reader, writes on the writer.
 type sqliteConn struct{ s *sqliteStore }
 
 func (c sqliteConn) dialect() dialect     { return dialectSQLite }

@@ -53,14 +53,11 @@ var knownPipelineStates = []string{
 }
 
 var (
-	// terminalWorkflowStatuses is the subset of knownWorkflowStatuses that
-	// circleci.IsTerminalWorkflowStatus calls terminal, in declaration order.
+	// terminalWorkflowStatuses: those circleci.IsTerminalWorkflowStatus calls terminal.
 	terminalWorkflowStatuses = filterStatuses(knownWorkflowStatuses, circleci.IsTerminalWorkflowStatus)
-	// terminalJobStatuses is the subset of knownJobStatuses that
-	// circleci.IsTerminalJobStatus calls terminal, in declaration order.
+	// terminalJobStatuses: those circleci.IsTerminalJobStatus calls terminal.
 	terminalJobStatuses = filterStatuses(knownJobStatuses, circleci.IsTerminalJobStatus)
-	// finalPipelineStates is the subset of knownPipelineStates that
-	// circleci.IsFinalPipelineState calls final (created, errored), in declaration order.
+	// finalPipelineStates: those circleci.IsFinalPipelineState calls final.
 	finalPipelineStates = filterStatuses(knownPipelineStates, circleci.IsFinalPipelineState)
 
 	// terminalWorkflowSQL is the SQL list of terminal workflow statuses: ('success', ...).
@@ -97,8 +94,7 @@ func sqlList(values []string) string {
 	return "(" + strings.Join(quoted, ", ") + ")"
 }
 
-// sqlString renders s as an SQL string literal. It is only used on the package's own
-// constants; values from CircleCI are always passed as query parameters.
+// sqlString quotes the package's own constants; CircleCI values are always parameters.
 func sqlString(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
