@@ -7,8 +7,7 @@ import (
 	"time"
 )
 
-// Advance moves the fake's time forward. All of it is deterministic: the same
-// seed, options and sequence of Advance calls give the same data.
+// Advance moves the fake's time forward, deterministically.
 type Advance struct {
 	// NewPipelines adds that many pipelines round-robin over the projects, created
 	// during the step; the newest third (at least one) are running.
@@ -20,8 +19,7 @@ type Advance struct {
 	// Reruns adds a rerun workflow (with new jobs) to that many older, finished
 	// pipelines, without changing their updated_at, as on CircleCI.
 	Reruns int `json:"reruns"`
-	// Step is how far the clock moves (default DefaultAdvanceStep, at least a
-	// minute).
+	// Step is how far the clock moves (default DefaultAdvanceStep, at least a minute).
 	Step time.Duration `json:"step"`
 }
 
@@ -61,11 +59,9 @@ type AdvanceResult struct {
 	NewPipelines []string `json:"new_pipelines"`
 	// FinishedWorkflows are the ids of the workflows FinishRunning finished.
 	FinishedWorkflows []string `json:"finished_workflows"`
-	// FinishedJobs are the ids of the jobs FinishRunning ran to an end
-	// (success or failed, with started_at and stopped_at).
+	// FinishedJobs are the jobs FinishRunning ran to an end.
 	FinishedJobs []string `json:"finished_jobs"`
-	// NotRunJobs are the ids of the non-terminal jobs FinishRunning ended
-	// not_run because a job they depend on failed.
+	// NotRunJobs are the jobs FinishRunning ended not_run after a failed dependency.
 	NotRunJobs []string `json:"not_run_jobs"`
 	// RerunPipelines are the pipelines that got a rerun workflow.
 	RerunPipelines []string `json:"rerun_pipelines"`

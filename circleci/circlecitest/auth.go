@@ -41,8 +41,7 @@ func tokenOf(r *http.Request) string {
 	return ""
 }
 
-// authenticate returns the principal of the request's token, or the 401
-// message to answer with.
+// authenticate returns the principal of the request's token, or the 401 message.
 func (s *Server) authenticate(r *http.Request) (principal, string, bool) {
 	switch t := tokenOf(r); {
 	case t == s.opts.Token:
@@ -58,8 +57,7 @@ func (s *Server) authenticate(r *http.Request) (principal, string, bool) {
 	}
 }
 
-// principalFor returns the principal of a token, for Expected. ok is false
-// for a token the server does not accept.
+// principalFor returns a token's principal, for Expected (ok false: not accepted).
 func (s *Server) principalFor(token string) (principal, bool) {
 	switch {
 	case token == s.opts.Token:

@@ -50,8 +50,7 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// readJSONBody decodes the request body into v; an empty body leaves v as
-// is. It answers 400 and returns false on a malformed body.
+// readJSONBody decodes a non-empty body into v, answering 400 when it is malformed.
 func readJSONBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	b, err := io.ReadAll(io.LimitReader(r.Body, maxControlBody))
 	if err == nil && len(b) > 0 {

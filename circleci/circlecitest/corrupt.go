@@ -14,20 +14,16 @@ type CorruptionKind string
 
 // Corruption kinds. Each replaces a 200 answer the fake was about to send.
 const (
-	// CorruptMalformedJSON answers 200 with a body that is not valid JSON (a
-	// stray comma after the opening bracket), whole.
+	// CorruptMalformedJSON answers a whole body that is not valid JSON.
 	CorruptMalformedJSON CorruptionKind = "malformed_json"
-	// CorruptTruncated sends half the body under a Content-Length for all of it, then
-	// closes the connection.
+	// CorruptTruncated sends half the body under a full Content-Length, then closes.
 	CorruptTruncated CorruptionKind = "truncated"
-	// CorruptOversize answers valid JSON of at least Corruption.Bytes (default
-	// OversizeBytes).
+	// CorruptOversize answers valid JSON of at least Corruption.Bytes.
 	CorruptOversize CorruptionKind = "oversize"
 	// CorruptWrongTypes gives a field the wrong type: a list's first number becomes
 	// "seven" (an empty list's "items" an object), an entity's "id" 7.
 	CorruptWrongTypes CorruptionKind = "wrong_types"
-	// CorruptHTMLError answers 502 with the text/html error page of a proxy
-	// (nginx's "502 Bad Gateway") instead of the answer.
+	// CorruptHTMLError answers a proxy's 502 HTML page (nginx's "502 Bad Gateway").
 	CorruptHTMLError CorruptionKind = "html_error"
 	// CorruptPageTokenCycle answers page-token T with next_page_token T again (A→A);
 	// only requests with a page-token are eligible.
@@ -39,8 +35,7 @@ var CorruptionKinds = []CorruptionKind{
 	CorruptMalformedJSON, CorruptTruncated, CorruptOversize, CorruptWrongTypes, CorruptHTMLError, CorruptPageTokenCycle,
 }
 
-// OversizeBytes is the default size of a CorruptOversize body: 9 MiB, above
-// the 8 MiB a client typically caps a response at (circleci.DefaultMaxBodyBytes).
+// OversizeBytes, 9 MiB, is above the client's 8 MiB cap (circleci.DefaultMaxBodyBytes).
 const OversizeBytes = 9 << 20
 
 // AnyRoute as Corruption.Route matches every CircleCI API route.
@@ -54,21 +49,17 @@ type Corruption struct {
 	Route string `json:"route"`
 	// Kind is what happens to the answer.
 	Kind CorruptionKind `json:"kind"`
-	// Rate is the probability (0..1) that an eligible request past the first
-	// First is corrupted.
+	// Rate is the probability (0..1) that an eligible request past First is corrupted.
 	Rate float64 `json:"rate,omitempty"`
-	// First is how many eligible requests, from when the faults were set, are
-	// corrupted whatever Rate says.
+	// First is how many eligible requests since the faults were set are corrupted.
 	First int `json:"first,omitempty"`
-	// Bytes is the least size of a CorruptOversize body (default
-	// OversizeBytes).
+	// Bytes is the least size of a CorruptOversize body (default OversizeBytes).
 	Bytes int `json:"bytes,omitempty"`
 	// Match, when set, limits it to requests whose path contains it (an id or a slug).
 	Match string `json:"match,omitempty"`
 }
 
-// CorruptionRoutes maps the short route names accepted in Corruption.Route to
-// Stats route keys.
+// CorruptionRoutes maps Corruption.Route's short names to Stats route keys.
 var CorruptionRoutes = map[string]string{
 	"me":                      RouteMe,
 	"collaborations":          RouteCollaborations,
@@ -89,8 +80,7 @@ var listRoutes = map[string]bool{
 	RoutePipelines: true, RoutePipelineWorkflows: true, RouteProjectPipelines: true, RouteWorkflowJobs: true,
 }
 
-// canonicalRoute returns the Stats route key (or AnyRoute) that a
-// Corruption.Route names, and false for an unknown one.
+// canonicalRoute returns the Stats route key (or AnyRoute) Corruption.Route names.
 func canonicalRoute(r string) (string, bool) {
 	if r == AnyRoute {
 		return r, true
@@ -116,8 +106,7 @@ func validKind(k CorruptionKind) bool {
 	return false
 }
 
-// UnmarshalJSON reads a Corruption, refusing an unknown route or kind (so
-// that PUT /_fake/faults answers 400 for a typo instead of ignoring it).
+// UnmarshalJSON refuses an unknown route or kind, so that a typo answers 400.
 func (c *Corruption) UnmarshalJSON(b []byte) error {
 	type plain Corruption
 	var v plain
@@ -155,8 +144,7 @@ func normalizeCorruptions(cs []Corruption) []Corruption {
 	return out
 }
 
-// answer is a response a handler wrote, held back so that a Corruption can
-// change it before it is sent.
+// answer is a response held back so that a Corruption can change it.
 type answer struct {
 	header http.Header
 	status int
@@ -188,8 +176,7 @@ func (a *answer) isJSON() bool {
 	return strings.HasPrefix(a.header.Get("Content-Type"), "application/json")
 }
 
-// eligible reports whether Corruption c can apply to the answer a of route
-// (a Stats route key) to request r.
+// eligible reports whether c can apply to answer a of route to request r.
 func (c *Corruption) eligible(route string, r *http.Request, a *answer) bool {
 	if r.Method != http.MethodGet || a.status != http.StatusOK || (c.Route != AnyRoute && c.Route != route) ||
 		(c.Match != "" && !strings.Contains(r.URL.Path, c.Match)) {
@@ -266,8 +253,7 @@ func malformed(body []byte) []byte {
 	return append([]byte{b[0], ','}, b[1:]...)
 }
 
-// oversize pads body to at least n bytes (OversizeBytes when n is 0), keeping
-// it valid JSON.
+// oversize pads body to at least n bytes (default OversizeBytes), still valid JSON.
 func oversize(body []byte, n int) []byte {
 	if n <= 0 {
 		n = OversizeBytes
@@ -335,8 +321,7 @@ func firstObject(items []any) (map[string]any, bool) {
 	return m, ok
 }
 
-// numericField returns the first of the fields CorruptWrongTypes spoils that
-// item has, or "".
+// numericField returns the first field CorruptWrongTypes spoils that item has, or "".
 func numericField(item map[string]any) string {
 	for _, f := range []string{"number", "pipeline_number", "job_number", "dependencies"} {
 		if _, ok := item[f]; ok {

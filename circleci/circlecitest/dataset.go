@@ -29,14 +29,11 @@ type Dataset struct {
 	MeID string `json:"me_id"`
 	// LimitedMeID is the id of the limited token's user, "" without one.
 	LimitedMeID string `json:"limited_me_id,omitempty"`
-	// BrokenPipelines are the ids of the pipelines whose workflow list answers
-	// 500 under the current faults.
+	// BrokenPipelines are the pipelines whose workflow list answers 500.
 	BrokenPipelines []string `json:"broken_pipelines"`
-	// ExpiredPipelines are the ids of the pipelines past retention under the
-	// current faults.
+	// ExpiredPipelines are the pipelines past retention.
 	ExpiredPipelines []string `json:"expired_pipelines"`
-	// MissingUsers are the ids of the users whose GET /user/{id} answers 404
-	// under the current faults.
+	// MissingUsers are the users whose GET /user/{id} answers 404.
 	MissingUsers []string `json:"missing_users"`
 }
 
