@@ -70,35 +70,16 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 	if ctx == nil {
 		return nil, c.transportError(r, 0, errors.New("nil context"), "")
 	}
-	waitStart := time.Now()
-	release, err := c.limiter.acquire(ctx)
+	release, err := c.acquire(ctx, r)
 	if err != nil {
-		if pe, ok := errors.AsType[*pausedError](err); ok {
-			// Another request's 429 holds this token past the deadline: a rate
-			// limit, to be retried after the pause.
-			e := r.newError(ClassRateLimited)
-			e.RetryAfter = pe.remaining
-			e.Message = "the token's pause after a 429 outlasts the deadline"
-			e.Err = pe
-			return nil, e
-		}
-		return nil, c.transportError(r, 0, err, "waiting for the rate limiter")
+		return nil, err
 	}
 	defer release()
-	c.recordWait(ctx, r.route, time.Since(waitStart))
 
-	u := c.base + r.path
-	if len(r.query) > 0 {
-		u += "?" + r.query.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, r.method, u, nil)
+	req, err := c.newHTTPRequest(ctx, r)
 	if err != nil {
-		return nil, c.transportError(r, 0, err, "building the request")
+		return nil, err
 	}
-	req.Header.Set(tokenHeader, c.cred.token)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
-
 	start := time.Now()
 	hresp, err := c.http.Do(req)
 	if err != nil {
@@ -134,6 +115,41 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 		return nil, e
 	}
 	return &response{status: hresp.StatusCode, header: hresp.Header, body: body}, nil
+}
+
+// acquire waits for the limiter and records the wait; a 429 pause of the token that
+// outlasts the deadline is a rate limit, to be retried after it.
+func (c *Client) acquire(ctx context.Context, r *request) (release func(), err error) {
+	waitStart := time.Now()
+	release, err = c.limiter.acquire(ctx)
+	if err != nil {
+		if pe, ok := errors.AsType[*pausedError](err); ok {
+			e := r.newError(ClassRateLimited)
+			e.RetryAfter = pe.remaining
+			e.Message = "the token's pause after a 429 outlasts the deadline"
+			e.Err = pe
+			return nil, e
+		}
+		return nil, c.transportError(r, 0, err, "waiting for the rate limiter")
+	}
+	c.recordWait(ctx, r.route, time.Since(waitStart))
+	return release, nil
+}
+
+// newHTTPRequest builds r's HTTP request with the token, JSON and User-Agent headers.
+func (c *Client) newHTTPRequest(ctx context.Context, r *request) (*http.Request, error) {
+	u := c.base + r.path
+	if len(r.query) > 0 {
+		u += "?" + r.query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, u, nil)
+	if err != nil {
+		return nil, c.transportError(r, 0, err, "building the request")
+	}
+	req.Header.Set(tokenHeader, c.cred.token)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	return req, nil
 }
 
 // readBody reads at most limit bytes of rc and closes it; over reports a longer body.

@@ -109,37 +109,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("starter", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage:
-  starter -connection ID -org SLUG [flags]   start (or attach to) a connection's sync
-  starter -list [-org SLUG] [flags]          list what a connection would sync (talks to CircleCI)
-  starter counts [-connection ID]            print the database's row counts
-  starter schedule create|describe|trigger|delete -connection ID [-org SLUG -every 1h ...]
-                                             manage the connection's Temporal Schedule
-  starter resync -connection ID [-reason R] [-start -org SLUG ...]
-                                             ask the running sync for another cycle
-  starter keygen [-id ID]                    print a new PAYLOAD_ENCRYPTION_KEYS entry
-
-Flags:
-`)
+		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
 	}
 	var o options
 	s := &o.start
+	defineStartFlags(fs, s)
 	fs.BoolVar(&o.list, "list", false, "list what the connection would sync, through CircleCI's API, and exit")
 	fs.BoolVar(&o.counts, "counts", false, "print the database's row counts, its skipped ledger and the -connection's last run, and exit")
-	fs.StringVar(&s.connection, "connection", "", "connection ID (required to start): letters, digits, '.', '_', '-'; the workflow ID is circleci-sync/<ID>")
-	fs.StringVar(&s.org, "org", os.Getenv("CIRCLECI_ORG"), "organization slug, such as gh/acme, bb/acme or circleci/<org-id> (env CIRCLECI_ORG); required to start; -list: empty means every organization")
-	fs.StringVar(&s.baseURL, "base-url", envOr("CIRCLECI_BASE_URL", workflows.DefaultBaseURL), "CircleCI base URL: cloud or a CircleCI Server host (env CIRCLECI_BASE_URL)")
-	fs.StringVar(&s.tokenEnv, "token-env", workflows.DefaultTokenEnv, "name of the environment variable holding the CircleCI personal API token: the worker's when starting, the starter's with -list")
-	fs.StringVar(&s.projects, "projects", "", "comma-separated project slugs to sync (gh/acme/api,gh/acme/web); empty: discover the organization's projects")
-	fs.StringVar(&s.since, "since", "", "first sync of a project: skip pipelines created before this RFC 3339 time or date (2026-01-01); empty: all history")
-	fs.IntVar(&s.maxConcurrentProjects, "max-concurrent-projects", 0, fmt.Sprintf("projects synced at once (0: %d, at most %d)", workflows.DefaultMaxConcurrentProjects, workflows.MaxConcurrentProjectsLimit))
-	fs.Var(&s.overlap, "overlap", fmt.Sprintf("incremental sync: re-read pipelines this far before the watermark (default %s)", workflows.DefaultOverlap))
-	fs.Var(&s.rerunWindow, "rerun-window", fmt.Sprintf("incremental sync: re-list the workflows of pipelines this recent, to catch reruns (default %s)", workflows.DefaultRerunWindow))
-	fs.Var(&s.usersFreshFor, "users-fresh-for", fmt.Sprintf("users fetched this recently are not fetched again (default %s)", workflows.DefaultUsersFreshFor))
-	fs.Var(&s.rediscoverAfter, "rediscover-after", fmt.Sprintf("projects discovered this recently are not discovered again (default %s; 0s: every sync)", workflows.DefaultRediscoverAfter))
-	fs.BoolVar(&s.continuous, "continuous", false, "keep the sync running: a cycle every -interval, and on resync requests")
-	fs.Var(&s.interval, "interval", fmt.Sprintf("-continuous: the wait between cycles (default %s, at least %s)", workflows.DefaultInterval, workflows.MinInterval))
 	fs.Var(&o.schedule.every, "every", "schedule create: start a sync this often (default 1h)")
 	fs.Var(&o.schedule.jitter, "jitter", "schedule create: start up to this much later, at random (spreads many connections; default none)")
 	fs.BoolVar(&o.schedule.paused, "paused", false, "schedule create: create the schedule paused")
@@ -147,9 +124,6 @@ Flags:
 	fs.StringVar(&o.resync.reason, "reason", "", "resync: why (shown in the sync's progress)")
 	fs.BoolVar(&o.resync.start, "start", false, "resync: start the sync (with the start flags) when none runs")
 	fs.StringVar(&o.keyID, "id", "k1", "keygen: the key id")
-	fs.StringVar(&s.taskQueue, "task-queue", envOr(syncworker.EnvTaskQueue, workflows.DefaultTaskQueue), "task queue the worker polls (env "+syncworker.EnvTaskQueue+")")
-	fs.BoolVar(&s.wait, "wait", false, "wait for the sync to end and print its result as JSON (Ctrl-C stops waiting, not the sync)")
-	fs.StringVar(&s.uiURL, "ui", envOr("TEMPORAL_UI_URL", "http://localhost:8233"), "Temporal Web UI base URL, for the printed link (env TEMPORAL_UI_URL)")
 	fs.StringVar(&o.databaseURL, "database-url", envOr(syncworker.EnvDatabaseURL, store.DefaultURL), "-counts: the database (env DATABASE_URL)")
 	fs.IntVar(&o.listCfg.MaxPages, "max-pages", 5, "-list: most pipeline pages to read per project (20 pipelines a page)")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "give up after this long (-list, -counts, and the start request; -wait waits as long as the sync takes)")
@@ -167,6 +141,40 @@ Flags:
 	o.listCfg.TokenEnv = s.tokenEnv
 	o.listCfg.OrgSlug = s.org
 	return o, nil
+}
+
+// usage is the starter's help text, before its flags.
+const usage = `Usage:
+  starter -connection ID -org SLUG [flags]   start (or attach to) a connection's sync
+  starter -list [-org SLUG] [flags]          list what a connection would sync (talks to CircleCI)
+  starter counts [-connection ID]            print the database's row counts
+  starter schedule create|describe|trigger|delete -connection ID [-org SLUG -every 1h ...]
+                                             manage the connection's Temporal Schedule
+  starter resync -connection ID [-reason R] [-start -org SLUG ...]
+                                             ask the running sync for another cycle
+  starter keygen [-id ID]                    print a new PAYLOAD_ENCRYPTION_KEYS entry
+
+Flags:
+`
+
+// defineStartFlags defines the flags of a sync's input and start.
+func defineStartFlags(fs *flag.FlagSet, s *startFlags) {
+	fs.StringVar(&s.connection, "connection", "", "connection ID (required to start): letters, digits, '.', '_', '-'; the workflow ID is circleci-sync/<ID>")
+	fs.StringVar(&s.org, "org", os.Getenv("CIRCLECI_ORG"), "organization slug, such as gh/acme, bb/acme or circleci/<org-id> (env CIRCLECI_ORG); required to start; -list: empty means every organization")
+	fs.StringVar(&s.baseURL, "base-url", envOr("CIRCLECI_BASE_URL", workflows.DefaultBaseURL), "CircleCI base URL: cloud or a CircleCI Server host (env CIRCLECI_BASE_URL)")
+	fs.StringVar(&s.tokenEnv, "token-env", workflows.DefaultTokenEnv, "name of the environment variable holding the CircleCI personal API token: the worker's when starting, the starter's with -list")
+	fs.StringVar(&s.projects, "projects", "", "comma-separated project slugs to sync (gh/acme/api,gh/acme/web); empty: discover the organization's projects")
+	fs.StringVar(&s.since, "since", "", "first sync of a project: skip pipelines created before this RFC 3339 time or date (2026-01-01); empty: all history")
+	fs.IntVar(&s.maxConcurrentProjects, "max-concurrent-projects", 0, fmt.Sprintf("projects synced at once (0: %d, at most %d)", workflows.DefaultMaxConcurrentProjects, workflows.MaxConcurrentProjectsLimit))
+	fs.Var(&s.overlap, "overlap", fmt.Sprintf("incremental sync: re-read pipelines this far before the watermark (default %s)", workflows.DefaultOverlap))
+	fs.Var(&s.rerunWindow, "rerun-window", fmt.Sprintf("incremental sync: re-list the workflows of pipelines this recent, to catch reruns (default %s)", workflows.DefaultRerunWindow))
+	fs.Var(&s.usersFreshFor, "users-fresh-for", fmt.Sprintf("users fetched this recently are not fetched again (default %s)", workflows.DefaultUsersFreshFor))
+	fs.Var(&s.rediscoverAfter, "rediscover-after", fmt.Sprintf("projects discovered this recently are not discovered again (default %s; 0s: every sync)", workflows.DefaultRediscoverAfter))
+	fs.BoolVar(&s.continuous, "continuous", false, "keep the sync running: a cycle every -interval, and on resync requests")
+	fs.Var(&s.interval, "interval", fmt.Sprintf("-continuous: the wait between cycles (default %s, at least %s)", workflows.DefaultInterval, workflows.MinInterval))
+	fs.StringVar(&s.taskQueue, "task-queue", envOr(syncworker.EnvTaskQueue, workflows.DefaultTaskQueue), "task queue the worker polls (env "+syncworker.EnvTaskQueue+")")
+	fs.BoolVar(&s.wait, "wait", false, "wait for the sync to end and print its result as JSON (Ctrl-C stops waiting, not the sync)")
+	fs.StringVar(&s.uiURL, "ui", envOr("TEMPORAL_UI_URL", "http://localhost:8233"), "Temporal Web UI base URL, for the printed link (env TEMPORAL_UI_URL)")
 }
 
 // envOr returns the environment variable name's value, or def when it is empty.

@@ -92,39 +92,7 @@ func manageSchedule(ctx context.Context, c client.Client, action string, sc sche
 	h := c.ScheduleClient().GetHandle(ctx, id)
 	switch action {
 	case "create":
-		if sc.Every < time.Minute {
-			return usageError{fmt.Errorf("schedule create: -every %s: want at least 1m", sc.Every)}
-		}
-		if sc.Jitter < 0 || sc.Jitter >= sc.Every {
-			return usageError{fmt.Errorf("schedule create: -jitter %s: want 0 to less than -every", sc.Jitter)}
-		}
-		_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
-			ID:   id,
-			Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: sc.Every}}, Jitter: sc.Jitter},
-			Action: &client.ScheduleWorkflowAction{
-				ID:            workflows.ConnectionWorkflowID(sc.Input.ConnectionID),
-				Workflow:      workflows.ConnectionSyncName,
-				Args:          []any{sc.Input},
-				TaskQueue:     sc.TaskQueue,
-				StaticSummary: workflows.ConnectionSummary(sc.Input),
-				StaticDetails: workflows.ConnectionDetails(sc.Input, "the schedule "+id),
-			},
-			// A sync still running when the next is due: skip the next.
-			Overlap:            enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
-			CatchupWindow:      scheduleCatchupWindow,
-			Paused:             sc.Paused,
-			TriggerImmediately: sc.Now,
-			Note:               "circleci-sync: a sync of connection " + sc.Connection,
-		})
-		var exists *serviceerror.AlreadyExists
-		if errors.As(err, &exists) || errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-			return fmt.Errorf("schedule %s exists already: `starter schedule delete -connection %s` first", id, sc.Connection)
-		}
-		if err != nil {
-			return fmt.Errorf("create schedule %s: %w", id, err)
-		}
-		fmt.Fprintf(out, "schedule_id=%s\nevery=%s\njitter=%s\npaused=%t\n", id, sc.Every, sc.Jitter, sc.Paused)
-		return nil
+		return createSchedule(ctx, c, id, sc, out)
 	case "trigger":
 		if err := h.Trigger(ctx, client.ScheduleTriggerOptions{Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP}); err != nil {
 			return fmt.Errorf("trigger schedule %s: %w", id, err)
@@ -138,6 +106,48 @@ func manageSchedule(ctx context.Context, c client.Client, action string, sc sche
 		fmt.Fprintf(out, "schedule_id=%s\ndeleted=true\n", id)
 		return nil
 	}
+	return describeSchedule(ctx, h, id, out)
+}
+
+// createSchedule creates the schedule id that starts sc's sync every sc.Every.
+func createSchedule(ctx context.Context, c client.Client, id string, sc scheduleConfig, out io.Writer) error {
+	if sc.Every < time.Minute {
+		return usageError{fmt.Errorf("schedule create: -every %s: want at least 1m", sc.Every)}
+	}
+	if sc.Jitter < 0 || sc.Jitter >= sc.Every {
+		return usageError{fmt.Errorf("schedule create: -jitter %s: want 0 to less than -every", sc.Jitter)}
+	}
+	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID:   id,
+		Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: sc.Every}}, Jitter: sc.Jitter},
+		Action: &client.ScheduleWorkflowAction{
+			ID:            workflows.ConnectionWorkflowID(sc.Input.ConnectionID),
+			Workflow:      workflows.ConnectionSyncName,
+			Args:          []any{sc.Input},
+			TaskQueue:     sc.TaskQueue,
+			StaticSummary: workflows.ConnectionSummary(sc.Input),
+			StaticDetails: workflows.ConnectionDetails(sc.Input, "the schedule "+id),
+		},
+		// A sync still running when the next is due: skip the next.
+		Overlap:            enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+		CatchupWindow:      scheduleCatchupWindow,
+		Paused:             sc.Paused,
+		TriggerImmediately: sc.Now,
+		Note:               "circleci-sync: a sync of connection " + sc.Connection,
+	})
+	var exists *serviceerror.AlreadyExists
+	if errors.As(err, &exists) || errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return fmt.Errorf("schedule %s exists already: `starter schedule delete -connection %s` first", id, sc.Connection)
+	}
+	if err != nil {
+		return fmt.Errorf("create schedule %s: %w", id, err)
+	}
+	fmt.Fprintf(out, "schedule_id=%s\nevery=%s\njitter=%s\npaused=%t\n", id, sc.Every, sc.Jitter, sc.Paused)
+	return nil
+}
+
+// describeSchedule prints the schedule's state, recent runs and next times.
+func describeSchedule(ctx context.Context, h client.ScheduleHandle, id string, out io.Writer) error {
 	d, err := h.Describe(ctx)
 	if err != nil {
 		return fmt.Errorf("describe schedule %s: %w", id, err)

@@ -176,6 +176,26 @@ func (s *sqliteStore) WriteBatch(ctx context.Context, b Batch) (WriteStats, erro
 	}
 	defer func() { _ = tx.Rollback() }()
 
+	stats, err := sqliteUpsert(ctx, tx, plan)
+	if err != nil {
+		return WriteStats{}, err
+	}
+	deleted, err := sqliteResolve(ctx, tx, plan.resolved)
+	if err != nil {
+		return WriteStats{}, err
+	}
+	stats.Written += deleted
+	stats.Unchanged += len(b.Resolved) - deleted
+
+	if err := tx.Commit(); err != nil {
+		return WriteStats{}, fmt.Errorf("store: commit write: %w", err)
+	}
+	return stats, nil
+}
+
+// sqliteUpsert writes the plan's rows, round by round, in statements of at most
+// sqliteMaxRows rows and sqliteMaxParams parameters.
+func sqliteUpsert(ctx context.Context, tx *sql.Tx, plan writePlan) (WriteStats, error) {
 	var stats WriteStats
 	var args []any
 	for _, tr := range plan.upserts {
@@ -204,11 +224,17 @@ func (s *sqliteStore) WriteBatch(ctx context.Context, b Batch) (WriteStats, erro
 			}
 		}
 	}
+	return stats, nil
+}
 
+// sqliteResolve deletes the resolved entities from the skipped ledger and returns how
+// many rows went.
+func sqliteResolve(ctx context.Context, tx *sql.Tx, resolved [][2]string) (int, error) {
 	deleted := 0
-	for len(plan.resolved) > 0 {
-		chunk := plan.resolved[:min(len(plan.resolved), sqliteMaxRows)]
-		plan.resolved = plan.resolved[len(chunk):]
+	var args []any
+	for len(resolved) > 0 {
+		chunk := resolved[:min(len(resolved), sqliteMaxRows)]
+		resolved = resolved[len(chunk):]
 		args = args[:0]
 		for _, k := range chunk {
 			args = append(args, k[0], k[1])
@@ -216,21 +242,15 @@ func (s *sqliteStore) WriteBatch(ctx context.Context, b Batch) (WriteStats, erro
 		res, err := tx.ExecContext(ctx, `DELETE FROM circleci_skipped WHERE (kind, id) IN (VALUES `+
 			strings.Repeat("(?, ?), ", len(chunk)-1)+`(?, ?))`, args...)
 		if err != nil {
-			return WriteStats{}, fmt.Errorf("store: resolve %d skipped entities: %w", len(chunk), err)
+			return 0, fmt.Errorf("store: resolve %d skipped entities: %w", len(chunk), err)
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
-			return WriteStats{}, fmt.Errorf("store: resolve %d skipped entities: %w", len(chunk), err)
+			return 0, fmt.Errorf("store: resolve %d skipped entities: %w", len(chunk), err)
 		}
 		deleted += int(n)
 	}
-	stats.Written += deleted
-	stats.Unchanged += len(b.Resolved) - deleted
-
-	if err := tx.Commit(); err != nil {
-		return WriteStats{}, fmt.Errorf("store: commit write: %w", err)
-	}
-	return stats, nil
+	return deleted, nil
 }
 
 // sqliteStatements caches the upsert statements by table and row count.
