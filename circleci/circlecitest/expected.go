@@ -103,6 +103,27 @@ func (s *Server) Expected(token string) Expected {
 		b.Projects++
 		b.PipelinePages += pages(len(w.byProject[i]))
 	}
+	referenced := s.expectPipelines(&ex, pr)
+	for _, u := range w.users {
+		if !referenced[u.ID] {
+			continue
+		}
+		b.Users++
+		if s.sets.missing[u.ID] {
+			ex.Unreachable = append(ex.Unreachable, Unreachable{Kind: UnreachableUser, ID: u.ID,
+				Reason: ReasonNotFound, HTTPStatus: 404})
+			continue
+		}
+		ex.Users = append(ex.Users, u.clone())
+	}
+	b.Total = b.Projects + b.PipelinePages + b.WorkflowPages + b.JobPages + b.Users
+	return ex
+}
+
+// expectPipelines adds the pipelines pr sees to ex, with the workflows and jobs a sync
+// can reach under them, and returns the users those reference.
+func (s *Server) expectPipelines(ex *Expected, pr principal) map[string]bool {
+	w, b := s.w, &ex.MinimumRequests
 	referenced := map[string]bool{}
 	for _, p := range w.all {
 		if w.pipelineProj[p.ID] >= pr.visible {
@@ -133,20 +154,7 @@ func (s *Server) Expected(token string) Expected {
 			}
 		}
 	}
-	for _, u := range w.users {
-		if !referenced[u.ID] {
-			continue
-		}
-		b.Users++
-		if s.sets.missing[u.ID] {
-			ex.Unreachable = append(ex.Unreachable, Unreachable{Kind: UnreachableUser, ID: u.ID,
-				Reason: ReasonNotFound, HTTPStatus: 404})
-			continue
-		}
-		ex.Users = append(ex.Users, u.clone())
-	}
-	b.Total = b.Projects + b.PipelinePages + b.WorkflowPages + b.JobPages + b.Users
-	return ex
+	return referenced
 }
 
 // MinimumRequests returns the least number of API requests a complete sync

@@ -103,21 +103,27 @@ func matchRoute(r *http.Request) (route, routeArgs) {
 			return route{pathOf(RouteUser), withID("id", (*Server).handleUser)}, routeArgs{id: segs[1]}
 		}
 	case "project":
-		// The slug has three parts, whatever escaping the client used.
-		parts := strings.Split(strings.Join(segs[1:], "/"), "/")
-		if len(parts) < 3 {
-			return unmatched, routeArgs{}
-		}
-		a := routeArgs{slug: strings.Join(parts[:3], "/")}
-		switch tail := parts[3:]; {
-		case len(tail) == 0:
-			return route{pathOf(RouteProject), withProject((*Server).handleProject)}, a
-		case len(tail) == 1 && tail[0] == "pipeline":
-			return route{pathOf(RouteProjectPipelines), withProject((*Server).handleProjectPipelines)}, a
-		case len(tail) == 2 && tail[0] == "pipeline":
-			a.number = tail[1]
-			return route{pathOf(RouteProjectPipelineNumber), withProject((*Server).handleProjectPipelineNumber)}, a
-		}
+		return matchProjectRoute(segs[1:])
+	}
+	return unmatched, routeArgs{}
+}
+
+// matchProjectRoute matches the segments after /project/: a slug of three parts,
+// whatever escaping the client used, then the route's tail.
+func matchProjectRoute(segs []string) (route, routeArgs) {
+	parts := strings.Split(strings.Join(segs, "/"), "/")
+	if len(parts) < 3 {
+		return unmatched, routeArgs{}
+	}
+	a := routeArgs{slug: strings.Join(parts[:3], "/")}
+	switch tail := parts[3:]; {
+	case len(tail) == 0:
+		return route{pathOf(RouteProject), withProject((*Server).handleProject)}, a
+	case len(tail) == 1 && tail[0] == "pipeline":
+		return route{pathOf(RouteProjectPipelines), withProject((*Server).handleProjectPipelines)}, a
+	case len(tail) == 2 && tail[0] == "pipeline":
+		a.number = tail[1]
+		return route{pathOf(RouteProjectPipelineNumber), withProject((*Server).handleProjectPipelineNumber)}, a
 	}
 	return unmatched, routeArgs{}
 }

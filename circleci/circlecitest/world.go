@@ -312,42 +312,47 @@ func (w *world) runWorkflow(g gen, p *Pipeline, name string, setup bool, plan []
 	withRequires := g.chance(0.5)
 	jobs := make([]*Job, len(plan))
 	for i, pj := range plan {
-		st := states[i]
-		j := &Job{ID: ids[i], WorkflowID: wf.ID, PipelineID: p.ID, Name: pj.name, Type: jobTypeBuild,
-			Status: st.status, ProjectSlug: p.ProjectSlug, Dependencies: []string{}}
-		for _, d := range pj.deps {
-			j.Dependencies = append(j.Dependencies, ids[d])
-		}
-		if withRequires && len(pj.deps) > 0 {
-			j.Requires = map[string][]string{}
-			for _, d := range pj.deps {
-				j.Requires[ids[d]] = []string{jobStatusSuccess}
-			}
-		}
-		if st.started != nil {
-			t := created.Add(*st.started).Truncate(time.Millisecond)
-			j.StartedAt = &t
-		}
-		if st.stopped != nil {
-			t := created.Add(*st.stopped).Truncate(time.Millisecond)
-			j.StoppedAt = &t
-		}
-		if pj.approval {
-			j.Type = jobTypeApproval
-			j.ApprovalRequestID = j.ID
-			if j.Status == jobStatusSuccess {
-				j.ApprovedBy = pick(g, w.users).ID
-			}
-		}
-		if j.Status == jobStatusCanceled {
-			j.CanceledBy = wf.CanceledBy
-		}
+		j := w.newJob(g, wf, pj, states[i], ids, i, withRequires)
 		jobs[i] = j
 		w.jobs[j.ID] = j
 	}
 	w.workflows[wf.ID] = wf
 	w.jobsByWf[wf.ID] = jobs
 	return wf
+}
+
+// newJob makes job i of wf from its plan and simulated state; ids are the plan's job ids.
+func (w *world) newJob(g gen, wf *Workflow, pj planJob, st jobState, ids []string, i int, withRequires bool) *Job {
+	j := &Job{ID: ids[i], WorkflowID: wf.ID, PipelineID: wf.PipelineID, Name: pj.name, Type: jobTypeBuild,
+		Status: st.status, ProjectSlug: wf.ProjectSlug, Dependencies: []string{}}
+	for _, d := range pj.deps {
+		j.Dependencies = append(j.Dependencies, ids[d])
+	}
+	if withRequires && len(pj.deps) > 0 {
+		j.Requires = map[string][]string{}
+		for _, d := range pj.deps {
+			j.Requires[ids[d]] = []string{jobStatusSuccess}
+		}
+	}
+	if st.started != nil {
+		t := wf.CreatedAt.Add(*st.started).Truncate(time.Millisecond)
+		j.StartedAt = &t
+	}
+	if st.stopped != nil {
+		t := wf.CreatedAt.Add(*st.stopped).Truncate(time.Millisecond)
+		j.StoppedAt = &t
+	}
+	if pj.approval {
+		j.Type = jobTypeApproval
+		j.ApprovalRequestID = j.ID
+		if j.Status == jobStatusSuccess {
+			j.ApprovedBy = pick(g, w.users).ID
+		}
+	}
+	if j.Status == jobStatusCanceled {
+		j.CanceledBy = wf.CanceledBy
+	}
+	return j
 }
 
 // addPipelines numbers the new pipelines of project pi (oldest first) and
