@@ -5,8 +5,7 @@ import (
 	"sync"
 )
 
-// Buffer is a bytes.Buffer that a logger (or a process's output) and a test may
-// use at once.
+// Buffer is a bytes.Buffer safe for a writer and a test at once.
 type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer

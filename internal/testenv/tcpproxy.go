@@ -10,11 +10,8 @@ import (
 	"time"
 )
 
-// TCPProxy forwards the TCP connections made to a loopback port to a target
-// address (a database, say), and lets a test make the target unreachable for a
-// while without touching it: Down closes the port (new connections are refused
-// by the kernel) and resets every open connection; Up listens on the same port
-// again.
+// TCPProxy forwards a loopback port's TCP connections to a target and can make it
+// unreachable: Down refuses new connections and resets open ones; Up listens again.
 type TCPProxy struct {
 	target string
 	addr   string
@@ -28,8 +25,7 @@ type TCPProxy struct {
 
 // TCPProxyStats counts what a TCPProxy did.
 type TCPProxyStats struct {
-	// Accepted counts the connections accepted (and forwarded, or failed to
-	// dial the target).
+	// Accepted counts the connections accepted.
 	Accepted int
 	// Reset counts the open connections Down reset.
 	Reset int
@@ -37,8 +33,7 @@ type TCPProxyStats struct {
 	Downs int
 }
 
-// StartTCPProxy starts a proxy on a free loopback port forwarding to target
-// (host:port). It is closed when t ends.
+// StartTCPProxy starts a proxy to target on a free loopback port, closed when t ends.
 func StartTCPProxy(t testing.TB, target string) *TCPProxy {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -61,8 +56,7 @@ func (p *TCPProxy) Stats() TCPProxyStats {
 	return p.stats
 }
 
-// Down closes the proxy's port and resets (RST) every open connection: the
-// target is unreachable through the proxy until Up.
+// Down closes the port and resets every open connection until Up.
 func (p *TCPProxy) Down() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -78,8 +72,7 @@ func (p *TCPProxy) Down() {
 	clear(p.conns)
 }
 
-// Up listens on the proxy's port again (retrying for up to 5 s while the port
-// is busy).
+// Up listens on the port again (retrying up to 5 s while it is busy).
 func (p *TCPProxy) Up() error {
 	p.mu.Lock()
 	up := p.listener != nil
@@ -134,8 +127,7 @@ func (p *TCPProxy) serve(l net.Listener) {
 	}()
 }
 
-// forward copies between c and a new connection to the target until either
-// side ends.
+// forward copies between c and a new target connection until either side ends.
 func (p *TCPProxy) forward(c net.Conn) {
 	defer p.drop(c)
 	up, err := net.DialTimeout("tcp", p.target, 5*time.Second)

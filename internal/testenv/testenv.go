@@ -1,10 +1,6 @@
-// Package testenv gives integration tests the real services they run against: a
-// Temporal dev server (the Temporal CLI, built by `make tools` or .ci/run), a fresh
-// PostgreSQL schema (TEST_DATABASE_URL) and a SQLite file; and, for fault tests,
-// a TCP proxy that can make what is behind it unreachable (tcpproxy.go).
-//
-// A missing dependency skips the test on a developer machine and fails it under
-// CI=true, so CI never counts a skipped test as passing.
+// Package testenv gives integration tests real services: a Temporal dev server, a fresh
+// PostgreSQL schema, a SQLite file, and a TCP proxy for fault tests. A missing one skips
+// the test, or fails it under CI=true, so that CI never counts a skip as a pass.
 package testenv
 
 import (
@@ -35,9 +31,8 @@ func Missing(t testing.TB, format string, args ...any) {
 	t.Skipf("test dependency missing: "+format, args...)
 }
 
-// TemporalCLI returns the path of the Temporal CLI: $TEMPORAL_CLI, else
-// ~/.cache/circleci-sync/bin/temporal (where .ci/run and `make tools` install it),
-// else `temporal` on the PATH.
+// TemporalCLI returns the Temporal CLI: $TEMPORAL_CLI, else
+// ~/.cache/circleci-sync/bin/temporal, else `temporal` on the PATH.
 func TemporalCLI(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("TEMPORAL_CLI"); p != "" {
@@ -61,13 +56,11 @@ func TemporalCLI(t testing.TB) string {
 
 // DevServerOptions tune StartTemporal.
 type DevServerOptions struct {
-	// DBFilename persists the server's state in a SQLite file (so a test can stop
-	// and restart it); empty means in memory.
+	// DBFilename keeps the server's state in a SQLite file (for restarts); "": memory.
 	DBFilename string
 	// HostPort binds the frontend; empty means a free port.
 	HostPort string
-	// EnableUI serves the Web UI (the server is headless otherwise) on UIPort,
-	// or on the CLI's default, the frontend port + 1000.
+	// EnableUI serves the Web UI on UIPort (default: the frontend port + 1000).
 	EnableUI bool
 	// UIPort is the Web UI's port when EnableUI is set.
 	UIPort string
@@ -109,9 +102,8 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// PostgresURL returns the URL of a fresh, empty schema in TEST_DATABASE_URL's
-// database, dropped when t ends. Without TEST_DATABASE_URL it skips t (fails it
-// under CI=true).
+// PostgresURL returns a fresh schema in TEST_DATABASE_URL's database, dropped when t
+// ends; without TEST_DATABASE_URL it skips t (fails it under CI=true).
 func PostgresURL(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("TEST_DATABASE_URL")
