@@ -46,7 +46,7 @@ func projectRefs(ins []workflows.ConnectionSyncInput, ex circlecitest.Expected) 
 // describe describes the latest run of workflow id (nil, nil while it does not
 // exist yet).
 func describe(ctx context.Context, c client.Client, id string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
-	d, err := c.DescribeWorkflowExecution(ctx, id, "")
+	d, err := c.DescribeWorkflow(ctx, id, "")
 	if err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
@@ -54,7 +54,7 @@ func describe(ctx context.Context, c client.Client, id string) (*workflowservice
 		}
 		return nil, fmt.Errorf("describe %s: %w", id, err)
 	}
-	return d, nil
+	return d.RawResponse, nil
 }
 
 // heldActivity is an activity a worker had started and not finished.

@@ -30,45 +30,32 @@ func TestRateLimitStorm(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			fig := figures{Start: time.Now()}
-			dbURL := b.url(t)
 			// Small: a 429 fails the activity it hits (the retry resumes from
 			// the heartbeat after Retry-After), so at 30 % an attempt gets about
 			// two requests done, and a page of 5 pipelines takes some 20
 			// attempts. 3 projects of one organisation (one connection).
-			opts := datasetOptions(41)
-			opts.Projects = 9
-			opts.PipelinesPerProject = 5
-			opts.MaxWorkflowsPerPipeline = 2
-			opts.MaxJobsPerWorkflow = 3
-			opts.Faults.Latency = 5 * time.Millisecond
-			opts.Faults.Random429Rate = 0.3
-			opts.Faults.Random500Rate = 0.05
-			fake := startFake(t, opts)
-			proxy := startAPIProxy(t, fake.URL)
-			token := fake.Token()
-			tokenEnv := newEnvName("TOKEN")
-			setTokenEnv(t, tokenEnv, token)
-			tq := newID("e2e-429-" + b.name)
-			logs := startWorker(t, tsrv, tq, dbURL, func(cfg *syncworker.Config) { cfg.PageConcurrency = 2 })
-			s := &syncer{c: tsrv.Client(), taskQueue: tq}
-			prefix := newID("storm")
-			ins := connectionInputs(fake, prefix, tokenEnv)[:1]
-			ins[0].BaseURL = proxy.URL
-			var projects []string
-			for _, p := range fake.Expected(token).Projects {
-				if p.OrganizationSlug == ins[0].OrgSlug {
-					projects = append(projects, p.Slug)
-				}
-			}
-			require.Len(t, projects, 3)
-			ex := filterExpected(fake.Expected(token), projects...)
+			sc := newFaultScenario(t, tsrv, b, faultSpec{name: "storm", seed: 41, proxy: true,
+				dataset: func(opts *circlecitest.Options) {
+					opts.Projects = 9
+					opts.PipelinesPerProject = 5
+					opts.MaxWorkflowsPerPipeline = 2
+					opts.MaxJobsPerWorkflow = 3
+					opts.Faults.Latency = 5 * time.Millisecond
+					opts.Faults.Random429Rate = 0.3
+					opts.Faults.Random500Rate = 0.05
+				}})
+			fake, proxy, token := sc.fake, sc.proxy, sc.token
+			logs := sc.startWorker(func(cfg *syncworker.Config) { cfg.PageConcurrency = 2 })
+			s := sc.s
+			ins := sc.ins[:1]
+			projects := sc.firstOrgProjects(3)
+			ex := filterExpected(sc.ex, projects...)
 			t.Logf("synced: %s, projects %v: %d pipelines, %d workflows, %d jobs, %d users, %d unreachable",
 				ins[0].OrgSlug, projects, len(ex.Pipelines), len(ex.Workflows), len(ex.Jobs), len(ex.Users), len(ex.Unreachable))
 
 			results := s.syncAll(t, ins)
 			logResults(t, "429 storm", ins, results)
-			rep := requireTablesEqual(t, dbURL, ex)
+			rep := requireTablesEqual(t, sc.dbURL, ex)
 
 			stats := fake.Stats()
 			var by []string
@@ -118,14 +105,11 @@ func TestRateLimitStorm(t *testing.T) {
 			t.Logf("the results count %d 429s met; activities retried after a 429: %d", limited, st.Retries["rate_limited"])
 			assert.Positive(t, limited, "the results count the 429s the sync met")
 			assert.LessOrEqual(t, limited, stats.CountStatus(http.StatusTooManyRequests), "no more 429s than the fake sent")
-			requireNoSecretInLogs(t, map[string]string{"worker": logs.String()}, prefix, token)
+			requireNoSecretInLogs(t, map[string]string{"worker": logs.String()}, sc.prefix, token)
 
-			fig.Faults = fmt.Sprintf("%d×429 (Retry-After: 1) and %d×500 at random (30%%/5%%); %d Retry-After violations",
+			sc.fig.Faults = fmt.Sprintf("%d×429 (Retry-After: 1) and %d×500 at random (30%%/5%%); %d Retry-After violations",
 				stats.CountStatus(http.StatusTooManyRequests), stats.CountStatus(http.StatusInternalServerError), ra.Violations)
-			fig.fromReport(rep)
-			fig.fromHistories(st)
-			fig.Requests = stats.Total
-			fig.log(t)
+			sc.logFigures(rep, st)
 		})
 	}
 }
