@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/circleci-sync/circleci-sync/circleci"
+	"github.com/circleci-sync/circleci-sync/internal/testenv"
 )
 
 // The conformance suite: every test runs against each backend (see helpers_test.go).
@@ -1021,7 +1022,7 @@ func TestMigrationsIdempotent(t *testing.T) {
 func TestConcurrentFirstOpenPostgres(t *testing.T) {
 	// Several processes starting at once on an empty database: the advisory lock
 	// makes one migrate while the others wait, then find the schema done.
-	u := newTestSchema(t)
+	u := testenv.PostgresURL(t)
 	stores := make([]Store, 6)
 	errs := make([]error, len(stores))
 	var wg sync.WaitGroup

@@ -121,7 +121,7 @@ func PostgresURL(t testing.TB) string {
 	ctx := context.Background()
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	schema := "e2e_" + hex.EncodeToString(b)
+	schema := "test_" + hex.EncodeToString(b)
 	admin, err := pgx.Connect(ctx, base)
 	if err != nil {
 		t.Fatalf("connect to TEST_DATABASE_URL: %v", err)
@@ -130,7 +130,9 @@ func PostgresURL(t testing.TB) string {
 		t.Fatalf("create schema: %v", err)
 	}
 	t.Cleanup(func() {
-		_, _ = admin.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+		if _, err := admin.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
 		_ = admin.Close(ctx)
 	})
 	u, err := url.Parse(base)
