@@ -57,40 +57,8 @@ func TestRateLimitStorm(t *testing.T) {
 			logResults(t, "429 storm", ins, results)
 			rep := requireTablesEqual(t, sc.dbURL, ex)
 
-			stats := fake.Stats()
-			var by []string
-			for _, route := range sortedKeys(stats.Requests) {
-				if n429, n500 := stats.Count(route, http.StatusTooManyRequests), stats.Count(route, http.StatusInternalServerError); n429+n500 > 0 {
-					by = append(by, fmt.Sprintf("%s: %d×429 %d×500 of %d", route, n429, n500, stats.Count(route, 0)))
-				}
-			}
-			t.Logf("fake: %d requests, %d answered 429 (%d with Retry-After), %d answered 500; Expected.MinimumRequests.Total %d\n  %s",
-				stats.Total, stats.CountStatus(http.StatusTooManyRequests), stats.RetryAfterSent,
-				stats.CountStatus(http.StatusInternalServerError), ex.MinimumRequests.Total, strings.Join(by, "\n  "))
-			require.Positive(t, stats.RetryAfterSent, "the storm sent 429s")
-
-			reqs := proxy.requests()
-			ra := retryAfterViolations(reqs, retryAfterGrace)
-			proxied := map[int]int{}
-			for _, r := range reqs {
-				proxied[r.Status]++
-			}
-			t.Logf("proxy: %d requests by status %v; Retry-After windows %d (%d cut to an earlier 429's; and %d 429s to "+
-				"requests the client had cancelled), violations %d (grace %s) %v",
-				len(reqs), proxied, ra.Windows, ra.Shortened, ra.Undelivered, ra.Violations, retryAfterGrace, ra.Examples)
-			// A request the client cancels may reach the proxy and not the fake
-			// (the proxy logs it as a 502).
-			assert.GreaterOrEqual(t, len(reqs), int(stats.Total), "every request went through the proxy")
-			assert.LessOrEqual(t, len(reqs)-proxied[http.StatusBadGateway], int(stats.Total),
-				"the proxy saw no request the fake did not, but cancelled ones")
-			// A request the client cancels while the fake answers it counts in
-			// the fake's figures, and in the proxy's as a 502.
-			assert.GreaterOrEqual(t, int(stats.RetryAfterSent), ra.Windows+ra.Undelivered, "429s seen by the proxy")
-			assert.LessOrEqual(t, int(stats.RetryAfterSent), ra.Windows+ra.Undelivered+proxied[http.StatusBadGateway],
-				"429s seen by the proxy, or cancelled")
-			assert.Zero(t, ra.Violations, "no request arrived inside a Retry-After window")
-			t.Logf("the fake's own accounting: %d Retry-After violations, %d windows honoured (grace %s)",
-				stats.RetryAfterViolations, stats.RetryAfterHonoured, circlecitest.RetryAfterGrace)
+			stats := logStormStats(t, fake.Stats(), ex)
+			ra := requireRetryAfterRespected(t, proxy.requests(), stats)
 
 			st := walkHistories(t, tsrv.Client(), s.allRuns(), proxy.URL, token)
 			t.Logf("histories: %d workflows, %d events, highest activity attempt %d, retried activities by last failure %v",
@@ -112,4 +80,50 @@ func TestRateLimitStorm(t *testing.T) {
 			sc.logFigures(rep, st)
 		})
 	}
+}
+
+// logStormStats logs what the fake answered, by route, and checks that the
+// storm sent 429s; it returns stats.
+func logStormStats(t *testing.T, stats circlecitest.Stats, ex circlecitest.Expected) circlecitest.Stats {
+	t.Helper()
+	var by []string
+	for _, route := range sortedKeys(stats.Requests) {
+		if n429, n500 := stats.Count(route, http.StatusTooManyRequests), stats.Count(route, http.StatusInternalServerError); n429+n500 > 0 {
+			by = append(by, fmt.Sprintf("%s: %d×429 %d×500 of %d", route, n429, n500, stats.Count(route, 0)))
+		}
+	}
+	t.Logf("fake: %d requests, %d answered 429 (%d with Retry-After), %d answered 500; Expected.MinimumRequests.Total %d\n  %s",
+		stats.Total, stats.CountStatus(http.StatusTooManyRequests), stats.RetryAfterSent,
+		stats.CountStatus(http.StatusInternalServerError), ex.MinimumRequests.Total, strings.Join(by, "\n  "))
+	require.Positive(t, stats.RetryAfterSent, "the storm sent 429s")
+	return stats
+}
+
+// requireRetryAfterRespected checks the requests the proxy saw (reqs) against
+// the fake's figures (stats): the same requests, but cancelled ones, the
+// same 429s, and none inside a Retry-After window.
+func requireRetryAfterRespected(t *testing.T, reqs []apiRequest, stats circlecitest.Stats) retryAfterReport {
+	t.Helper()
+	ra := retryAfterViolations(reqs, retryAfterGrace)
+	proxied := map[int]int{}
+	for _, r := range reqs {
+		proxied[r.Status]++
+	}
+	t.Logf("proxy: %d requests by status %v; Retry-After windows %d (%d cut to an earlier 429's; and %d 429s to "+
+		"requests the client had cancelled), violations %d (grace %s) %v",
+		len(reqs), proxied, ra.Windows, ra.Shortened, ra.Undelivered, ra.Violations, retryAfterGrace, ra.Examples)
+	// A request the client cancels may reach the proxy and not the fake
+	// (the proxy logs it as a 502).
+	assert.GreaterOrEqual(t, len(reqs), int(stats.Total), "every request went through the proxy")
+	assert.LessOrEqual(t, len(reqs)-proxied[http.StatusBadGateway], int(stats.Total),
+		"the proxy saw no request the fake did not, but cancelled ones")
+	// A request the client cancels while the fake answers it counts in
+	// the fake's figures, and in the proxy's as a 502.
+	assert.GreaterOrEqual(t, int(stats.RetryAfterSent), ra.Windows+ra.Undelivered, "429s seen by the proxy")
+	assert.LessOrEqual(t, int(stats.RetryAfterSent), ra.Windows+ra.Undelivered+proxied[http.StatusBadGateway],
+		"429s seen by the proxy, or cancelled")
+	assert.Zero(t, ra.Violations, "no request arrived inside a Retry-After window")
+	t.Logf("the fake's own accounting: %d Retry-After violations, %d windows honoured (grace %s)",
+		stats.RetryAfterViolations, stats.RetryAfterHonoured, circlecitest.RetryAfterGrace)
+	return ra
 }
