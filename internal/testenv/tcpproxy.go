@@ -10,11 +10,8 @@ import (
 	"time"
 )
 
-// TCPProxy forwards the TCP connections made to a loopback port to a target
-// address (a database, say), and lets a test make the target unreachable for a
-// while without touching it: Down closes the port (new connections are refused
-// by the kernel) and resets every open connection; Up listens on the same port
-// again.
+// TCPProxy forwards a loopback port to a target address (a database, say), so
+// that a test can make the target unreachable for a while without touching it.
 type TCPProxy struct {
 	target string
 	addr   string
@@ -28,13 +25,9 @@ type TCPProxy struct {
 
 // TCPProxyStats counts what a TCPProxy did.
 type TCPProxyStats struct {
-	// Accepted counts the connections accepted (and forwarded, or failed to
-	// dial the target).
-	Accepted int
-	// Reset counts the open connections Down reset.
-	Reset int
-	// Downs counts the calls to Down.
-	Downs int
+	Accepted int // connections accepted
+	Reset    int // open connections Down reset
+	Downs    int // calls to Down
 }
 
 // StartTCPProxy starts a proxy on a free loopback port forwarding to target
@@ -61,8 +54,8 @@ func (p *TCPProxy) Stats() TCPProxyStats {
 	return p.stats
 }
 
-// Down closes the proxy's port and resets (RST) every open connection: the
-// target is unreachable through the proxy until Up.
+// Down closes the proxy's port (new connections are refused) and resets every
+// open connection, until Up.
 func (p *TCPProxy) Down() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -78,8 +71,7 @@ func (p *TCPProxy) Down() {
 	clear(p.conns)
 }
 
-// Up listens on the proxy's port again (retrying for up to 5 s while the port
-// is busy).
+// Up listens on the proxy's port again (retrying for up to 5 s while it is busy).
 func (p *TCPProxy) Up() error {
 	p.mu.Lock()
 	up := p.listener != nil
@@ -134,8 +126,7 @@ func (p *TCPProxy) serve(l net.Listener) {
 	}()
 }
 
-// forward copies between c and a new connection to the target until either
-// side ends.
+// forward copies between c and a new connection to the target until either ends.
 func (p *TCPProxy) forward(c net.Conn) {
 	defer p.drop(c)
 	up, err := net.DialTimeout("tcp", p.target, 5*time.Second)

@@ -1,10 +1,6 @@
 // Package testenv gives integration tests the real services they run against: a
-// Temporal dev server (the Temporal CLI, built by `make tools` or .ci/run), a fresh
-// PostgreSQL schema (TEST_DATABASE_URL) and a SQLite file; and, for fault tests,
-// a TCP proxy that can make what is behind it unreachable (tcpproxy.go).
-//
-// A missing dependency skips the test on a developer machine and fails it under
-// CI=true, so CI never counts a skipped test as passing.
+// Temporal dev server, a fresh PostgreSQL schema, a SQLite file, a TCP proxy.
+// A missing dependency skips the test, or fails it under CI=true.
 package testenv
 
 import (
@@ -36,8 +32,7 @@ func Missing(t testing.TB, format string, args ...any) {
 }
 
 // TemporalCLI returns the path of the Temporal CLI: $TEMPORAL_CLI, else
-// ~/.cache/circleci-sync/bin/temporal (where .ci/run and `make tools` install it),
-// else `temporal` on the PATH.
+// ~/.cache/circleci-sync/bin/temporal (`make tools`), else `temporal` on the PATH.
 func TemporalCLI(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("TEMPORAL_CLI"); p != "" {
@@ -61,19 +56,11 @@ func TemporalCLI(t testing.TB) string {
 
 // DevServerOptions tune StartTemporal.
 type DevServerOptions struct {
-	// DBFilename persists the server's state in a SQLite file (so a test can stop
-	// and restart it); empty means in memory.
-	DBFilename string
-	// HostPort binds the frontend; empty means a free port.
-	HostPort string
-	// EnableUI serves the Web UI (the server is headless otherwise) on UIPort,
-	// or on the CLI's default, the frontend port + 1000.
-	EnableUI bool
-	// UIPort is the Web UI's port when EnableUI is set.
-	UIPort string
-	// ExtraArgs are appended to `temporal server start-dev`, e.g.
-	// "--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=100".
-	ExtraArgs []string
+	DBFilename string // the server's state file, so that a test can restart it; empty: in memory
+	HostPort   string // of the frontend; empty: a free port
+	EnableUI   bool   // serve the Web UI, on UIPort or the frontend port + 1000
+	UIPort     string
+	ExtraArgs  []string // appended to `temporal server start-dev`
 }
 
 // StartTemporal starts a Temporal dev server for t and stops it when t ends.
@@ -87,8 +74,7 @@ func StartTemporal(t testing.TB, opts DevServerOptions) *testsuite.DevServer {
 		EnableUI:      opts.EnableUI,
 		UIPort:        opts.UIPort,
 		LogLevel:      "error",
-		// Search attributes a worker adds are usable at once (the server
-		// caches the namespace's attributes otherwise).
+		// Search attributes a worker adds are usable at once.
 		ExtraArgs: append([]string{"--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true"},
 			opts.ExtraArgs...),
 		Stdout: testWriter{t},
@@ -110,8 +96,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 // PostgresURL returns the URL of a fresh, empty schema in TEST_DATABASE_URL's
-// database, dropped when t ends. Without TEST_DATABASE_URL it skips t (fails it
-// under CI=true).
+// database, dropped when t ends.
 func PostgresURL(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("TEST_DATABASE_URL")
