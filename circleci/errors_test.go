@@ -37,7 +37,58 @@ const badGatewayHTML = `<!DOCTYPE html>
 <hr><center>cloudflare</center></body></html>`
 
 func TestHTTPErrorClasses(t *testing.T) {
-	ctx := context.Background()
+	for _, tt := range httpErrorCases(context.Background()) {
+		t.Run(tt.name, func(t *testing.T) {
+			c, rec, _ := newTestClient(t, tt.handler)
+			err := tt.call(c)
+			e := requireClass(t, err, tt.class)
+			assert.Equal(t, 1, rec.count(), "exactly one request, no retry")
+			assert.Equal(t, tt.status, e.StatusCode)
+			assert.Equal(t, http.MethodGet, e.Method)
+			assert.Equal(t, tt.route, e.Route)
+			if tt.messageSuffix != "" {
+				assert.True(t, strings.HasSuffix(e.Message, tt.messageSuffix), e.Message)
+				assert.LessOrEqual(t, utf8.RuneCountInString(e.Message), maxMessageRunes)
+			} else {
+				assert.Equal(t, tt.message, e.Message)
+			}
+			assert.Equal(t, tt.retryAfter, e.RetryAfter)
+			assert.Equal(t, tt.retryable, e.Retryable())
+			assert.Equal(t, tt.retryable, IsRetryable(err))
+			assert.Equal(t, tt.connCode, e.ConnectionErrorCode())
+			assert.Equal(t, tt.notFound, e.NotFoundKind())
+			assert.Equal(t, tt.expired, e.Expired())
+			assert.Equal(t, tt.projectMiss, e.ProjectMissing())
+			assert.True(t, IsClass(err, tt.class))
+			assert.Equal(t, tt.class, ClassOf(err))
+			assert.Contains(t, err.Error(), tt.route)
+			assert.Contains(t, err.Error(), strconv.Itoa(tt.status))
+			assert.LessOrEqual(t, len(err.Error()), 600, "never the whole body")
+		})
+	}
+}
+
+// httpErrorCase is one case of TestHTTPErrorClasses: a server's answer to a
+// call, and the error the call must return.
+type httpErrorCase struct {
+	name          string
+	handler       http.HandlerFunc
+	call          func(*Client) error
+	class         Class
+	status        int
+	route         string
+	message       string
+	retryAfter    time.Duration
+	retryable     bool
+	connCode      string
+	notFound      NotFoundKind
+	expired       bool
+	projectMiss   bool
+	messageSuffix string
+}
+
+// httpErrorCases are TestHTTPErrorClasses' cases; their calls use ctx.
+func httpErrorCases(ctx context.Context) []httpErrorCase {
 	me := func(c *Client) error { _, err := c.Me(ctx); return err }
 	project := func(c *Client) error { _, err := c.Project(ctx, "gh/acme/gone"); return err }
 	projectPipelines := func(tok string) func(c *Client) error {
@@ -48,22 +99,7 @@ func TestHTTPErrorClasses(t *testing.T) {
 	user := func(c *Client) error { _, err := c.User(ctx, "deleted-user"); return err }
 	pipeline := func(c *Client) error { _, err := c.Pipeline(ctx, "p"); return err }
 
-	tests := []struct {
-		name          string
-		handler       http.HandlerFunc
-		call          func(*Client) error
-		class         Class
-		status        int
-		route         string
-		message       string
-		retryAfter    time.Duration
-		retryable     bool
-		connCode      string
-		notFound      NotFoundKind
-		expired       bool
-		projectMiss   bool
-		messageSuffix string
-	}{
+	return []httpErrorCase{
 		{
 			name:    "401 on /me",
 			handler: respond(401, map[string]string{"Content-Type": "application/json"}, `{"message": "Invalid token provided."}`),
@@ -217,35 +253,6 @@ func TestHTTPErrorClasses(t *testing.T) {
 			call:    me, class: ClassServer, status: 500, route: RouteMe,
 			messageSuffix: "…", retryable: true,
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, rec, _ := newTestClient(t, tt.handler)
-			err := tt.call(c)
-			e := requireClass(t, err, tt.class)
-			assert.Equal(t, 1, rec.count(), "exactly one request, no retry")
-			assert.Equal(t, tt.status, e.StatusCode)
-			assert.Equal(t, http.MethodGet, e.Method)
-			assert.Equal(t, tt.route, e.Route)
-			if tt.messageSuffix != "" {
-				assert.True(t, strings.HasSuffix(e.Message, tt.messageSuffix), e.Message)
-				assert.LessOrEqual(t, utf8.RuneCountInString(e.Message), maxMessageRunes)
-			} else {
-				assert.Equal(t, tt.message, e.Message)
-			}
-			assert.Equal(t, tt.retryAfter, e.RetryAfter)
-			assert.Equal(t, tt.retryable, e.Retryable())
-			assert.Equal(t, tt.retryable, IsRetryable(err))
-			assert.Equal(t, tt.connCode, e.ConnectionErrorCode())
-			assert.Equal(t, tt.notFound, e.NotFoundKind())
-			assert.Equal(t, tt.expired, e.Expired())
-			assert.Equal(t, tt.projectMiss, e.ProjectMissing())
-			assert.True(t, IsClass(err, tt.class))
-			assert.Equal(t, tt.class, ClassOf(err))
-			assert.Contains(t, err.Error(), tt.route)
-			assert.Contains(t, err.Error(), strconv.Itoa(tt.status))
-			assert.LessOrEqual(t, len(err.Error()), 600, "never the whole body")
-		})
 	}
 }
 

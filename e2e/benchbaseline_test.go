@@ -84,88 +84,17 @@ func baselineSync(ctx context.Context, baseURL, token string, lim circleci.Limit
 func baselineProject(ctx context.Context, c *circleci.Client, st store.Store, slug string, pageConcurrency int,
 	addUsers func(ids ...*string)) error {
 	pageConcurrency = max(1, pageConcurrency)
-	inFlight := make(chan struct{}, pageConcurrency) // the project's requests in flight
-	call := func(f func() error) error {
-		inFlight <- struct{}{}
-		defer func() { <-inFlight }()
-		return f()
-	}
+	r := &baselineRun{ctx: ctx, c: c, slug: slug, pageConcurrency: pageConcurrency, addUsers: addUsers,
+		inFlight: make(chan struct{}, pageConcurrency)}
 	var p circleci.Project
-	if err := call(func() (err error) { p, err = c.Project(ctx, slug); return err }); err != nil {
+	if err := r.call(func() (err error) { p, err = c.Project(ctx, slug); return err }); err != nil {
 		return fmt.Errorf("baseline: project %s: %w", slug, err)
 	}
 	if _, err := st.WriteBatch(ctx, store.Batch{Projects: []circleci.Project{p}}); err != nil {
 		return fmt.Errorf("baseline: write project %s: %w", slug, err)
 	}
-	allWorkflows := func(id string) ([]circleci.Workflow, error) {
-		var out []circleci.Workflow
-		for tok := ""; ; {
-			var page circleci.Page[circleci.Workflow]
-			if err := call(func() (err error) { page, err = c.PipelineWorkflowsPage(ctx, id, tok); return err }); err != nil {
-				return nil, err
-			}
-			out = append(out, page.Items...)
-			if tok = page.NextPageToken; tok == "" {
-				return out, nil
-			}
-		}
-	}
-	allJobs := func(id string) ([]circleci.Job, error) {
-		var out []circleci.Job
-		for tok := ""; ; {
-			var page circleci.Page[circleci.Job]
-			if err := call(func() (err error) { page, err = c.WorkflowJobsPage(ctx, id, tok); return err }); err != nil {
-				return nil, err
-			}
-			out = append(out, page.Items...)
-			if tok = page.NextPageToken; tok == "" {
-				return out, nil
-			}
-		}
-	}
-	// fetchPipeline lists a pipeline's workflows, then their jobs in parallel.
-	fetchPipeline := func(id string) ([]circleci.Workflow, []circleci.Job, error) {
-		wfs, err := allWorkflows(id)
-		if err != nil {
-			return nil, nil, fmt.Errorf("workflows of pipeline %s: %w", id, err)
-		}
-		jobs := make([][]circleci.Job, len(wfs))
-		errs := make([]error, len(wfs))
-		var wg sync.WaitGroup
-		for i, wf := range wfs {
-			addUsers(wf.StartedBy, wf.CanceledBy, wf.ErroredBy)
-			wg.Go(func() { jobs[i], errs[i] = allJobs(wf.ID) })
-		}
-		wg.Wait()
-		var all []circleci.Job
-		for i := range wfs {
-			if errs[i] != nil {
-				return nil, nil, fmt.Errorf("jobs of workflow %s: %w", wfs[i].ID, errs[i])
-			}
-			for _, j := range jobs[i] {
-				addUsers(j.ApprovedBy, j.CanceledBy)
-			}
-			all = append(all, jobs[i]...)
-		}
-		return wfs, all, nil
-	}
-
-	// The page list one ahead (as the worker's prefetch), and the writes on a
-	// goroutine of their own (as the worker writes while it fetches): page n
-	// is written while page n+1 is fetched.
-	type listed struct {
-		page circleci.Page[circleci.Pipeline]
-		err  error
-	}
-	list := func(tok string) <-chan listed {
-		ch := make(chan listed, 1)
-		go func() {
-			var l listed
-			l.err = call(func() (err error) { l.page, err = c.ProjectPipelinesPage(ctx, slug, "", tok); return err })
-			ch <- l
-		}()
-		return ch
-	}
+	// The writes on a goroutine of their own (as the worker writes while it
+	// fetches): page n is written while page n+1 is fetched.
 	writes := make(chan store.Batch)
 	written := make(chan error, 1)
 	go func() {
@@ -179,52 +108,158 @@ func baselineProject(ctx context.Context, c *circleci.Client, st store.Store, sl
 		}
 		written <- err
 	}()
-	err := func() error {
-		defer close(writes)
-		next := list("")
-		for next != nil {
-			l := <-next
-			if l.err != nil {
-				return fmt.Errorf("baseline: pipelines of %s: %w", slug, l.err)
-			}
-			next = nil
-			if l.page.NextPageToken != "" {
-				next = list(l.page.NextPageToken)
-			}
-			type fetched struct {
-				wfs  []circleci.Workflow
-				jobs []circleci.Job
-				err  error
-			}
-			results := make([]fetched, len(l.page.Items))
-			window := make(chan struct{}, pageConcurrency)
-			var wg sync.WaitGroup
-			for i, p := range l.page.Items {
-				window <- struct{}{}
-				wg.Go(func() {
-					defer func() { <-window }()
-					r := &results[i]
-					r.wfs, r.jobs, r.err = fetchPipeline(p.ID)
-				})
-			}
-			wg.Wait()
-			b := store.Batch{Pipelines: l.page.Items}
-			for _, r := range results {
-				if r.err != nil {
-					if next != nil {
-						<-next
-					}
-					return fmt.Errorf("baseline: project %s: %w", slug, r.err)
-				}
-				b.Workflows = append(b.Workflows, r.wfs...)
-				b.Jobs = append(b.Jobs, r.jobs...)
-			}
-			writes <- b
-		}
-		return nil
-	}()
+	err := r.pages(writes)
 	if werr := <-written; err == nil {
 		err = werr
 	}
 	return err
+}
+
+// baselineRun is one project's run of baselineProject: its requests go
+// through call, at most pageConcurrency in flight.
+type baselineRun struct {
+	ctx             context.Context
+	c               *circleci.Client
+	slug            string
+	pageConcurrency int
+	addUsers        func(ids ...*string)
+	inFlight        chan struct{} // the project's requests in flight
+}
+
+// call makes one request of the project, waiting for room in flight.
+func (r *baselineRun) call(f func() error) error {
+	r.inFlight <- struct{}{}
+	defer func() { <-r.inFlight }()
+	return f()
+}
+
+// allWorkflows lists every workflow of pipeline id.
+func (r *baselineRun) allWorkflows(id string) ([]circleci.Workflow, error) {
+	var out []circleci.Workflow
+	for tok := ""; ; {
+		var page circleci.Page[circleci.Workflow]
+		if err := r.call(func() (err error) { page, err = r.c.PipelineWorkflowsPage(r.ctx, id, tok); return err }); err != nil {
+			return nil, err
+		}
+		out = append(out, page.Items...)
+		if tok = page.NextPageToken; tok == "" {
+			return out, nil
+		}
+	}
+}
+
+// allJobs lists every job of workflow id.
+func (r *baselineRun) allJobs(id string) ([]circleci.Job, error) {
+	var out []circleci.Job
+	for tok := ""; ; {
+		var page circleci.Page[circleci.Job]
+		if err := r.call(func() (err error) { page, err = r.c.WorkflowJobsPage(r.ctx, id, tok); return err }); err != nil {
+			return nil, err
+		}
+		out = append(out, page.Items...)
+		if tok = page.NextPageToken; tok == "" {
+			return out, nil
+		}
+	}
+}
+
+// fetchPipeline lists a pipeline's workflows, then their jobs in parallel.
+func (r *baselineRun) fetchPipeline(id string) ([]circleci.Workflow, []circleci.Job, error) {
+	wfs, err := r.allWorkflows(id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("workflows of pipeline %s: %w", id, err)
+	}
+	jobs := make([][]circleci.Job, len(wfs))
+	errs := make([]error, len(wfs))
+	var wg sync.WaitGroup
+	for i, wf := range wfs {
+		r.addUsers(wf.StartedBy, wf.CanceledBy, wf.ErroredBy)
+		wg.Go(func() { jobs[i], errs[i] = r.allJobs(wf.ID) })
+	}
+	wg.Wait()
+	var all []circleci.Job
+	for i := range wfs {
+		if errs[i] != nil {
+			return nil, nil, fmt.Errorf("jobs of workflow %s: %w", wfs[i].ID, errs[i])
+		}
+		for _, j := range jobs[i] {
+			r.addUsers(j.ApprovedBy, j.CanceledBy)
+		}
+		all = append(all, jobs[i]...)
+	}
+	return wfs, all, nil
+}
+
+// listedPage is a page of the project's pipelines, or the error reading it.
+type listedPage struct {
+	page circleci.Page[circleci.Pipeline]
+	err  error
+}
+
+// list reads the page of pipelines at tok in the background.
+func (r *baselineRun) list(tok string) <-chan listedPage {
+	ch := make(chan listedPage, 1)
+	go func() {
+		var l listedPage
+		l.err = r.call(func() (err error) { l.page, err = r.c.ProjectPipelinesPage(r.ctx, r.slug, "", tok); return err })
+		ch <- l
+	}()
+	return ch
+}
+
+// pages sends one batch per page of pipelines to writes, and closes it. The
+// page list is read one ahead (as the worker's prefetch).
+func (r *baselineRun) pages(writes chan<- store.Batch) error {
+	defer close(writes)
+	next := r.list("")
+	for next != nil {
+		l := <-next
+		if l.err != nil {
+			return fmt.Errorf("baseline: pipelines of %s: %w", r.slug, l.err)
+		}
+		next = nil
+		if l.page.NextPageToken != "" {
+			next = r.list(l.page.NextPageToken)
+		}
+		b, err := r.fetchPage(l.page.Items)
+		if err != nil {
+			if next != nil {
+				<-next
+			}
+			return fmt.Errorf("baseline: project %s: %w", r.slug, err)
+		}
+		writes <- b
+	}
+	return nil
+}
+
+// fetchPage reads the workflows and jobs of a page's pipelines,
+// pageConcurrency pipelines at once, into the page's batch.
+func (r *baselineRun) fetchPage(items []circleci.Pipeline) (store.Batch, error) {
+	type fetched struct {
+		wfs  []circleci.Workflow
+		jobs []circleci.Job
+		err  error
+	}
+	results := make([]fetched, len(items))
+	window := make(chan struct{}, r.pageConcurrency)
+	var wg sync.WaitGroup
+	for i, p := range items {
+		window <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-window }()
+			f := &results[i]
+			f.wfs, f.jobs, f.err = r.fetchPipeline(p.ID)
+		})
+	}
+	wg.Wait()
+	b := store.Batch{Pipelines: items}
+	for _, f := range results {
+		if f.err != nil {
+			return store.Batch{}, f.err
+		}
+		b.Workflows = append(b.Workflows, f.wfs...)
+		b.Jobs = append(b.Jobs, f.jobs...)
+	}
+	return b, nil
 }

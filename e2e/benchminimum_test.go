@@ -126,6 +126,41 @@ func incrementalMinimum(ctx context.Context, databaseURL string, d circlecitest.
 	}
 	defer st.Close()
 
+	x := newMinimumIndex(d, newPipelines, rerunWorkflows)
+	newest, err := st.NewestPipelines(ctx)
+	if err != nil {
+		return m, fmt.Errorf("newest stored pipelines: %w", err)
+	}
+
+	for _, proj := range ex.Projects {
+		if err := x.addProject(ctx, st, &m, proj.Slug, newest[proj.Slug], now, rerunWindow, overlap); err != nil {
+			return m, err
+		}
+	}
+
+	stored, err := storedIDs(ctx, databaseURL, "circleci_users")
+	if err != nil {
+		return m, err
+	}
+	for _, u := range ex.Users {
+		if !stored[u.ID] {
+			m.NewUsers++
+		}
+	}
+	return m, nil
+}
+
+// minimumIndex is the dataset as incrementalMinimum reads it.
+type minimumIndex struct {
+	wfsOf     map[string][]string // pipeline → workflows
+	jobsOf    map[string]int      // workflow → jobs
+	isNew     map[string]bool     // new pipelines
+	isRerun   map[string]bool     // rerun workflows
+	byProject map[string][]circlecitest.Pipeline
+}
+
+// newMinimumIndex indexes d, its new pipelines and its rerun workflows.
+func newMinimumIndex(d circlecitest.Dataset, newPipelines, rerunWorkflows []string) minimumIndex {
 	wfsOf := map[string][]string{} // pipeline → workflows
 	jobsOf := map[string]int{}     // workflow → jobs
 	for _, w := range d.Workflows {
@@ -146,91 +181,81 @@ func incrementalMinimum(ctx context.Context, databaseURL string, d circlecitest.
 	for _, p := range d.Pipelines {
 		byProject[p.ProjectSlug] = append(byProject[p.ProjectSlug], p)
 	}
-	newest, err := st.NewestPipelines(ctx)
-	if err != nil {
-		return m, fmt.Errorf("newest stored pipelines: %w", err)
+	return minimumIndex{wfsOf: wfsOf, jobsOf: jobsOf, isNew: isNew, isRerun: isRerun, byProject: byProject}
+}
+
+// addProject adds to m the requests of project slug, whose newest stored
+// pipeline was created at newest (zero if none).
+func (x minimumIndex) addProject(ctx context.Context, st store.Store, m *incMinimum, slug string, newest time.Time,
+	now time.Time, rerunWindow, overlap time.Duration) error {
+	wfsOf, jobsOf, isNew, isRerun, byProject := x.wfsOf, x.jobsOf, x.isNew, x.isRerun, x.byProject
+	nNew := 0
+	for _, p := range byProject[slug] {
+		if isNew[p.ID] {
+			nNew++
+		}
+	}
+	m.NNew += nNew
+	pages := pagesOf(nNew + 1)
+	m.ProjectPages += pages
+	onPages := map[string]bool{} // the pipelines on the pages read (the list is newest first)
+	for i, p := range byProject[slug] {
+		if i < pages*circlecitest.PageSize {
+			onPages[p.ID] = true
+		}
 	}
 
-	for _, proj := range ex.Projects {
-		slug := proj.Slug
-		nNew := 0
-		for _, p := range byProject[slug] {
-			if isNew[p.ID] {
-				nNew++
-			}
+	items, err := st.OpenItems(ctx, slug)
+	if err != nil {
+		return fmt.Errorf("open items of %s: %w", slug, err)
+	}
+	open := map[string]bool{}
+	for _, id := range items.PipelineIDs {
+		open[id] = true
+		m.NOpenPipelines++
+		if !onPages[id] {
+			m.OpenPipelines++
 		}
-		m.NNew += nNew
-		pages := pagesOf(nNew + 1)
-		m.ProjectPages += pages
-		onPages := map[string]bool{} // the pipelines on the pages read (the list is newest first)
-		for i, p := range byProject[slug] {
-			if i < pages*circlecitest.PageSize {
-				onPages[p.ID] = true
-			}
-		}
-
-		items, err := st.OpenItems(ctx, slug)
+		m.OpenWorkflowLists += pagesOf(len(wfsOf[id]))
+	}
+	for _, id := range items.WorkflowIDs {
+		m.NOpenWorkflows++
+		m.OpenJobLists += pagesOf(jobsOf[id])
+	}
+	inWindow := map[string]bool{}
+	if rerunWindow > 0 {
+		recent, err := st.PipelinesCreatedSince(ctx, slug, now.Add(-rerunWindow))
 		if err != nil {
-			return m, fmt.Errorf("open items of %s: %w", slug, err)
+			return fmt.Errorf("recent pipelines of %s: %w", slug, err)
 		}
-		open := map[string]bool{}
-		for _, id := range items.PipelineIDs {
-			open[id] = true
-			m.NOpenPipelines++
-			if !onPages[id] {
-				m.OpenPipelines++
+		for _, id := range recent {
+			if open[id] || isNew[id] {
+				continue
 			}
-			m.OpenWorkflowLists += pagesOf(len(wfsOf[id]))
-		}
-		for _, id := range items.WorkflowIDs {
-			m.NOpenWorkflows++
-			m.OpenJobLists += pagesOf(jobsOf[id])
-		}
-		inWindow := map[string]bool{}
-		if rerunWindow > 0 {
-			recent, err := st.PipelinesCreatedSince(ctx, slug, now.Add(-rerunWindow))
-			if err != nil {
-				return m, fmt.Errorf("recent pipelines of %s: %w", slug, err)
-			}
-			for _, id := range recent {
-				if open[id] || isNew[id] {
-					continue
-				}
-				inWindow[id] = true
-				m.NRerunWindow++
-				m.RerunLists += pagesOf(len(wfsOf[id]))
-				for _, w := range wfsOf[id] {
-					if isRerun[w] {
-						m.RerunJobLists += pagesOf(jobsOf[w])
-					}
+			inWindow[id] = true
+			m.NRerunWindow++
+			m.RerunLists += pagesOf(len(wfsOf[id]))
+			for _, w := range wfsOf[id] {
+				if isRerun[w] {
+					m.RerunJobLists += pagesOf(jobsOf[w])
 				}
 			}
 		}
-		for _, p := range byProject[slug] {
-			switch {
-			case isNew[p.ID]:
-				m.NewWorkflowLists += pagesOf(len(wfsOf[p.ID]))
-				for _, w := range wfsOf[p.ID] {
-					m.NewJobLists += pagesOf(jobsOf[w])
-				}
-			case open[p.ID] || inWindow[p.ID]:
-			case !newest[slug].IsZero() && !p.CreatedAt.Before(newest[slug].Add(-overlap)):
-				m.OverlapPipelines++
-				m.OverlapWorkflowLists += pagesOf(len(wfsOf[p.ID]))
+	}
+	for _, p := range byProject[slug] {
+		switch {
+		case isNew[p.ID]:
+			m.NewWorkflowLists += pagesOf(len(wfsOf[p.ID]))
+			for _, w := range wfsOf[p.ID] {
+				m.NewJobLists += pagesOf(jobsOf[w])
 			}
+		case open[p.ID] || inWindow[p.ID]:
+		case !newest.IsZero() && !p.CreatedAt.Before(newest.Add(-overlap)):
+			m.OverlapPipelines++
+			m.OverlapWorkflowLists += pagesOf(len(wfsOf[p.ID]))
 		}
 	}
-
-	stored, err := storedIDs(ctx, databaseURL, "circleci_users")
-	if err != nil {
-		return m, err
-	}
-	for _, u := range ex.Users {
-		if !stored[u.ID] {
-			m.NewUsers++
-		}
-	}
-	return m, nil
+	return nil
 }
 
 // storedIDs returns the ids of a table's rows.

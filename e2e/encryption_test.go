@@ -96,9 +96,18 @@ func TestEncryptedSync(t *testing.T) {
 	require.Equal(t, codec.MetadataEncodingEncrypted, string(first.GetMetadata()["encoding"]))
 	require.Equal(t, "e2e-1", string(first.GetMetadata()[codec.MetadataKeyID]))
 
-	// The Temporal CLI decodes through the worker's codec server.
+	requireCLIDecodes(t, tsrv.FrontendHostPort(), connID, codecURL, fake.URL)
+	requireUIDecodes(t, uiPort, uiOrigin, codecURL, first, fake.URL)
+
+	requireNoSecretInLogs(t, map[string]string{"worker": logs.String()}, prefix, token)
+}
+
+// requireCLIDecodes checks that `temporal workflow show` of workflow connID
+// sees fakeURL (in the input) only through the codec server at codecURL.
+func requireCLIDecodes(t *testing.T, hostPort, connID, codecURL, fakeURL string) {
+	t.Helper()
 	show := func(extra ...string) []byte {
-		args := append([]string{"workflow", "show", "--workflow-id", connID, "--address", tsrv.FrontendHostPort(),
+		args := append([]string{"workflow", "show", "--workflow-id", connID, "--address", hostPort,
 			"--namespace", "default", "-o", "json"}, extra...)
 		cmd := exec.Command(testenv.TemporalCLI(t), args...)
 		cmd.Env = append(os.Environ(), "TEMPORAL_CONFIG_FILE="+filepath.Join(t.TempDir(), "none.toml"))
@@ -110,11 +119,16 @@ func TestEncryptedSync(t *testing.T) {
 		require.NoError(t, err)
 		return wire
 	}
-	require.False(t, bytes.Contains(show(), []byte(fake.URL)), "without the codec the CLI sees ciphertext")
-	require.True(t, bytes.Contains(show("--codec-endpoint", codecURL+"/{namespace}"), []byte(fake.URL)),
+	require.False(t, bytes.Contains(show(), []byte(fakeURL)), "without the codec the CLI sees ciphertext")
+	require.True(t, bytes.Contains(show("--codec-endpoint", codecURL+"/{namespace}"), []byte(fakeURL)),
 		"the CLI decodes the input through the codec server")
+}
 
-	// The Web UI: it is told the endpoint, and its origin may call it.
+// requireUIDecodes checks that the Web UI on uiPort is told the codec
+// endpoint, and that its origin may call it to decode payload first (which
+// holds fakeURL).
+func requireUIDecodes(t *testing.T, uiPort, uiOrigin, codecURL string, first *commonpb.Payload, fakeURL string) {
+	t.Helper()
 	settings := httpGet(t, "http://127.0.0.1:"+uiPort+"/api/v1/settings")
 	var cfg struct{ Codec struct{ Endpoint string } }
 	require.NoError(t, json.Unmarshal(settings, &cfg), "%s", settings)
@@ -144,9 +158,7 @@ func TestEncryptedSync(t *testing.T) {
 	var decoded commonpb.Payloads
 	require.NoError(t, protojson.Unmarshal(out, &decoded))
 	require.Len(t, decoded.GetPayloads(), 1)
-	require.Contains(t, string(decoded.GetPayloads()[0].GetData()), fake.URL, "the UI gets the plaintext input")
-
-	requireNoSecretInLogs(t, map[string]string{"worker": logs.String()}, prefix, token)
+	require.Contains(t, string(decoded.GetPayloads()[0].GetData()), fakeURL, "the UI gets the plaintext input")
 }
 
 // firstPayload returns the input payload of workflow id's first event.

@@ -24,18 +24,13 @@ const failFast = 20 * time.Second
 // the other project is synced. No history or log holds either token.
 func TestFailures(t *testing.T) {
 	tsrv := startTemporal(t)
-	dbURL := backends[0].url(t)
-	fake := startFake(t, datasetOptions(11))
-	token := fake.Token()
-	ex := fake.Expected(token)
-	tokenEnv := newEnvName("TOKEN")
-	t.Setenv(tokenEnv, token)
+	sc := newFaultScenario(t, tsrv, backends[0], faultSpec{name: "failures", seed: 11})
+	dbURL, fake, token, tokenEnv, ex := sc.dbURL, sc.fake, sc.token, sc.tokenEnv, sc.ex
 	badToken := "wrong-token-" + randomHex(8)
 	badTokenEnv := newEnvName("BAD_TOKEN")
 	t.Setenv(badTokenEnv, badToken)
-	tq := newID("e2e-failures")
-	logs := startWorker(t, tsrv, tq, dbURL)
-	s := &syncer{c: tsrv.Client(), taskQueue: tq}
+	logs := sc.startWorker()
+	s := sc.s
 	org := orgsOf(ex)[0]
 	var realProject string
 	for _, p := range ex.Projects {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
 	"github.com/circleci-sync/circleci-sync/circleci/circlecitest"
 	"github.com/circleci-sync/circleci-sync/syncworker"
@@ -34,26 +36,80 @@ func connectionIDs(ins []workflows.ConnectionSyncInput) []string {
 // the tables against Expected, the activities the dead worker held (each
 // completed by a retry), and the histories (no token, attempts). It logs the
 // figures.
-func killedWorkerCheck(t *testing.T, s *syncer, fake *circlecitest.Server, dbURL string,
-	ins []workflows.ConnectionSyncInput, done <-chan syncOutcome, held []heldActivity, fig *figures) chainStats {
+func (sc *faultScenario) killedWorkerCheck(done <-chan syncOutcome, held []heldActivity) chainStats {
+	t := sc.t
 	t.Helper()
-	results := awaitOutcome(t, ins, done)
-	logResults(t, "after the kill", ins, results)
-	token := fake.Token()
-	rep := requireTablesEqual(t, dbURL, fake.Expected(token))
+	results := awaitOutcome(t, sc.ins, done)
+	logResults(t, "after the kill", sc.ins, results)
+	rep := requireTablesEqual(t, sc.dbURL, sc.fake.Expected(sc.token))
 	for _, d := range rep.Tables {
 		assert.Equal(t, d.Expected, d.Stored, "%s: row count", d.Table)
 	}
-	requireHeldActivitiesRetried(t, s.c, held)
-	st := walkHistories(t, s.c, s.allRuns(), fake.URL, token)
+	requireHeldActivitiesRetried(t, sc.s.c, held)
+	st := walkHistories(t, sc.s.c, sc.s.allRuns(), sc.fake.URL, sc.token)
 	t.Logf("histories: %d workflows, %d events, highest activity attempt %d, retries by cause %v, workflow tasks timed out or failed %d",
 		len(st.Runs), st.Events, st.MaxAttempt, st.Retries, st.WorkflowTaskProblems)
 	assert.Greater(t, st.MaxAttempt, int32(1), "an activity lost with the killed worker was retried")
-	fig.fromReport(rep)
-	fig.fromHistories(st)
-	fig.Requests = fake.Stats().Total
-	fig.log(t)
+	sc.logFigures(rep, st)
 	return st
+}
+
+// pagePoint is a project between two page activities: its stored pipelines
+// are those of its pagesDone completed page activities, and the next one has
+// started (first attempt, not ended).
+type pagePoint struct {
+	project   projectRef
+	next      heldActivity
+	stored    int
+	pagesDone int
+}
+
+// findBetweenPages returns a project of projects between two page activities
+// (nil while there is none).
+func findBetweenPages(ctx context.Context, c client.Client, db *sql.DB, projects []projectRef) (*pagePoint, error) {
+	counts, err := pipelineCounts(ctx, db)
+	if err != nil {
+		return nil, nil // no schema yet
+	}
+	for _, p := range projects {
+		n := counts[p.Slug]
+		if n == 0 || n%circlecitest.PageSize != 0 || n >= p.Pipelines {
+			continue
+		}
+		if pt, err := betweenPages(ctx, c, p, n); err != nil || pt != nil {
+			return pt, err
+		}
+	}
+	return nil, nil
+}
+
+// betweenPages returns p's pagePoint if p, with n pipelines stored, is between
+// two page activities (nil otherwise).
+func betweenPages(ctx context.Context, c client.Client, p projectRef, n int) (*pagePoint, error) {
+	held, err := startedActivities(ctx, c, []string{p.WorkflowID})
+	if err != nil {
+		return nil, err
+	}
+	var page *heldActivity
+	for i, h := range held {
+		if h.Type == pageActivity && h.Attempt == 1 {
+			page = &held[i]
+		}
+	}
+	if page == nil {
+		return nil, nil
+	}
+	pages, err := completedActivities(ctx, c, p.WorkflowID, page.RunID, pageActivity)
+	if err != nil || pages*circlecitest.PageSize != n {
+		return nil, err
+	}
+	// The history is read after the description: the page activity seen
+	// running may have completed since.
+	o, err := activityInHistory(ctx, c, p.WorkflowID, page.RunID, page.ActivityID)
+	if err != nil || o.MaxAttempt != 0 {
+		return nil, err
+	}
+	return &pagePoint{project: p, next: *page, stored: n, pagesDone: pages}, nil
 }
 
 // TestWorkerKilledBetweenPages kills the worker process (SIGKILL), on each
@@ -69,33 +125,22 @@ func TestWorkerKilledBetweenPages(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			fig := figures{Start: time.Now()}
-			dbURL := b.url(t)
-			opts := datasetOptions(21)
-			opts.PipelinesPerProject = 60
-			// Slow enough that a page's first write comes well after its
-			// activity started (the page list, then a pipeline's workflow and
-			// job lists: 120 ms at least).
-			opts.Faults.Latency = 40 * time.Millisecond
-			fake := startFake(t, opts)
-			token := fake.Token()
-			ex := fake.Expected(token)
-			tokenEnv := newEnvName("TOKEN")
-			tq := newID("e2e-between-" + b.name)
-			env := faultWorkerEnv(tsrv.FrontendHostPort(), dbURL, tq, tokenEnv, token, syncworker.EnvPagesPerActivity+"=1")
-			first := startWorkerProcess(t, bin, env)
-			c := tsrv.Client()
-			s := &syncer{c: c, taskQueue: tq}
-			ins := connectionInputs(fake, newID("between"), tokenEnv)
-			projects := projectRefs(ins, ex)
-			ids := append(workflowIDs(projects), connectionIDs(ins)...)
-			done := s.runAllAsync(ins)
-			db := openWhenCreated(t, dbURL, func() bool { return !first.exited() })
+			sc := newFaultScenario(t, tsrv, b, faultSpec{name: "between", seed: 21, dataset: func(opts *circlecitest.Options) {
+				opts.PipelinesPerProject = 60
+				// Slow enough that a page's first write comes well after its
+				// activity started (the page list, then a pipeline's workflow and
+				// job lists: 120 ms at least).
+				opts.Faults.Latency = 40 * time.Millisecond
+			}})
+			first := sc.startWorkerProcess(bin, syncworker.EnvPagesPerActivity+"=1")
+			c := sc.s.c
+			projects := projectRefs(sc.ins, sc.ex)
+			ids := append(workflowIDs(projects), connectionIDs(sc.ins)...)
+			done := sc.s.runAllAsync(sc.ins)
+			db := openWhenCreated(t, sc.dbURL, func() bool { return !first.exited() })
 			ctx := context.Background()
 
-			var at projectRef
-			var next heldActivity
-			var stored, pagesDone int
+			var pt *pagePoint
 			waitFor(t, "a page activity completed and the next one started, nothing of its page written",
 				2*time.Minute, 5*time.Millisecond, func() (bool, error) {
 					if len(done) > 0 {
@@ -104,57 +149,19 @@ func TestWorkerKilledBetweenPages(t *testing.T) {
 					if first.exited() {
 						return false, fmt.Errorf("the worker exited:\n%s", tail(first.output.String(), 20))
 					}
-					counts, err := pipelineCounts(ctx, db)
-					if err != nil {
-						return false, nil // no schema yet
-					}
-					for _, p := range projects {
-						n := counts[p.Slug]
-						if n == 0 || n%circlecitest.PageSize != 0 || n >= p.Pipelines {
-							continue
-						}
-						held, err := startedActivities(ctx, c, []string{p.WorkflowID})
-						if err != nil {
-							return false, err
-						}
-						var page *heldActivity
-						for i, h := range held {
-							if h.Type == pageActivity && h.Attempt == 1 {
-								page = &held[i]
-							}
-						}
-						if page == nil {
-							continue
-						}
-						pages, err := completedActivities(ctx, c, p.WorkflowID, page.RunID, pageActivity)
-						if err != nil {
-							return false, err
-						}
-						if pages*circlecitest.PageSize != n {
-							continue
-						}
-						// The history is read after the description: the page
-						// activity seen running may have completed since.
-						o, err := activityInHistory(ctx, c, p.WorkflowID, page.RunID, page.ActivityID)
-						if err != nil {
-							return false, err
-						}
-						if o.MaxAttempt != 0 {
-							continue
-						}
-						at, next, stored, pagesDone = p, *page, n, pages
-						return true, nil
-					}
-					return false, nil
+					var err error
+					pt, err = findBetweenPages(ctx, c, db, projects)
+					return pt != nil, err
 				})
+			at, next, stored, pagesDone := pt.project, pt.next, pt.stored, pt.pagesDone
 			first.kill(t)
 			killedAt := time.Now()
 			counts, err := pipelineCounts(ctx, db)
 			require.NoError(t, err)
 			t.Logf("killed worker 1 (SIGKILL) %s into the sync: %s had %d pipelines stored after %d page activities, "+
 				"page activity %d started; %d after the kill; stored per project %v; %d API requests so far",
-				killedAt.Sub(fig.Start).Round(time.Millisecond), at.Slug, stored, pagesDone, pagesDone+1,
-				counts[at.Slug], counts, fake.Stats().Total)
+				killedAt.Sub(sc.fig.Start).Round(time.Millisecond), at.Slug, stored, pagesDone, pagesDone+1,
+				counts[at.Slug], counts, sc.fake.Stats().Total)
 			require.Equal(t, stored, counts[at.Slug], "the kill landed between pages: nothing of page %d was written", pagesDone+1)
 			held, err := startedActivities(ctx, c, ids)
 			require.NoError(t, err)
@@ -163,11 +170,11 @@ func TestWorkerKilledBetweenPages(t *testing.T) {
 				found = found || (h.WorkflowID == next.WorkflowID && h.RunID == next.RunID && h.ActivityID == next.ActivityID)
 			}
 			require.True(t, found, "the next page's activity %s is held by the dead worker (held: %v)", next, held)
-			fig.Faults = fmt.Sprintf("1 SIGKILL between page %d and %d of %s; %d activities held by the dead worker",
+			sc.fig.Faults = fmt.Sprintf("1 SIGKILL between page %d and %d of %s; %d activities held by the dead worker",
 				pagesDone, pagesDone+1, at.Slug, len(held))
 
-			second := startWorkerProcess(t, bin, env)
-			killedWorkerCheck(t, s, fake, dbURL, ins, done, held, &fig)
+			second := sc.startWorkerProcess(bin, syncworker.EnvPagesPerActivity+"=1")
+			sc.killedWorkerCheck(done, held)
 			resumed := false
 			for _, line := range retriedPages(second.output.String()) {
 				t.Logf("retried after the kill: %s", line)
@@ -192,24 +199,15 @@ func TestWorkerKilledDuringContinueAsNew(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			fig := figures{Start: time.Now()}
-			dbURL := b.url(t)
-			opts := datasetOptions(22)
-			opts.PipelinesPerProject = 100
-			opts.Faults.Latency = 15 * time.Millisecond
-			fake := startFake(t, opts)
-			token := fake.Token()
-			ex := fake.Expected(token)
-			tokenEnv := newEnvName("TOKEN")
-			tq := newID("e2e-cankill-" + b.name)
-			env := faultWorkerEnv(tsrv.FrontendHostPort(), dbURL, tq, tokenEnv, token, syncworker.EnvPagesPerActivity+"=1")
-			first := startWorkerProcess(t, bin, env)
-			c := tsrv.Client()
-			s := &syncer{c: c, taskQueue: tq}
-			ins := connectionInputs(fake, newID("cankill"), tokenEnv)
-			projects := projectRefs(ins, ex)
-			ids := append(workflowIDs(projects), connectionIDs(ins)...)
-			done := s.runAllAsync(ins)
+			sc := newFaultScenario(t, tsrv, b, faultSpec{name: "cankill", seed: 22, dataset: func(opts *circlecitest.Options) {
+				opts.PipelinesPerProject = 100
+				opts.Faults.Latency = 15 * time.Millisecond
+			}})
+			first := sc.startWorkerProcess(bin, syncworker.EnvPagesPerActivity+"=1")
+			c := sc.s.c
+			projects := projectRefs(sc.ins, sc.ex)
+			ids := append(workflowIDs(projects), connectionIDs(sc.ins)...)
+			done := sc.s.runAllAsync(sc.ins)
 			ctx := context.Background()
 
 			// The workflow that continued as new, and the first page activity
@@ -224,35 +222,9 @@ func TestWorkerKilledDuringContinueAsNew(t *testing.T) {
 					if first.exited() {
 						return false, fmt.Errorf("the worker exited:\n%s", tail(first.output.String(), 20))
 					}
-					for _, p := range projects {
-						d, err := describe(ctx, c, p.WorkflowID)
-						if err != nil || d == nil {
-							continue // not started yet
-						}
-						info := d.GetWorkflowExecutionInfo()
-						run := info.GetExecution().GetRunId()
-						if info.GetFirstRunId() == "" || run == info.GetFirstRunId() {
-							continue
-						}
-						held, err := startedActivities(ctx, c, []string{p.WorkflowID})
-						if err != nil {
-							return false, err
-						}
-						for _, h := range held {
-							if h.Type != pageActivity || h.RunID != run || h.Attempt != 1 {
-								continue
-							}
-							n, err := completedActivities(ctx, c, p.WorkflowID, run, pageActivity)
-							if err != nil {
-								return false, err
-							}
-							if n == 0 {
-								continued, newRunPage = p.WorkflowID, h
-								return true, nil
-							}
-						}
-					}
-					return false, nil
+					var err error
+					continued, newRunPage, err = findContinuedRun(ctx, c, projects)
+					return continued != "", err
 				})
 			first.kill(t)
 			killedAt := time.Now()
@@ -265,20 +237,54 @@ func TestWorkerKilledDuringContinueAsNew(t *testing.T) {
 			require.NoError(t, err)
 			t.Logf("killed worker 1 (SIGKILL) %s into the sync, right after %s continued as new (new %s); "+
 				"activities held by the dead worker: %v; %d API requests so far",
-				killedAt.Sub(fig.Start).Round(time.Millisecond), continued, newRun, held, fake.Stats().Total)
+				killedAt.Sub(sc.fig.Start).Round(time.Millisecond), continued, newRun, held, sc.fake.Stats().Total)
 			found := false
 			for _, h := range held {
 				found = found || (h.RunID == newRunPage.RunID && h.ActivityID == newRunPage.ActivityID)
 			}
 			require.True(t, found, "the new run's first page activity %s is held by the dead worker", newRunPage)
-			fig.Faults = fmt.Sprintf("1 SIGKILL right after %s continued as new; %d activities held by the dead worker",
+			sc.fig.Faults = fmt.Sprintf("1 SIGKILL right after %s continued as new; %d activities held by the dead worker",
 				continued, len(held))
 
-			startWorkerProcess(t, bin, env)
-			st := killedWorkerCheck(t, s, fake, dbURL, ins, done, held, &fig)
+			sc.startWorkerProcess(bin, syncworker.EnvPagesPerActivity+"=1")
+			st := sc.killedWorkerCheck(done, held)
 			assert.GreaterOrEqual(t, st.Runs[continued], 2, "%s continued as new", continued)
 		})
 	}
+}
+
+// findContinuedRun returns a project workflow of projects whose latest run is
+// not its first (it continued as new) and has started its first page activity
+// and completed none, and that activity ("" while there is none).
+func findContinuedRun(ctx context.Context, c client.Client, projects []projectRef) (string, heldActivity, error) {
+	for _, p := range projects {
+		d, err := describe(ctx, c, p.WorkflowID)
+		if err != nil || d == nil {
+			continue // not started yet
+		}
+		info := d.GetWorkflowExecutionInfo()
+		run := info.GetExecution().GetRunId()
+		if info.GetFirstRunId() == "" || run == info.GetFirstRunId() {
+			continue
+		}
+		held, err := startedActivities(ctx, c, []string{p.WorkflowID})
+		if err != nil {
+			return "", heldActivity{}, err
+		}
+		for _, h := range held {
+			if h.Type != pageActivity || h.RunID != run || h.Attempt != 1 {
+				continue
+			}
+			n, err := completedActivities(ctx, c, p.WorkflowID, run, pageActivity)
+			if err != nil {
+				return "", heldActivity{}, err
+			}
+			if n == 0 {
+				return p.WorkflowID, h, nil
+			}
+		}
+	}
+	return "", heldActivity{}, nil
 }
 
 // TestTwoWorkersOneKilled runs two worker processes on one task queue, on
@@ -292,28 +298,20 @@ func TestTwoWorkersOneKilled(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			fig := figures{Start: time.Now()}
-			dbURL := b.url(t)
-			opts := datasetOptions(23)
-			opts.PipelinesPerProject = 60
-			opts.Faults.Latency = 20 * time.Millisecond
-			fake := startFake(t, opts)
-			token := fake.Token()
-			ex := fake.Expected(token)
-			tokenEnv := newEnvName("TOKEN")
-			tq := newID("e2e-two-" + b.name)
-			env := faultWorkerEnv(tsrv.FrontendHostPort(), dbURL, tq, tokenEnv, token, syncworker.EnvPagesPerActivity+"=2")
-			workers := []*workerProc{startWorkerProcess(t, bin, env), startWorkerProcess(t, bin, env)}
-			c := tsrv.Client()
-			s := &syncer{c: c, taskQueue: tq}
-			ins := connectionInputs(fake, newID("two"), tokenEnv)
-			projects := projectRefs(ins, ex)
-			ids := append(workflowIDs(projects), connectionIDs(ins)...)
-			done := s.runAllAsync(ins)
+			sc := newFaultScenario(t, tsrv, b, faultSpec{name: "two", seed: 23, dataset: func(opts *circlecitest.Options) {
+				opts.PipelinesPerProject = 60
+				opts.Faults.Latency = 20 * time.Millisecond
+			}})
+			pages := syncworker.EnvPagesPerActivity + "=2"
+			workers := []*workerProc{sc.startWorkerProcess(bin, pages), sc.startWorkerProcess(bin, pages)}
+			c := sc.s.c
+			projects := projectRefs(sc.ins, sc.ex)
+			ids := append(workflowIDs(projects), connectionIDs(sc.ins)...)
+			done := sc.s.runAllAsync(sc.ins)
 			alive := func() bool { return !workers[0].exited() && !workers[1].exited() }
-			db := openWhenCreated(t, dbURL, alive)
+			db := openWhenCreated(t, sc.dbURL, alive)
 			ctx := context.Background()
-			total := len(ex.Pipelines)
+			total := len(sc.ex.Pipelines)
 
 			victim := -1
 			waitFor(t, "a third of the pipelines stored and a page activity running", 2*time.Minute, 5*time.Millisecond,
@@ -356,9 +354,9 @@ func TestTwoWorkersOneKilled(t *testing.T) {
 				victim+1, dead.cmd.Process.Pid, storedPipelines(ctx, db), total, held, survivor.cmd.Process.Pid,
 				len(all)-len(held))
 			require.NotEmpty(t, held, "the killed worker held a page activity")
-			fig.Faults = fmt.Sprintf("1 SIGKILL of one of 2 workers mid-sync; %d activities held by it", len(held))
+			sc.fig.Faults = fmt.Sprintf("1 SIGKILL of one of 2 workers mid-sync; %d activities held by it", len(held))
 
-			killedWorkerCheck(t, s, fake, dbURL, ins, done, held, &fig)
+			sc.killedWorkerCheck(done, held)
 			assert.False(t, survivor.exited(), "the surviving worker is still running: it was never restarted")
 			survivorID := fmt.Sprintf("%d@", survivor.cmd.Process.Pid)
 			for _, h := range held {

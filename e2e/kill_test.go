@@ -14,8 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/circleci-sync/circleci-sync/circleci/circlecitest"
-	"github.com/circleci-sync/circleci-sync/syncworker"
-	"github.com/circleci-sync/circleci-sync/workflows"
 )
 
 // TestWorkerKilled runs the worker command as a process, on each backend, and
@@ -29,48 +27,21 @@ func TestWorkerKilled(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			dbURL := b.url(t)
-			opts := datasetOptions(3)
-			// Slow enough that a page takes a while and the kill lands inside one.
-			opts.Faults.Latency = 25 * time.Millisecond
-			fake := startFake(t, opts)
-			token := fake.Token()
-			ex := fake.Expected(token)
-			tokenEnv := newEnvName("TOKEN")
-			tq := newID("e2e-kill-" + b.name)
-			env := []string{
-				"TEMPORAL_ADDRESS=" + tsrv.FrontendHostPort(),
-				"TEMPORAL_NAMESPACE=default",
-				syncworker.EnvDatabaseURL + "=" + dbURL,
-				syncworker.EnvAllowedBaseURLs + "=*",
-				syncworker.EnvTaskQueue + "=" + tq,
-				syncworker.EnvRate + "=1000",
-				syncworker.EnvBurst + "=100",
-				syncworker.EnvMaxConcurrent + "=8",
-				syncworker.EnvPageConcurrency + "=2",
-				syncworker.EnvLogFormat + "=json",
-				syncworker.EnvLogLevel + "=debug",
-				tokenEnv + "=" + token,
-			}
-			first := startWorkerProcess(t, bin, env)
-			s := &syncer{c: tsrv.Client(), taskQueue: tq}
-			prefix := newID("kill")
-			ins := connectionInputs(fake, prefix, tokenEnv)
-
-			done := make(chan syncOutcome, 1)
+			sc := newFaultScenario(t, tsrv, b, faultSpec{name: "kill", seed: 3, dataset: func(opts *circlecitest.Options) {
+				// Slow enough that a page takes a while and the kill lands inside one.
+				opts.Faults.Latency = 25 * time.Millisecond
+			}})
+			first := sc.startWorkerProcess(bin)
 			start := time.Now()
-			go func() {
-				results, errs := s.runAll(ins)
-				done <- syncOutcome{results, errs}
-			}()
+			done := sc.s.runAllAsync(sc.ins)
 
-			counts, midPage := waitMidPage(t, dbURL, ex, func() bool { return len(done) > 0 }, first)
+			counts, midPage := waitMidPage(t, sc.dbURL, sc.ex, func() bool { return len(done) > 0 }, first)
 			first.kill(t)
 			killedAt := time.Now()
 			t.Logf("killed worker 1 (SIGKILL) after %s: pipelines stored per project %v (mid-page: %v), %d API requests so far",
-				killedAt.Sub(start).Round(time.Millisecond), counts, midPage, fake.Stats().Total)
+				killedAt.Sub(start).Round(time.Millisecond), counts, midPage, sc.fake.Stats().Total)
 
-			second := startWorkerProcess(t, bin, env)
+			second := sc.startWorkerProcess(bin)
 			var out syncOutcome
 			select {
 			case out = <-done:
@@ -79,10 +50,10 @@ func TestWorkerKilled(t *testing.T) {
 			}
 			t.Logf("the sync finished %s after the kill, %s in all",
 				time.Since(killedAt).Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
-			results := checkResults(t, ins, out.results, out.errs)
-			logResults(t, "after kill", ins, results)
+			results := checkResults(t, sc.ins, out.results, out.errs)
+			logResults(t, "after kill", sc.ins, results)
 
-			rep := requireTablesEqual(t, dbURL, ex)
+			rep := requireTablesEqual(t, sc.dbURL, sc.ex)
 			for _, d := range rep.Tables {
 				assert.Equal(t, d.Expected, d.Stored, "%s: row count", d.Table)
 			}
@@ -91,20 +62,14 @@ func TestWorkerKilled(t *testing.T) {
 				t.Logf("retried after the kill: %s", line)
 			}
 
-			st := walkHistories(t, tsrv.Client(), s.allRuns(), fake.URL, token)
+			st := walkHistories(t, tsrv.Client(), sc.s.allRuns(), sc.fake.URL, sc.token)
 			t.Logf("histories: %d workflows, %d events, highest activity attempt %d", len(st.Runs), st.Events, st.MaxAttempt)
 			assert.Greater(t, st.MaxAttempt, int32(1), "an activity lost with the killed worker was retried")
 			requireNoSecretInLogs(t, map[string]string{
-				"killed worker": first.output.String(), "second worker": second.output.String()}, prefix, token)
-			requireNoSecretInState(t, dbURL, token)
+				"killed worker": first.output.String(), "second worker": second.output.String()}, sc.prefix, sc.token)
+			requireNoSecretInState(t, sc.dbURL, sc.token)
 		})
 	}
-}
-
-// syncOutcome is what runAll returns.
-type syncOutcome struct {
-	results []workflows.ConnectionSyncResult
-	errs    []error
 }
 
 // waitMidPage polls the pipelines stored until a project's count is partway

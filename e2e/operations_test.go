@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -104,147 +105,186 @@ func TestOperations(t *testing.T) {
 	requireTablesEqual(t, dbURL, ex)
 	connID := workflows.ConnectionWorkflowID(in.ConnectionID)
 
-	t.Run("search_attributes", func(t *testing.T) {
-		require.Contains(t, logs.String(), "search attributes added", "the worker registered them")
-		all := listWorkflows(t, c, fmt.Sprintf(`CircleCIConnection=%q`, in.ConnectionID), 1+len(ex.Projects))
-		require.Contains(t, all, connID)
-		for _, p := range ex.Projects {
-			require.Contains(t, all, workflows.ProjectWorkflowID(in.ConnectionID, p.Slug))
-			got := listWorkflows(t, c, fmt.Sprintf(`CircleCIProject=%q AND CircleCISyncPhase="done" AND CircleCIPipelinesSynced > 0`, p.Slug), 1)
-			require.Equal(t, []string{workflows.ProjectWorkflowID(in.ConnectionID, p.Slug)}, got)
-		}
-		got := listWorkflows(t, c, fmt.Sprintf(`CircleCIOrg=%q AND WorkflowType="ConnectionSync" AND CircleCISyncPhase="done"`, in.OrgSlug), 1)
-		require.Contains(t, got, connID)
-		// As users do, with the Temporal CLI.
-		out := temporalCLI(t, tsrv.FrontendHostPort(), "workflow", "list", "--query",
-			fmt.Sprintf(`CircleCIConnection=%q`, in.ConnectionID))
-		require.Contains(t, out, connID)
-		t.Logf("temporal workflow list --query 'CircleCIConnection=%q':\n%s", in.ConnectionID, out)
-	})
+	o := &opsRun{tsrv: tsrv, c: c, dbURL: dbURL, fake: fake, token: token, tokenEnv: tokenEnv, tq: tq,
+		metricsAddr: metricsAddr, logs: logs, prefix: prefix, in: in, ex: ex, connID: connID}
+	t.Run("search_attributes", o.searchAttributes)
+	t.Run("progress_matches_store", o.progressMatchesStore)
+	t.Run("resync_from_another_workflow", o.resyncFromAnotherWorkflow)
+	t.Run("schedule_triggered_sync", o.scheduleTriggeredSync)
+	t.Run("metrics", o.metrics)
+	t.Run("no_token_leak", o.noTokenLeak)
+}
 
-	t.Run("progress_matches_store", func(t *testing.T) {
-		v, err := c.QueryWorkflow(context.Background(), connID, "", workflows.ProgressQuery)
-		require.NoError(t, err)
-		var p workflows.ConnectionProgress
-		require.NoError(t, v.Get(&p))
-		st, err := store.Open(context.Background(), dbURL)
-		require.NoError(t, err)
-		defer st.Close()
-		counts, err := st.Counts(context.Background())
-		require.NoError(t, err)
-		ledger, err := st.Skipped(context.Background())
-		require.NoError(t, err)
-		byReason := map[string]int64{}
-		for _, e := range ledger {
-			byReason[e.Reason]++
-		}
-		t.Logf("progress: %+v", p)
-		assert.Equal(t, workflows.PhaseDone, p.Phase)
-		assert.Equal(t, len(ex.Projects), p.Projects.Completed)
-		assert.Equal(t, counts.Pipelines, p.Totals.Pipelines, "pipelines written = pipelines stored")
-		assert.Equal(t, counts.Workflows, p.Totals.Workflows)
-		assert.Equal(t, counts.Jobs, p.Totals.Jobs)
-		assert.Equal(t, counts.Users, p.Totals.Users)
-		assert.Equal(t, counts.Skipped, p.Totals.Skipped)
-		assert.Equal(t, byReason["expired"], p.Totals.SkippedBy.Expired)
-		assert.Equal(t, byReason["server_error"], p.Totals.SkippedBy.ServerError)
-		assert.Equal(t, byReason["not_found"], p.Totals.SkippedBy.NotFound)
-		assert.Equal(t, fake.Stats().Total, p.Totals.Requests, "requests counted = requests the fake answered")
-		// The README's command.
-		out := temporalCLI(t, tsrv.FrontendHostPort(), "workflow", "query", "--workflow-id", connID, "--name",
-			workflows.ProgressQuery, "--output", "json")
-		require.Contains(t, out, fmt.Sprintf(`"pipelines": %d`, counts.Pipelines))
-	})
+// opsRun is what the steps of TestOperations share: the dev server, the fake,
+// the database, the worker's task queue, log and metrics address, and the
+// connection synced.
+type opsRun struct {
+	tsrv                                    *testsuite.DevServer
+	c                                       client.Client
+	fake                                    *circlecitest.Server
+	dbURL, token, tokenEnv, tq, metricsAddr string
+	logs                                    *testenv.Buffer
+	prefix, connID                          string
+	in                                      workflows.ConnectionSyncInput
+	ex                                      circlecitest.Expected
+}
 
-	t.Run("resync_from_another_workflow", func(t *testing.T) {
-		const otherQueue = "another-team"
-		w := worker.New(c, otherQueue, worker.Options{})
-		w.RegisterWorkflowWithOptions(resync.Example, workflow.RegisterOptions{Name: resync.ExampleName})
-		require.NoError(t, w.Start())
-		defer w.Stop()
-		before := fake.Stats().Total
-		run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
-			ID: newID("another-team-report"), TaskQueue: otherQueue,
-		}, resync.ExampleName, resync.ExampleInput{Sync: in, Options: resync.Options{TaskQueue: tq}})
-		require.NoError(t, err)
-		var res resync.ExampleResult
-		ctx, cancel := context.WithTimeout(context.Background(), syncTimeout)
-		defer cancel()
-		require.NoError(t, run.Get(ctx, &res))
-		t.Logf("child sync: %d projects, %d pipelines; resync answer %+v", len(res.Synced.Projects),
-			res.Synced.Totals.Pipelines, res.Resync)
-		require.Len(t, res.Synced.Projects, len(ex.Projects))
-		for _, p := range res.Synced.Projects {
-			require.True(t, p.Incremental, "the second sync of %s is incremental", p.ProjectSlug)
-		}
-		require.Equal(t, workflows.ResyncResponse{Cycle: 1, Status: workflows.ResyncIncluded, RunningCycle: 1, Pending: 1},
-			res.Resync, "the child had ended: the request started a sync whose first cycle includes it")
-		// The sync the Update started runs to its end.
-		var again workflows.ConnectionSyncResult
-		require.NoError(t, c.GetWorkflow(ctx, connID, "").Get(ctx, &again))
-		require.Equal(t, 1, again.Cycle)
-		require.Zero(t, again.FailedProjects)
-		t.Logf("requests of the child sync and the re-sync: %d", fake.Stats().Total-before)
-	})
+// searchAttributes finds the runs by search attribute, with the SDK and the
+// Temporal CLI.
+func (o *opsRun) searchAttributes(t *testing.T) {
+	tsrv, c, logs, in, ex, connID := o.tsrv, o.c, o.logs, o.in, o.ex, o.connID
+	require.Contains(t, logs.String(), "search attributes added", "the worker registered them")
+	all := listWorkflows(t, c, fmt.Sprintf(`CircleCIConnection=%q`, in.ConnectionID), 1+len(ex.Projects))
+	require.Contains(t, all, connID)
+	for _, p := range ex.Projects {
+		require.Contains(t, all, workflows.ProjectWorkflowID(in.ConnectionID, p.Slug))
+		got := listWorkflows(t, c, fmt.Sprintf(`CircleCIProject=%q AND CircleCISyncPhase="done" AND CircleCIPipelinesSynced > 0`, p.Slug), 1)
+		require.Equal(t, []string{workflows.ProjectWorkflowID(in.ConnectionID, p.Slug)}, got)
+	}
+	got := listWorkflows(t, c, fmt.Sprintf(`CircleCIOrg=%q AND WorkflowType="ConnectionSync" AND CircleCISyncPhase="done"`, in.OrgSlug), 1)
+	require.Contains(t, got, connID)
+	// As users do, with the Temporal CLI.
+	out := temporalCLI(t, tsrv.FrontendHostPort(), "workflow", "list", "--query",
+		fmt.Sprintf(`CircleCIConnection=%q`, in.ConnectionID))
+	require.Contains(t, out, connID)
+	t.Logf("temporal workflow list --query 'CircleCIConnection=%q':\n%s", in.ConnectionID, out)
+}
 
-	t.Run("schedule_triggered_sync", func(t *testing.T) {
-		starter := buildCommand(t, "./starter")
-		schedConn := prefix + "-sched"
-		cmd := exec.Command(starter, "schedule", "create", "-connection", schedConn, "-org", in.OrgSlug,
-			"-base-url", fake.URL, "-token-env", tokenEnv, "-every", "1h", "-now", "-task-queue", tq)
-		cmd.Env = append(os.Environ(), "TEMPORAL_ADDRESS="+tsrv.FrontendHostPort(), "TEMPORAL_NAMESPACE=default",
-			"TEMPORAL_CONFIG_FILE="+filepath.Join(t.TempDir(), "none.toml"))
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "%s", out)
-		t.Logf("starter schedule create:\n%s", out)
-		require.Contains(t, string(out), "schedule_id="+workflows.ScheduleID(schedConn))
-		query := fmt.Sprintf(`CircleCIConnection=%q AND ExecutionStatus="Completed"`, schedConn)
-		ids := listWorkflows(t, c, query, 1+len(ex.Projects))
-		var scheduled string
-		for _, id := range ids {
-			if strings.HasPrefix(id, workflows.ConnectionWorkflowID(schedConn)+"-") {
-				scheduled = id
-			}
-		}
-		require.NotEmpty(t, scheduled, "the schedule's sync completed: %v", ids)
-		var res workflows.ConnectionSyncResult
-		require.NoError(t, c.GetWorkflow(context.Background(), scheduled, "").Get(context.Background(), &res))
-		require.Len(t, res.Projects, len(ex.Projects))
-		require.Zero(t, res.FailedProjects)
-		d, err := c.ScheduleClient().GetHandle(context.Background(), workflows.ScheduleID(schedConn)).Describe(context.Background())
-		require.NoError(t, err)
-		require.GreaterOrEqual(t, d.Info.NumActions, 1)
-	})
+// progressMatchesStore checks the progress query's figures against the store's.
+func (o *opsRun) progressMatchesStore(t *testing.T) {
+	tsrv, c, dbURL, fake, ex, connID := o.tsrv, o.c, o.dbURL, o.fake, o.ex, o.connID
+	v, err := c.QueryWorkflow(context.Background(), connID, "", workflows.ProgressQuery)
+	require.NoError(t, err)
+	var p workflows.ConnectionProgress
+	require.NoError(t, v.Get(&p))
+	st, err := store.Open(context.Background(), dbURL)
+	require.NoError(t, err)
+	defer st.Close()
+	counts, err := st.Counts(context.Background())
+	require.NoError(t, err)
+	ledger, err := st.Skipped(context.Background())
+	require.NoError(t, err)
+	byReason := map[string]int64{}
+	for _, e := range ledger {
+		byReason[e.Reason]++
+	}
+	t.Logf("progress: %+v", p)
+	assert.Equal(t, workflows.PhaseDone, p.Phase)
+	assert.Equal(t, len(ex.Projects), p.Projects.Completed)
+	assert.Equal(t, counts.Pipelines, p.Totals.Pipelines, "pipelines written = pipelines stored")
+	assert.Equal(t, counts.Workflows, p.Totals.Workflows)
+	assert.Equal(t, counts.Jobs, p.Totals.Jobs)
+	assert.Equal(t, counts.Users, p.Totals.Users)
+	assert.Equal(t, counts.Skipped, p.Totals.Skipped)
+	assert.Equal(t, byReason["expired"], p.Totals.SkippedBy.Expired)
+	assert.Equal(t, byReason["server_error"], p.Totals.SkippedBy.ServerError)
+	assert.Equal(t, byReason["not_found"], p.Totals.SkippedBy.NotFound)
+	assert.Equal(t, fake.Stats().Total, p.Totals.Requests, "requests counted = requests the fake answered")
+	// The README's command.
+	out := temporalCLI(t, tsrv.FrontendHostPort(), "workflow", "query", "--workflow-id", connID, "--name",
+		workflows.ProgressQuery, "--output", "json")
+	require.Contains(t, out, fmt.Sprintf(`"pipelines": %d`, counts.Pipelines))
+}
 
-	t.Run("metrics", func(t *testing.T) {
-		resp, err := http.Get("http://" + metricsAddr + "/metrics")
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		require.NoError(t, err)
-		body := string(b)
-		for _, series := range []string{
-			`circleci_requests_total{method="GET",route="/api/v2/pipeline/{pipeline-id}/workflow",status="200"}`,
-			`circleci_requests_total{method="GET",route="/api/v2/pipeline/{pipeline-id}/workflow",status="404"}`,
-			`circleci_limiter_wait_seconds_count{route="/api/v2/workflow/{id}/job"}`,
-			`circleci_sync_entities_total{kind="pipeline"}`,
-			`circleci_sync_entities_total{kind="job"}`,
-			`circleci_sync_skipped_total{kind="pipeline",reason="expired"}`,
-			`circleci_sync_rows_written_total`,
-			`circleci_sync_newest_pipeline_age_seconds{project="` + ex.Projects[0].Slug + `"}`,
-			`circleci_sync_connection_last_run_timestamp_seconds{connection="` + in.ConnectionID + `"}`,
-			`temporal_workflow_completed_total`,
-			`temporal_activity_execution_latency_seconds_count`,
-		} {
-			assert.Contains(t, body, series)
-		}
-		require.NotContains(t, body, token)
-		t.Logf("/metrics: %d bytes, %d lines", len(body), strings.Count(body, "\n"))
-	})
+// resyncFromAnotherWorkflow runs the sync as another team's child workflow,
+// which then asks for a re-sync through the Update.
+func (o *opsRun) resyncFromAnotherWorkflow(t *testing.T) {
+	c, fake, tq, in, ex, connID := o.c, o.fake, o.tq, o.in, o.ex, o.connID
+	const otherQueue = "another-team"
+	w := worker.New(c, otherQueue, worker.Options{})
+	w.RegisterWorkflowWithOptions(resync.Example, workflow.RegisterOptions{Name: resync.ExampleName})
+	require.NoError(t, w.Start())
+	defer w.Stop()
+	before := fake.Stats().Total
+	run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+		ID: newID("another-team-report"), TaskQueue: otherQueue,
+	}, resync.ExampleName, resync.ExampleInput{Sync: in, Options: resync.Options{TaskQueue: tq}})
+	require.NoError(t, err)
+	var res resync.ExampleResult
+	ctx, cancel := context.WithTimeout(context.Background(), syncTimeout)
+	defer cancel()
+	require.NoError(t, run.Get(ctx, &res))
+	t.Logf("child sync: %d projects, %d pipelines; resync answer %+v", len(res.Synced.Projects),
+		res.Synced.Totals.Pipelines, res.Resync)
+	require.Len(t, res.Synced.Projects, len(ex.Projects))
+	for _, p := range res.Synced.Projects {
+		require.True(t, p.Incremental, "the second sync of %s is incremental", p.ProjectSlug)
+	}
+	require.Equal(t, workflows.ResyncResponse{Cycle: 1, Status: workflows.ResyncIncluded, RunningCycle: 1, Pending: 1},
+		res.Resync, "the child had ended: the request started a sync whose first cycle includes it")
+	// The sync the Update started runs to its end.
+	var again workflows.ConnectionSyncResult
+	require.NoError(t, c.GetWorkflow(ctx, connID, "").Get(ctx, &again))
+	require.Equal(t, 1, again.Cycle)
+	require.Zero(t, again.FailedProjects)
+	t.Logf("requests of the child sync and the re-sync: %d", fake.Stats().Total-before)
+}
 
-	t.Run("no_token_leak", func(t *testing.T) {
-		requireNoSecretInLogs(t, map[string]string{"worker": logs.String()}, prefix, token)
-	})
+// scheduleTriggeredSync creates a schedule with the starter and waits for the
+// sync it starts.
+func (o *opsRun) scheduleTriggeredSync(t *testing.T) {
+	tsrv, c, fake, tokenEnv, tq, in, ex := o.tsrv, o.c, o.fake, o.tokenEnv, o.tq, o.in, o.ex
+	prefix := o.prefix
+	starter := buildCommand(t, "./starter")
+	schedConn := prefix + "-sched"
+	cmd := exec.Command(starter, "schedule", "create", "-connection", schedConn, "-org", in.OrgSlug,
+		"-base-url", fake.URL, "-token-env", tokenEnv, "-every", "1h", "-now", "-task-queue", tq)
+	cmd.Env = append(os.Environ(), "TEMPORAL_ADDRESS="+tsrv.FrontendHostPort(), "TEMPORAL_NAMESPACE=default",
+		"TEMPORAL_CONFIG_FILE="+filepath.Join(t.TempDir(), "none.toml"))
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	t.Logf("starter schedule create:\n%s", out)
+	require.Contains(t, string(out), "schedule_id="+workflows.ScheduleID(schedConn))
+	query := fmt.Sprintf(`CircleCIConnection=%q AND ExecutionStatus="Completed"`, schedConn)
+	ids := listWorkflows(t, c, query, 1+len(ex.Projects))
+	var scheduled string
+	for _, id := range ids {
+		if strings.HasPrefix(id, workflows.ConnectionWorkflowID(schedConn)+"-") {
+			scheduled = id
+		}
+	}
+	require.NotEmpty(t, scheduled, "the schedule's sync completed: %v", ids)
+	var res workflows.ConnectionSyncResult
+	require.NoError(t, c.GetWorkflow(context.Background(), scheduled, "").Get(context.Background(), &res))
+	require.Len(t, res.Projects, len(ex.Projects))
+	require.Zero(t, res.FailedProjects)
+	d, err := c.ScheduleClient().GetHandle(context.Background(), workflows.ScheduleID(schedConn)).Describe(context.Background())
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, d.Info.NumActions, 1)
+}
+
+// metrics reads /metrics for the named series.
+func (o *opsRun) metrics(t *testing.T) {
+	token, metricsAddr, in, ex := o.token, o.metricsAddr, o.in, o.ex
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	body := string(b)
+	for _, series := range []string{
+		`circleci_requests_total{method="GET",route="/api/v2/pipeline/{pipeline-id}/workflow",status="200"}`,
+		`circleci_requests_total{method="GET",route="/api/v2/pipeline/{pipeline-id}/workflow",status="404"}`,
+		`circleci_limiter_wait_seconds_count{route="/api/v2/workflow/{id}/job"}`,
+		`circleci_sync_entities_total{kind="pipeline"}`,
+		`circleci_sync_entities_total{kind="job"}`,
+		`circleci_sync_skipped_total{kind="pipeline",reason="expired"}`,
+		`circleci_sync_rows_written_total`,
+		`circleci_sync_newest_pipeline_age_seconds{project="` + ex.Projects[0].Slug + `"}`,
+		`circleci_sync_connection_last_run_timestamp_seconds{connection="` + in.ConnectionID + `"}`,
+		`temporal_workflow_completed_total`,
+		`temporal_activity_execution_latency_seconds_count`,
+	} {
+		assert.Contains(t, body, series)
+	}
+	require.NotContains(t, body, token)
+	t.Logf("/metrics: %d bytes, %d lines", len(body), strings.Count(body, "\n"))
+}
+
+// noTokenLeak checks the worker's log for the token.
+func (o *opsRun) noTokenLeak(t *testing.T) {
+	token, logs, prefix := o.token, o.logs, o.prefix
+	requireNoSecretInLogs(t, map[string]string{"worker": logs.String()}, prefix, token)
 }
 
 // projectsOf returns the slugs of ex's projects of org.

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
+	"github.com/circleci-sync/circleci-sync/circleci/circlecitest"
 	"github.com/circleci-sync/circleci-sync/internal/testenv"
 	"github.com/circleci-sync/circleci-sync/syncworker"
 	"github.com/circleci-sync/circleci-sync/workflows"
@@ -25,15 +25,6 @@ import (
 
 // outage is how long each outage lasts.
 const outage = 20 * time.Second
-
-// setTokenEnv sets the environment variable name to token for the in-process
-// workers until t ends (t.Setenv refuses parallel tests; the names are
-// unique, so parallel tests do not meet).
-func setTokenEnv(t *testing.T, name, token string) {
-	t.Helper()
-	require.NoError(t, os.Setenv(name, token))
-	t.Cleanup(func() { _ = os.Unsetenv(name) })
-}
 
 // waitResults waits with c for the latest run of each input's ConnectionSync
 // chain and checks the results (checkResults).
@@ -58,33 +49,23 @@ func TestTemporalOutage(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			fig := figures{Start: time.Now()}
-			dbURL := b.url(t)
 			devOpts := testenv.DevServerOptions{
 				DBFilename: filepath.Join(t.TempDir(), "temporal.db"),
 				HostPort:   testenv.FreeHostPort(t),
 			}
 			srv := testenv.StartTemporal(t, devOpts)
-			opts := datasetOptions(31)
-			opts.PipelinesPerProject = 60
-			opts.Faults.Latency = 25 * time.Millisecond
-			fake := startFake(t, opts)
-			token := fake.Token()
-			ex := fake.Expected(token)
-			tokenEnv := newEnvName("TOKEN")
-			tq := newID("e2e-temporal-down-" + b.name)
-			w := startWorkerProcess(t, bin, faultWorkerEnv(devOpts.HostPort, dbURL, tq, tokenEnv, token,
-				syncworker.EnvPagesPerActivity+"=1"))
-			s := &syncer{c: srv.Client(), taskQueue: tq}
-			prefix := newID("temporal-down")
-			ins := connectionInputs(fake, prefix, tokenEnv)
+			sc := newFaultScenario(t, srv, b, faultSpec{name: "temporal-down", seed: 31, dataset: func(opts *circlecitest.Options) {
+				opts.PipelinesPerProject = 60
+				opts.Faults.Latency = 25 * time.Millisecond
+			}})
+			w := sc.startWorkerProcess(bin, syncworker.EnvPagesPerActivity+"=1")
 			ctx := context.Background()
-			for _, in := range ins {
-				_, err := s.start(ctx, in)
+			for _, in := range sc.ins {
+				_, err := sc.s.start(ctx, in)
 				require.NoError(t, err)
 			}
-			db := openWhenCreated(t, dbURL, func() bool { return !w.exited() })
-			total := len(ex.Pipelines)
+			db := openWhenCreated(t, sc.dbURL, func() bool { return !w.exited() })
+			total := len(sc.ex.Pipelines)
 			waitFor(t, "a third of the pipelines stored", 2*time.Minute, 10*time.Millisecond, func() (bool, error) {
 				return storedPipelines(ctx, db)*3 >= total, nil
 			})
@@ -95,32 +76,29 @@ func TestTemporalOutage(t *testing.T) {
 			srv.Client().Close()
 			stopped := time.Now()
 			t.Logf("Temporal dev server stopped %s into the sync, %d of %d pipelines stored, %d API requests so far",
-				stopped.Sub(fig.Start).Round(time.Millisecond), before, total, fake.Stats().Total)
+				stopped.Sub(sc.fig.Start).Round(time.Millisecond), before, total, sc.fake.Stats().Total)
 			time.Sleep(outage)
 			during := storedPipelines(ctx, db)
 			srv2 := testenv.StartTemporal(t, devOpts)
 			t.Logf("Temporal dev server back after %s on %s, same state file; %d pipelines stored meanwhile (activities in flight)",
 				time.Since(stopped).Round(time.Millisecond), devOpts.HostPort, during-before)
-			fig.Faults = fmt.Sprintf("Temporal dev server down %s mid-sync (%d/%d pipelines stored at the stop)",
+			sc.fig.Faults = fmt.Sprintf("Temporal dev server down %s mid-sync (%d/%d pipelines stored at the stop)",
 				outage, before, total)
 
-			s.c = srv2.Client()
-			results := waitResults(t, srv2.Client(), ins)
-			logResults(t, "after the outage", ins, results)
+			sc.s.c = srv2.Client()
+			results := waitResults(t, srv2.Client(), sc.ins)
+			logResults(t, "after the outage", sc.ins, results)
 			assert.False(t, w.exited(), "the worker process is still running: it reconnected by itself")
 			outageLog := w.output.String()[logBefore:]
 			t.Logf("the worker logged %d lines during and after the outage, %d of them warnings or errors",
 				strings.Count(outageLog, "\n"), strings.Count(outageLog, `"level":"WARN"`)+strings.Count(outageLog, `"level":"ERROR"`))
 
-			rep := requireTablesEqual(t, dbURL, ex)
-			st := walkHistories(t, srv2.Client(), s.allRuns(), fake.URL, token)
+			rep := requireTablesEqual(t, sc.dbURL, sc.ex)
+			st := walkHistories(t, srv2.Client(), sc.s.allRuns(), sc.fake.URL, sc.token)
 			t.Logf("histories: %d workflows, %d events, highest activity attempt %d, retries by cause %v, workflow tasks timed out or failed %d",
 				len(st.Runs), st.Events, st.MaxAttempt, st.Retries, st.WorkflowTaskProblems)
-			requireNoSecretInLogs(t, map[string]string{"worker": w.output.String()}, prefix, token)
-			fig.fromReport(rep)
-			fig.fromHistories(st)
-			fig.Requests = fake.Stats().Total
-			fig.log(t)
+			requireNoSecretInLogs(t, map[string]string{"worker": w.output.String()}, sc.prefix, sc.token)
+			sc.logFigures(rep, st)
 		})
 	}
 }
@@ -201,31 +179,22 @@ func TestDatabaseOutage(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			fig := figures{Start: time.Now()}
-			dbURL := b.url(t)
+			sc := newFaultScenario(t, tsrv, b, faultSpec{name: "db-down", seed: 32, dataset: func(opts *circlecitest.Options) {
+				opts.PipelinesPerProject = 60
+				opts.Faults.Latency = 20 * time.Millisecond
+			}})
 			var o databaseOutage
 			if b.name == "sqlite" {
-				o = sqliteLockOutage(t, dbURL)
+				o = sqliteLockOutage(t, sc.dbURL)
 			} else {
-				o = postgresProxyOutage(t, dbURL)
+				o = postgresProxyOutage(t, sc.dbURL)
 			}
-			opts := datasetOptions(32)
-			opts.PipelinesPerProject = 60
-			opts.Faults.Latency = 20 * time.Millisecond
-			fake := startFake(t, opts)
-			token := fake.Token()
-			ex := fake.Expected(token)
-			tokenEnv := newEnvName("TOKEN")
-			setTokenEnv(t, tokenEnv, token)
-			tq := newID("e2e-db-down-" + b.name)
-			logs := startWorker(t, tsrv, tq, o.workerURL, func(cfg *syncworker.Config) { cfg.PagesPerActivity = 2 })
-			s := &syncer{c: tsrv.Client(), taskQueue: tq}
-			prefix := newID("db-down")
-			ins := connectionInputs(fake, prefix, tokenEnv)
-			done := s.runAllAsync(ins)
-			db := openWhenCreated(t, dbURL, func() bool { return true })
+			sc.workerURL = o.workerURL
+			logs := sc.startWorker(func(cfg *syncworker.Config) { cfg.PagesPerActivity = 2 })
+			done := sc.s.runAllAsync(sc.ins)
+			db := openWhenCreated(t, sc.dbURL, func() bool { return true })
 			ctx := context.Background()
-			total := len(ex.Pipelines)
+			total := len(sc.ex.Pipelines)
 			waitFor(t, "a third of the pipelines stored", 2*time.Minute, 10*time.Millisecond, func() (bool, error) {
 				if len(done) > 0 {
 					return false, fmt.Errorf("the sync finished before the outage")
@@ -238,26 +207,23 @@ func TestDatabaseOutage(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 			before := storedPipelines(ctx, db)
 			t.Logf("database outage begins %s into the sync, %d of %d pipelines stored",
-				time.Since(fig.Start).Round(time.Millisecond), before, total)
+				time.Since(sc.fig.Start).Round(time.Millisecond), before, total)
 			time.Sleep(outage)
 			during := storedPipelines(ctx, db)
-			fig.Faults = o.end(t)
-			t.Logf("%s; %d pipelines stored during it", fig.Faults, during-before)
+			sc.fig.Faults = o.end(t)
+			t.Logf("%s; %d pipelines stored during it", sc.fig.Faults, during-before)
 			assert.Equal(t, before, during, "nothing was written while the database was unreachable")
 			assert.Less(t, during, total, "the outage landed mid-sync")
 
-			results := awaitOutcome(t, ins, done)
-			logResults(t, "after the outage", ins, results)
-			rep := requireTablesEqual(t, dbURL, ex)
-			st := walkHistories(t, tsrv.Client(), s.allRuns(), fake.URL, token)
+			results := awaitOutcome(t, sc.ins, done)
+			logResults(t, "after the outage", sc.ins, results)
+			rep := requireTablesEqual(t, sc.dbURL, sc.ex)
+			st := walkHistories(t, tsrv.Client(), sc.s.allRuns(), sc.fake.URL, sc.token)
 			t.Logf("histories: %d workflows, %d events, highest activity attempt %d, retries by cause %v",
 				len(st.Runs), st.Events, st.MaxAttempt, st.Retries)
 			assert.Positive(t, st.Retries["store_error"], "activities failed with store_error and were retried")
-			requireNoSecretInLogs(t, map[string]string{"worker": logs.String()}, prefix, token)
-			fig.fromReport(rep)
-			fig.fromHistories(st)
-			fig.Requests = fake.Stats().Total
-			fig.log(t)
+			requireNoSecretInLogs(t, map[string]string{"worker": logs.String()}, sc.prefix, sc.token)
+			sc.logFigures(rep, st)
 		})
 	}
 }

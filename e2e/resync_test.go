@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/circleci-sync/circleci-sync/activities"
+	"github.com/circleci-sync/circleci-sync/circleci/circlecitest"
 	"github.com/circleci-sync/circleci-sync/syncworker"
 	"github.com/circleci-sync/circleci-sync/workflows"
 )
@@ -111,35 +112,21 @@ func TestResyncDuringSync(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			fig := figures{Start: time.Now()}
-			dbURL := b.url(t)
-			opts := datasetOptions(51)
-			opts.Projects = 9 // 3 per organisation; one organisation is synced
-			opts.PipelinesPerProject = 60
-			opts.Faults.Latency = 20 * time.Millisecond
-			fake := startFake(t, opts)
-			proxy := startAPIProxy(t, fake.URL)
-			token := fake.Token()
-			tokenEnv := newEnvName("TOKEN")
-			setTokenEnv(t, tokenEnv, token)
-			tq := newID("e2e-resync-" + b.name)
-			logs := startWorker(t, tsrv, tq, dbURL, func(cfg *syncworker.Config) {
+			sc := newFaultScenario(t, tsrv, b, faultSpec{name: "resync", seed: 51, proxy: true,
+				dataset: func(opts *circlecitest.Options) {
+					opts.Projects = 9 // 3 per organisation; one organisation is synced
+					opts.PipelinesPerProject = 60
+					opts.Faults.Latency = 20 * time.Millisecond
+				}})
+			dbURL, proxy, token := sc.dbURL, sc.proxy, sc.token
+			logs := sc.startWorker(func(cfg *syncworker.Config) {
 				cfg.PageConcurrency = 2
 				cfg.PagesPerActivity = 1
 			})
-			c := tsrv.Client()
-			s := &syncer{c: c, taskQueue: tq}
-			prefix := newID("resync")
-			in := connectionInputs(fake, prefix, tokenEnv)[0]
-			in.BaseURL = proxy.URL
-			var projects []string
-			for _, p := range fake.Expected(token).Projects {
-				if p.OrganizationSlug == in.OrgSlug {
-					projects = append(projects, p.Slug)
-				}
-			}
-			require.Len(t, projects, 3)
-			ex := filterExpected(fake.Expected(token), projects...)
+			c, s := sc.s.c, sc.s
+			in := sc.ins[0]
+			projects := sc.firstOrgProjects(3)
+			ex := filterExpected(sc.ex, projects...)
 			ctx := context.Background()
 
 			run, err := s.start(ctx, in)
@@ -157,37 +144,7 @@ func TestResyncDuringSync(t *testing.T) {
 				return p.Phase == workflows.PhaseProjects && storedPipelines(ctx, db) > 0, nil
 			})
 
-			// A reason over 200 bytes: the validator refuses it, nothing changes.
-			_, err = resyncUpdate(ctx, c, id, strings.Repeat("x", workflows.MaxResyncReason+1))
-			var appErr *temporal.ApplicationError
-			require.True(t, errors.As(err, &appErr), "the too-long reason is refused with an ApplicationError: %v", err)
-			assert.Equal(t, activities.ErrInvalidInput, appErr.Type())
-			t.Logf("refused: %v", err)
-			p, err := progressOf(ctx, c, id)
-			require.NoError(t, err)
-			assert.Zero(t, p.ResyncPending, "the refused request is not pending")
-
-			var answers []workflows.ResyncResponse
-			for i := 1; i <= 3; i++ {
-				res, err := resyncUpdate(ctx, c, id, fmt.Sprintf("e2e update %d", i))
-				require.NoError(t, err)
-				answers = append(answers, res)
-			}
-			require.NoError(t, c.SignalWorkflow(ctx, id, "", workflows.ResyncSignal,
-				workflows.ResyncRequest{Reason: "e2e signal"}))
-			p, err = progressOf(ctx, c, id)
-			require.NoError(t, err)
-			t.Logf("answers %+v; progress after the signal: cycle %d, phase %s, resync_pending %d, pipelines stored %d of %d",
-				answers, p.Cycle, p.Phase, p.ResyncPending, storedPipelines(ctx, db), len(ex.Pipelines))
-			require.Equal(t, 1, p.Cycle, "the requests came during cycle 1")
-			for i, a := range answers {
-				want := workflows.ResyncCoalesced
-				if i == 0 {
-					want = workflows.ResyncQueued
-				}
-				assert.Equal(t, workflows.ResyncResponse{Cycle: 2, Status: want, RunningCycle: 1, Pending: i + 1}, a,
-					"answer to update %d", i+1)
-			}
+			requestResyncs(t, c, id, func() int { return storedPipelines(ctx, db) }, len(ex.Pipelines))
 
 			var res workflows.ConnectionSyncResult
 			wctx, cancel := context.WithTimeout(ctx, syncTimeout)
@@ -197,59 +154,114 @@ func TestResyncDuringSync(t *testing.T) {
 			logResults(t, "cycle 2", []workflows.ConnectionSyncInput{in}, []workflows.ConnectionSyncResult{res})
 			assert.Equal(t, 2, res.Cycle, "the result is cycle 2's")
 
-			chain, err := readChain(ctx, c, id, firstRun)
-			require.NoError(t, err)
-			for _, r := range chain {
-				t.Logf("run %s: cycle %d (includes %d requests), %d updates accepted, %d signals, last event %s",
-					r.RunID, r.Cycle, r.Included, r.UpdatesAccepted, r.Signals, r.LastEvent)
-			}
-			require.Len(t, chain, 2, "exactly one follow-up cycle")
-			assert.Equal(t, 1, chain[0].Cycle)
-			assert.Equal(t, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW, chain[0].LastEvent)
-			assert.Equal(t, 3, chain[0].UpdatesAccepted, "the refused update left no event")
-			assert.Equal(t, 1, chain[0].Signals)
-			assert.Equal(t, 2, chain[1].Cycle)
-			assert.Equal(t, 4, chain[1].Included, "cycle 2 serves the 3 updates and the signal")
-			assert.Equal(t, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, chain[1].LastEvent)
-			for _, o := range res.Projects {
-				assert.True(t, o.Incremental, "cycle 2 syncs %s incrementally", o.ProjectSlug)
-			}
-
-			// Requests by cycle: cycle 1 ends (its last activity) before the run
-			// continues as new; cycle 2 starts with its run.
-			var cycle1, cycle2 int
-			pages := map[int]int{} // pipeline page lists by cycle
-			for _, r := range proxy.requests() {
-				cycle := 1
-				if !r.Arrived.Before(chain[1].Started) {
-					cycle = 2
-				}
-				if cycle == 1 {
-					cycle1++
-				} else {
-					cycle2++
-				}
-				if strings.HasPrefix(r.Path, "/api/v2/project/") && strings.HasSuffix(r.Path, "/pipeline") {
-					pages[cycle]++
-				}
-			}
-			stats := fake.Stats()
-			t.Logf("requests: cycle 1 %d (%d pipeline pages), cycle 2 %d (%d pipeline pages), ratio %.3f; fake total %d; "+
-				"cycle 2's result reports %d",
-				cycle1, pages[1], cycle2, pages[2], float64(cycle2)/float64(cycle1), stats.Total, res.Totals.Requests)
-			assert.Equal(t, int(stats.Total), cycle1+cycle2, "every request went through the proxy")
-			assert.Positive(t, cycle2, "cycle 2 ran")
-			assert.Less(t, cycle2*4, cycle1, "cycle 2 makes the incremental requests only: under a quarter of cycle 1's")
-			assert.LessOrEqual(t, pages[2], len(projects), "cycle 2 reads one pipeline page per project at most")
+			chain := requireOneFollowUpCycle(t, c, id, firstRun, res)
+			requireIncrementalRequests(t, sc, chain[1].Started, res, len(projects))
 
 			rep := requireTablesEqual(t, dbURL, ex)
 			st := walkHistories(t, c, s.allRuns(), proxy.URL, token)
-			requireNoSecretInLogs(t, map[string]string{"worker": logs.String()}, prefix, token)
-			fig.Faults = "1 refused update, 3 resync updates and 1 signal during cycle 1"
-			fig.fromReport(rep)
-			fig.fromHistories(st)
-			fig.Requests = stats.Total
-			fig.log(t)
+			requireNoSecretInLogs(t, map[string]string{"worker": logs.String()}, sc.prefix, token)
+			sc.fig.Faults = "1 refused update, 3 resync updates and 1 signal during cycle 1"
+			sc.logFigures(rep, st)
 		})
 	}
+}
+
+// requestResyncs asks the running ConnectionSync id (in cycle 1) for a
+// re-sync: once with a reason too long (refused, nothing pending), three times
+// by Update (the first queued, the others coalesced into cycle 2), once by
+// signal. stored reports the pipelines stored, of total, for the log.
+func requestResyncs(t *testing.T, c client.Client, id string, stored func() int, total int) {
+	t.Helper()
+	ctx := context.Background()
+	// A reason over 200 bytes: the validator refuses it, nothing changes.
+	_, err := resyncUpdate(ctx, c, id, strings.Repeat("x", workflows.MaxResyncReason+1))
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr), "the too-long reason is refused with an ApplicationError: %v", err)
+	assert.Equal(t, activities.ErrInvalidInput, appErr.Type())
+	t.Logf("refused: %v", err)
+	p, err := progressOf(ctx, c, id)
+	require.NoError(t, err)
+	assert.Zero(t, p.ResyncPending, "the refused request is not pending")
+
+	var answers []workflows.ResyncResponse
+	for i := 1; i <= 3; i++ {
+		res, err := resyncUpdate(ctx, c, id, fmt.Sprintf("e2e update %d", i))
+		require.NoError(t, err)
+		answers = append(answers, res)
+	}
+	require.NoError(t, c.SignalWorkflow(ctx, id, "", workflows.ResyncSignal,
+		workflows.ResyncRequest{Reason: "e2e signal"}))
+	p, err = progressOf(ctx, c, id)
+	require.NoError(t, err)
+	t.Logf("answers %+v; progress after the signal: cycle %d, phase %s, resync_pending %d, pipelines stored %d of %d",
+		answers, p.Cycle, p.Phase, p.ResyncPending, stored(), total)
+	require.Equal(t, 1, p.Cycle, "the requests came during cycle 1")
+	for i, a := range answers {
+		want := workflows.ResyncCoalesced
+		if i == 0 {
+			want = workflows.ResyncQueued
+		}
+		assert.Equal(t, workflows.ResyncResponse{Cycle: 2, Status: want, RunningCycle: 1, Pending: i + 1}, a,
+			"answer to update %d", i+1)
+	}
+}
+
+// requireOneFollowUpCycle reads the chain of ConnectionSync id from run
+// firstRun and checks it ran cycle 1, then one cycle 2 that served the three
+// updates and the signal, incrementally (res is its result).
+func requireOneFollowUpCycle(t *testing.T, c client.Client, id, firstRun string,
+	res workflows.ConnectionSyncResult) []chainRun {
+	t.Helper()
+	chain, err := readChain(context.Background(), c, id, firstRun)
+	require.NoError(t, err)
+	for _, r := range chain {
+		t.Logf("run %s: cycle %d (includes %d requests), %d updates accepted, %d signals, last event %s",
+			r.RunID, r.Cycle, r.Included, r.UpdatesAccepted, r.Signals, r.LastEvent)
+	}
+	require.Len(t, chain, 2, "exactly one follow-up cycle")
+	assert.Equal(t, 1, chain[0].Cycle)
+	assert.Equal(t, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW, chain[0].LastEvent)
+	assert.Equal(t, 3, chain[0].UpdatesAccepted, "the refused update left no event")
+	assert.Equal(t, 1, chain[0].Signals)
+	assert.Equal(t, 2, chain[1].Cycle)
+	assert.Equal(t, 4, chain[1].Included, "cycle 2 serves the 3 updates and the signal")
+	assert.Equal(t, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, chain[1].LastEvent)
+	for _, o := range res.Projects {
+		assert.True(t, o.Incremental, "cycle 2 syncs %s incrementally", o.ProjectSlug)
+	}
+	return chain
+}
+
+// requireIncrementalRequests splits the requests the proxy saw at cycle 2's
+// start and checks that cycle 2 made far fewer than cycle 1, at most one
+// pipeline page per project.
+func requireIncrementalRequests(t *testing.T, sc *faultScenario, cycle2Start time.Time,
+	res workflows.ConnectionSyncResult, projects int) {
+	t.Helper()
+	// Requests by cycle: cycle 1 ends (its last activity) before the run
+	// continues as new; cycle 2 starts with its run.
+	var cycle1, cycle2 int
+	pages := map[int]int{} // pipeline page lists by cycle
+	for _, r := range sc.proxy.requests() {
+		cycle := 1
+		if !r.Arrived.Before(cycle2Start) {
+			cycle = 2
+		}
+		if cycle == 1 {
+			cycle1++
+		} else {
+			cycle2++
+		}
+		if strings.HasPrefix(r.Path, "/api/v2/project/") && strings.HasSuffix(r.Path, "/pipeline") {
+			pages[cycle]++
+		}
+	}
+	stats := sc.fake.Stats()
+	t.Logf("requests: cycle 1 %d (%d pipeline pages), cycle 2 %d (%d pipeline pages), ratio %.3f; fake total %d; "+
+		"cycle 2's result reports %d",
+		cycle1, pages[1], cycle2, pages[2], float64(cycle2)/float64(cycle1), stats.Total, res.Totals.Requests)
+	assert.Equal(t, int(stats.Total), cycle1+cycle2, "every request went through the proxy")
+	assert.Positive(t, cycle2, "cycle 2 ran")
+	assert.Less(t, cycle2*4, cycle1, "cycle 2 makes the incremental requests only: under a quarter of cycle 1's")
+	assert.LessOrEqual(t, pages[2], projects, "cycle 2 reads one pipeline page per project at most")
 }

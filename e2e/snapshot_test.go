@@ -14,7 +14,6 @@ import (
 
 	"github.com/circleci-sync/circleci-sync/circleci"
 	"github.com/circleci-sync/circleci-sync/circleci/circlecitest"
-	"github.com/circleci-sync/circleci-sync/workflows"
 )
 
 // olderSnapshots rewrites a fake's answer into an older snapshot of the same
@@ -143,31 +142,14 @@ func TestOlderSnapshotNeverWins(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			fig := figures{Start: time.Now()}
-			dbURL := b.url(t)
-			opts := datasetOptions(61)
-			opts.Faults.Latency = 5 * time.Millisecond
-			fake := startFake(t, opts)
-			proxy := startAPIProxy(t, fake.URL)
-			token := fake.Token()
-			tokenEnv := newEnvName("TOKEN")
-			setTokenEnv(t, tokenEnv, token)
-			tq := newID("e2e-older-" + b.name)
-			logs := startWorker(t, tsrv, tq, dbURL)
-			s := &syncer{c: tsrv.Client(), taskQueue: tq}
-			prefix := newID("older")
-			inputs := func(p string) []workflows.ConnectionSyncInput {
-				ins := connectionInputs(fake, p, tokenEnv)
-				for i := range ins {
-					ins[i].BaseURL = proxy.URL
-				}
-				return ins
-			}
-			ex := fake.Expected(token)
+			sc := newFaultScenario(t, tsrv, b, faultSpec{name: "older", seed: 61, proxy: true,
+				dataset: func(opts *circlecitest.Options) { opts.Faults.Latency = 5 * time.Millisecond }})
+			dbURL, ex := sc.dbURL, sc.ex
+			logs := sc.startWorker()
 
 			// 1. The newer snapshot first.
-			first := inputs(prefix + "-a")
-			logResults(t, "full", first, s.syncAll(t, first))
+			first := sc.inputs(sc.prefix + "-a")
+			logResults(t, "full", first, sc.s.syncAll(t, first))
 			requireTablesEqual(t, dbURL, ex)
 			before := versions(t, dbURL)
 			terminal := countTerminal(before)
@@ -176,59 +158,17 @@ func TestOlderSnapshotNeverWins(t *testing.T) {
 
 			// 2. Older snapshots of everything, read by first syncs of other
 			// connections.
-			proxy.setRewrite(olderSnapshots)
-			second := inputs(prefix + "-b")
-			results := s.syncAll(t, second)
-			older := proxy.rewritten()
-			proxy.setRewrite(nil)
-			logResults(t, "older snapshots", second, results)
-			for _, r := range results {
-				for _, p := range r.Projects {
-					assert.False(t, p.Incremental, "%s: a first sync reads every pipeline again", p.ProjectSlug)
-				}
-			}
-			t.Logf("the proxy served %d older snapshots (workflows, jobs, pipelines)", older)
-			require.Greater(t, older, terminal["workflow"]+terminal["job"], "every terminal workflow and job was served older")
-			after := versions(t, dbURL)
-			changed := 0
-			for k, v := range before {
-				if after[k] != v {
-					changed++
-					if changed <= 5 {
-						t.Errorf("%s: stored %q, was %q before the older snapshot", k, after[k], v)
-					}
-				}
-			}
-			assert.Zero(t, changed, "no status, stopped_at, state or updated_at changed")
-			assert.Len(t, after, len(before))
+			older, changed := syncOlderSnapshots(t, sc, before, terminal)
 			rep := requireTablesEqual(t, dbURL, ex)
 
 			// Control: the same older snapshots are stored where nothing newer is.
-			ctlURL := b.url(t)
-			ctlQueue := newID("e2e-older-ctl-" + b.name)
-			startWorker(t, tsrv, ctlQueue, ctlURL)
-			ctl := &syncer{c: tsrv.Client(), taskQueue: ctlQueue}
-			proxy.setRewrite(olderSnapshots)
-			ctl.syncAll(t, inputs(prefix+"-ctl"))
-			proxy.setRewrite(nil)
-			ctlRep, err := compareDB(context.Background(), ctlURL, ex)
-			require.NoError(t, err)
-			mismatched := map[string]int{}
-			for _, d := range ctlRep.Tables {
-				mismatched[d.Table] = d.Mismatched
-			}
-			ctlTerminal := countTerminal(versions(t, ctlURL))
-			t.Logf("control, older snapshots into an empty database: mismatched %v; terminal workflows %d, terminal jobs %d, final pipelines %d",
-				mismatched, ctlTerminal["workflow"], ctlTerminal["job"], ctlTerminal["pipeline"])
-			assert.Positive(t, mismatched["circleci_workflows"], "control: the older workflows are stored")
-			assert.Positive(t, mismatched["circleci_jobs"], "control: the older jobs are stored")
-			assert.Positive(t, mismatched["circleci_pipelines"], "control: the older pipelines are stored")
+			requireOlderStoredWhenAlone(t, sc, b)
 
 			// Positive control: a newer snapshot replaces the stored one.
-			adv := fake.Advance(circlecitest.Advance{FinishRunning: true})
+			adv := sc.fake.Advance(circlecitest.Advance{FinishRunning: true})
 			require.NotEmpty(t, adv.FinishedWorkflows, "the dataset has running workflows")
-			newer := fake.Expected(token)
-			incremental := s.syncAll(t, first)
+			newer := sc.fake.Expected(sc.token)
+			incremental := sc.s.syncAll(t, first)
 			logResults(t, "newer snapshots", first, incremental)
 			now := versions(t, dbURL)
 			updated := 0
@@ -245,15 +185,76 @@ func TestOlderSnapshotNeverWins(t *testing.T) {
 				updated, len(adv.FinishedWorkflows), len(adv.FinishedJobs), len(adv.NotRunJobs))
 			newRep := requireTablesEqual(t, dbURL, newer)
 
-			st := walkHistories(t, tsrv.Client(), s.allRuns(), proxy.URL, token)
-			requireNoSecretInLogs(t, map[string]string{"worker": logs.String()}, prefix, token)
-			fig.Faults = fmt.Sprintf("%d older snapshots served (%d stored over newer ones); %d newer workflow snapshots stored",
+			st := walkHistories(t, tsrv.Client(), sc.s.allRuns(), sc.proxy.URL, sc.token)
+			requireNoSecretInLogs(t, map[string]string{"worker": logs.String()}, sc.prefix, sc.token)
+			sc.fig.Faults = fmt.Sprintf("%d older snapshots served (%d stored over newer ones); %d newer workflow snapshots stored",
 				older, changed, updated)
-			fig.fromReport(rep)
-			fig.Rows += newRep.compared()
-			fig.fromHistories(st)
-			fig.Requests = fake.Stats().Total
-			fig.log(t)
+			sc.fig.fromReport(rep)
+			sc.fig.Rows += newRep.compared()
+			sc.fig.fromHistories(st)
+			sc.fig.Requests = sc.fake.Stats().Total
+			sc.fig.log(t)
 		})
 	}
+}
+
+// syncOlderSnapshots runs first syncs of new connections through the proxy
+// serving older snapshots (olderSnapshots) and checks that every terminal
+// workflow and job was served older and that none of the versions stored
+// before (terminal: countTerminal of before) changed. It returns the
+// snapshots served older and the versions changed.
+func syncOlderSnapshots(t *testing.T, sc *faultScenario, before map[string]string, terminal map[string]int) (int, int) {
+	t.Helper()
+	sc.proxy.setRewrite(olderSnapshots)
+	second := sc.inputs(sc.prefix + "-b")
+	results := sc.s.syncAll(t, second)
+	older := sc.proxy.rewritten()
+	sc.proxy.setRewrite(nil)
+	logResults(t, "older snapshots", second, results)
+	for _, r := range results {
+		for _, p := range r.Projects {
+			assert.False(t, p.Incremental, "%s: a first sync reads every pipeline again", p.ProjectSlug)
+		}
+	}
+	t.Logf("the proxy served %d older snapshots (workflows, jobs, pipelines)", older)
+	require.Greater(t, older, terminal["workflow"]+terminal["job"], "every terminal workflow and job was served older")
+	after := versions(t, sc.dbURL)
+	changed := 0
+	for k, v := range before {
+		if after[k] != v {
+			changed++
+			if changed <= 5 {
+				t.Errorf("%s: stored %q, was %q before the older snapshot", k, after[k], v)
+			}
+		}
+	}
+	assert.Zero(t, changed, "no status, stopped_at, state or updated_at changed")
+	assert.Len(t, after, len(before))
+	return older, changed
+}
+
+// requireOlderStoredWhenAlone is the control of TestOlderSnapshotNeverWins:
+// the older snapshots synced into an empty database of backend b (by a worker
+// of its own) are stored, so the rewriting works.
+func requireOlderStoredWhenAlone(t *testing.T, sc *faultScenario, b backend) {
+	t.Helper()
+	ctlURL := b.url(t)
+	ctlQueue := newID("e2e-older-ctl-" + b.name)
+	startWorker(t, sc.tsrv, ctlQueue, ctlURL)
+	ctl := &syncer{c: sc.tsrv.Client(), taskQueue: ctlQueue}
+	sc.proxy.setRewrite(olderSnapshots)
+	ctl.syncAll(t, sc.inputs(sc.prefix+"-ctl"))
+	sc.proxy.setRewrite(nil)
+	ctlRep, err := compareDB(context.Background(), ctlURL, sc.ex)
+	require.NoError(t, err)
+	mismatched := map[string]int{}
+	for _, d := range ctlRep.Tables {
+		mismatched[d.Table] = d.Mismatched
+	}
+	ctlTerminal := countTerminal(versions(t, ctlURL))
+	t.Logf("control, older snapshots into an empty database: mismatched %v; terminal workflows %d, terminal jobs %d, final pipelines %d",
+		mismatched, ctlTerminal["workflow"], ctlTerminal["job"], ctlTerminal["pipeline"])
+	assert.Positive(t, mismatched["circleci_workflows"], "control: the older workflows are stored")
+	assert.Positive(t, mismatched["circleci_jobs"], "control: the older jobs are stored")
+	assert.Positive(t, mismatched["circleci_pipelines"], "control: the older pipelines are stored")
 }

@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -51,7 +50,7 @@ func newClockedMetrics(t *testing.T, opts Options, clk *clock) *Metrics {
 // before.
 func openSQLite(t *testing.T) store.Store {
 	t.Helper()
-	st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "metrics.db"))
+	st, err := store.Open(context.Background(), testenv.SQLiteURL(t))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	return st

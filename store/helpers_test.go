@@ -2,22 +2,18 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/circleci-sync/circleci-sync/circleci"
+	"github.com/circleci-sync/circleci-sync/internal/testenv"
 )
 
 // backend opens fresh, empty stores of one implementation for the conformance suite.
@@ -28,8 +24,7 @@ type backend struct {
 	open func(t testing.TB) (Store, func() (Store, error))
 }
 
-// backends are the implementations every conformance test runs against. PostgreSQL
-// needs TEST_DATABASE_URL; without it its tests skip, or fail under CI=true.
+// backends are the implementations every conformance test runs against.
 var backends = []backend{
 	{name: "sqlite", open: openTestSQLite},
 	{name: "postgres", open: openTestPostgres},
@@ -47,7 +42,8 @@ func forEachBackend(t *testing.T, test func(t *testing.T, st Store)) {
 	}
 }
 
-// openTestSQLite opens a SQLite store on a fresh temporary file.
+// openTestSQLite opens a SQLite store on a fresh temporary file, in a directory
+// Open has to create, whose name has a space.
 func openTestSQLite(t testing.TB) (Store, func() (Store, error)) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "sub dir", "test.db")
@@ -58,62 +54,16 @@ func openTestSQLite(t testing.TB) (Store, func() (Store, error)) {
 	return st, reopen
 }
 
-// testDatabaseURL returns TEST_DATABASE_URL, skipping the test when it is empty, or
-// failing it under CI=true (where PostgreSQL must be tested).
-func testDatabaseURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv("TEST_DATABASE_URL")
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true but TEST_DATABASE_URL is empty: the PostgreSQL store must be tested in CI")
-		}
-		t.Skip("TEST_DATABASE_URL is empty: PostgreSQL store not tested")
-	}
-	return u
-}
-
-// openTestPostgres opens a PostgreSQL store in a fresh schema (newTestSchema).
+// openTestPostgres opens a PostgreSQL store in a fresh schema
+// (testenv.PostgresURL: skipped without TEST_DATABASE_URL, failed under CI=true).
 func openTestPostgres(t testing.TB) (Store, func() (Store, error)) {
 	t.Helper()
-	u := newTestSchema(t)
+	u := testenv.PostgresURL(t)
 	reopen := func() (Store, error) { return Open(context.Background(), u) }
 	st, err := reopen()
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, st.Close()) })
 	return st, reopen
-}
-
-// newTestSchema creates an empty schema in TEST_DATABASE_URL's database, dropped at
-// the end of the test, and returns the URL of the database with that schema as its
-// search_path: test runs, and tests, do not see each other's tables.
-func newTestSchema(t testing.TB) string {
-	t.Helper()
-	base := testDatabaseURL(t)
-	ctx := context.Background()
-	schema := "store_test_" + randomHex(t, 8)
-	admin, err := pgx.Connect(ctx, base)
-	require.NoError(t, err)
-	_, err = admin.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize())
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, err := admin.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
-		require.NoError(t, err)
-		require.NoError(t, admin.Close(ctx))
-	})
-	u, err := url.Parse(base)
-	require.NoError(t, err)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-// randomHex returns 2n random hex digits.
-func randomHex(t testing.TB, n int) string {
-	b := make([]byte, n)
-	_, err := rand.Read(b)
-	require.NoError(t, err)
-	return hex.EncodeToString(b)
 }
 
 // setClock makes st stamp its writes with now.

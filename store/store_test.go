@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/circleci-sync/circleci-sync/circleci"
+	"github.com/circleci-sync/circleci-sync/internal/testenv"
 )
 
 // The conformance suite: every test runs against each backend (see helpers_test.go).
@@ -25,53 +26,9 @@ func TestRoundTripEveryField(t *testing.T) {
 		setClock(t, st, fixedClock(now))
 		ctx := context.Background()
 
-		project := newProject("gh/org/repo")
-		full := circleci.Pipeline{
-			ID: "p-full", ProjectSlug: "gh/org/repo", Number: 7, State: circleci.PipelineStateErrored,
-			Errors:    []circleci.PipelineError{{Type: "config", Message: "bad \"yaml\""}},
-			CreatedAt: at(0).In(ist), UpdatedAt: ptr(at(1)),
-			Trigger: circleci.Trigger{Type: "api", ReceivedAt: at(-1), Actor: circleci.Actor{Login: "ann", AvatarURL: ptr("a.png")}},
-			VCS: &circleci.VCS{
-				ProviderName: "GitHub", Revision: ptr("abc123"), Branch: ptr("feature/x"), Tag: ptr("v1.0"),
-				Commit: &circleci.Commit{Subject: ptr("Fix 'it' ü"), Body: ptr("body")},
-			},
-			Raw: json.RawMessage(`{"id": "p-full",  "state": "errored", "extra": [1, 2.5, null, {"k": "ü"}]}`),
-		}
-		fromParams := circleci.Pipeline{
-			ID: "p-params", ProjectSlug: "gh/org/repo", Number: 8, State: circleci.PipelineStateCreated,
-			CreatedAt: at(2), Trigger: circleci.Trigger{Type: "webhook"},
-			TriggerParameters: map[string]json.RawMessage{
-				"git": json.RawMessage(`{"branch": "dev", "checkout_sha": "def456", "tag": "v2", "other": 1}`),
-			},
-			Raw: json.RawMessage(`{}`),
-		}
-		bare := circleci.Pipeline{ID: "p-bare", ProjectSlug: "gh/org/repo", State: circleci.PipelineStatePending,
-			VCS: &circleci.VCS{ProviderName: "Bitbucket"}}
-		wfFull := circleci.Workflow{
-			ID: "w-full", PipelineID: "p-full", PipelineNumber: 7, ProjectSlug: "gh/org/repo", Name: "wf",
-			Status: circleci.WorkflowStatusCanceled, StartedBy: ptr("u1"), CanceledBy: ptr("u2"), ErroredBy: ptr("u3"),
-			Tag: ptr("setup"), CreatedAt: at(3), StoppedAt: ptr(at(4).In(ist)), AutoRerunNumber: ptr(int64(1)),
-			MaxAutoReruns: ptr(int64(3)), Raw: json.RawMessage(`{"id":"w-full"}`),
-		}
-		wfBare := circleci.Workflow{ID: "w-bare", PipelineID: "p-bare", ProjectSlug: "gh/org/repo", Status: "running"}
-		jobFull := circleci.Job{
-			ID: "j-full", WorkflowID: "w-full", ProjectSlug: "gh/org/repo", JobNumber: ptr(int64(99)),
-			Name: "approve", Type: circleci.JobTypeApproval, Status: circleci.JobStatusSuccess,
-			StartedAt: ptr(at(5)), StoppedAt: ptr(at(6)), ApprovedBy: ptr("u4"), CanceledBy: ptr("u5"),
-			ApprovalRequestID: ptr("req-1"), Dependencies: []string{"build", "lint"},
-			Requires: map[string][]string{"build": {"success"}}, Raw: json.RawMessage(`{"id":"j-full"}`),
-		}
-		jobBare := circleci.Job{ID: "j-bare", WorkflowID: "w-bare", Status: circleci.JobStatusBlocked}
-		userFull := circleci.User{ID: "u1", Login: "ann", Name: "Ann", AvatarURL: ptr("https://a/ann.png"), Raw: json.RawMessage(`{"id":"u1"}`)}
-		userBare := circleci.User{ID: "u2"}
-
-		stats := write(t, st, Batch{
-			Projects:  []circleci.Project{project},
-			Pipelines: []circleci.Pipeline{full, fromParams, bare},
-			Workflows: []circleci.Workflow{wfFull, wfBare},
-			Jobs:      []circleci.Job{jobFull, jobBare},
-			Users:     []circleci.User{userFull, userBare},
-		})
+		batch := everyFieldBatch(ist)
+		project, full := batch.Projects[0], batch.Pipelines[0]
+		stats := write(t, st, batch)
 		require.Equal(t, WriteStats{Written: 10}, stats)
 		require.Equal(t, Counts{Projects: 1, Pipelines: 3, Workflows: 2, Jobs: 2, Users: 2}, counts(t, st))
 
@@ -135,6 +92,57 @@ func TestRoundTripEveryField(t *testing.T) {
 		_, err := st.OpenItems(ctx, "gh/org/repo")
 		require.NoError(t, err)
 	})
+}
+
+// everyFieldBatch is TestRoundTripEveryField's batch: one entity of each kind
+// with every field set (times in ist), and one with the fewest.
+func everyFieldBatch(ist *time.Location) Batch {
+	project := newProject("gh/org/repo")
+	full := circleci.Pipeline{
+		ID: "p-full", ProjectSlug: "gh/org/repo", Number: 7, State: circleci.PipelineStateErrored,
+		Errors:    []circleci.PipelineError{{Type: "config", Message: "bad \"yaml\""}},
+		CreatedAt: at(0).In(ist), UpdatedAt: ptr(at(1)),
+		Trigger: circleci.Trigger{Type: "api", ReceivedAt: at(-1), Actor: circleci.Actor{Login: "ann", AvatarURL: ptr("a.png")}},
+		VCS: &circleci.VCS{
+			ProviderName: "GitHub", Revision: ptr("abc123"), Branch: ptr("feature/x"), Tag: ptr("v1.0"),
+			Commit: &circleci.Commit{Subject: ptr("Fix 'it' ü"), Body: ptr("body")},
+		},
+		Raw: json.RawMessage(`{"id": "p-full",  "state": "errored", "extra": [1, 2.5, null, {"k": "ü"}]}`),
+	}
+	fromParams := circleci.Pipeline{
+		ID: "p-params", ProjectSlug: "gh/org/repo", Number: 8, State: circleci.PipelineStateCreated,
+		CreatedAt: at(2), Trigger: circleci.Trigger{Type: "webhook"},
+		TriggerParameters: map[string]json.RawMessage{
+			"git": json.RawMessage(`{"branch": "dev", "checkout_sha": "def456", "tag": "v2", "other": 1}`),
+		},
+		Raw: json.RawMessage(`{}`),
+	}
+	bare := circleci.Pipeline{ID: "p-bare", ProjectSlug: "gh/org/repo", State: circleci.PipelineStatePending,
+		VCS: &circleci.VCS{ProviderName: "Bitbucket"}}
+	wfFull := circleci.Workflow{
+		ID: "w-full", PipelineID: "p-full", PipelineNumber: 7, ProjectSlug: "gh/org/repo", Name: "wf",
+		Status: circleci.WorkflowStatusCanceled, StartedBy: ptr("u1"), CanceledBy: ptr("u2"), ErroredBy: ptr("u3"),
+		Tag: ptr("setup"), CreatedAt: at(3), StoppedAt: ptr(at(4).In(ist)), AutoRerunNumber: ptr(int64(1)),
+		MaxAutoReruns: ptr(int64(3)), Raw: json.RawMessage(`{"id":"w-full"}`),
+	}
+	wfBare := circleci.Workflow{ID: "w-bare", PipelineID: "p-bare", ProjectSlug: "gh/org/repo", Status: "running"}
+	jobFull := circleci.Job{
+		ID: "j-full", WorkflowID: "w-full", ProjectSlug: "gh/org/repo", JobNumber: ptr(int64(99)),
+		Name: "approve", Type: circleci.JobTypeApproval, Status: circleci.JobStatusSuccess,
+		StartedAt: ptr(at(5)), StoppedAt: ptr(at(6)), ApprovedBy: ptr("u4"), CanceledBy: ptr("u5"),
+		ApprovalRequestID: ptr("req-1"), Dependencies: []string{"build", "lint"},
+		Requires: map[string][]string{"build": {"success"}}, Raw: json.RawMessage(`{"id":"j-full"}`),
+	}
+	jobBare := circleci.Job{ID: "j-bare", WorkflowID: "w-bare", Status: circleci.JobStatusBlocked}
+	userFull := circleci.User{ID: "u1", Login: "ann", Name: "Ann", AvatarURL: ptr("https://a/ann.png"), Raw: json.RawMessage(`{"id":"u1"}`)}
+	userBare := circleci.User{ID: "u2"}
+	return Batch{
+		Projects:  []circleci.Project{project},
+		Pipelines: []circleci.Pipeline{full, fromParams, bare},
+		Workflows: []circleci.Workflow{wfFull, wfBare},
+		Jobs:      []circleci.Job{jobFull, jobBare},
+		Users:     []circleci.User{userFull, userBare},
+	}
 }
 
 func TestWriteTwiceIsIdempotent(t *testing.T) {
@@ -1021,7 +1029,7 @@ func TestMigrationsIdempotent(t *testing.T) {
 func TestConcurrentFirstOpenPostgres(t *testing.T) {
 	// Several processes starting at once on an empty database: the advisory lock
 	// makes one migrate while the others wait, then find the schema done.
-	u := newTestSchema(t)
+	u := testenv.PostgresURL(t)
 	stores := make([]Store, 6)
 	errs := make([]error, len(stores))
 	var wg sync.WaitGroup

@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// TCPProxy forwards a loopback port's TCP connections to a target and can make it
-// unreachable: Down refuses new connections and resets open ones; Up listens again.
+// TCPProxy forwards a loopback port to a target address (a database, say), so
+// that a test can make the target unreachable for a while without touching it.
 type TCPProxy struct {
 	target string
 	addr   string
@@ -25,15 +25,13 @@ type TCPProxy struct {
 
 // TCPProxyStats counts what a TCPProxy did.
 type TCPProxyStats struct {
-	// Accepted counts the connections accepted.
-	Accepted int
-	// Reset counts the open connections Down reset.
-	Reset int
-	// Downs counts the calls to Down.
-	Downs int
+	Accepted int // connections accepted
+	Reset    int // open connections Down reset
+	Downs    int // calls to Down
 }
 
-// StartTCPProxy starts a proxy to target on a free loopback port, closed when t ends.
+// StartTCPProxy starts a proxy on a free loopback port forwarding to target
+// (host:port). It is closed when t ends.
 func StartTCPProxy(t testing.TB, target string) *TCPProxy {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -56,7 +54,8 @@ func (p *TCPProxy) Stats() TCPProxyStats {
 	return p.stats
 }
 
-// Down closes the port and resets every open connection until Up.
+// Down closes the proxy's port (new connections are refused) and resets every
+// open connection, until Up.
 func (p *TCPProxy) Down() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -72,7 +71,7 @@ func (p *TCPProxy) Down() {
 	clear(p.conns)
 }
 
-// Up listens on the port again (retrying up to 5 s while it is busy).
+// Up listens on the proxy's port again (retrying for up to 5 s while it is busy).
 func (p *TCPProxy) Up() error {
 	p.mu.Lock()
 	up := p.listener != nil
@@ -127,7 +126,7 @@ func (p *TCPProxy) serve(l net.Listener) {
 	}()
 }
 
-// forward copies between c and a new target connection until either side ends.
+// forward copies between c and a new connection to the target until either ends.
 func (p *TCPProxy) forward(c net.Conn) {
 	defer p.drop(c)
 	up, err := net.DialTimeout("tcp", p.target, 5*time.Second)

@@ -1,6 +1,6 @@
-// Package testenv gives integration tests real services: a Temporal dev server, a fresh
-// PostgreSQL schema, a SQLite file, and a TCP proxy for fault tests. A missing one skips
-// the test, or fails it under CI=true, so that CI never counts a skip as a pass.
+// Package testenv gives integration tests the real services they run against: a
+// Temporal dev server, a fresh PostgreSQL schema, a SQLite file, a TCP proxy.
+// A missing dependency skips the test, or fails it under CI=true.
 package testenv
 
 import (
@@ -31,8 +31,8 @@ func Missing(t testing.TB, format string, args ...any) {
 	t.Skipf("test dependency missing: "+format, args...)
 }
 
-// TemporalCLI returns the Temporal CLI: $TEMPORAL_CLI, else
-// ~/.cache/circleci-sync/bin/temporal, else `temporal` on the PATH.
+// TemporalCLI returns the path of the Temporal CLI: $TEMPORAL_CLI, else
+// ~/.cache/circleci-sync/bin/temporal (`make tools`), else `temporal` on the PATH.
 func TemporalCLI(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("TEMPORAL_CLI"); p != "" {
@@ -56,17 +56,11 @@ func TemporalCLI(t testing.TB) string {
 
 // DevServerOptions tune StartTemporal.
 type DevServerOptions struct {
-	// DBFilename keeps the server's state in a SQLite file (for restarts); "": memory.
-	DBFilename string
-	// HostPort binds the frontend; empty means a free port.
-	HostPort string
-	// EnableUI serves the Web UI on UIPort (default: the frontend port + 1000).
-	EnableUI bool
-	// UIPort is the Web UI's port when EnableUI is set.
-	UIPort string
-	// ExtraArgs are appended to `temporal server start-dev`, e.g.
-	// "--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=100".
-	ExtraArgs []string
+	DBFilename string // the server's state file, so that a test can restart it; empty: in memory
+	HostPort   string // of the frontend; empty: a free port
+	EnableUI   bool   // serve the Web UI, on UIPort or the frontend port + 1000
+	UIPort     string
+	ExtraArgs  []string // appended to `temporal server start-dev`
 }
 
 // StartTemporal starts a Temporal dev server for t and stops it when t ends.
@@ -80,8 +74,7 @@ func StartTemporal(t testing.TB, opts DevServerOptions) *testsuite.DevServer {
 		EnableUI:      opts.EnableUI,
 		UIPort:        opts.UIPort,
 		LogLevel:      "error",
-		// Search attributes a worker adds are usable at once (the server
-		// caches the namespace's attributes otherwise).
+		// Search attributes a worker adds are usable at once.
 		ExtraArgs: append([]string{"--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true"},
 			opts.ExtraArgs...),
 		Stdout: testWriter{t},
@@ -102,8 +95,8 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// PostgresURL returns a fresh schema in TEST_DATABASE_URL's database, dropped when t
-// ends; without TEST_DATABASE_URL it skips t (fails it under CI=true).
+// PostgresURL returns the URL of a fresh, empty schema in TEST_DATABASE_URL's
+// database, dropped when t ends.
 func PostgresURL(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("TEST_DATABASE_URL")
@@ -113,7 +106,7 @@ func PostgresURL(t testing.TB) string {
 	ctx := context.Background()
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	schema := "e2e_" + hex.EncodeToString(b)
+	schema := "test_" + hex.EncodeToString(b)
 	admin, err := pgx.Connect(ctx, base)
 	if err != nil {
 		t.Fatalf("connect to TEST_DATABASE_URL: %v", err)
@@ -122,7 +115,9 @@ func PostgresURL(t testing.TB) string {
 		t.Fatalf("create schema: %v", err)
 	}
 	t.Cleanup(func() {
-		_, _ = admin.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+		if _, err := admin.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
 		_ = admin.Close(ctx)
 	})
 	u, err := url.Parse(base)
