@@ -206,6 +206,9 @@ type Store interface {
 	// Counts counts the rows of each data table.
 	Counts(ctx context.Context) (Counts, error)
 
+	// Staging keeps a cycle's record until the cycle completes (staged.go).
+	Staging
+
 	// Close releases the database.
 	Close() error
 }

@@ -1,13 +1,6 @@
 // Package workflows holds circleci-sync's Temporal workflows: ConnectionSync, one
-// per CircleCI connection, and ProjectSync, one child per project.
-//
-// Workflows are deterministic and small: they carry cursors and counts, never page
-// contents or tokens; the activities (package activities) do all I/O.
-//
-// Files: names.go (type names, task queue, workflow IDs, query names), input.go
-// (ConnectionSyncInput and its validation), duration.go (Duration), connection.go
-// (ConnectionSync), project.go (ProjectSync), options.go (activity options and
-// retry policies).
+// per CircleCI connection, and ProjectSync, one child per project. They carry
+// cursors and counts, never page contents or tokens; the activities do all I/O.
 package workflows
 
 import (
@@ -36,9 +29,24 @@ func ConnectionWorkflowID(connectionID string) string {
 }
 
 // ProjectWorkflowID is the workflow ID of a project's sync within a connection:
-// "circleci-sync/<connection_id>/<project-slug>".
+// "circleci-sync/<connection_id>/<project-slug>", the slug escaped by escapeID.
 func ProjectWorkflowID(connectionID, projectSlug string) string {
-	return WorkflowIDPrefix + connectionID + "/" + strings.TrimSpace(projectSlug)
+	return WorkflowIDPrefix + connectionID + "/" + escapeID(projectSlug)
+}
+
+// escapeID percent-encodes the bytes of s outside '!'..'~', and '%' itself: a
+// workflow ID travels in a gRPC header, which takes printable ASCII only, and
+// two slugs never share an ID.
+func escapeID(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < '!' || c > '~' || c == '%' {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // ScheduleID is the ID of a connection's Temporal Schedule (see `starter

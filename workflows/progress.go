@@ -42,6 +42,8 @@ type ConnectionProgress struct {
 	Previous *CycleSummary `json:"previous,omitempty"`
 	// Runs is the number of workflow runs of the cycle so far (continue-as-new).
 	Runs int `json:"runs"`
+	// DroppedSignals counts the invalid resync signals dropped.
+	DroppedSignals int `json:"dropped_signals,omitempty"`
 }
 
 // ProjectCounts counts a cycle's projects.
@@ -69,26 +71,19 @@ type ProjectProgress struct {
 	Runs int `json:"runs"`
 }
 
-// connectionProgress builds the progress query's answer.
+// progress builds the progress query's answer.
 func (r *connectionRun) progress() ConnectionProgress {
 	st := r.st
 	p := ConnectionProgress{ConnectionID: r.in.ConnectionID, OrgSlug: r.in.OrgSlug, Cycle: st.Cycle, Phase: st.Phase,
-		ResyncPending: st.ResyncPending, Continuous: r.in.Continuous, NextCycleAt: r.nextCycleAt,
-		LastError: st.LastError, Previous: st.Previous, Runs: st.Runs + 1}
-	p.Projects.Total = len(st.Projects)
-	p.Projects.Running = slices.Clone(st.InFlight)
+		ResyncPending: st.ResyncPending, Continuous: r.in.Continuous, NextCycleAt: st.NextCycleAt,
+		LastError: st.LastError, Previous: st.Previous, Runs: st.Runs + 1, DroppedSignals: st.DroppedSignals,
+		Totals: st.Totals}
+	p.Projects = ProjectCounts{Total: len(st.Projects), Completed: st.Completed, Failed: st.Failed,
+		Running: slices.Clone(st.InFlight)}
 	if p.Projects.Running == nil {
 		p.Projects.Running = []string{}
 	}
-	p.Totals.Requests = st.Requests
-	for _, o := range st.Outcomes {
-		p.Totals.Add(o.Counts)
-		if o.Status == ProjectFailed {
-			p.Projects.Failed++
-		} else {
-			p.Projects.Completed++
-		}
-	}
+	p.Totals.Requests += st.Requests
 	if st.Users != nil {
 		p.Totals.Add(st.Users.Counts)
 	}

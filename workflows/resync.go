@@ -132,11 +132,12 @@ func handleResyncs(ctx workflow.Context, st *ConnectionSyncState) (workflow.Rece
 	return ch, nil
 }
 
-// receiveResyncSignal records a signalled request; an invalid one is logged and
-// dropped (a signal cannot be refused).
+// receiveResyncSignal records a signalled request; an invalid one is counted,
+// logged without its content and dropped (a signal cannot be refused).
 func receiveResyncSignal(ctx workflow.Context, st *ConnectionSyncState, req ResyncRequest) {
 	if err := req.Validate(); err != nil {
-		workflow.GetLogger(ctx).Warn("resync signal dropped", "error", err)
+		st.DroppedSignals++
+		workflow.GetLogger(ctx).Warn("resync signal dropped", "error", err, "dropped", st.DroppedSignals)
 		return
 	}
 	res := requestResync(st, req)

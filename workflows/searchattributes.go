@@ -15,8 +15,8 @@ import (
 //	temporal workflow list --query 'CircleCIProject="gh/acme/api" AND CircleCISyncPhase="pages"'
 //
 // They must be registered on the namespace (the dev server's --search-attribute
-// flag, `temporal operator search-attribute create`, or the worker at start when
-// it may: see syncworker.EnsureSearchAttributes). A workflow sets only those
+// flag, `temporal operator search-attribute create`, or the worker at start:
+// syncworker.SearchAttributeRegistry.Ensure). A workflow sets only those
 // registered: a missing attribute never fails a sync.
 var (
 	// SearchAttrConnection is the connection_id (both workflows).

@@ -26,55 +26,60 @@ const (
 	PhaseDone     = "done"
 	// PhaseWaiting: a continuous ConnectionSync between cycles.
 	PhaseWaiting = "waiting"
+	// PhaseFailed: the sync (or its cycle) failed.
+	PhaseFailed = "failed"
 )
 
-// ConnectionSyncState is what ConnectionSync carries across continue-as-new: where
-// the fan-out stands and the figures so far. It holds slugs and counts only.
+// ConnectionSyncState is what ConnectionSync carries across continue-as-new:
+// cursors and counters, the cycle's project slugs and a bounded part of its
+// outcomes (see MaxListedOutcomes). A start must leave it out.
 type ConnectionSyncState struct {
-	// Phase is what the sync is doing: PhaseVerify, PhaseDiscover, PhaseProjects,
-	// PhaseUsers, PhaseWaiting (continuous mode, between cycles) or PhaseDone.
+	// Phase is one of the Phase* constants.
 	Phase string `json:"phase"`
-	// Cycle numbers the sync cycles of the connection's workflow, from 1; a
-	// re-sync or continuous mode runs the next cycle in a new run
-	// (continue-as-new).
+	// Cycle numbers the sync cycles, from 1; each cycle starts a new run.
 	Cycle int `json:"cycle,omitempty"`
-	// Begun is true once the cycle started its first activity: a re-sync
-	// request from then on goes to the next cycle.
+	// Begun is true once the cycle started its first activity: a resync request
+	// from then on goes to the next cycle.
 	Begun bool `json:"begun,omitempty"`
-	// Included counts the re-sync requests the cycle includes (they came before
-	// it began).
-	Included int `json:"included,omitempty"`
-	// ResyncPending counts the re-sync requests waiting for the next cycle
-	// (they coalesce into one).
+	// Included counts the resync requests the cycle includes; ResyncPending
+	// those waiting for the next cycle (they coalesce into one).
+	Included      int `json:"included,omitempty"`
 	ResyncPending int `json:"resync_pending,omitempty"`
-	// LastResyncReason is the reason of the last re-sync request.
+	// LastResyncReason is the reason of the last resync request.
 	LastResyncReason string `json:"last_resync_reason,omitempty"`
-	// SearchAttributes are the registered custom search attributes the run
-	// sets (looked up once, then carried).
+	// DroppedSignals counts the invalid resync signals dropped.
+	DroppedSignals int `json:"dropped_signals,omitempty"`
+	// SearchAttributes are the registered custom search attributes the run sets.
 	SearchAttributes []string `json:"search_attributes"`
 	// Users are the user resolution's figures, once done.
 	Users *activities.ResolveUsersResult `json:"users,omitempty"`
-	// LastError is the last error the sync met (an activity's failed attempt,
-	// a project's failure, a restart of paging).
+	// LastError is the last error the sync met.
 	LastError *ErrorNote `json:"last_error,omitempty"`
 	// Previous sums up the cycle before this one.
 	Previous *CycleSummary `json:"previous,omitempty"`
-	// Runs counts the runs before this one (continue-as-new) within the cycle.
-	Runs int `json:"runs"`
-	// Verified is true once the connection was verified.
+	// NextCycleAt, set while a continuous sync waits, is when its next cycle starts.
+	NextCycleAt time.Time `json:"next_cycle_at,omitempty"`
+	// Runs counts the runs of the cycle before this one.
+	Runs     int  `json:"runs"`
 	Verified bool `json:"verified"`
-	// Discovered is true once the projects were discovered; Projects is then the
-	// list to sync.
+	// Discovered is true once Projects holds the cycle's projects.
 	Discovered bool     `json:"discovered"`
 	Projects   []string `json:"projects,omitempty"`
 	// Next is the index in Projects of the first project not yet started.
 	Next int `json:"next"`
 	// Retry are projects to start again: their child workflow ID was taken.
 	Retry []string `json:"retry,omitempty"`
-	// InFlight are the projects being synced now, in start order (always empty
-	// across continue-as-new: a run waits for its children first).
+	// InFlight are the projects being synced (empty across continue-as-new).
 	InFlight []string `json:"in_flight,omitempty"`
-	// Outcomes are the finished projects' outcomes, in finishing order.
+	// Completed, Failed and NotFound count the finished projects; Totals adds
+	// up their figures.
+	Completed int                   `json:"completed"`
+	Failed    int                   `json:"failed"`
+	NotFound  int                   `json:"not_found,omitempty"`
+	Totals    activities.SyncCounts `json:"totals"`
+	// Missing are projects that answered "not found" (at most MaxMissing).
+	Missing []string `json:"missing,omitempty"`
+	// Outcomes are the outcomes the result lists (see MaxListedOutcomes).
 	Outcomes []ProjectOutcome `json:"outcomes,omitempty"`
 	// Requests counts the API requests of verification and discovery.
 	Requests int64 `json:"requests"`
@@ -123,8 +128,11 @@ type ConnectionSyncResult struct {
 	ConnectionID string `json:"connection_id"`
 	// Cycle is the sync cycle this result is of (see ConnectionSyncState.Cycle).
 	Cycle int `json:"cycle,omitempty"`
-	// Projects are the outcomes, sorted by project slug.
+	// Projects are the outcomes, sorted by project slug: all of them up to
+	// MaxListedOutcomes projects, the failures only beyond.
 	Projects []ProjectOutcome `json:"projects"`
+	// OmittedProjects counts the outcomes not listed in Projects.
+	OmittedProjects int `json:"omitted_projects,omitempty"`
 	// FailedProjects counts the outcomes with status ProjectFailed.
 	FailedProjects int `json:"failed_projects"`
 	// Users is the user resolution's figures.

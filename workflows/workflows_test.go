@@ -40,11 +40,11 @@ func validInput(projects ...string) ConnectionSyncInput {
 type connMocks struct {
 	verify  func(context.Context, activities.VerifyInput) (activities.VerifyReport, error)
 	resolve func(context.Context, activities.ResolveUsersInput) (activities.ResolveUsersResult, error)
-	// completed receives CompleteConnection's input.
+	// completed receives CompleteCycle's input.
 	completed *activities.CompleteConnectionInput
-	// onComplete, when set, runs in CompleteConnection.
+	// onComplete, when set, runs in CompleteCycle.
 	onComplete func()
-	// skipPlan leaves VerifyConnection and DiscoverProjects unmocked: calling
+	// skipPlan leaves VerifyConnection and DiscoverCycle unmocked: calling
 	// them fails the test.
 	skipPlan bool
 }
@@ -63,13 +63,13 @@ func mockConnectionActivities(env *testsuite.TestWorkflowEnvironment, m connMock
 	}
 	if !m.skipPlan {
 		env.OnActivity(a.VerifyConnection, mock.Anything, mock.Anything).Return(m.verify)
-		env.OnActivity(a.DiscoverProjects, mock.Anything, mock.Anything).Return(
+		env.OnActivity(a.DiscoverCycle, mock.Anything, mock.Anything).Return(
 			func(_ context.Context, in activities.DiscoverInput) (activities.DiscoverResult, error) {
 				return activities.DiscoverResult{Projects: in.Projects, Requests: 1}, nil
 			})
 	}
 	env.OnActivity(a.ResolveUsers, mock.Anything, mock.Anything).Return(m.resolve)
-	env.OnActivity(a.CompleteConnection, mock.Anything, mock.Anything).Return(
+	env.OnActivity(a.CompleteCycle, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.CompleteConnectionInput) error {
 			if m.completed != nil {
 				*m.completed = in
@@ -287,6 +287,7 @@ func TestConnectionSyncContinuesAsNewCarryingItsState(t *testing.T) {
 
 	// The next run neither verifies nor discovers again, and finishes the rest.
 	env2 := newEnv(t)
+	env2.SetContinuedExecutionRunID("run-1")
 	mockConnectionActivities(env2, connMocks{skipPlan: true})
 	f2 := &fakeProjects{}
 	registerFakeProjects(env2, f2)
@@ -419,6 +420,7 @@ func TestProjectSyncContinuesAsNewCarryingTheCursor(t *testing.T) {
 
 	// The next run does not plan again and resumes at the carried cursor.
 	env2 := newEnv(t)
+	env2.SetContinuedExecutionRunID("run-1")
 	var seen2 []activities.PageInput
 	seen2 = append(seen2, seen...) // the mock numbers pages by len(seen)
 	mockProjectActivities(env2, activities.ProjectPlan{}, 3, &seen2, &completed, &refreshed)
