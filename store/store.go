@@ -206,8 +206,8 @@ type Store interface {
 	// Counts counts the rows of each data table.
 	Counts(ctx context.Context) (Counts, error)
 
-	// Staging keeps a cycle's record until the cycle completes (staged.go).
-	Staging
+	// Cycles keeps the ConnectionSync cycles in progress (cycles.go).
+	Cycles
 
 	// Close releases the database.
 	Close() error

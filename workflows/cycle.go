@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/circleci-sync/circleci-sync/activities"
@@ -75,14 +76,31 @@ func (r *connectionRun) verify(ctx workflow.Context) error {
 // only when the cycle completes.
 func (r *connectionRun) discover(ctx workflow.Context) error {
 	r.begin(ctx, PhaseDiscover)
-	var found activities.DiscoverResult
+	var found activities.CycleDiscovery
 	err := r.exec(withPageActivity(ctx), "discover the projects of "+r.in.OrgSlug, a.DiscoverCycle,
 		activities.DiscoverInput{Connection: r.in.connection(), Projects: r.in.Projects,
 			FreshFor: r.in.RediscoverAfter.D()}, &found)
 	if err == nil {
 		r.st.Discovered = true
-		r.st.Projects = found.Projects
+		r.st.Total, r.st.Projects = found.Projects, found.First
 		r.st.Requests += found.Requests
+	}
+	return err
+}
+
+// nextWindow reads the cycle's next projects from the store.
+func (r *connectionRun) nextWindow(ctx workflow.Context) error {
+	st := r.st
+	offset := st.Offset + len(st.Projects)
+	var slugs []string
+	err := r.exec(withShortActivity(ctx), fmt.Sprintf("read projects %d to %d", offset+1, offset+ProjectWindow),
+		a.CycleProjects, activities.CyclePageInput{Offset: offset, Limit: ProjectWindow}, &slugs)
+	if err == nil && len(slugs) == 0 {
+		err = temporal.NewNonRetryableApplicationError(fmt.Sprintf("the cycle's projects from %d are not in the store",
+			offset), activities.ErrInvalidInput, nil)
+	}
+	if err == nil {
+		st.Offset, st.Projects, st.Next = offset, slugs, 0
 	}
 	return err
 }
@@ -91,8 +109,8 @@ func (r *connectionRun) discover(ctx workflow.Context) error {
 func (r *connectionRun) resolveUsers(ctx workflow.Context) error {
 	r.setPhase(ctx, PhaseUsers)
 	var users activities.ResolveUsersResult
-	err := r.exec(withPageActivity(ctx), "resolve the users of connection "+r.in.ConnectionID, a.ResolveUsers,
-		activities.ResolveUsersInput{Connection: r.in.connection(), Projects: r.st.Projects,
+	err := r.exec(withPageActivity(ctx), "resolve the users of connection "+r.in.ConnectionID, a.ResolveCycleUsers,
+		activities.ResolveUsersInput{Connection: r.in.connection(), Projects: r.st.allProjects(),
 			FreshFor: r.in.UsersFreshFor.D()}, &users)
 	if err == nil {
 		r.st.Users = &users
@@ -117,10 +135,10 @@ func (r *connectionRun) result() ConnectionSyncResult {
 // more likely lost its access).
 func (r *connectionRun) complete(ctx workflow.Context, res ConnectionSyncResult) error {
 	missing := r.st.Missing
-	if r.st.NotFound >= len(r.st.Projects) {
+	if r.st.NotFound >= r.st.Total {
 		missing = nil
 	}
 	return r.exec(withShortActivity(ctx), "record the cycle of connection "+r.in.ConnectionID, a.CompleteCycle,
-		activities.CompleteConnectionInput{Connection: r.in.connection(), Projects: r.st.Projects, Missing: missing,
+		activities.CompleteConnectionInput{Connection: r.in.connection(), Projects: r.st.allProjects(), Missing: missing,
 			Counts: res.Totals, Failed: int64(res.FailedProjects)}, nil)
 }

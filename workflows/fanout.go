@@ -35,6 +35,11 @@ func (r *connectionRun) runProjects(ctx workflow.Context) error {
 	for {
 		// Every run starts at least one child, so a sync always progresses.
 		if r.st.more() && f.running < r.in.MaxConcurrentProjects && !(f.started > 0 && continueAsNewSuggested(ctx)) {
+			if r.st.windowUsedUp() {
+				if err := r.nextWindow(ctx); err != nil {
+					return err
+				}
+			}
 			r.startProject(ctx, f, r.st.next())
 			continue
 		}

@@ -78,7 +78,7 @@ func (r *connectionRun) progress() ConnectionProgress {
 		ResyncPending: st.ResyncPending, Continuous: r.in.Continuous, NextCycleAt: st.NextCycleAt,
 		LastError: st.LastError, Previous: st.Previous, Runs: st.Runs + 1, DroppedSignals: st.DroppedSignals,
 		Totals: st.Totals}
-	p.Projects = ProjectCounts{Total: len(st.Projects), Completed: st.Completed, Failed: st.Failed,
+	p.Projects = ProjectCounts{Total: st.Total, Completed: st.Completed, Failed: st.Failed,
 		Running: slices.Clone(st.InFlight)}
 	if p.Projects.Running == nil {
 		p.Projects.Running = []string{}

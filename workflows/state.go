@@ -20,7 +20,10 @@ const (
 	MaxOutcomeError = 500
 	// MaxMissing bounds the projects found missing that one cycle drops from
 	// the connection's record (the next cycles drop the others).
-	MaxMissing = 1000
+	MaxMissing = 500
+	// ProjectWindow is how many of the cycle's project slugs the state holds at
+	// once (the others wait in the store).
+	ProjectWindow = activities.CycleFirstProjects
 )
 
 // refuseExternalState refuses a state that the workflow did not carry itself
@@ -36,7 +39,22 @@ func refuseExternalState(ctx workflow.Context, hasState bool) error {
 
 // more tells whether projects are left to start.
 func (st *ConnectionSyncState) more() bool {
-	return len(st.Retry) > 0 || st.Next < len(st.Projects)
+	return len(st.Retry) > 0 || st.Next < len(st.Projects) || st.Offset+len(st.Projects) < st.Total
+}
+
+// windowUsedUp tells whether the next project to start is past the window of
+// slugs the state holds.
+func (st *ConnectionSyncState) windowUsedUp() bool {
+	return len(st.Retry) == 0 && st.Next == len(st.Projects) && st.Offset+len(st.Projects) < st.Total
+}
+
+// allProjects returns the cycle's projects when the state holds them all, else
+// nil (the activities read them from the store).
+func (st *ConnectionSyncState) allProjects() []string {
+	if st.Offset == 0 && len(st.Projects) == st.Total {
+		return st.Projects
+	}
+	return nil
 }
 
 // next returns the next project to start: a retry first, else the next in order.
@@ -64,7 +82,7 @@ func (st *ConnectionSyncState) record(o ProjectOutcome) {
 			st.Missing = append(st.Missing, o.ProjectSlug)
 		}
 	}
-	if len(st.Outcomes) < MaxListedOutcomes && (len(st.Projects) <= MaxListedOutcomes || o.Status == ProjectFailed) {
+	if len(st.Outcomes) < MaxListedOutcomes && (st.Total <= MaxListedOutcomes || o.Status == ProjectFailed) {
 		if len(o.Error) > MaxOutcomeError {
 			o.Error = strings.ToValidUTF8(o.Error[:MaxOutcomeError], "") + "…"
 		}

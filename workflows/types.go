@@ -62,11 +62,14 @@ type ConnectionSyncState struct {
 	// Runs counts the runs of the cycle before this one.
 	Runs     int  `json:"runs"`
 	Verified bool `json:"verified"`
-	// Discovered is true once Projects holds the cycle's projects.
+	// Discovered is true once the cycle's projects are known: Total of them, in
+	// the store; Projects holds those from Offset on (a window), Next is the
+	// index in Projects of the first not yet started.
 	Discovered bool     `json:"discovered"`
+	Total      int      `json:"total,omitempty"`
+	Offset     int      `json:"offset,omitempty"`
 	Projects   []string `json:"projects,omitempty"`
-	// Next is the index in Projects of the first project not yet started.
-	Next int `json:"next"`
+	Next       int      `json:"next"`
 	// Retry are projects to start again: their child workflow ID was taken.
 	Retry []string `json:"retry,omitempty"`
 	// InFlight are the projects being synced (empty across continue-as-new).
