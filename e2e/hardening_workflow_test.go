@@ -172,9 +172,9 @@ func connectionChain(tb testing.TB, c client.Client, ref runRef) chainFigures {
 // chain.
 func firstRun(tb testing.TB, c client.Client, workflowID string) string {
 	tb.Helper()
-	d, err := c.DescribeWorkflowExecution(context.Background(), workflowID, "")
+	d, err := c.DescribeWorkflow(context.Background(), workflowID, "")
 	require.NoError(tb, err)
-	return d.GetWorkflowExecutionInfo().GetFirstRunId()
+	return d.RawResponse.GetWorkflowExecutionInfo().GetFirstRunId()
 }
 
 // queryProgress asks a ConnectionSync for its progress.

@@ -9,11 +9,8 @@ import (
 	"github.com/circleci-sync/circleci-sync/activities"
 )
 
-// ConnectionSync syncs one CircleCI connection: each cycle verifies the
-// connection, discovers its projects, runs one ProjectSync child per project
-// (bounded by max_concurrent_projects), resolves the users and records the
-// cycle. Resync requests and continuous mode run further cycles, each in a new
-// run. The design is in docs/design.md.
+// ConnectionSync syncs one CircleCI connection, a cycle per run: verify,
+// discover, one ProjectSync child per project, users, record.
 func ConnectionSync(ctx workflow.Context, in ConnectionSyncInput) (ConnectionSyncResult, error) {
 	if err := refuseExternalState(ctx, in.State != nil); err != nil {
 		return ConnectionSyncResult{}, err
@@ -30,8 +27,7 @@ func ConnectionSync(ctx workflow.Context, in ConnectionSyncInput) (ConnectionSyn
 	return r.run(ctx)
 }
 
-// connectionRun is one run of ConnectionSync: its input and the state it
-// carries across continue-as-new.
+// connectionRun is one run of ConnectionSync.
 type connectionRun struct {
 	in      ConnectionSyncInput
 	st      *ConnectionSyncState
@@ -39,8 +35,8 @@ type connectionRun struct {
 	signals workflow.ReceiveChannel
 }
 
-// run runs the cycle (unless the run continues a wait between cycles), then
-// ends the workflow or waits for the next cycle and continues as new into it.
+// run runs the cycle (unless it continues a wait), then ends or waits for the
+// next cycle and continues as new into it.
 func (r *connectionRun) run(ctx workflow.Context) (ConnectionSyncResult, error) {
 	if err := r.setUp(ctx); err != nil {
 		return ConnectionSyncResult{}, err
@@ -65,8 +61,7 @@ func (r *connectionRun) run(ctx workflow.Context) (ConnectionSyncResult, error) 
 		Previous: st.Previous, DroppedSignals: st.DroppedSignals})
 }
 
-// setUp registers the progress query and the resync handlers, and looks up the
-// search attributes the cycle sets.
+// setUp registers the handlers and looks up the search attributes.
 func (r *connectionRun) setUp(ctx workflow.Context) error {
 	err := workflow.SetQueryHandlerWithOptions(ctx, ProgressQuery, func() (ConnectionProgress, error) {
 		return r.progress(), nil
@@ -85,9 +80,8 @@ func (r *connectionRun) setUp(ctx workflow.Context) error {
 	return nil
 }
 
-// ends sums up the finished cycle in st.Previous and tells whether the workflow
-// ends with it: a one-off sync with no resync pending, or a bad input (it would
-// fail every cycle alike).
+// ends sums up the cycle and tells whether the workflow ends with it: a one-off
+// sync with no resync pending, or a bad input (every cycle would fail alike).
 func (r *connectionRun) ends(ctx workflow.Context, res ConnectionSyncResult, err error) bool {
 	st := r.st
 	now := workflow.Now(ctx).UTC()
@@ -136,9 +130,8 @@ func (r *connectionRun) waitForNextCycle(ctx workflow.Context) error {
 	return nil
 }
 
-// continueAsNew continues the run as new with next as its state, once every
-// handler has finished and the undelivered signals are in: next gets the
-// requests still pending (a next cycle includes those of st).
+// continueAsNew continues as new with next, once the handlers have finished and
+// the signals are drained, carrying the pending requests.
 func (r *connectionRun) continueAsNew(ctx workflow.Context, next *ConnectionSyncState) error {
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return err
@@ -162,8 +155,7 @@ func (r *connectionRun) setPhase(ctx workflow.Context, phase string) {
 	r.refresh(ctx)
 }
 
-// refresh upserts the search attributes that changed and sets the current
-// details.
+// refresh upserts the search attributes and sets the current details.
 func (r *connectionRun) refresh(ctx workflow.Context) {
 	p := r.progress()
 	r.sa.upsert(ctx, keyword(SearchAttrConnection, r.in.ConnectionID), keyword(SearchAttrOrg, r.in.OrgSlug),

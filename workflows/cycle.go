@@ -11,8 +11,7 @@ import (
 	"github.com/circleci-sync/circleci-sync/activities"
 )
 
-// cycle runs the sync cycle from where the state stands: verify, discover, the
-// projects (continuing as new when the history grows long), users, record.
+// cycle runs the sync cycle from where the state stands.
 func (r *connectionRun) cycle(ctx workflow.Context) (ConnectionSyncResult, error) {
 	st := r.st
 	if !st.Verified {
@@ -48,8 +47,7 @@ func (r *connectionRun) begin(ctx workflow.Context, phase string) {
 	r.setPhase(ctx, phase)
 }
 
-// exec runs one connection-level activity; a failure is noted as the last
-// error, under what.
+// exec runs an activity, noting a failure as the last error.
 func (r *connectionRun) exec(ctx workflow.Context, what string, fn, arg, result any) error {
 	err := workflow.ExecuteActivity(summarized(ctx, what), fn, arg).Get(ctx, result)
 	if err != nil {
@@ -58,8 +56,7 @@ func (r *connectionRun) exec(ctx workflow.Context, what string, fn, arg, result 
 	return err
 }
 
-// verify checks the connection with CircleCI (skipped by the activity when it
-// passed within a day).
+// verify checks the connection with CircleCI.
 func (r *connectionRun) verify(ctx workflow.Context) error {
 	r.begin(ctx, PhaseVerify)
 	var report activities.VerifyReport
@@ -72,8 +69,7 @@ func (r *connectionRun) verify(ctx workflow.Context) error {
 	return err
 }
 
-// discover lists the cycle's projects; the connection's record takes them
-// only when the cycle completes.
+// discover lists the cycle's projects into the store.
 func (r *connectionRun) discover(ctx workflow.Context) error {
 	r.begin(ctx, PhaseDiscover)
 	var found activities.CycleDiscovery
@@ -130,9 +126,8 @@ func (r *connectionRun) result() ConnectionSyncResult {
 	return res
 }
 
-// complete records the cycle: its figures, and its projects in the
-// connection's record, less those found missing (unless all were: the token
-// more likely lost its access).
+// complete records the cycle and its projects, less those found missing
+// (unless all were: the token more likely lost its access).
 func (r *connectionRun) complete(ctx workflow.Context, res ConnectionSyncResult) error {
 	missing := r.st.Missing
 	if r.st.NotFound >= r.st.Total {

@@ -10,9 +10,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-// A project whose child workflow ID is taken (a sync of it still running) is
-// started again ChildIDTakenRetries times, ChildIDTakenRetryDelay apart, then
-// reported "already_running".
+// A project whose child workflow ID is taken is started again that many times,
+// that far apart, then reported "already_running".
 const (
 	ChildIDTakenRetries    = 5
 	ChildIDTakenRetryDelay = 10 * time.Second
@@ -26,10 +25,8 @@ type fanOut struct {
 	tries            map[string]int // looked up only, never ranged over
 }
 
-// runProjects starts the ProjectSync children (retries first, then in order),
-// at most MaxConcurrentProjects at a time, and records each outcome. It returns
-// when every project has finished, or earlier, with projects left and nothing
-// running, when the history is long enough to continue as new.
+// runProjects runs the children, at most MaxConcurrentProjects at a time, until
+// all have finished or, when continue-as-new is suggested, the running ones.
 func (r *connectionRun) runProjects(ctx workflow.Context) error {
 	f := &fanOut{sel: workflow.NewSelector(ctx), tries: map[string]int{}}
 	for {
@@ -102,8 +99,7 @@ func (r *connectionRun) finished(ctx workflow.Context, o ProjectOutcome, last *E
 	r.refresh(ctx)
 }
 
-// projectDetails is a ProjectSync child's static details: Markdown for the Web
-// UI.
+// projectDetails is a child's StaticDetails (Markdown).
 func projectDetails(in ConnectionSyncInput, slug string, cycle int) string {
 	since := in.Since
 	if since == "" {
@@ -121,9 +117,7 @@ func (in ConnectionSyncInput) since() time.Time {
 	return t
 }
 
-// childIDTaken tells whether a child could not start because its workflow ID is
-// in use (ChildWorkflowExecutionAlreadyStartedError on a server,
-// WorkflowExecutionAlreadyStarted in the test environment).
+// childIDTaken tells whether a child could not start: its workflow ID is in use.
 func childIDTaken(err error) bool {
 	var started *temporal.ChildWorkflowExecutionAlreadyStartedError
 	return errors.As(err, &started) || temporal.IsWorkflowExecutionAlreadyStartedError(err)

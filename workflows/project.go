@@ -9,15 +9,11 @@ import (
 	"github.com/circleci-sync/circleci-sync/activities"
 )
 
-// MaxPagingRestarts bounds how many times a project's paging restarts from the
-// first page after CircleCI refused a page token as stale.
+// MaxPagingRestarts bounds paging restarts after a stale page token.
 const MaxPagingRestarts = 3
 
-// ProjectSync syncs one project of a connection, usually as ConnectionSync's
-// child: it plans where paging stops, pages through the pipelines (several
-// pages per activity), polls again what can still change, then stores the new
-// watermark. It continues as new between page activities when the history
-// grows long.
+// ProjectSync syncs one project: plan, pipeline pages (continuing as new when
+// the history grows long), poll what can still change, store the watermark.
 func ProjectSync(ctx workflow.Context, in ProjectSyncInput) (ProjectSyncResult, error) {
 	if err := refuseExternalState(ctx, in.State != nil); err != nil {
 		return ProjectSyncResult{}, err
@@ -94,8 +90,7 @@ func (r *projectRun) sync(ctx workflow.Context) (ProjectSyncResult, error) {
 		Counts: st.Counts, Runs: st.Runs + 1, LastError: st.LastError}, nil
 }
 
-// exec runs one activity of the project's sync; a failure is noted as the
-// last error, under where.
+// exec runs an activity, noting a failure as the last error.
 func (r *projectRun) exec(ctx workflow.Context, where, summary string, fn, arg, result any) error {
 	err := workflow.ExecuteActivity(summarized(ctx, summary), fn, arg).Get(ctx, result)
 	if err != nil {
@@ -120,9 +115,8 @@ func (r *projectRun) plan(ctx workflow.Context) error {
 	return err
 }
 
-// pages runs one page activity (up to PagesPerActivity pages). A page token
-// CircleCI no longer accepts restarts paging from the newest pipeline: the
-// writes are idempotent, and nothing between is missed.
+// pages runs one page activity; a stale page token restarts paging from the
+// newest pipeline (the writes are idempotent).
 func (r *projectRun) pages(ctx workflow.Context) error {
 	st := r.st
 	r.setPhase(ctx, PhasePages)
@@ -154,8 +148,7 @@ func (r *projectRun) pages(ctx workflow.Context) error {
 	return nil
 }
 
-// refreshOpen polls again the open items paging did not reach and the
-// pipelines inside the rerun window.
+// refreshOpen polls the open items and the rerun window again.
 func (r *projectRun) refreshOpen(ctx workflow.Context) error {
 	st := r.st
 	r.setPhase(ctx, PhaseRefresh)
@@ -171,8 +164,7 @@ func (r *projectRun) refreshOpen(ctx workflow.Context) error {
 	return err
 }
 
-// complete stores the new watermark: only now, so a sync that fails half-way
-// is redone from the same point.
+// complete stores the watermark: a sync failing before is redone from the same point.
 func (r *projectRun) complete(ctx workflow.Context, watermark time.Time) error {
 	return r.exec(withShortActivity(ctx), "record", "record the sync of "+r.in.ProjectSlug, a.CompleteProject,
 		activities.CompleteProjectInput{Connection: r.in.Connection, ProjectSlug: r.in.ProjectSlug,

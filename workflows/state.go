@@ -9,26 +9,18 @@ import (
 	"github.com/circleci-sync/circleci-sync/activities"
 )
 
-// Bounds of what ConnectionSyncState keeps of the outcomes, so that its size
-// does not grow with the organisation (the rest is in the children's
-// histories).
+// Bounds of ConnectionSyncState, whatever the organisation's size (outcomes
+// stay in the children's histories): the outcomes listed, an error's bytes, the
+// missing projects a cycle drops, the project slugs held.
 const (
-	// MaxListedOutcomes bounds ConnectionSyncResult.Projects: every outcome up to
-	// that many projects, beyond it the failures only.
 	MaxListedOutcomes = 100
-	// MaxOutcomeError bounds a listed outcome's error message, in bytes.
-	MaxOutcomeError = 500
-	// MaxMissing bounds the projects found missing that one cycle drops from
-	// the connection's record (the next cycles drop the others).
-	MaxMissing = 500
-	// ProjectWindow is how many of the cycle's project slugs the state holds at
-	// once (the others wait in the store).
-	ProjectWindow = activities.CycleFirstProjects
+	MaxOutcomeError   = 500
+	MaxMissing        = 500
+	ProjectWindow     = activities.CycleFirstProjects
 )
 
-// refuseExternalState refuses a state that the workflow did not carry itself
-// across continue-as-new: a start with one could skip verification and forge
-// the recorded figures.
+// refuseExternalState refuses a state the workflow did not carry itself: it
+// could skip verification and forge the recorded figures.
 func refuseExternalState(ctx workflow.Context, hasState bool) error {
 	if hasState && workflow.GetInfo(ctx).ContinuedExecutionRunID == "" {
 		return temporal.NewNonRetryableApplicationError("state is set by the workflow itself when it continues as new: "+
@@ -42,14 +34,12 @@ func (st *ConnectionSyncState) more() bool {
 	return len(st.Retry) > 0 || st.Next < len(st.Projects) || st.Offset+len(st.Projects) < st.Total
 }
 
-// windowUsedUp tells whether the next project to start is past the window of
-// slugs the state holds.
+// windowUsedUp tells whether the next project is past the slugs held.
 func (st *ConnectionSyncState) windowUsedUp() bool {
 	return len(st.Retry) == 0 && st.Next == len(st.Projects) && st.Offset+len(st.Projects) < st.Total
 }
 
-// allProjects returns the cycle's projects when the state holds them all, else
-// nil (the activities read them from the store).
+// allProjects returns the cycle's projects if all are held, else nil.
 func (st *ConnectionSyncState) allProjects() []string {
 	if st.Offset == 0 && len(st.Projects) == st.Total {
 		return st.Projects
