@@ -3,6 +3,7 @@ package workflows
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -202,4 +203,38 @@ func requireInvalidInput(t *testing.T, err error) *temporal.ApplicationError {
 	assert.Equal(t, activities.ErrInvalidInput, app.Type())
 	assert.True(t, app.NonRetryable())
 	return app
+}
+
+// TestLargeCycleReadsItsProjectsByWindow: beyond ProjectWindow projects the
+// state holds a window and reads the next ones from the store; the result
+// lists the failures only and counts the others.
+func TestLargeCycleReadsItsProjectsByWindow(t *testing.T) {
+	const n = 2*ProjectWindow + 50
+	env := newEnv(t)
+	var completed activities.CompleteConnectionInput
+	m := &connMocks{completed: &completed}
+	mockConnectionActivities(env, m)
+	slugs := make([]string, n)
+	for i := range slugs {
+		slugs[i] = fmt.Sprintf("gh/acme/p-%03d", i)
+	}
+	f := &fakeProjects{fail: map[string]error{
+		slugs[n-1]: temporal.NewNonRetryableApplicationError("gone", activities.ErrProjectNotFound, nil),
+	}}
+	registerFakeProjects(env, f)
+	in := validInput(slugs...)
+	in.MaxConcurrentProjects = 100
+	env.ExecuteWorkflow(ConnectionSyncName, in)
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var res ConnectionSyncResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	assert.ElementsMatch(t, slugs, f.started, "every project once")
+	assert.Equal(t, 1, res.FailedProjects)
+	require.Len(t, res.Projects, 1)
+	assert.Equal(t, slugs[n-1], res.Projects[0].ProjectSlug)
+	assert.Equal(t, n-1, res.OmittedProjects)
+	assert.Equal(t, int64(10*(n-1)), res.Totals.Pipelines)
+	assert.Nil(t, completed.Projects, "CompleteCycle reads the list from the store")
+	assert.Equal(t, []string{slugs[n-1]}, completed.Missing)
 }
