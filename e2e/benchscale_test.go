@@ -53,7 +53,7 @@ func BenchmarkOrgScale(b *testing.B) {
 	}
 	wall := time.Since(start)
 	progress("done in %s; reading the histories...", wall.Round(time.Second))
-	parent := connectionChain(b, tsrv.Client(), runRef{run.GetID(), run.GetRunID()})
+	parent := connectionChain(b, tsrv.Client(), s.allRuns()[0]) // run.GetRunID() is the last run now
 	var child chainFigures
 	for _, ref := range parent.Children {
 		f := connectionChain(b, tsrv.Client(), ref)
@@ -66,10 +66,13 @@ func BenchmarkOrgScale(b *testing.B) {
 		res.FailedProjects, wall.Round(time.Millisecond))
 	fmt.Printf("  requests: %d (the fake answered %d); pipelines %d\n", res.Totals.Requests, fake.Stats().Total,
 		res.Totals.Pipelines)
-	fmt.Printf("  ConnectionSync: %d runs, largest run %d events / %d bytes, largest continue-as-new input %d bytes\n",
-		parent.Runs, parent.MaxEvents, parent.MaxBytes, parent.MaxContinueInput)
+	fmt.Printf("  ConnectionSync: %d runs, largest run %d events / %d bytes, largest continue-as-new input %d bytes, last event %s\n",
+		parent.Runs, parent.MaxEvents, parent.MaxBytes, parent.MaxContinueInput, parent.LastEvent)
 	fmt.Printf("  ProjectSync: %d children, %d runs, largest run %d events / %d bytes, largest continue-as-new input %d bytes\n",
 		len(parent.Children), child.Runs, child.MaxEvents, child.MaxBytes, child.MaxContinueInput)
+	for i, r := range parent.PerRun {
+		fmt.Printf("    run %d: %s\n", i+1, r)
+	}
 	if res.FailedProjects > 0 || len(parent.Children) < n {
 		b.Errorf("%d projects failed, %d children started for %d projects", res.FailedProjects, len(parent.Children), n)
 	}

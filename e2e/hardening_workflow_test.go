@@ -130,6 +130,9 @@ func TestManyProjectsStayBounded(t *testing.T) {
 // chainFigures sums up a chain of runs (continue-as-new).
 type chainFigures struct {
 	Runs, MaxEvents, MaxBytes, MaxContinueInput int
+	// LastEvent is the type of the chain's last event.
+	LastEvent enumspb.EventType
+	PerRun    []string
 	// Children are the first runs of the children the chain started.
 	Children []runRef
 }
@@ -146,13 +149,14 @@ func connectionChain(tb testing.TB, c client.Client, ref runRef) chainFigures {
 	var fig chainFigures
 	for ref.RunID != "" {
 		fig.Runs++
-		events, size, next := 0, 0, ""
+		events, size, next, last := 0, 0, "", enumspb.EVENT_TYPE_UNSPECIFIED
 		it := c.GetWorkflowHistory(ctx, ref.WorkflowID, ref.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		for it.HasNext() {
 			ev, err := it.Next()
 			require.NoError(tb, err)
 			events++
 			size += proto.Size(ev)
+			last = ev.GetEventType()
 			if a := ev.GetChildWorkflowExecutionStartedEventAttributes(); a != nil {
 				fig.Children = append(fig.Children, runRef{a.GetWorkflowExecution().GetWorkflowId(),
 					a.GetWorkflowExecution().GetRunId()})
@@ -163,6 +167,8 @@ func connectionChain(tb testing.TB, c client.Client, ref runRef) chainFigures {
 			}
 		}
 		fig.MaxEvents, fig.MaxBytes = max(fig.MaxEvents, events), max(fig.MaxBytes, size)
+		fig.LastEvent = last
+		fig.PerRun = append(fig.PerRun, fmt.Sprintf("%d events, %d children, %s", events, len(fig.Children), last))
 		ref.RunID = next
 	}
 	return fig
