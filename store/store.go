@@ -206,6 +206,9 @@ type Store interface {
 	// Counts counts the rows of each data table.
 	Counts(ctx context.Context) (Counts, error)
 
+	// Cycles keeps the ConnectionSync cycles in progress (cycles.go).
+	Cycles
+
 	// Close releases the database.
 	Close() error
 }

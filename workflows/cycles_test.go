@@ -59,7 +59,7 @@ func (r *resyncs) send(env *testsuite.TestWorkflowEnvironment, id string, req Re
 // long is refused by the validator.
 func TestResyncDuringACycleCoalescesIntoOneFollowUp(t *testing.T) {
 	env := newEnv(t)
-	mockConnectionActivities(env, connMocks{})
+	mockConnectionActivities(env, &connMocks{})
 	registerFakeProjects(env, &fakeProjects{})
 	var r resyncs
 	env.RegisterDelayedCallback(func() {
@@ -101,7 +101,7 @@ func TestResyncDuringACycleCoalescesIntoOneFollowUp(t *testing.T) {
 // follow-up cycle runs.
 func TestResyncBeforeTheCycleBegins(t *testing.T) {
 	env := newEnv(t)
-	mockConnectionActivities(env, connMocks{})
+	mockConnectionActivities(env, &connMocks{})
 	registerFakeProjects(env, &fakeProjects{})
 	var r resyncs
 	env.RegisterDelayedCallback(func() { r.send(env, "u1", ResyncRequest{Reason: "first"}) }, 0)
@@ -118,7 +118,7 @@ func TestResyncBeforeTheCycleBegins(t *testing.T) {
 // interval after a cycle, then continues as new into the next cycle.
 func TestContinuousSyncWaitsThenRunsTheNextCycle(t *testing.T) {
 	env := newEnv(t)
-	mockConnectionActivities(env, connMocks{})
+	mockConnectionActivities(env, &connMocks{})
 	registerFakeProjects(env, &fakeProjects{})
 	in := validInput(projects(1)...)
 	in.Continuous = true
@@ -149,7 +149,7 @@ func TestContinuousSyncWaitsThenRunsTheNextCycle(t *testing.T) {
 // waits starts the next cycle at once, and is included in it.
 func TestContinuousSyncStartsAtOnceOnARequest(t *testing.T) {
 	env := newEnv(t)
-	mockConnectionActivities(env, connMocks{})
+	mockConnectionActivities(env, &connMocks{})
 	registerFakeProjects(env, &fakeProjects{})
 	in := validInput(projects(1)...)
 	in.Continuous = true
@@ -169,7 +169,7 @@ func TestContinuousSyncStartsAtOnceOnARequest(t *testing.T) {
 // to its children.
 func TestSearchAttributesOnlyThoseRegistered(t *testing.T) {
 	env := newEnv(t)
-	mockConnectionActivities(env, connMocks{})
+	mockConnectionActivities(env, &connMocks{})
 	var childSAs [][]string
 	env.RegisterWorkflowWithOptions(ConnectionSync, workflow.RegisterOptions{Name: ConnectionSyncName})
 	env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in ProjectSyncInput) (ProjectSyncResult, error) {
@@ -201,7 +201,7 @@ func TestSearchAttributesOnlyThoseRegistered(t *testing.T) {
 // attributes alone, and the sync goes on.
 func TestSearchAttributesLookupFailureSetsNone(t *testing.T) {
 	env := newEnv(t)
-	mockConnectionActivities(env, connMocks{})
+	mockConnectionActivities(env, &connMocks{})
 	registerFakeProjects(env, &fakeProjects{})
 	env.OnActivity(a.RegisteredSearchAttributes, mock.Anything).Return(nil, errors.New("no operator API"))
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(mock.Arguments) {
@@ -278,7 +278,7 @@ func TestInputContinuousAndInterval(t *testing.T) {
 // the follow-up cycle.
 func TestResyncSignalWithTheCycleEnd(t *testing.T) {
 	env := newEnv(t)
-	mockConnectionActivities(env, connMocks{onComplete: func() {
+	mockConnectionActivities(env, &connMocks{onComplete: func() {
 		env.SignalWorkflowSkippingWorkflowTask(ResyncSignal, ResyncRequest{Reason: "late"})
 	}})
 	registerFakeProjects(env, &fakeProjects{})
@@ -295,7 +295,7 @@ func TestResyncSignalWithTheCycleEnd(t *testing.T) {
 // cycle's next run, still pending for the follow-up cycle.
 func TestResyncSignalsCarriedAcrossAMidCycleContinueAsNew(t *testing.T) {
 	env := newEnv(t)
-	mockConnectionActivities(env, connMocks{})
+	mockConnectionActivities(env, &connMocks{})
 	registerFakeProjects(env, &fakeProjects{})
 	env.SetContinueAsNewSuggested(true)
 	env.RegisterDelayedCallback(func() {
@@ -316,7 +316,7 @@ func TestResyncSignalsCarriedAcrossAMidCycleContinueAsNew(t *testing.T) {
 // records why and runs the next cycle after its interval.
 func TestContinuousSyncGoesOnAfterAFailedCycle(t *testing.T) {
 	env := newEnv(t)
-	mockConnectionActivities(env, connMocks{verify: func(context.Context, activities.VerifyInput) (activities.VerifyReport, error) {
+	mockConnectionActivities(env, &connMocks{verify: func(context.Context, activities.VerifyInput) (activities.VerifyReport, error) {
 		return activities.VerifyReport{}, temporal.NewNonRetryableApplicationError("revoked", activities.ErrInvalidCredentials, nil)
 	}})
 	registerFakeProjects(env, &fakeProjects{})
@@ -335,7 +335,7 @@ func TestContinuousSyncGoesOnAfterAFailedCycle(t *testing.T) {
 // re-syncs queued runs the follow-up cycle they were promised.
 func TestFailedCycleServesTheQueuedResyncs(t *testing.T) {
 	env := newEnv(t)
-	mockConnectionActivities(env, connMocks{resolve: func(context.Context, activities.ResolveUsersInput) (activities.ResolveUsersResult, error) {
+	mockConnectionActivities(env, &connMocks{resolve: func(context.Context, activities.ResolveUsersInput) (activities.ResolveUsersResult, error) {
 		return activities.ResolveUsersResult{}, temporal.NewNonRetryableApplicationError("broken", activities.ErrBadResponse, nil)
 	}})
 	registerFakeProjects(env, &fakeProjects{})

@@ -6,9 +6,8 @@ import (
 	"time"
 )
 
-// Duration is a time.Duration that reads and writes JSON as a Go duration string
-// ("1h", "72h", "90m"), so workflow inputs typed on the command line stay readable.
-// It also reads a JSON number of nanoseconds.
+// Duration is a time.Duration written in JSON as "1h" (a number of
+// nanoseconds is read too).
 type Duration time.Duration
 
 // MarshalJSON writes d as a Go duration string.

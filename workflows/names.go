@@ -1,13 +1,6 @@
 // Package workflows holds circleci-sync's Temporal workflows: ConnectionSync, one
-// per CircleCI connection, and ProjectSync, one child per project.
-//
-// Workflows are deterministic and small: they carry cursors and counts, never page
-// contents or tokens; the activities (package activities) do all I/O.
-//
-// Files: names.go (type names, task queue, workflow IDs, query names), input.go
-// (ConnectionSyncInput and its validation), duration.go (Duration), connection.go
-// (ConnectionSync), project.go (ProjectSync), options.go (activity options and
-// retry policies).
+// per CircleCI connection, and ProjectSync, one child per project. They carry
+// cursors and counts, never page contents or tokens; the activities do all I/O.
 package workflows
 
 import (
@@ -15,12 +8,10 @@ import (
 	"strings"
 )
 
-// Registered workflow type names: what `temporal workflow start --type` takes.
+// Registered workflow type names (`temporal workflow start --type`).
 const (
-	// ConnectionSyncName is the type of the per-connection parent workflow.
 	ConnectionSyncName = "ConnectionSync"
-	// ProjectSyncName is the type of the per-project child workflow.
-	ProjectSyncName = "ProjectSync"
+	ProjectSyncName    = "ProjectSync"
 )
 
 // DefaultTaskQueue is the task queue the worker polls and syncs are started on.
@@ -29,34 +20,43 @@ const DefaultTaskQueue = "circleci-sync"
 // WorkflowIDPrefix starts every workflow ID circleci-sync uses.
 const WorkflowIDPrefix = "circleci-sync/"
 
-// ConnectionWorkflowID is the workflow ID of a connection's sync:
-// "circleci-sync/<connection_id>".
+// ConnectionWorkflowID is "circleci-sync/<connection_id>".
 func ConnectionWorkflowID(connectionID string) string {
 	return WorkflowIDPrefix + connectionID
 }
 
 // ProjectWorkflowID is the workflow ID of a project's sync within a connection:
-// "circleci-sync/<connection_id>/<project-slug>".
+// "circleci-sync/<connection_id>/<project-slug>", the slug escaped by escapeID.
 func ProjectWorkflowID(connectionID, projectSlug string) string {
-	return WorkflowIDPrefix + connectionID + "/" + strings.TrimSpace(projectSlug)
+	return WorkflowIDPrefix + connectionID + "/" + escapeID(projectSlug)
 }
 
-// ScheduleID is the ID of a connection's Temporal Schedule (see `starter
-// schedule`): "circleci-sync/<connection_id>", in the namespace's schedule IDs.
-// The syncs it starts have the workflow ID ConnectionWorkflowID(connectionID)
-// followed by the scheduled time, as Temporal appends it.
+// escapeID percent-encodes bytes outside '!'..'~' and '%': an ID travels in a
+// gRPC header (printable ASCII only), and two slugs never share one.
+func escapeID(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < '!' || c > '~' || c == '%' {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// ScheduleID is the ID of a connection's Temporal Schedule (`starter
+// schedule`); its syncs' workflow IDs are ConnectionWorkflowID plus the time.
 func ScheduleID(connectionID string) string {
 	return WorkflowIDPrefix + connectionID
 }
 
-// ConnectionSummary is the one-line summary the Web UI lists a connection's sync
-// under (its StaticSummary).
+// ConnectionSummary is a connection sync's StaticSummary for the Web UI.
 func ConnectionSummary(in ConnectionSyncInput) string {
 	return fmt.Sprintf("CircleCI sync of %s (connection %s)", in.OrgSlug, in.ConnectionID)
 }
 
-// ConnectionDetails is a connection sync's StaticDetails: Markdown for the Web
-// UI, from the input (no secret: the token is named by its variable only).
+// ConnectionDetails is a connection sync's StaticDetails (Markdown, no secret).
 func ConnectionDetails(in ConnectionSyncInput, startedBy string) string {
 	in = in.withDefaults()
 	projects := "discovered"

@@ -9,39 +9,25 @@ import (
 	"github.com/circleci-sync/circleci-sync/activities"
 )
 
-// a is the nil receiver the workflows name activities by (a.SyncPipelinePage...):
-// the worker registers a real *activities.Activities under the same method names.
+// a names the activities (a.SyncPipelinePage); the worker registers a real one.
 var a *activities.Activities
 
-// Activity timeouts. A page activity heartbeats after every pipeline it writes (and
-// on a timer while it waits), so PageHeartbeatTimeout is how long a dead worker
-// holds a page before another worker resumes it.
+// Activity timeouts. Activities heartbeat, so PageHeartbeatTimeout is how long
+// a dead worker holds one before another resumes it; ActivityRetryBudget bounds
+// all the attempts of one (a longer outage fails the sync, visibly).
 const (
-	// ShortActivityTimeout bounds one attempt of the plan and record activities
-	// (and verification), which make a few requests or writes.
-	ShortActivityTimeout = time.Minute
-	// PageActivityTimeout bounds one attempt of a page, refresh or users activity.
-	PageActivityTimeout = 30 * time.Minute
-	// PageHeartbeatTimeout: a page activity that has not heartbeated for this long
-	// is retried (resuming after its last heartbeat).
+	ShortActivityTimeout = time.Minute      // one attempt of plan, record, verify
+	PageActivityTimeout  = 30 * time.Minute // one attempt of page, refresh, users
 	PageHeartbeatTimeout = 20 * time.Second
-	// ActivityRetryBudget bounds all the attempts of one activity: a CircleCI or
-	// database outage longer than this fails the sync (visibly) instead of
-	// retrying forever.
-	ActivityRetryBudget = 6 * time.Hour
-	// PagesPerActivity is how many pipeline pages one SyncPipelinePage activity
-	// covers at most (it also stops starting pages after
-	// activities.PageActivityBudget): six history events for up to 200
-	// pipelines, against six for each page of 20.
-	PagesPerActivity = 10
-	// localActivityTimeout bounds the local activities (a lookup in the
-	// worker's memory).
+	ActivityRetryBudget  = 6 * time.Hour
+	// PagesPerActivity is how many pipeline pages one SyncPipelinePage covers at
+	// most: six history events for up to 200 pipelines.
+	PagesPerActivity     = 10
 	localActivityTimeout = 10 * time.Second
 )
 
-// retryPolicy retries transient errors (5xx, network, database, 429 after the
-// server's delay through NextRetryDelay) with exponential backoff, never the error
-// types retrying cannot fix (activities.NonRetryableErrorTypes).
+// retryPolicy retries transient errors with backoff (a 429 after the server's
+// delay), never activities.NonRetryableErrorTypes.
 func retryPolicy() *temporal.RetryPolicy {
 	return &temporal.RetryPolicy{
 		InitialInterval:        time.Second,
@@ -51,10 +37,8 @@ func retryPolicy() *temporal.RetryPolicy {
 	}
 }
 
-// withShortActivity sets the options of the short activities. They heartbeat
-// too (a keep-alive while a request waits for the limiter or a retry), so a
-// worker that dies holds one for PageHeartbeatTimeout, not
-// ShortActivityTimeout.
+// withShortActivity sets the options of the short activities (they heartbeat
+// too, while a request waits for the limiter).
 func withShortActivity(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    ShortActivityTimeout,
@@ -74,8 +58,7 @@ func withPageActivity(ctx workflow.Context) workflow.Context {
 	})
 }
 
-// continueAsNewSuggested tells whether the run's history is long enough to
-// continue as new.
+// continueAsNewSuggested tells whether Temporal suggests continuing as new.
 func continueAsNewSuggested(ctx workflow.Context) bool {
 	return workflow.GetInfo(ctx).GetContinueAsNewSuggested()
 }

@@ -11,84 +11,58 @@ import (
 	"github.com/circleci-sync/circleci-sync/activities"
 )
 
-// ConnectionProgress is ConnectionSync's answer to the progress query:
-//
-//	temporal workflow query --workflow-id circleci-sync/acme --name progress
-//
-// Its figures are the current cycle's: verification and discovery, the
-// projects that finished (a running project's own figures are in its
-// ProjectSync's progress query), and the users once resolved.
+// ConnectionProgress is ConnectionSync's answer to the progress query: the
+// current cycle's figures (a running project's are in its own progress).
 type ConnectionProgress struct {
-	ConnectionID string `json:"connection_id"`
-	OrgSlug      string `json:"org_slug"`
-	// Cycle is the current sync cycle (from 1); Phase what it is doing.
-	Cycle int    `json:"cycle"`
-	Phase string `json:"phase"`
-	// Projects counts the cycle's projects.
-	Projects ProjectCounts `json:"projects"`
-	// Totals adds up the figures so far: pages, pipelines, workflows, jobs and
-	// users written, skipped entities by reason, requests, 429s and limiter
-	// waits.
-	Totals activities.SyncCounts `json:"totals"`
-	// ResyncPending counts the re-sync requests waiting for the next cycle.
-	ResyncPending int `json:"resync_pending"`
-	// Continuous is true for a continuous sync; NextCycleAt is when its next
-	// cycle starts while it waits (PhaseWaiting).
-	Continuous  bool      `json:"continuous"`
-	NextCycleAt time.Time `json:"next_cycle_at,omitempty"`
-	// LastError is the last error the cycle met (nil when none).
-	LastError *ErrorNote `json:"last_error,omitempty"`
-	// Previous sums up the cycle before.
-	Previous *CycleSummary `json:"previous,omitempty"`
-	// Runs is the number of workflow runs of the cycle so far (continue-as-new).
-	Runs int `json:"runs"`
+	ConnectionID  string                `json:"connection_id"`
+	OrgSlug       string                `json:"org_slug"`
+	Cycle         int                   `json:"cycle"`
+	Phase         string                `json:"phase"`
+	Projects      ProjectCounts         `json:"projects"`
+	Totals        activities.SyncCounts `json:"totals"`
+	ResyncPending int                   `json:"resync_pending"`
+	Continuous    bool                  `json:"continuous"`
+	// NextCycleAt is when a waiting continuous sync starts its next cycle.
+	NextCycleAt    time.Time     `json:"next_cycle_at,omitempty"`
+	LastError      *ErrorNote    `json:"last_error,omitempty"`
+	Previous       *CycleSummary `json:"previous,omitempty"`
+	Runs           int           `json:"runs"`
+	DroppedSignals int           `json:"dropped_signals,omitempty"`
 }
 
-// ProjectCounts counts a cycle's projects.
+// ProjectCounts counts a cycle's projects; Running are those being synced.
 type ProjectCounts struct {
-	Total     int `json:"total"`
-	Completed int `json:"completed"`
-	Failed    int `json:"failed"`
-	// Running are the projects being synced, in start order.
-	Running []string `json:"running"`
+	Total     int      `json:"total"`
+	Completed int      `json:"completed"`
+	Failed    int      `json:"failed"`
+	Running   []string `json:"running"`
 }
 
 // ProjectProgress is ProjectSync's answer to the progress query.
 type ProjectProgress struct {
-	ConnectionID string `json:"connection_id"`
-	ProjectSlug  string `json:"project_slug"`
-	Phase        string `json:"phase"`
-	Incremental  bool   `json:"incremental"`
-	// Counts are the figures so far (see ConnectionProgress.Totals).
-	Counts activities.SyncCounts `json:"counts"`
-	// Restarts counts paging restarts after a stale page token.
-	Restarts int `json:"restarts"`
-	// LastError is the last error the sync met (nil when none).
-	LastError *ErrorNote `json:"last_error,omitempty"`
-	// Runs is the number of workflow runs so far (continue-as-new).
-	Runs int `json:"runs"`
+	ConnectionID string                `json:"connection_id"`
+	ProjectSlug  string                `json:"project_slug"`
+	Phase        string                `json:"phase"`
+	Incremental  bool                  `json:"incremental"`
+	Counts       activities.SyncCounts `json:"counts"`
+	Restarts     int                   `json:"restarts"`
+	LastError    *ErrorNote            `json:"last_error,omitempty"`
+	Runs         int                   `json:"runs"`
 }
 
-// connectionProgress builds the progress query's answer.
+// progress builds the progress query's answer.
 func (r *connectionRun) progress() ConnectionProgress {
 	st := r.st
 	p := ConnectionProgress{ConnectionID: r.in.ConnectionID, OrgSlug: r.in.OrgSlug, Cycle: st.Cycle, Phase: st.Phase,
-		ResyncPending: st.ResyncPending, Continuous: r.in.Continuous, NextCycleAt: r.nextCycleAt,
-		LastError: st.LastError, Previous: st.Previous, Runs: st.Runs + 1}
-	p.Projects.Total = len(st.Projects)
-	p.Projects.Running = slices.Clone(st.InFlight)
+		ResyncPending: st.ResyncPending, Continuous: r.in.Continuous, NextCycleAt: st.NextCycleAt,
+		LastError: st.LastError, Previous: st.Previous, Runs: st.Runs + 1, DroppedSignals: st.DroppedSignals,
+		Totals: st.Totals}
+	p.Projects = ProjectCounts{Total: st.Total, Completed: st.Completed, Failed: st.Failed,
+		Running: slices.Clone(st.InFlight)}
 	if p.Projects.Running == nil {
 		p.Projects.Running = []string{}
 	}
-	p.Totals.Requests = st.Requests
-	for _, o := range st.Outcomes {
-		p.Totals.Add(o.Counts)
-		if o.Status == ProjectFailed {
-			p.Projects.Failed++
-		} else {
-			p.Projects.Completed++
-		}
-	}
+	p.Totals.Requests += st.Requests
 	if st.Users != nil {
 		p.Totals.Add(st.Users.Counts)
 	}

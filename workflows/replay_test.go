@@ -13,9 +13,7 @@ import (
 // TestReplayCommittedHistories replays the workflow histories recorded from real
 // syncs (testdata/histories/<version>, recorded with scripts/record-histories.sh)
 // against the current workflow code: a change that would break running or
-// continued workflows fails here (then guard it with workflow.GetVersion). v0 holds
-// runs from before ChangeOperations (no version marker: they replay through
-// legacy.go), v1 runs of the current version.
+// continued workflows fails here (docs/versioning.md says what to do then).
 func TestReplayCommittedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*", "*.json"))
 	require.NoError(t, err)
@@ -37,10 +35,23 @@ func TestReplayCommittedHistories(t *testing.T) {
 			require.NoError(t, replayer.ReplayWorkflowHistory(nil, h))
 		})
 	}
-	// Both workflows of both versions, and runs that continued as new, must be
-	// covered.
-	for _, v := range []string{"v0", "v1"} {
+	// Both workflows of every version must be covered.
+	for _, v := range versions(t) {
 		require.Positive(t, seen[v+" "+ConnectionSyncName], "no ConnectionSync history in testdata/histories/%s", v)
 		require.Positive(t, seen[v+" "+ProjectSyncName], "no ProjectSync history in testdata/histories/%s", v)
 	}
+}
+
+// versions lists the directories of testdata/histories.
+func versions(t *testing.T) []string {
+	entries, err := os.ReadDir(filepath.Join("testdata", "histories"))
+	require.NoError(t, err)
+	var vs []string
+	for _, e := range entries {
+		if e.IsDir() {
+			vs = append(vs, e.Name())
+		}
+	}
+	require.NotEmpty(t, vs)
+	return vs
 }

@@ -10,32 +10,23 @@ import (
 	"github.com/circleci-sync/circleci-sync/activities"
 )
 
-// Message names ConnectionSync handles. The Update and the signal have the same
-// name and payload: the Update answers, the signal does not.
+// ResyncUpdate and ResyncSignal ask a ConnectionSync for another cycle, with a
+// ResyncRequest; the Update answers which cycle includes it.
 const (
-	// ResyncUpdate asks a connection's sync for another cycle and answers which
-	// cycle will include the request:
-	//
-	//	temporal workflow update execute --workflow-id circleci-sync/acme --name resync --input '{"reason":"deploy"}'
 	ResyncUpdate = "resync"
-	// ResyncSignal asks the same without an answer:
-	//
-	//	temporal workflow signal --workflow-id circleci-sync/acme --name resync --input '{"reason":"deploy"}'
 	ResyncSignal = "resync"
 )
 
 // MaxResyncReason bounds ResyncRequest.Reason, in bytes.
 const MaxResyncReason = 200
 
-// ResyncRequest asks a running ConnectionSync for another sync cycle.
+// ResyncRequest asks a running ConnectionSync for another sync cycle; Reason is
+// optional.
 type ResyncRequest struct {
-	// Reason says why, for the progress query and the logs (optional, at most
-	// MaxResyncReason bytes of UTF-8).
 	Reason string `json:"reason,omitempty"`
 }
 
-// Validate checks the request: a non-retryable ApplicationError of type
-// "invalid_input" when the reason is too long or not UTF-8.
+// Validate refuses a reason too long or not UTF-8 (non-retryable invalid_input).
 func (r ResyncRequest) Validate() error {
 	switch {
 	case len(r.Reason) > MaxResyncReason:
@@ -48,37 +39,25 @@ func (r ResyncRequest) Validate() error {
 	return nil
 }
 
-// Statuses of a ResyncResponse.
+// Statuses of a ResyncResponse: the cycle starting now includes the request,
+// or the next one does (queued; coalesced when another request asked first).
 const (
-	// ResyncIncluded: the cycle starting now includes the request (nothing of it
-	// has run yet: the sync was just started, maybe by this request, or was
-	// waiting for its next cycle).
-	ResyncIncluded = "included"
-	// ResyncQueued: a cycle is running; the next one, which starts when it ends,
-	// includes the request.
-	ResyncQueued = "queued"
-	// ResyncCoalesced: as queued, and another request already asked for that
-	// cycle: both are served by it.
+	ResyncIncluded  = "included"
+	ResyncQueued    = "queued"
 	ResyncCoalesced = "coalesced"
 )
 
-// ResyncResponse is the resync Update's answer.
+// ResyncResponse is the resync Update's answer: the cycle that includes the
+// request, the one running when it came (0: none), and the requests it serves.
 type ResyncResponse struct {
-	// Cycle is the number of the sync cycle that includes the request.
-	Cycle int `json:"cycle"`
-	// Status is ResyncIncluded, ResyncQueued or ResyncCoalesced.
-	Status string `json:"status"`
-	// RunningCycle is the cycle running when the request arrived (0 when none:
-	// a continuous sync between cycles).
-	RunningCycle int `json:"running_cycle"`
-	// Pending is how many requests the cycle Cycle now serves.
-	Pending int `json:"pending"`
+	Cycle        int    `json:"cycle"`
+	Status       string `json:"status"`
+	RunningCycle int    `json:"running_cycle"`
+	Pending      int    `json:"pending"`
 }
 
-// requestResync records a re-sync request in st and answers it. A cycle that has
-// not started its first activity includes it; a continuous sync waiting between
-// cycles starts the next one at once; otherwise it goes to the next cycle, where
-// requests coalesce.
+// requestResync records a request in st and answers it: a cycle not yet begun
+// includes it, a waiting sync starts the next cycle, else the next cycle does.
 func requestResync(st *ConnectionSyncState, req ResyncRequest) ResyncResponse {
 	st.LastResyncReason = req.Reason
 	switch {
@@ -115,12 +94,9 @@ func handleResyncs(ctx workflow.Context, st *ConnectionSyncState) (workflow.Rece
 		return nil, fmt.Errorf("set the %s update handler: %w", ResyncUpdate, err)
 	}
 	ch := workflow.GetSignalChannel(ctx, ResyncSignal)
-	// The goroutine waits for a signal to be buffered, then takes it: a
-	// goroutine blocked in Receive would be handed the signal directly, and
-	// count it only after the main coroutine (which runs first) has completed
-	// or continued as new without it. Buffered, a signal is drained by the main
-	// coroutine at those points (drainResyncSignals) if this goroutine has not
-	// taken it yet.
+	// Wait for a buffered signal rather than block in Receive: a blocked
+	// goroutine would count it only after the main coroutine has ended the
+	// run, while a buffered one is drained by drainResyncSignals.
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			if err := workflow.Await(ctx, func() bool { return ch.Len() > 0 }); err != nil {
@@ -132,11 +108,12 @@ func handleResyncs(ctx workflow.Context, st *ConnectionSyncState) (workflow.Rece
 	return ch, nil
 }
 
-// receiveResyncSignal records a signalled request; an invalid one is logged and
-// dropped (a signal cannot be refused).
+// receiveResyncSignal records a signalled request; an invalid one is counted,
+// logged without its content and dropped (a signal cannot be refused).
 func receiveResyncSignal(ctx workflow.Context, st *ConnectionSyncState, req ResyncRequest) {
 	if err := req.Validate(); err != nil {
-		workflow.GetLogger(ctx).Warn("resync signal dropped", "error", err)
+		st.DroppedSignals++
+		workflow.GetLogger(ctx).Warn("resync signal dropped", "error", err, "dropped", st.DroppedSignals)
 		return
 	}
 	res := requestResync(st, req)
@@ -144,8 +121,7 @@ func receiveResyncSignal(ctx workflow.Context, st *ConnectionSyncState, req Resy
 		"status", res.Status)
 }
 
-// drainResyncSignals records the signals delivered but not yet received, before
-// the run continues as new (they would be lost).
+// drainResyncSignals records the signals delivered but not yet received.
 func drainResyncSignals(ctx workflow.Context, ch workflow.ReceiveChannel, st *ConnectionSyncState) {
 	for {
 		var req ResyncRequest

@@ -8,28 +8,16 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-// The custom search attributes the workflows set, so that the Web UI and
-// `temporal workflow list --query` find a connection's runs:
-//
-//	temporal workflow list --query 'CircleCIConnection="acme"'
-//	temporal workflow list --query 'CircleCIProject="gh/acme/api" AND CircleCISyncPhase="pages"'
-//
-// They must be registered on the namespace (the dev server's --search-attribute
-// flag, `temporal operator search-attribute create`, or the worker at start when
-// it may: see syncworker.EnsureSearchAttributes). A workflow sets only those
-// registered: a missing attribute never fails a sync.
+// The custom search attributes the workflows set (`temporal workflow list
+// --query 'CircleCIConnection="acme"'`): the connection, organisation, project,
+// phase and pipelines synced so far. A workflow sets only those registered on
+// the namespace (syncworker.SearchAttributeRegistry.Ensure registers them).
 var (
-	// SearchAttrConnection is the connection_id (both workflows).
 	SearchAttrConnection = temporal.NewSearchAttributeKeyKeyword("CircleCIConnection")
-	// SearchAttrOrg is the organisation slug (both workflows).
-	SearchAttrOrg = temporal.NewSearchAttributeKeyKeyword("CircleCIOrg")
-	// SearchAttrProject is the project slug (ProjectSync).
-	SearchAttrProject = temporal.NewSearchAttributeKeyKeyword("CircleCIProject")
-	// SearchAttrPhase is the current phase (Phase* constants).
-	SearchAttrPhase = temporal.NewSearchAttributeKeyKeyword("CircleCISyncPhase")
-	// SearchAttrPipelines is the number of pipelines synced so far by the run's
-	// cycle (ConnectionSync: by its finished projects).
-	SearchAttrPipelines = temporal.NewSearchAttributeKeyInt64("CircleCIPipelinesSynced")
+	SearchAttrOrg        = temporal.NewSearchAttributeKeyKeyword("CircleCIOrg")
+	SearchAttrProject    = temporal.NewSearchAttributeKeyKeyword("CircleCIProject")
+	SearchAttrPhase      = temporal.NewSearchAttributeKeyKeyword("CircleCISyncPhase")
+	SearchAttrPipelines  = temporal.NewSearchAttributeKeyInt64("CircleCIPipelinesSynced")
 )
 
 // SearchAttribute names a custom search attribute and its type.
@@ -38,8 +26,7 @@ type SearchAttribute struct {
 	Type enumspb.IndexedValueType
 }
 
-// SearchAttributes lists the custom search attributes the workflows set, with
-// their types, for registration.
+// SearchAttributes lists the custom search attributes with their types.
 func SearchAttributes() []SearchAttribute {
 	return []SearchAttribute{
 		{SearchAttrConnection.GetName(), enumspb.INDEXED_VALUE_TYPE_KEYWORD},
@@ -50,12 +37,11 @@ func SearchAttributes() []SearchAttribute {
 	}
 }
 
-// searchAttrs upserts the search attributes that are registered, skipping the
-// others and values that did not change (each upsert is a history event).
+// searchAttrs upserts the registered search attributes whose value changed
+// (each upsert is a history event).
 type searchAttrs struct {
 	registered []string
-	// last are the values last upserted, by name (looked up only).
-	last map[string]any
+	last       map[string]any // by name, looked up only
 }
 
 // newSearchAttrs returns a searchAttrs for the registered names.
@@ -64,8 +50,7 @@ func newSearchAttrs(registered []string) *searchAttrs {
 }
 
 // lookUpSearchAttrs asks the worker which of SearchAttributes are registered
-// (a local activity, recorded in history). A failure counts as none: the sync
-// goes on without search attributes.
+// (a local activity); a failure counts as none.
 func lookUpSearchAttrs(ctx workflow.Context) []string {
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: localActivityTimeout,
@@ -100,8 +85,7 @@ func integer(k temporal.SearchAttributeKeyInt64, v int64) update {
 }
 
 // upsert sets the registered attributes of us whose value changed, in one
-// history event (none when nothing changed). An upsert that fails is logged:
-// search attributes are for finding runs, never a reason to fail one.
+// event; a failure is only logged (search attributes never fail a run).
 func (s *searchAttrs) upsert(ctx workflow.Context, us ...update) {
 	var sets []temporal.SearchAttributeUpdate
 	for _, u := range us {

@@ -6,15 +6,13 @@ import (
 	"github.com/circleci-sync/circleci-sync/activities"
 )
 
-// Project outcome statuses in ConnectionSyncResult.
+// Project outcome statuses: a failed project never stops the others.
 const (
-	// ProjectCompleted: the project's sync completed.
 	ProjectCompleted = "completed"
-	// ProjectFailed: the project's sync failed; the others went on.
-	ProjectFailed = "failed"
+	ProjectFailed    = "failed"
 )
 
-// Phases of a sync, in ConnectionSyncState.Phase and ProjectSyncState.Phase.
+// Phases of a sync (ConnectionSyncState.Phase, ProjectSyncState.Phase).
 const (
 	PhaseVerify   = "verify"
 	PhaseDiscover = "discover"
@@ -24,57 +22,52 @@ const (
 	PhasePages    = "pages"
 	PhaseRefresh  = "refresh"
 	PhaseDone     = "done"
-	// PhaseWaiting: a continuous ConnectionSync between cycles.
-	PhaseWaiting = "waiting"
+	PhaseWaiting  = "waiting" // a continuous sync between cycles
+	PhaseFailed   = "failed"
 )
 
-// ConnectionSyncState is what ConnectionSync carries across continue-as-new: where
-// the fan-out stands and the figures so far. It holds slugs and counts only.
+// ConnectionSyncState is what ConnectionSync carries across continue-as-new:
+// cursors, counters and bounded lists (a window of the cycle's projects, at
+// most MaxListedOutcomes outcomes). A start must leave it out.
 type ConnectionSyncState struct {
-	// Phase is what the sync is doing: PhaseVerify, PhaseDiscover, PhaseProjects,
-	// PhaseUsers, PhaseWaiting (continuous mode, between cycles) or PhaseDone.
 	Phase string `json:"phase"`
-	// Cycle numbers the sync cycles of the connection's workflow, from 1; a
-	// re-sync or continuous mode runs the next cycle in a new run
-	// (continue-as-new).
+	// Cycle numbers the sync cycles, from 1; each cycle starts a new run.
 	Cycle int `json:"cycle,omitempty"`
-	// Begun is true once the cycle started its first activity: a re-sync
-	// request from then on goes to the next cycle.
+	// Begun: the cycle started its first activity (a resync request goes to the next).
 	Begun bool `json:"begun,omitempty"`
-	// Included counts the re-sync requests the cycle includes (they came before
-	// it began).
-	Included int `json:"included,omitempty"`
-	// ResyncPending counts the re-sync requests waiting for the next cycle
-	// (they coalesce into one).
-	ResyncPending int `json:"resync_pending,omitempty"`
-	// LastResyncReason is the reason of the last re-sync request.
+	// Included counts the resync requests the cycle serves; ResyncPending those
+	// for the next cycle.
+	Included         int    `json:"included,omitempty"`
+	ResyncPending    int    `json:"resync_pending,omitempty"`
 	LastResyncReason string `json:"last_resync_reason,omitempty"`
-	// SearchAttributes are the registered custom search attributes the run
-	// sets (looked up once, then carried).
-	SearchAttributes []string `json:"search_attributes"`
-	// Users are the user resolution's figures, once done.
-	Users *activities.ResolveUsersResult `json:"users,omitempty"`
-	// LastError is the last error the sync met (an activity's failed attempt,
-	// a project's failure, a restart of paging).
-	LastError *ErrorNote `json:"last_error,omitempty"`
-	// Previous sums up the cycle before this one.
-	Previous *CycleSummary `json:"previous,omitempty"`
-	// Runs counts the runs before this one (continue-as-new) within the cycle.
-	Runs int `json:"runs"`
-	// Verified is true once the connection was verified.
+	DroppedSignals   int    `json:"dropped_signals,omitempty"`
+	// SearchAttributes are the registered custom search attributes the run sets.
+	SearchAttributes []string                       `json:"search_attributes"`
+	Users            *activities.ResolveUsersResult `json:"users,omitempty"`
+	LastError        *ErrorNote                     `json:"last_error,omitempty"`
+	Previous         *CycleSummary                  `json:"previous,omitempty"`
+	// NextCycleAt, set while a continuous sync waits, is when its next cycle starts.
+	NextCycleAt time.Time `json:"next_cycle_at,omitempty"`
+	// Runs counts the runs of the cycle before this one.
+	Runs     int  `json:"runs"`
 	Verified bool `json:"verified"`
-	// Discovered is true once the projects were discovered; Projects is then the
-	// list to sync.
+	// Discovered: the cycle's Total projects are in the store; Projects holds
+	// those from Offset on, Next indexes the first not started.
 	Discovered bool     `json:"discovered"`
+	Total      int      `json:"total,omitempty"`
+	Offset     int      `json:"offset,omitempty"`
 	Projects   []string `json:"projects,omitempty"`
-	// Next is the index in Projects of the first project not yet started.
-	Next int `json:"next"`
-	// Retry are projects to start again: their child workflow ID was taken.
+	Next       int      `json:"next"`
+	// Retry are projects to start again (their child workflow ID was taken).
 	Retry []string `json:"retry,omitempty"`
-	// InFlight are the projects being synced now, in start order (always empty
-	// across continue-as-new: a run waits for its children first).
-	InFlight []string `json:"in_flight,omitempty"`
-	// Outcomes are the finished projects' outcomes, in finishing order.
+	// InFlight are the projects being synced (empty across continue-as-new).
+	InFlight  []string              `json:"in_flight,omitempty"`
+	Completed int                   `json:"completed"`
+	Failed    int                   `json:"failed"`
+	NotFound  int                   `json:"not_found,omitempty"`
+	Totals    activities.SyncCounts `json:"totals"`
+	// Missing are projects that answered "not found" (at most MaxMissing).
+	Missing  []string         `json:"missing,omitempty"`
 	Outcomes []ProjectOutcome `json:"outcomes,omitempty"`
 	// Requests counts the API requests of verification and discovery.
 	Requests int64 `json:"requests"`
@@ -83,29 +76,22 @@ type ConnectionSyncState struct {
 // ProjectOutcome is one project's result within a connection sync.
 type ProjectOutcome struct {
 	ProjectSlug string `json:"project_slug"`
-	// WorkflowID is the ProjectSync child's workflow ID.
-	WorkflowID string `json:"workflow_id"`
-	// Status is ProjectCompleted or ProjectFailed.
-	Status string `json:"status"`
-	// ErrorType and Error describe a failure (the ApplicationError's type and
-	// message).
-	ErrorType string `json:"error_type,omitempty"`
-	Error     string `json:"error,omitempty"`
-	// Incremental is true when the project had a completed sync before.
+	WorkflowID  string `json:"workflow_id"`
+	Status      string `json:"status"`
+	// ErrorType and Error are the failure's ApplicationError type and message.
+	ErrorType   string                `json:"error_type,omitempty"`
+	Error       string                `json:"error,omitempty"`
 	Incremental bool                  `json:"incremental"`
 	Counts      activities.SyncCounts `json:"counts"`
 }
 
-// ErrorNote is an error a sync met and went on from (or failed with), for the
-// progress query.
+// ErrorNote is the last error a sync met, for the progress query.
 type ErrorNote struct {
-	// Where says what was being done: "page 3 of gh/acme/api", "project
-	// gh/acme/api".
+	// Where says what was being done ("pages from 3", "project gh/acme/api").
 	Where string `json:"where"`
-	// Error is "type: message" (an ApplicationError's type and message).
-	Error string `json:"error"`
-	// At is the workflow time it was seen.
-	At time.Time `json:"at"`
+	// Error is "type: message".
+	Error string    `json:"error"`
+	At    time.Time `json:"at"`
 }
 
 // CycleSummary sums up a finished sync cycle.
@@ -121,33 +107,29 @@ type CycleSummary struct {
 // ConnectionSyncResult is the result of ConnectionSync.
 type ConnectionSyncResult struct {
 	ConnectionID string `json:"connection_id"`
-	// Cycle is the sync cycle this result is of (see ConnectionSyncState.Cycle).
-	Cycle int `json:"cycle,omitempty"`
-	// Projects are the outcomes, sorted by project slug.
-	Projects []ProjectOutcome `json:"projects"`
-	// FailedProjects counts the outcomes with status ProjectFailed.
-	FailedProjects int `json:"failed_projects"`
-	// Users is the user resolution's figures.
-	Users activities.ResolveUsersResult `json:"users"`
-	// Totals adds up the projects' and the users' counts and the requests of
-	// verification and discovery.
+	Cycle        int    `json:"cycle,omitempty"`
+	// Projects are the outcomes by slug: all up to MaxListedOutcomes projects,
+	// beyond that the failures only; OmittedProjects counts the others.
+	Projects        []ProjectOutcome              `json:"projects"`
+	OmittedProjects int                           `json:"omitted_projects,omitempty"`
+	FailedProjects  int                           `json:"failed_projects"`
+	Users           activities.ResolveUsersResult `json:"users"`
+	// Totals adds up the projects', the users' and the connection's figures.
 	Totals activities.SyncCounts `json:"totals"`
-	// Runs is the number of workflow runs (1 + continue-as-new count).
+	// Runs is the number of workflow runs of the cycle.
 	Runs int `json:"runs"`
 }
 
-// ProjectSyncInput is the input of ProjectSync. ConnectionSync builds it; start one
-// by hand only to re-sync a single project.
+// ProjectSyncInput is the input of ProjectSync, built by ConnectionSync (start
+// one by hand only to sync a single project again).
 type ProjectSyncInput struct {
 	Connection  activities.Connection `json:"connection"`
 	ProjectSlug string                `json:"project_slug"`
 	// Since bounds a first sync (zero: all history).
-	Since time.Time `json:"since,omitempty"`
-	// Overlap and RerunWindow are the incremental knobs (see ConnectionSyncInput).
-	Overlap     Duration `json:"overlap"`
-	RerunWindow Duration `json:"rerun_window"`
-	// SearchAttributes are the registered custom search attributes to set; nil
-	// means ask the worker (ConnectionSync passes what it knows).
+	Since       time.Time `json:"since,omitempty"`
+	Overlap     Duration  `json:"overlap"`
+	RerunWindow Duration  `json:"rerun_window"`
+	// SearchAttributes are the registered ones to set; nil: ask the worker.
 	SearchAttributes []string `json:"search_attributes"`
 	// State is set by ProjectSync itself when it continues as new.
 	State *ProjectSyncState `json:"state,omitempty"`
@@ -156,47 +138,35 @@ type ProjectSyncInput struct {
 // ProjectSyncState is what ProjectSync carries across continue-as-new: the plan,
 // the pipeline cursor and the figures so far.
 type ProjectSyncState struct {
-	// Phase is PhasePlan, PhasePages, PhaseRefresh or PhaseDone.
-	Phase string `json:"phase"`
-	// Runs counts the runs before this one.
-	Runs int `json:"runs"`
-	// Planned is true once StartProject ran; Plan is its result.
+	Phase   string                 `json:"phase"`
+	Runs    int                    `json:"runs"`
 	Planned bool                   `json:"planned"`
 	Plan    activities.ProjectPlan `json:"plan"`
-	// PageToken is the next pipeline page to fetch; Pages the pages done.
+	// PageToken is the next pipeline page; Pages counts those done.
 	PageToken string `json:"page_token,omitempty"`
 	Pages     int    `json:"pages"`
-	// Paged is true once paging is done.
-	Paged bool `json:"paged"`
-	// Lowest is the lowest pipeline number paged so far (the next page
-	// activity's Below: a page with none below it means paging loops).
+	Paged     bool   `json:"paged"`
+	// Lowest is the lowest pipeline number paged so far (a page with none
+	// below it means paging loops).
 	Lowest int64 `json:"lowest,omitempty"`
-	// Restarts counts the times paging restarted from the first page because
-	// CircleCI no longer accepted the page token.
+	// Restarts counts paging restarts after a stale page token.
 	Restarts int `json:"restarts,omitempty"`
-	// Newest is the created_at of the newest pipeline seen: the next watermark.
-	Newest time.Time             `json:"newest,omitempty"`
-	Counts activities.SyncCounts `json:"counts"`
-	// LastError is the last error the sync met (see ErrorNote).
-	LastError *ErrorNote `json:"last_error,omitempty"`
+	// Newest is the newest pipeline's created_at: the next watermark.
+	Newest    time.Time             `json:"newest,omitempty"`
+	Counts    activities.SyncCounts `json:"counts"`
+	LastError *ErrorNote            `json:"last_error,omitempty"`
 }
 
 // ProjectSyncResult is the result of ProjectSync.
 type ProjectSyncResult struct {
-	ProjectSlug string `json:"project_slug"`
-	// Incremental is true when the project had a completed sync before.
-	Incremental bool `json:"incremental"`
-	// Watermark is the newest pipeline's created_at seen by this sync (zero if
-	// none).
-	Watermark time.Time             `json:"watermark,omitempty"`
-	Counts    activities.SyncCounts `json:"counts"`
-	// Runs is the number of workflow runs (1 + continue-as-new count).
-	Runs int `json:"runs"`
-	// LastError is the last error the sync met and went on from.
-	LastError *ErrorNote `json:"last_error,omitempty"`
+	ProjectSlug string                `json:"project_slug"`
+	Incremental bool                  `json:"incremental"`
+	Watermark   time.Time             `json:"watermark,omitempty"`
+	Counts      activities.SyncCounts `json:"counts"`
+	Runs        int                   `json:"runs"`
+	LastError   *ErrorNote            `json:"last_error,omitempty"`
 }
 
-// ProgressQuery is the name of the query both workflows answer with their
-// progress (ConnectionProgress or ProjectProgress):
+// ProgressQuery is the query both workflows answer with their progress:
 // `temporal workflow query --workflow-id circleci-sync/acme --name progress`.
 const ProgressQuery = "progress"

@@ -40,17 +40,19 @@ func validInput(projects ...string) ConnectionSyncInput {
 type connMocks struct {
 	verify  func(context.Context, activities.VerifyInput) (activities.VerifyReport, error)
 	resolve func(context.Context, activities.ResolveUsersInput) (activities.ResolveUsersResult, error)
-	// completed receives CompleteConnection's input.
+	// completed receives CompleteCycle's input.
 	completed *activities.CompleteConnectionInput
-	// onComplete, when set, runs in CompleteConnection.
+	// onComplete, when set, runs in CompleteCycle.
 	onComplete func()
-	// skipPlan leaves VerifyConnection and DiscoverProjects unmocked: calling
+	// skipPlan leaves VerifyConnection and DiscoverCycle unmocked: calling
 	// them fails the test.
 	skipPlan bool
+	// cycle are the projects DiscoverCycle found, for CycleProjects.
+	cycle []string
 }
 
 // mockConnectionActivities mocks the connection-level activities.
-func mockConnectionActivities(env *testsuite.TestWorkflowEnvironment, m connMocks) {
+func mockConnectionActivities(env *testsuite.TestWorkflowEnvironment, m *connMocks) {
 	if m.verify == nil {
 		m.verify = func(context.Context, activities.VerifyInput) (activities.VerifyReport, error) {
 			return activities.VerifyReport{Requests: 5}, nil
@@ -63,13 +65,19 @@ func mockConnectionActivities(env *testsuite.TestWorkflowEnvironment, m connMock
 	}
 	if !m.skipPlan {
 		env.OnActivity(a.VerifyConnection, mock.Anything, mock.Anything).Return(m.verify)
-		env.OnActivity(a.DiscoverProjects, mock.Anything, mock.Anything).Return(
-			func(_ context.Context, in activities.DiscoverInput) (activities.DiscoverResult, error) {
-				return activities.DiscoverResult{Projects: in.Projects, Requests: 1}, nil
+		env.OnActivity(a.DiscoverCycle, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, in activities.DiscoverInput) (activities.CycleDiscovery, error) {
+				m.cycle = in.Projects
+				return activities.CycleDiscovery{Projects: len(in.Projects),
+					First: in.Projects[:min(len(in.Projects), activities.CycleFirstProjects)], Requests: 1}, nil
 			})
 	}
-	env.OnActivity(a.ResolveUsers, mock.Anything, mock.Anything).Return(m.resolve)
-	env.OnActivity(a.CompleteConnection, mock.Anything, mock.Anything).Return(
+	env.OnActivity(a.CycleProjects, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CyclePageInput) ([]string, error) {
+			return m.cycle[in.Offset:min(in.Offset+in.Limit, len(m.cycle))], nil
+		}).Maybe()
+	env.OnActivity(a.ResolveCycleUsers, mock.Anything, mock.Anything).Return(m.resolve)
+	env.OnActivity(a.CompleteCycle, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.CompleteConnectionInput) error {
 			if m.completed != nil {
 				*m.completed = in
@@ -122,7 +130,7 @@ func projects(n int) []string {
 
 func TestConnectionSyncBoundsTheFanOut(t *testing.T) {
 	env := newEnv(t)
-	mockConnectionActivities(env, connMocks{})
+	mockConnectionActivities(env, &connMocks{})
 	f := &fakeProjects{}
 	registerFakeProjects(env, f)
 	in := validInput(projects(7)...)
@@ -152,7 +160,7 @@ func TestConnectionSyncIsolatesAFailingProject(t *testing.T) {
 	env := newEnv(t)
 	var resolvedFor []string
 	var completed activities.CompleteConnectionInput
-	mockConnectionActivities(env, connMocks{resolve: func(_ context.Context, in activities.ResolveUsersInput) (activities.ResolveUsersResult, error) {
+	mockConnectionActivities(env, &connMocks{resolve: func(_ context.Context, in activities.ResolveUsersInput) (activities.ResolveUsersResult, error) {
 		resolvedFor = in.Projects
 		return activities.ResolveUsersResult{}, nil
 	}, completed: &completed})
@@ -217,7 +225,7 @@ func TestConnectionSyncRetriesTransientErrors(t *testing.T) {
 		t.Run(e.Error(), func(t *testing.T) {
 			env := newEnv(t)
 			calls := 0
-			mockConnectionActivities(env, connMocks{verify: func(context.Context, activities.VerifyInput) (activities.VerifyReport, error) {
+			mockConnectionActivities(env, &connMocks{verify: func(context.Context, activities.VerifyInput) (activities.VerifyReport, error) {
 				calls++
 				if calls < 3 {
 					return activities.VerifyReport{}, e
@@ -261,7 +269,7 @@ func continuedInput(t *testing.T, err error, out any) {
 
 func TestConnectionSyncContinuesAsNewCarryingItsState(t *testing.T) {
 	env := newEnv(t)
-	mockConnectionActivities(env, connMocks{})
+	mockConnectionActivities(env, &connMocks{})
 	f := &fakeProjects{fail: map[string]error{
 		"gh/acme/repo-00": temporal.NewNonRetryableApplicationError("gone", activities.ErrProjectNotFound, nil),
 	}}
@@ -287,7 +295,8 @@ func TestConnectionSyncContinuesAsNewCarryingItsState(t *testing.T) {
 
 	// The next run neither verifies nor discovers again, and finishes the rest.
 	env2 := newEnv(t)
-	mockConnectionActivities(env2, connMocks{skipPlan: true})
+	env2.SetContinuedExecutionRunID("run-1")
+	mockConnectionActivities(env2, &connMocks{skipPlan: true})
 	f2 := &fakeProjects{}
 	registerFakeProjects(env2, f2)
 	env2.ExecuteWorkflow(ConnectionSyncName, next)
@@ -419,6 +428,7 @@ func TestProjectSyncContinuesAsNewCarryingTheCursor(t *testing.T) {
 
 	// The next run does not plan again and resumes at the carried cursor.
 	env2 := newEnv(t)
+	env2.SetContinuedExecutionRunID("run-1")
 	var seen2 []activities.PageInput
 	seen2 = append(seen2, seen...) // the mock numbers pages by len(seen)
 	mockProjectActivities(env2, activities.ProjectPlan{}, 3, &seen2, &completed, &refreshed)
@@ -479,7 +489,7 @@ func TestProjectSyncRejectsAnEmptyInput(t *testing.T) {
 
 func TestProgressQueryReportsThePhase(t *testing.T) {
 	env := newEnv(t)
-	mockConnectionActivities(env, connMocks{})
+	mockConnectionActivities(env, &connMocks{})
 	registerFakeProjects(env, &fakeProjects{})
 	var during ConnectionProgress
 	env.RegisterDelayedCallback(func() {
@@ -571,7 +581,7 @@ func TestConnectionSyncRetriesAProjectWhoseWorkflowIDIsTaken(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			env := newEnv(t)
-			mockConnectionActivities(env, connMocks{})
+			mockConnectionActivities(env, &connMocks{})
 			f := &fakeProjects{}
 			registerFakeProjects(env, f)
 			env.RegisterWorkflowWithOptions(func(ctx workflow.Context, d time.Duration) error {

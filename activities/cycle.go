@@ -1,0 +1,142 @@
+package activities
+
+import (
+	"context"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/circleci-sync/circleci-sync/store"
+)
+
+// The cycle activities keep a ConnectionSync cycle's project list and the
+// connection's new record in the store (store.Cycle, keyed by the workflow ID),
+// so that the workflow carries neither, and the record changes only when the
+// cycle completes.
+
+// CycleFirstProjects is how many of the cycle's projects DiscoverCycle returns.
+const CycleFirstProjects = 200
+
+// CycleDiscovery is DiscoverCycle's result.
+type CycleDiscovery struct {
+	// Projects counts the cycle's projects; First are the first of them (at most
+	// CycleFirstProjects), the others are read with CycleProjects.
+	Projects int      `json:"projects"`
+	First    []string `json:"first"`
+	Requests int64    `json:"requests"`
+}
+
+// CyclePageInput asks for the cycle's projects from Offset, at most Limit.
+type CyclePageInput struct {
+	Offset int `json:"offset"`
+	Limit  int `json:"limit"`
+}
+
+// DiscoverCycle runs DiscoverProjects and keeps its projects, and the record it
+// would save, as the calling workflow's cycle.
+func (a *Activities) DiscoverCycle(ctx context.Context, in DiscoverInput) (CycleDiscovery, error) {
+	if err := a.checkStore(); err != nil {
+		return CycleDiscovery{}, err
+	}
+	staging := &stagingStore{Store: a.Store}
+	discovering := *a
+	discovering.Store = staging
+	res, err := discovering.DiscoverProjects(ctx, in)
+	if err != nil {
+		return CycleDiscovery{Requests: res.Requests}, err
+	}
+	c := store.Cycle{WorkflowID: workflowID(ctx), ConnectionID: in.Connection.ConnectionID, Projects: res.Projects,
+		Staged: staging.staged}
+	if err := a.Store.SaveCycle(ctx, c); err != nil {
+		return CycleDiscovery{}, applicationError(ctx, err, "save the cycle of connection "+c.ConnectionID)
+	}
+	return CycleDiscovery{Projects: len(res.Projects), First: res.Projects[:min(len(res.Projects), CycleFirstProjects)],
+		Requests: res.Requests}, nil
+}
+
+// CycleProjects returns a page of the calling workflow's cycle projects.
+func (a *Activities) CycleProjects(ctx context.Context, in CyclePageInput) ([]string, error) {
+	c, err := a.cycle(ctx)
+	if err != nil {
+		return nil, err
+	}
+	from := min(max(in.Offset, 0), len(c.Projects))
+	return c.Projects[from:min(from+max(in.Limit, 0), len(c.Projects))], nil
+}
+
+// ResolveCycleUsers is ResolveUsers for the cycle's projects (in.Projects when
+// given).
+func (a *Activities) ResolveCycleUsers(ctx context.Context, in ResolveUsersInput) (ResolveUsersResult, error) {
+	if in.Projects == nil {
+		c, err := a.cycle(ctx)
+		if err != nil {
+			return ResolveUsersResult{}, err
+		}
+		in.Projects = c.Projects
+	}
+	return a.ResolveUsers(ctx, in)
+}
+
+// CompleteCycle is CompleteConnection for the cycle's projects (in.Projects
+// when given), from the record its discovery staged; then the cycle is dropped.
+func (a *Activities) CompleteCycle(ctx context.Context, in CompleteConnectionInput) error {
+	c, err := a.cycle(ctx)
+	if err != nil {
+		return err
+	}
+	if in.Projects == nil {
+		in.Projects = c.Projects
+	}
+	completing := *a
+	completing.Store = completingStore{Store: a.Store, staged: c.Staged}
+	if err := completing.CompleteConnection(ctx, in); err != nil {
+		return err
+	}
+	if err := a.Store.DropCycle(ctx, c.WorkflowID); err != nil {
+		return applicationError(ctx, err, "drop the cycle of connection "+in.Connection.ConnectionID)
+	}
+	return nil
+}
+
+// cycle reads the calling workflow's cycle (an empty one when there is none:
+// completed already, for a retried CompleteCycle).
+func (a *Activities) cycle(ctx context.Context) (store.Cycle, error) {
+	if err := a.checkStore(); err != nil {
+		return store.Cycle{}, err
+	}
+	c, _, err := a.Store.Cycle(ctx, workflowID(ctx))
+	if err != nil {
+		return store.Cycle{}, applicationError(ctx, err, "read the cycle of workflow "+workflowID(ctx))
+	}
+	c.WorkflowID = workflowID(ctx)
+	return c, nil
+}
+
+// workflowID is the calling workflow's ID.
+func workflowID(ctx context.Context) string {
+	return activity.GetInfo(ctx).WorkflowExecution.ID
+}
+
+// stagingStore keeps the connection state it is asked to save, instead of
+// saving it.
+type stagingStore struct {
+	store.Store
+	staged *store.ConnectionState
+}
+
+func (s *stagingStore) SaveConnectionState(_ context.Context, st store.ConnectionState) error {
+	s.staged = &st
+	return nil
+}
+
+// completingStore reads a connection's state as staged (when it was).
+type completingStore struct {
+	store.Store
+	staged *store.ConnectionState
+}
+
+func (s completingStore) ConnectionState(ctx context.Context, id string) (store.ConnectionState, error) {
+	if s.staged != nil {
+		return *s.staged, nil
+	}
+	return s.Store.ConnectionState(ctx, id)
+}

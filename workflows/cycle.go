@@ -1,0 +1,139 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/circleci-sync/circleci-sync/activities"
+)
+
+// cycle runs the sync cycle from where the state stands.
+func (r *connectionRun) cycle(ctx workflow.Context) (ConnectionSyncResult, error) {
+	st := r.st
+	if !st.Verified {
+		if err := r.verify(ctx); err != nil {
+			return ConnectionSyncResult{}, err
+		}
+	}
+	if !st.Discovered {
+		if err := r.discover(ctx); err != nil {
+			return ConnectionSyncResult{}, err
+		}
+	}
+	r.begin(ctx, PhaseProjects)
+	if err := r.runProjects(ctx); err != nil {
+		return ConnectionSyncResult{}, err
+	}
+	if st.more() {
+		// Every child of this run has finished: go on with the rest in a new run.
+		st.Runs++
+		next := *st
+		return ConnectionSyncResult{}, r.continueAsNew(ctx, &next)
+	}
+	if err := r.resolveUsers(ctx); err != nil {
+		return ConnectionSyncResult{}, err
+	}
+	res := r.result()
+	return res, r.complete(ctx, res)
+}
+
+// begin enters phase; from now on a resync request goes to the next cycle.
+func (r *connectionRun) begin(ctx workflow.Context, phase string) {
+	r.st.Begun = true
+	r.setPhase(ctx, phase)
+}
+
+// exec runs an activity, noting a failure as the last error.
+func (r *connectionRun) exec(ctx workflow.Context, what string, fn, arg, result any) error {
+	err := workflow.ExecuteActivity(summarized(ctx, what), fn, arg).Get(ctx, result)
+	if err != nil {
+		noteError(ctx, &r.st.LastError, what, describe(err))
+	}
+	return err
+}
+
+// verify checks the connection with CircleCI.
+func (r *connectionRun) verify(ctx workflow.Context) error {
+	r.begin(ctx, PhaseVerify)
+	var report activities.VerifyReport
+	err := r.exec(withShortActivity(ctx), fmt.Sprintf("verify connection %s (%s)", r.in.ConnectionID, r.in.OrgSlug),
+		a.VerifyConnection, activities.VerifyInput{Connection: r.in.connection(), Projects: r.in.Projects}, &report)
+	if err == nil {
+		r.st.Verified = true
+		r.st.Requests += report.Requests
+	}
+	return err
+}
+
+// discover lists the cycle's projects into the store.
+func (r *connectionRun) discover(ctx workflow.Context) error {
+	r.begin(ctx, PhaseDiscover)
+	var found activities.CycleDiscovery
+	err := r.exec(withPageActivity(ctx), "discover the projects of "+r.in.OrgSlug, a.DiscoverCycle,
+		activities.DiscoverInput{Connection: r.in.connection(), Projects: r.in.Projects,
+			FreshFor: r.in.RediscoverAfter.D()}, &found)
+	if err == nil {
+		r.st.Discovered = true
+		r.st.Total, r.st.Projects = found.Projects, found.First
+		r.st.Requests += found.Requests
+	}
+	return err
+}
+
+// nextWindow reads the cycle's next projects from the store.
+func (r *connectionRun) nextWindow(ctx workflow.Context) error {
+	st := r.st
+	offset := st.Offset + len(st.Projects)
+	var slugs []string
+	err := r.exec(withShortActivity(ctx), fmt.Sprintf("read projects %d to %d", offset+1, offset+ProjectWindow),
+		a.CycleProjects, activities.CyclePageInput{Offset: offset, Limit: ProjectWindow}, &slugs)
+	if err == nil && len(slugs) == 0 {
+		err = temporal.NewNonRetryableApplicationError(fmt.Sprintf("the cycle's projects from %d are not in the store",
+			offset), activities.ErrInvalidInput, nil)
+	}
+	if err == nil {
+		st.Offset, st.Projects, st.Next = offset, slugs, 0
+	}
+	return err
+}
+
+// resolveUsers fetches the users the cycle's projects reference.
+func (r *connectionRun) resolveUsers(ctx workflow.Context) error {
+	r.setPhase(ctx, PhaseUsers)
+	var users activities.ResolveUsersResult
+	err := r.exec(withPageActivity(ctx), "resolve the users of connection "+r.in.ConnectionID, a.ResolveCycleUsers,
+		activities.ResolveUsersInput{Connection: r.in.connection(), Projects: r.st.allProjects(),
+			FreshFor: r.in.UsersFreshFor.D()}, &users)
+	if err == nil {
+		r.st.Users = &users
+	}
+	return err
+}
+
+// result sums the cycle up; it lists the outcomes the state kept.
+func (r *connectionRun) result() ConnectionSyncResult {
+	st := r.st
+	res := ConnectionSyncResult{ConnectionID: r.in.ConnectionID, Cycle: st.Cycle, Users: *st.Users, Runs: st.Runs + 1,
+		FailedProjects: st.Failed, Totals: st.Totals, Projects: slices.Clone(st.Outcomes)}
+	slices.SortFunc(res.Projects, func(x, y ProjectOutcome) int { return strings.Compare(x.ProjectSlug, y.ProjectSlug) })
+	res.OmittedProjects = st.Completed + st.Failed - len(res.Projects)
+	res.Totals.Add(st.Users.Counts)
+	res.Totals.Requests += st.Requests
+	return res
+}
+
+// complete records the cycle and its projects, less those found missing
+// (unless all were: the token more likely lost its access).
+func (r *connectionRun) complete(ctx workflow.Context, res ConnectionSyncResult) error {
+	missing := r.st.Missing
+	if r.st.NotFound >= r.st.Total {
+		missing = nil
+	}
+	return r.exec(withShortActivity(ctx), "record the cycle of connection "+r.in.ConnectionID, a.CompleteCycle,
+		activities.CompleteConnectionInput{Connection: r.in.connection(), Projects: r.st.allProjects(), Missing: missing,
+			Counts: res.Totals, Failed: int64(res.FailedProjects)}, nil)
+}

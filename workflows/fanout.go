@@ -1,0 +1,135 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// A project whose child workflow ID is taken is started again that many times,
+// that far apart, then reported "already_running".
+const (
+	ChildIDTakenRetries    = 5
+	ChildIDTakenRetryDelay = 10 * time.Second
+)
+
+// fanOut is the state of runProjects: the children and retry timers sel waits on.
+type fanOut struct {
+	sel              workflow.Selector
+	running, pending int
+	started          int
+	tries            map[string]int // looked up only, never ranged over
+}
+
+// runProjects runs the children, at most MaxConcurrentProjects at a time, until
+// all have finished or, when continue-as-new is suggested, the running ones.
+func (r *connectionRun) runProjects(ctx workflow.Context) error {
+	f := &fanOut{sel: workflow.NewSelector(ctx), tries: map[string]int{}}
+	for {
+		// Every run starts at least one child, so a sync always progresses.
+		if r.st.more() && f.running < r.in.MaxConcurrentProjects && !(f.started > 0 && continueAsNewSuggested(ctx)) {
+			if r.st.windowUsedUp() {
+				if err := r.nextWindow(ctx); err != nil {
+					return err
+				}
+			}
+			r.startProject(ctx, f, r.st.next())
+			continue
+		}
+		if f.pending == 0 {
+			return ctx.Err()
+		}
+		f.sel.Select(ctx)
+		f.pending--
+	}
+}
+
+// startProject starts the child of slug and registers what its end does.
+func (r *connectionRun) startProject(ctx workflow.Context, f *fanOut, slug string) {
+	in, st := r.in, r.st
+	id := ProjectWorkflowID(in.ConnectionID, slug)
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:    id,
+		StaticSummary: fmt.Sprintf("CircleCI project %s (connection %s, cycle %d)", slug, in.ConnectionID, st.Cycle),
+		StaticDetails: projectDetails(in, slug, st.Cycle),
+	})
+	child := ProjectSyncInput{Connection: in.connection(), ProjectSlug: slug, Since: in.since(),
+		Overlap: *in.Overlap, RerunWindow: *in.RerunWindow, SearchAttributes: st.SearchAttributes}
+	fut := workflow.ExecuteChildWorkflow(cctx, ProjectSyncName, child)
+	st.InFlight = append(st.InFlight, slug)
+	f.running++
+	f.pending++
+	f.started++
+	r.refresh(ctx)
+	f.sel.AddFuture(fut, func(fut workflow.Future) {
+		var res ProjectSyncResult
+		err := fut.Get(ctx, &res)
+		f.running--
+		st.InFlight = slices.DeleteFunc(st.InFlight, func(s string) bool { return s == slug })
+		if childIDTaken(err) && f.tries[slug] < ChildIDTakenRetries {
+			r.retryLater(ctx, f, slug)
+			return
+		}
+		r.finished(ctx, projectOutcome(slug, id, res, err), res.LastError)
+	})
+}
+
+// retryLater starts slug again after ChildIDTakenRetryDelay.
+func (r *connectionRun) retryLater(ctx workflow.Context, f *fanOut, slug string) {
+	f.tries[slug]++
+	f.pending++
+	timer := workflow.NewTimerWithOptions(ctx, ChildIDTakenRetryDelay, workflow.TimerOptions{
+		Summary: "start project " + slug + " again: its workflow ID is taken",
+	})
+	f.sel.AddFuture(timer, func(workflow.Future) { r.st.Retry = append(r.st.Retry, slug) })
+}
+
+// finished records a project's outcome and its last error.
+func (r *connectionRun) finished(ctx workflow.Context, o ProjectOutcome, last *ErrorNote) {
+	if o.Status == ProjectFailed {
+		noteError(ctx, &r.st.LastError, "project "+o.ProjectSlug, o.ErrorType+": "+o.Error)
+	} else if last != nil {
+		r.st.LastError = last
+	}
+	r.st.record(o)
+	r.refresh(ctx)
+}
+
+// projectDetails is a child's StaticDetails (Markdown).
+func projectDetails(in ConnectionSyncInput, slug string, cycle int) string {
+	since := in.Since
+	if since == "" {
+		since = "all history"
+	}
+	return fmt.Sprintf("Project **%s** of organisation **%s**, connection **%s** (%s), cycle %d.\n\n"+
+		"- first sync from: %s\n- incremental overlap: %s, rerun window: %s\n- parent: `%s`\n",
+		slug, in.OrgSlug, in.ConnectionID, in.BaseURL, cycle, since, in.Overlap.D(), in.RerunWindow.D(),
+		ConnectionWorkflowID(in.ConnectionID))
+}
+
+// since is the input's since as a time (zero when unset; Validate checked it).
+func (in ConnectionSyncInput) since() time.Time {
+	t, _ := parseSince(in.Since)
+	return t
+}
+
+// childIDTaken tells whether a child could not start: its workflow ID is in use.
+func childIDTaken(err error) bool {
+	var started *temporal.ChildWorkflowExecutionAlreadyStartedError
+	return errors.As(err, &started) || temporal.IsWorkflowExecutionAlreadyStartedError(err)
+}
+
+// projectOutcome describes how a project's child ended.
+func projectOutcome(slug, id string, r ProjectSyncResult, err error) ProjectOutcome {
+	o := ProjectOutcome{ProjectSlug: slug, WorkflowID: id, Status: ProjectCompleted, Incremental: r.Incremental,
+		Counts: r.Counts}
+	if err != nil {
+		o.Status = ProjectFailed
+		o.ErrorType, o.Error = describeFailure(err)
+	}
+	return o
+}
