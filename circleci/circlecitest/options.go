@@ -26,6 +26,9 @@ const (
 	PageSize = 20
 	// DefaultAdvanceStep is how far Advance moves the clock when Advance.Step is 0.
 	DefaultAdvanceStep = time.Hour
+	// DefaultRerunMinAge is the least age of a pipeline Advance reruns when
+	// Advance.RerunMinAge is 0.
+	DefaultRerunMinAge = 24 * time.Hour
 )
 
 // DefaultNow is the dataset clock when Options.Now is zero: the data never depends on
