@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/circleci-sync/circleci-sync/circleci"
+	"github.com/circleci-sync/circleci-sync/internal/testenv"
 )
 
 // releaseTables are the tables a release database holds rows in.
@@ -37,7 +38,7 @@ func TestMigrateFromRelease(t *testing.T) {
 		checkReleaseMigration(t, db, "sqlite://"+path)
 	})
 	t.Run("postgres", func(t *testing.T) {
-		u := newTestSchema(t)
+		u := testenv.PostgresURL(t)
 		conn, err := pgx.Connect(context.Background(), u)
 		require.NoError(t, err)
 		_, err = conn.Exec(context.Background(), string(gunzip(t, "testdata/release/release-postgres.sql.gz")))
