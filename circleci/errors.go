@@ -49,6 +49,9 @@ const (
 	// NotFoundPageToken is a 404 on a request with a page token: restart the listing
 	// later; the entity is not missing.
 	NotFoundPageToken NotFoundKind = "stale_page_token"
+	// NotFoundWorkflowName is a 404 on a workflow name's Insights runs: no workflow
+	// of that name (renamed, or never run); the project answers "Project not found".
+	NotFoundWorkflowName NotFoundKind = "workflow_name_missing"
 	// NotFoundEntity is any other 404: the entity does not exist or is not visible.
 	NotFoundEntity NotFoundKind = "not_found"
 )
@@ -166,6 +169,11 @@ func (e *Error) NotFoundKind() NotFoundKind {
 	case e.Route == RoutePipelineWorkflow || e.Route == RouteWorkflowJobs:
 		return NotFoundExpired
 	case e.Route == RouteProject || strings.HasPrefix(e.Route, RouteProject+"/"):
+		return NotFoundProject
+	case e.Route == RouteInsightsWorkflows || e.Route == RouteInsightsRuns:
+		if e.Route == RouteInsightsRuns && !strings.EqualFold(e.Message, "Project not found") {
+			return NotFoundWorkflowName
+		}
 		return NotFoundProject
 	}
 	return NotFoundEntity

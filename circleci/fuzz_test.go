@@ -31,6 +31,10 @@ var fuzzSeeds = []string{
 	`{"id":"w","created_at":"not a time"}`,
 	`{"items":{"id":"x"},"next_page_token":[]}`,
 	`[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]`,
+	`{"items":[{"id":"r","branch":"main","duration":null,"created_at":"2026-01-01T00:00:00Z","stopped_at":null,` +
+		`"credits_used":3,"status":null,"is_approval":false}],"next_page_token":"t"}`,
+	`{"items":[{"name":"build and test","metrics":{"total_runs":1,"mttr":null,"duration_metrics":{"min":null}},` +
+		`"window_start":"2026-01-01T00:00:00Z","window_end":"2026-01-01T00:00:00Z","project_id":"p"}]}`,
 }
 
 // decodeCase runs body through the client's decoding path for one response type,
@@ -102,6 +106,12 @@ func FuzzDecode(f *testing.F) {
 		})
 		decodeCase(t, c, RouteWorkflowJobs, body, decodePage[Job], func(p Page[Job]) {
 			checkPage(t, p, func(x Job) (string, json.RawMessage) { return x.ID, x.Raw })
+		})
+		decodeCase(t, c, RouteInsightsRuns, body, decodePage[WorkflowRun], func(p Page[WorkflowRun]) {
+			checkPage(t, p, func(x WorkflowRun) (string, json.RawMessage) { return x.ID, x.Raw })
+		})
+		decodeCase(t, c, RouteInsightsWorkflows, body, decodePage[WorkflowSummary], func(p Page[WorkflowSummary]) {
+			checkPage(t, p, func(x WorkflowSummary) (string, json.RawMessage) { return x.Name, x.Raw })
 		})
 		decodeCase(t, c, RoutePipeline, body, decodeObject[Pipeline], func(x Pipeline) {
 			checkRaw(t, "pipeline", x.Raw)

@@ -298,7 +298,7 @@ func jobRow(j circleci.Job, now time.Time) ([]any, error) {
 		}
 	}
 	return []any{
-		j.ID, j.WorkflowID, j.ProjectSlug,
+		j.WorkflowID, j.ID, j.ProjectSlug,
 		optInt(j.JobNumber), j.Name, j.Type, j.Status,
 		startedAt, stoppedAt,
 		optString(j.ApprovedBy), optString(j.CanceledBy), optString(j.ApprovalRequestID),

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"sync"
@@ -287,17 +288,20 @@ func (m *fuzzModel) apply(item any) bool {
 		}
 		m.workflows[it.ID] = it
 	case circleci.Job:
-		old, ok := m.jobs[it.ID]
+		old, ok := m.jobs[jobKey(it.WorkflowID, it.ID)]
 		if ok && (!terminalAccepts(circleci.IsTerminalJobStatus, old.Status, it.Status, old.StoppedAt, it.StoppedAt) ||
 			reflect.DeepEqual(old, it)) {
 			return false
 		}
-		m.jobs[it.ID] = it
+		m.jobs[jobKey(it.WorkflowID, it.ID)] = it
 	}
 	return true
 }
 
-// fuzzState is what the fuzz test reads back: rows by id.
+// jobKey names a job row, one per (workflow, job), unambiguously.
+func jobKey(workflowID, id string) string { return fmt.Sprintf("%q/%q", workflowID, id) }
+
+// fuzzState is what the fuzz test reads back: rows by id (jobs by jobKey).
 type fuzzState struct {
 	pipelines, workflows, jobs map[string]map[string]any
 }
@@ -310,10 +314,17 @@ func readFuzzState(t *testing.T, st Store) fuzzState {
 		}
 		return out
 	}
+	byJobKey := func(rows []map[string]any) map[string]map[string]any {
+		out := map[string]map[string]any{}
+		for _, r := range rows {
+			out[jobKey(r["workflow_id"].(string), r["id"].(string))] = r
+		}
+		return out
+	}
 	return fuzzState{
 		pipelines: byID(readRows(t, st, pipelinesTable, "")),
 		workflows: byID(readRows(t, st, workflowsTable, "")),
-		jobs:      byID(readRows(t, st, jobsTable, "")),
+		jobs:      byJobKey(readRows(t, st, jobsTable, "")),
 	}
 }
 

@@ -74,12 +74,12 @@ func TestRoundTripEveryField(t *testing.T) {
 			"approved_by": "u4", "canceled_by": "u5", "approval_request_id": "req-1",
 			"dependencies": `["build","lint"]`, "requires": `{"build":["success"]}`, "raw": `{"id":"j-full"}`,
 			"synced_at": stamp,
-		}, readRow(t, st, jobsTable, "j-full"))
+		}, readRow(t, st, jobsTable, "w-full", "j-full"))
 		requireRow(t, jobsTable, map[string]any{
 			"workflow_id": "w-bare", "project_slug": "", "job_number": nil, "type": "", "status": "blocked",
 			"started_at": nil, "stopped_at": nil, "approved_by": nil, "canceled_by": nil,
 			"approval_request_id": nil, "dependencies": `[]`, "requires": nil, "raw": nil,
-		}, readRow(t, st, jobsTable, "j-bare"))
+		}, readRow(t, st, jobsTable, "w-bare", "j-bare"))
 
 		requireRow(t, usersTable, map[string]any{
 			"id": "u1", "login": "ann", "name": "Ann", "avatar_url": "https://a/ann.png", "raw": `{"id":"u1"}`,
@@ -210,12 +210,12 @@ func TestVersionGuard(t *testing.T) {
 	kinds := []struct {
 		name  string
 		table *table
-		id    string
+		key   []string
 		steps []guardStep
 		batch func(s guardStep) Batch
 	}{
 		{
-			name: "workflows", table: workflowsTable, id: "w1",
+			name: "workflows", table: workflowsTable, key: []string{"w1"},
 			steps: guardSteps("running", "success", "failed", "canceled", "on_hold"),
 			batch: func(s guardStep) Batch {
 				w := newWorkflow("w1", "p1", "gh/o/r", s.status, s.stopped)
@@ -224,7 +224,7 @@ func TestVersionGuard(t *testing.T) {
 			},
 		},
 		{
-			name: "jobs", table: jobsTable, id: "j1",
+			name: "jobs", table: jobsTable, key: []string{"w1", "j1"},
 			steps: guardSteps("running", "success", "failed", "canceled", "queued"),
 			batch: func(s guardStep) Batch {
 				j := newJob("j1", "w1", "gh/o/r", s.status, s.stopped)
@@ -250,7 +250,7 @@ func TestVersionGuard(t *testing.T) {
 						stopped = *want.stopped
 					}
 					requireRow(t, k.table, map[string]any{"status": want.status, "stopped_at": stopped, "name": want.name},
-						readRow(t, st, k.table, k.id))
+						readRow(t, st, k.table, k.key...))
 				}
 			})
 		})
@@ -272,7 +272,7 @@ func TestOlderSnapshotNeverOverwritesTerminal(t *testing.T) {
 		write(t, st, Batch{Workflows: []circleci.Workflow{newer, older}, Jobs: []circleci.Job{olderJob, newerJob, olderJob}})
 
 		requireRow(t, workflowsTable, map[string]any{"status": "failed", "stopped_at": at(9)}, readRow(t, st, workflowsTable, "w1"))
-		requireRow(t, jobsTable, map[string]any{"status": "failed", "stopped_at": at(9)}, readRow(t, st, jobsTable, "j1"))
+		requireRow(t, jobsTable, map[string]any{"status": "failed", "stopped_at": at(9)}, readRow(t, st, jobsTable, "w1", "j1"))
 		require.Equal(t, Counts{Workflows: 1, Jobs: 1}, counts(t, st))
 	})
 }

@@ -117,17 +117,19 @@ var (
 		skipIdentical: true,
 	}
 
+	// jobsTable has a row per (workflow, job): a rerun from failed lists the original's
+	// successful jobs, same id, under the new workflow, and each workflow keeps them.
 	jobsTable = &table{
 		name: "circleci_jobs",
 		cols: []column{
-			{"id", colText}, {"workflow_id", colText}, {"project_slug", colText},
+			{"workflow_id", colText}, {"id", colText}, {"project_slug", colText},
 			{"job_number", colInt}, {"name", colText}, {"type", colText}, {"status", colText},
 			{"started_at", colTime}, {"stopped_at", colTime},
 			{"approved_by", colText}, {"canceled_by", colText}, {"approval_request_id", colText},
 			{"dependencies", colJSON}, {"requires", colJSON},
 			{"raw", colJSON}, {"synced_at", colTime},
 		},
-		keyLen:        1,
+		keyLen:        2,
 		stamp:         "synced_at",
 		guard:         terminalGuard("circleci_jobs", terminalJobSQL),
 		skipIdentical: true,

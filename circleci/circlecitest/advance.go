@@ -16,28 +16,37 @@ type Advance struct {
 	// its run would (one in four running ones with a failed job, its dependents not_run).
 	// Pipelines' updated_at does not change.
 	FinishRunning bool `json:"finish_running"`
-	// Reruns adds a rerun workflow (with new jobs) to that many older, finished
-	// pipelines, without changing their updated_at, as on CircleCI.
+	// Reruns reruns from start a workflow of that many older, finished pipelines: a
+	// new workflow with new jobs. As on CircleCI, the pipeline's updated_at stays.
 	Reruns int `json:"reruns"`
+	// RerunsFromFailed reruns from failed a failed workflow of that many older,
+	// finished pipelines: the new workflow lists the original's successful build jobs
+	// as they are (same id, number and times) and runs the others again.
+	RerunsFromFailed int `json:"reruns_from_failed"`
+	// RerunMinAge: both kinds rerun only pipelines created at least this long ago
+	// (default DefaultRerunMinAge; weeks force reruns on old pipelines).
+	RerunMinAge time.Duration `json:"rerun_min_age"`
 	// Step is how far the clock moves (default DefaultAdvanceStep, at least a minute).
 	Step time.Duration `json:"step"`
 }
 
-// MarshalJSON writes Step as a Go duration string.
+// MarshalJSON writes Step and RerunMinAge as Go duration strings.
 func (a Advance) MarshalJSON() ([]byte, error) {
 	type plain Advance
 	return json.Marshal(struct {
 		plain
-		Step string `json:"step"`
-	}{plain(a), a.Step.String()})
+		Step        string `json:"step"`
+		RerunMinAge string `json:"rerun_min_age"`
+	}{plain(a), a.Step.String(), a.RerunMinAge.String()})
 }
 
-// UnmarshalJSON reads Step as a Go duration string ("90m") or nanoseconds.
+// UnmarshalJSON reads Step and RerunMinAge as Go duration strings ("90m") or nanoseconds.
 func (a *Advance) UnmarshalJSON(b []byte) error {
 	type plain Advance
 	var v struct {
 		plain
-		Step json.RawMessage `json:"step"`
+		Step        json.RawMessage `json:"step"`
+		RerunMinAge json.RawMessage `json:"rerun_min_age"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
@@ -46,8 +55,12 @@ func (a *Advance) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return fmt.Errorf("step: %w", err)
 	}
+	age, err := parseJSONDuration(v.RerunMinAge)
+	if err != nil {
+		return fmt.Errorf("rerun_min_age: %w", err)
+	}
 	*a = Advance(v.plain)
-	a.Step = d
+	a.Step, a.RerunMinAge = d, age
 	return nil
 }
 
@@ -67,6 +80,12 @@ type AdvanceResult struct {
 	RerunPipelines []string `json:"rerun_pipelines"`
 	// RerunWorkflows are the new workflows, in the order of RerunPipelines.
 	RerunWorkflows []string `json:"rerun_workflows"`
+	// RerunFromFailedPipelines are the pipelines rerun from failed.
+	RerunFromFailedPipelines []string `json:"rerun_from_failed_pipelines"`
+	// RerunFromFailedWorkflows are their new workflows, in the same order.
+	RerunFromFailedWorkflows []string `json:"rerun_from_failed_workflows"`
+	// ReusedJobs counts the jobs those workflows list from their originals.
+	ReusedJobs int `json:"reused_jobs"`
 }
 
 // Advance moves the dataset clock by a.Step and applies a (see Advance).
@@ -86,12 +105,20 @@ func (w *world) advance(a Advance, sets faultSets) AdvanceResult {
 	old := w.now
 	w.now = old.Add(step).Truncate(time.Millisecond)
 	res := AdvanceResult{Now: w.now, NewPipelines: []string{}, FinishedWorkflows: []string{}, FinishedJobs: []string{},
-		NotRunJobs: []string{}, RerunPipelines: []string{}, RerunWorkflows: []string{}}
+		NotRunJobs: []string{}, RerunPipelines: []string{}, RerunWorkflows: []string{},
+		RerunFromFailedPipelines: []string{}, RerunFromFailedWorkflows: []string{}}
+	minAge := a.RerunMinAge
+	if minAge <= 0 {
+		minAge = DefaultRerunMinAge
+	}
 	if a.FinishRunning {
 		w.finishRunning(g, old, &res)
 	}
 	if a.Reruns > 0 {
-		w.rerun(g, a.Reruns, sets, &res)
+		w.rerun(g, a.Reruns, w.rerunCandidates(minAge, sets), &res)
+	}
+	if a.RerunsFromFailed > 0 {
+		w.rerunFromFailed(g, a.RerunsFromFailed, w.rerunCandidates(minAge, sets), &res)
 	}
 	if a.NewPipelines > 0 {
 		w.addNewPipelines(g, a.NewPipelines, old, &res)
@@ -162,17 +189,8 @@ func (w *world) finishRunning(g gen, old time.Time, res *AdvanceResult) {
 	}
 }
 
-// rerun adds a rerun workflow to n older finished pipelines.
-func (w *world) rerun(g gen, n int, sets faultSets, res *AdvanceResult) {
-	var candidates []*Pipeline
-	cutoff := w.now.Add(-24 * time.Hour)
-	for _, p := range w.all {
-		if p.State != pipelineStateCreated || !p.CreatedAt.Before(cutoff) || len(w.wfByPipeline[p.ID]) == 0 ||
-			!w.pipelineFinished(p.ID) || sets.broken[p.ID] || sets.expired[p.ID] {
-			continue
-		}
-		candidates = append(candidates, p)
-	}
+// rerun reruns from start a workflow of n of the candidates.
+func (w *world) rerun(g gen, n int, candidates []*Pipeline, res *AdvanceResult) {
 	candidates = shuffled(g.r, candidates)
 	for _, p := range candidates[:min(n, len(candidates))] {
 		wfs := w.wfByPipeline[p.ID]

@@ -73,11 +73,14 @@ var CorruptionRoutes = map[string]string{
 	"workflow_jobs":           RouteWorkflowJobs,
 	"user":                    RouteUser,
 	"followed_projects":       RouteFollowedProjects,
+	"insights_workflows":      RouteInsightsWorkflows,
+	"insights_runs":           RouteInsightsRuns,
 }
 
 // listRoutes are the routes that answer {"items":[…],"next_page_token":…}.
 var listRoutes = map[string]bool{
 	RoutePipelines: true, RoutePipelineWorkflows: true, RouteProjectPipelines: true, RouteWorkflowJobs: true,
+	RouteInsightsWorkflows: true, RouteInsightsRuns: true,
 }
 
 // canonicalRoute returns the Stats route key (or AnyRoute) Corruption.Route names.

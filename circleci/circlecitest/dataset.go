@@ -17,7 +17,8 @@ type Dataset struct {
 	Pipelines []Pipeline `json:"pipelines"`
 	// Workflows of all pipelines, in pipeline order, each pipeline's newest first.
 	Workflows []Workflow `json:"workflows"`
-	// Jobs of all workflows, in workflow order, each in its list order.
+	// Jobs of all workflows, in workflow order, each in its list order (a job reused
+	// by a rerun from failed once per workflow, with that WorkflowID).
 	Jobs []Job `json:"jobs"`
 	// Users, including the missing ones (see MissingUsers).
 	Users []User `json:"users"`

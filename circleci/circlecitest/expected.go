@@ -16,7 +16,7 @@ type Expected struct {
 	Pipelines []Pipeline `json:"pipelines"`
 	// Workflows of the pipelines whose workflow list answers.
 	Workflows []Workflow `json:"workflows"`
-	// Jobs of those workflows.
+	// Jobs of those workflows; a job a rerun from failed reuses is in each of its workflows.
 	Jobs []Job `json:"jobs"`
 	// Users referenced (started_by, canceled_by, errored_by, approved_by) by
 	// those workflows and jobs, except the missing ones.

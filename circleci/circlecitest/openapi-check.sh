@@ -7,8 +7,9 @@
 # /me/collaborations, org pipeline lists, project + project pipeline lists for
 # each slug style (gh/, bb/, circleci/) with paging and a branch filter,
 # pipeline by number, pipeline by id, workflow lists, workflow by id, job
-# lists (every page), users, and a few error answers — and counts the
-# violations Prism reports.
+# lists (every page), users, Insights summaries and runs (paging, branch and
+# date filters, odd names escaped as one segment), and a few error answers —
+# and counts the violations Prism reports.
 #
 # Violations that are deliberate deviations from the spec (real CircleCI
 # behaviour, listed in docs/design.md under "Deviations from the spec kept on
@@ -80,7 +81,8 @@ free_port() {
 echo "openapi check: building fakecircleci" >&2
 (cd "$repo" && go build -o "$work/fakecircleci" ./circleci/circlecitest/fakecircleci)
 
-setsid "$work/fakecircleci" -addr 127.0.0.1:0 -seed "$seed" >"$work/fake.out" 2>"$work/fake.err" &
+setsid "$work/fakecircleci" -addr 127.0.0.1:0 -seed "$seed" -odd-projects 2 -odd-workflow-names \
+	>"$work/fake.out" 2>"$work/fake.err" &
 fake_pid=$!
 base=""
 for _ in $(seq 1 100); do
@@ -181,6 +183,35 @@ async function walkPipelines(route, path, extra, marker) {
   return items;
 }
 
+// walkInsights walks the Insights summary and runs of every project (names escaped
+// as one segment), with paging, branch and date filters, and their 400 and 404 answers.
+async function walkInsights(ds) {
+  const sumRoute = "GET /insights/{project-slug}/workflows";
+  const runRoute = "GET /insights/{project-slug}/workflows/{workflow-name}";
+  for (const p of ds.projects) {
+    const slug = enc(p.slug), style = p.slug.split("/")[0];
+    const sums = await walkPipelines(sumRoute, `/insights/${slug}/workflows`, { "all-branches": "true" }, "insights summary");
+    walked.add("insights summary");
+    await check(sumRoute, `/insights/${slug}/workflows?reporting-window=last-7-days&branch=${enc(p.vcs_info.default_branch)}`);
+    const names = [...new Set(ds.workflows.filter(w => w.project_slug === p.slug).map(w => w.name))];
+    for (const name of names) {
+      const path = `/insights/${slug}/workflows/${enc(name)}`;
+      await walkPipelines(runRoute, path, { "all-branches": "true" }, "insights runs");
+      walked.add("insights runs " + style);
+      if (/[ /%]/.test(name)) walked.add("insights odd name");
+    }
+    if (!sums.length) continue;
+    const path = `/insights/${slug}/workflows/${enc(sums[0].name)}`;
+    await walkPipelines(runRoute, path, { "start-date": "2025-11-01T00:00:00Z", "end-date": "2026-01-01T00:00:00Z" }, "insights dates");
+    await walkPipelines(runRoute, path, {}, "insights default branch");
+  }
+  const p = enc(ds.projects[0].slug);
+  await check(runRoute, `/insights/${p}/workflows/${enc("no such workflow")}`);
+  await check(runRoute, `/insights/${p}/workflows/build-and-test?end-date=2026-01-01T00:00:00Z`);
+  // Malformed dates and windows are refused by Prism itself; Go tests cover their 400s.
+  walked.add("insights errors");
+}
+
 (async () => {
   const ds = await (await fetch(fake + "/_fake/dataset")).json();
 
@@ -244,6 +275,8 @@ async function walkPipelines(route, path, extra, marker) {
     await check("GET /user/{id}", `/user/${u}`); walked.add("user");
   }
 
+  await walkInsights(ds);
+
   // Error answers are validated against the operations' "default" response.
   const missing = "00000000-0000-4000-8000-000000000000";
   await check("GET /pipeline/{pipeline-id}", `/pipeline/${missing}`);
@@ -275,7 +308,9 @@ async function walkPipelines(route, path, extra, marker) {
 
   const need = ["me", "collaborations", "org pipelines", "project pipelines gh", "project pipelines bb",
     "project pipelines circleci", "project pipelines gh page 2", "project pipelines bb page 2",
-    "project pipelines circleci page 2", "pipeline", "workflows", "workflow", "jobs", "jobs page 2", "user", "errors", "v1.1 projects"];
+    "project pipelines circleci page 2", "pipeline", "workflows", "workflow", "jobs", "jobs page 2", "user", "errors", "v1.1 projects",
+    "insights summary", "insights runs gh", "insights runs bb", "insights runs circleci", "insights runs page 2",
+    "insights odd name", "insights errors"];
   const notWalked = need.filter(n => !walked.has(n));
 
   const unexpected = violations.filter(v => !v.allowedAs);

@@ -26,6 +26,12 @@ const (
 	PageSize = 20
 	// DefaultAdvanceStep is how far Advance moves the clock when Advance.Step is 0.
 	DefaultAdvanceStep = time.Hour
+	// DefaultRerunMinAge is the least age of a pipeline Advance reruns when
+	// Advance.RerunMinAge is 0.
+	DefaultRerunMinAge = 24 * time.Hour
+	// DefaultInsightsLag is how long a finished run takes to show in Insights when
+	// Options.InsightsLag is 0.
+	DefaultInsightsLag = time.Hour
 )
 
 // DefaultNow is the dataset clock when Options.Now is zero: the data never depends on
@@ -70,6 +76,13 @@ type Options struct {
 	// LimitedProjects is how many projects LimitedToken sees (default
 	// DefaultLimitedProjects when LimitedToken is set).
 	LimitedProjects int
+
+	// InsightsLag is how long after it stops a run shows in Insights (default
+	// DefaultInsightsLag; negative: at once).
+	InsightsLag time.Duration
+	// OddWorkflowNames names the odd projects' workflows OddWorkflowNames (spaces,
+	// '/', '%', unicode), to test escaping; other data stays the same.
+	OddWorkflowNames bool
 
 	// Faults are the faults switched on from the start. They can be changed
 	// later with Server.SetFaults or POST /_fake/faults.

@@ -19,6 +19,7 @@ type routeArgs struct {
 	slug   string // project-slug, unescaped ("gh/acme/api")
 	id     string // pipeline-id, workflow id or user id
 	number string // pipeline-number
+	name   string // workflow-name, unescaped
 }
 
 var unmatched = route{template: "(unmatched)"}
@@ -67,6 +68,9 @@ func matchRoute(r *http.Request) (route, routeArgs) {
 		return unmatched, routeArgs{}
 	}
 	segs := strings.Split(rest, "/")
+	if segs[0] == "insights" {
+		return matchInsightsRoute(segs[1:])
+	}
 	for i, s := range segs {
 		u, err := url.PathUnescape(s)
 		if err != nil || u == "" {

@@ -240,7 +240,14 @@ func (w *world) genPipelines(g gen) {
 // modeTerminal asks newPipeline for workflows that all finished.
 const modeTerminal = "terminal"
 
-func workflowName(k int) string {
+// OddWorkflowNames are the workflow names of odd projects with Options.OddWorkflowNames.
+var OddWorkflowNames = []string{"build and test", "deploy/prod", "100% green", "ünï 🚀"}
+
+// workflowName names the k-th workflow of pipeline p.
+func (w *world) workflowName(p *Pipeline, k int) string {
+	if w.opts.OddWorkflowNames && w.slugIndex[p.ProjectSlug] >= w.opts.Projects && k < len(OddWorkflowNames) {
+		return OddWorkflowNames[k]
+	}
 	names := []string{"build-and-test", "deploy", "nightly", "security-scan"}
 	if k < len(names) {
 		return names[k]

@@ -136,7 +136,7 @@ func (w *world) newWorkflows(g gen, p *Pipeline, mode string, now time.Time) []*
 	wfCreated := p.CreatedAt.Add(g.between(time.Second, 8*time.Second))
 	var wfs []*Workflow
 	for k := range nwf {
-		name := workflowName(k)
+		name := w.workflowName(p, k)
 		wfMode := mode
 		switch {
 		case mode == modeTerminal:

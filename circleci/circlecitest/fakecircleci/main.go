@@ -35,6 +35,14 @@ type config struct {
 	now  string
 }
 
+// oddAndInsightsFlags sets the flags of awkward names and of the Insights routes.
+func oddAndInsightsFlags(fs *flag.FlagSet, o *circlecitest.Options) {
+	fs.IntVar(&o.OddProjects, "odd-projects", 0, "extra projects with awkward names (%, spaces, unicode, quotes, SQL)")
+	fs.BoolVar(&o.OddWorkflowNames, "odd-workflow-names", false, "odd projects' workflows get awkward names (spaces, '/', '%')")
+	fs.DurationVar(&o.InsightsLag, "insights-lag", circlecitest.DefaultInsightsLag,
+		"how long after it stops a run shows in Insights (negative: at once)")
+}
+
 // parseFlags reads the flags, with FAKECIRCLECI_* environment variables as
 // defaults.
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -62,7 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&f.BrokenPipelines, "broken", 0, "pipelines whose workflow list always answers 500")
 	fs.IntVar(&f.ExpiredPipelines, "expired", 0, "oldest pipelines whose workflows and jobs answer 404 (retention)")
 	fs.IntVar(&f.MissingUsers, "missing-users", 0, "referenced users whose /user/{id} answers 404")
-	fs.IntVar(&o.OddProjects, "odd-projects", 0, "extra projects with awkward names (%, spaces, unicode, quotes, SQL)")
+	oddAndInsightsFlags(fs, o)
 	fs.Func("corrupt", `JSON array of corruptions, e.g. '[{"route":"workflow_jobs","kind":"truncated","first":3}]'`,
 		func(v string) error {
 			if strings.TrimSpace(v) == "" {
