@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -107,8 +109,9 @@ type ConnectionSyncInput struct {
 }
 
 // UnmarshalJSON decodes the input field by field, keeping every problem (unknown
-// field, wrong type) for Validate instead of failing: a workflow whose input
-// cannot be decoded would retry its first task forever.
+// or duplicate field, wrong type, invalid UTF-8) for Validate instead of
+// failing: a workflow whose input cannot be decoded would retry its first task
+// forever.
 func (in *ConnectionSyncInput) UnmarshalJSON(b []byte) error {
 	*in = ConnectionSyncInput{}
 	var fields map[string]json.RawMessage
@@ -117,117 +120,138 @@ func (in *ConnectionSyncInput) UnmarshalJSON(b []byte) error {
 			`{"connection_id":"acme","org_slug":"gh/acme"}`)
 		return nil
 	}
-	keys := make([]string, 0, len(fields))
-	for k := range fields {
-		keys = append(keys, k)
+	if k, dup := duplicateKey(b); dup {
+		in.problems = append(in.problems, fmt.Sprintf("the key %s appears twice in one object: name each field once", safeKey(k)))
 	}
-	slices.Sort(keys)
+	keys := slices.Sorted(maps.Keys(fields))
 	for _, k := range keys {
-		raw := fields[k]
-		var dst any
-		switch k {
-		case "connection_id":
-			dst = &in.ConnectionID
-		case "org_slug":
-			dst = &in.OrgSlug
-		case "base_url":
-			dst = &in.BaseURL
-		case "projects":
-			dst = &in.Projects
-		case "token_env":
-			dst = &in.TokenEnv
-		case "since":
-			dst = &in.Since
-		case "max_concurrent_projects":
-			dst = &in.MaxConcurrentProjects
-		case "overlap":
-			dst = &in.Overlap
-		case "rerun_window":
-			dst = &in.RerunWindow
-		case "users_fresh_for":
-			dst = &in.UsersFreshFor
-		case "rediscover_after":
-			dst = &in.RediscoverAfter
-		case "continuous":
-			dst = &in.Continuous
-		case "interval":
-			dst = &in.Interval
-		case "state":
-			dst = &in.State
+		dst := in.field(k)
+		switch {
+		case dst == nil:
+			in.problems = append(in.problems, fmt.Sprintf("unknown field %s", safeKey(k)))
+		case !utf8.Valid(fields[k]):
+			in.problems = append(in.problems, fmt.Sprintf("field %q is not valid UTF-8", k))
 		default:
-			in.problems = append(in.problems, fmt.Sprintf("unknown field %q", k))
-			continue
-		}
-		if err := json.Unmarshal(raw, dst); err != nil {
-			in.problems = append(in.problems, fmt.Sprintf("field %q: %s", k, decodeProblem(err)))
+			if err := json.Unmarshal(fields[k], dst); err != nil {
+				in.problems = append(in.problems, fmt.Sprintf("field %q: %s", k, decodeProblem(k, err)))
+			}
 		}
 	}
 	return nil
 }
 
-// decodeProblem words a JSON decoding error for a user.
-func decodeProblem(err error) string {
-	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
-		return fmt.Sprintf("got a JSON %s, want %s", te.Value, te.Type)
-	}
-	return err.Error()
+// field is where the JSON field k decodes to, nil for an unknown field.
+func (in *ConnectionSyncInput) field(k string) any {
+	return map[string]any{
+		"connection_id": &in.ConnectionID, "org_slug": &in.OrgSlug, "base_url": &in.BaseURL,
+		"projects": &in.Projects, "token_env": &in.TokenEnv, "since": &in.Since,
+		"max_concurrent_projects": &in.MaxConcurrentProjects, "overlap": &in.Overlap,
+		"rerun_window": &in.RerunWindow, "users_fresh_for": &in.UsersFreshFor,
+		"rediscover_after": &in.RediscoverAfter, "continuous": &in.Continuous,
+		"interval": &in.Interval, "state": &in.State,
+	}[k]
 }
 
-var (
-	connectionIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
-	envNamePattern      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-)
+// decodeProblem words a JSON decoding error for a user, without the value.
+func decodeProblem(field string, err error) string {
+	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+		kind, _, _ := strings.Cut(te.Value, " ")
+		return fmt.Sprintf("got a JSON %s, want %s", kind, te.Type)
+	}
+	switch field {
+	case "overlap", "rerun_window", "users_fresh_for", "rediscover_after", "interval":
+		return `want a Go duration such as "1h" or "72h", or a number of nanoseconds`
+	}
+	return "not a valid value"
+}
+
+var envNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Validate checks the input and returns nil or a non-retryable ApplicationError of
-// type "invalid_input" whose message lists every problem.
+// type "invalid_input" whose message lists every problem. No message quotes a
+// refused value: it may be a secret pasted in the wrong field.
 func (in ConnectionSyncInput) Validate() error {
 	problems := slices.Clone(in.problems)
 	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	in.checkNames(add)
+	for i, p := range in.Projects {
+		if pr := projectSlugProblem(p); pr != "" {
+			add("projects[%d] %s (want a project slug such as \"gh/acme/api\")", i, pr)
+		}
+	}
+	in.checkState(add)
+	in.checkKnobs(add)
+	if len(problems) == 0 {
+		return nil
+	}
+	slices.Sort(problems)
+	return temporal.NewNonRetryableApplicationError("invalid ConnectionSync input: "+strings.Join(problems, "; "),
+		activities.ErrInvalidInput, nil)
+}
+
+// checkNames checks connection_id, org_slug, base_url and token_env.
+func (in ConnectionSyncInput) checkNames(add func(string, ...any)) {
 	switch {
 	case in.ConnectionID == "":
 		add("connection_id is required (a name for this connection, e.g. \"acme\")")
-	case !connectionIDPattern.MatchString(in.ConnectionID):
-		add("connection_id %q: use letters, digits, '.', '_' and '-' (at most 128)", in.ConnectionID)
+	case looksLikeToken(in.ConnectionID):
+		add("connection_id looks like a CircleCI token: name the connection (e.g. \"acme\"); revoke that token, it is now in this workflow's input")
+	case !connectionIDPattern(in.ConnectionID):
+		add("connection_id (%d bytes): use letters, digits, '.', '_' and '-', at most %d, starting with a letter or digit",
+			len(in.ConnectionID), MaxConnectionID)
 	}
 	if in.OrgSlug == "" {
 		add("org_slug is required (e.g. \"gh/acme\", \"bb/acme\" or \"circleci/<org-uuid>\")")
+	} else if pr := textProblem(in.OrgSlug, MaxOrgSlug); pr != "" {
+		add("org_slug %s", pr)
 	} else if parts := strings.Split(in.OrgSlug, "/"); len(parts) != 2 || parts[0] == "" || parts[1] == "" ||
 		strings.TrimSpace(in.OrgSlug) != in.OrgSlug {
-		add("org_slug %q: want <vcs>/<org>, e.g. \"gh/acme\" or \"circleci/<org-uuid>\"", in.OrgSlug)
+		add("org_slug: want <vcs>/<org>, e.g. \"gh/acme\" or \"circleci/<org-uuid>\"")
 	}
 	if in.BaseURL != "" {
 		u, err := url.Parse(in.BaseURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+		if pr := textProblem(in.BaseURL, MaxBaseURL); pr != "" {
+			add("base_url %s", pr)
+		} else if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
 			u.RawQuery != "" || u.Fragment != "" {
-			add("base_url %q: want an absolute http(s) URL such as \"https://circleci.com\" or your CircleCI server's", in.BaseURL)
+			add("base_url: want an absolute http(s) URL such as \"https://circleci.com\" or your CircleCI server's, without user info, query or fragment")
 		}
 	}
-	for _, p := range in.Projects {
-		if !validProjectSlug(p) {
-			add("projects: %q is not a project slug such as \"gh/acme/api\"", p)
+	switch {
+	case in.TokenEnv == "":
+	case looksLikeToken(in.TokenEnv):
+		add("token_env holds what looks like a CircleCI token: want the NAME of an environment variable on the worker " +
+			"holding it (e.g. \"ACME_CIRCLECI_TOKEN\"); revoke that token, it is now in this workflow's input")
+	case len(in.TokenEnv) > MaxTokenEnv || !envNamePattern.MatchString(in.TokenEnv):
+		add("token_env: want the NAME of an environment variable on the worker (letters, digits, '_', at most %d; "+
+			"e.g. \"CIRCLECI_TOKEN\"), never the token itself", MaxTokenEnv)
+	}
+}
+
+// checkState checks a state carried across continue-as-new: a hand-made one
+// must at least be consistent, so the workflow cannot index out of range.
+func (in ConnectionSyncInput) checkState(add func(string, ...any)) {
+	st := in.State
+	if st == nil {
+		return
+	}
+	const hint = " (state is set by ConnectionSync when it continues as new: leave it out)"
+	if st.Runs < 0 || st.Cycle < 0 || st.ResyncPending < 0 || st.Next < 0 || st.Next > len(st.Projects) || len(st.InFlight) > 0 ||
+		(!st.Discovered && (len(st.Projects) > 0 || len(st.Retry) > 0 || st.Next > 0)) {
+		add("state: inconsistent cursor" + hint)
+	}
+	for i, p := range append(slices.Clone(st.Projects), st.Retry...) {
+		if pr := projectSlugProblem(p); pr != "" {
+			add("state: project %d %s"+hint, i, pr)
 		}
 	}
-	if st := in.State; st != nil {
-		// State is written by ConnectionSync when it continues as new; a hand-made
-		// one must at least be consistent, so the workflow cannot index out of range.
-		const hint = " (state is set by ConnectionSync when it continues as new: leave it out)"
-		if st.Runs < 0 || st.Cycle < 0 || st.ResyncPending < 0 || st.Next < 0 || st.Next > len(st.Projects) || len(st.InFlight) > 0 ||
-			(!st.Discovered && (len(st.Projects) > 0 || len(st.Retry) > 0 || st.Next > 0)) {
-			add("state: inconsistent cursor" + hint)
-		}
-		for _, p := range append(slices.Clone(st.Projects), st.Retry...) {
-			if !validProjectSlug(p) {
-				add("state: %q is not a project slug"+hint, p)
-			}
-		}
-	}
-	if in.TokenEnv != "" && !envNamePattern.MatchString(in.TokenEnv) {
-		// The value is not echoed: it may be a token pasted in the wrong field.
-		add("token_env: want the NAME of an environment variable on the worker (letters, digits, '_'; e.g. \"CIRCLECI_TOKEN\"), never the token itself")
-	}
+}
+
+// checkKnobs checks since, max_concurrent_projects and the durations.
+func (in ConnectionSyncInput) checkKnobs(add func(string, ...any)) {
 	if in.Since != "" {
-		if _, err := parseSince(in.Since); err != nil {
-			add("since %q: want RFC 3339 (\"2026-01-01T00:00:00Z\") or a date (\"2026-01-01\")", in.Since)
+		if _, err := parseSince(in.Since); err != nil || len(in.Since) > MaxSince {
+			add("since: want RFC 3339 (\"2026-01-01T00:00:00Z\") or a date (\"2026-01-01\")")
 		}
 	}
 	if in.MaxConcurrentProjects < 0 || in.MaxConcurrentProjects > MaxConcurrentProjectsLimit {
@@ -251,20 +275,33 @@ func (in ConnectionSyncInput) Validate() error {
 			add("interval %s: want at least %s", in.Interval.D(), MinInterval)
 		}
 	}
-	if len(problems) == 0 {
-		return nil
-	}
-	slices.Sort(problems)
-	return temporal.NewNonRetryableApplicationError("invalid ConnectionSync input: "+strings.Join(problems, "; "),
-		activities.ErrInvalidInput, nil)
 }
 
-// validProjectSlug tells whether p looks like a project slug: three non-empty
-// parts, as in "gh/acme/api" or "circleci/<org-id>/<project-id>".
-func validProjectSlug(p string) bool {
-	parts := strings.Split(p, "/")
-	return len(parts) == 3 && parts[0] != "" && parts[1] != "" && parts[2] != "" && strings.TrimSpace(p) == p
+// connectionIDPattern tells whether id is 1 to MaxConnectionID letters, digits,
+// '.', '_' or '-', starting with a letter or digit.
+func connectionIDPattern(id string) bool {
+	return len(id) <= MaxConnectionID && connectionIDChars.MatchString(id)
 }
+
+var connectionIDChars = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// projectSlugProblem says what is wrong with p as a project slug, "" if
+// nothing: three non-empty parts, as in "gh/acme/api" or
+// "circleci/<org-id>/<project-id>", within MaxProjectSlug bytes of printable
+// UTF-8 (any script), without surrounding white space. It never quotes p.
+func projectSlugProblem(p string) string {
+	if pr := textProblem(p, MaxProjectSlug); pr != "" {
+		return pr
+	}
+	parts := strings.Split(p, "/")
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" || strings.TrimSpace(p) != p {
+		return fmt.Sprintf("(%d bytes) is not <vcs>/<org>/<project>", len(p))
+	}
+	return ""
+}
+
+// validProjectSlug tells whether p is a project slug (see projectSlugProblem).
+func validProjectSlug(p string) bool { return projectSlugProblem(p) == "" }
 
 // Validate checks a ProjectSync input and returns nil or a non-retryable
 // ApplicationError of type "invalid_input".
@@ -273,8 +310,11 @@ func (in ProjectSyncInput) Validate() error {
 	if in.Connection.ConnectionID == "" {
 		problems = append(problems, "connection.connection_id is required")
 	}
-	if !validProjectSlug(in.ProjectSlug) {
-		problems = append(problems, fmt.Sprintf("project_slug %q is not a project slug such as \"gh/acme/api\"", in.ProjectSlug))
+	if pr := projectSlugProblem(in.ProjectSlug); pr != "" {
+		problems = append(problems, "project_slug "+pr+" (want a project slug such as \"gh/acme/api\")")
+	}
+	if tok := in.Connection.TokenEnv; tok != "" && (looksLikeToken(tok) || len(tok) > MaxTokenEnv || !envNamePattern.MatchString(tok)) {
+		problems = append(problems, "connection.token_env: want the NAME of an environment variable on the worker, never the token itself")
 	}
 	if in.Overlap < 0 || in.RerunWindow < 0 {
 		problems = append(problems, "overlap and rerun_window must not be negative")
