@@ -2,19 +2,31 @@ package codec
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/subtle"
+	"encoding/json"
 	"io"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/converter"
 )
 
-// DefaultMaxBodyBytes caps a codec server request body unless
-// HandlerOptions.MaxBodyBytes says otherwise.
-const DefaultMaxBodyBytes = 4 << 20
+// Codec server bounds, unless HandlerOptions say otherwise. Together they
+// bound its memory to about DefaultMaxInFlight times 5 request bodies.
+const (
+	// DefaultMaxBodyBytes caps a request body.
+	DefaultMaxBodyBytes = 4 << 20
+	// DefaultMaxPayloads caps the payloads of one request.
+	DefaultMaxPayloads = 1000
+	// DefaultMaxInFlight caps the requests read and converted at once.
+	DefaultMaxInFlight = 4
+	// DefaultQueueWait is how long a request waits for its turn before a 503.
+	DefaultQueueWait = 10 * time.Second
+)
 
 // HandlerOptions tune NewHTTPHandler. The zero value serves any namespace,
 // without authentication, to clients that send no Origin (the CLI).
@@ -32,6 +44,14 @@ type HandlerOptions struct {
 	// MaxBodyBytes caps a request body (default DefaultMaxBodyBytes); larger
 	// ones get 413.
 	MaxBodyBytes int64
+	// MaxPayloads caps a request's payloads (default DefaultMaxPayloads);
+	// more get 413.
+	MaxPayloads int
+	// MaxInFlight caps the requests served at once (default
+	// DefaultMaxInFlight); the others wait up to QueueWait (default
+	// DefaultQueueWait), unread, then get 503.
+	MaxInFlight int
+	QueueWait   time.Duration
 }
 
 // NewHTTPHandler returns a Temporal codec server for c, as the Temporal CLI
@@ -44,17 +64,21 @@ type HandlerOptions struct {
 // Anyone who can reach the handler (and pass AuthToken) can decrypt every
 // payload: serve it on a loopback or private address only.
 func NewHTTPHandler(c *Codec, opts HandlerOptions) http.Handler {
-	if opts.MaxBodyBytes <= 0 {
-		opts.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	return &handler{opts: opts, codec: converter.NewPayloadCodecHTTPHandler(c)}
+	opts.MaxBodyBytes = cmp.Or(max(opts.MaxBodyBytes, 0), DefaultMaxBodyBytes)
+	opts.MaxPayloads = cmp.Or(max(opts.MaxPayloads, 0), DefaultMaxPayloads)
+	opts.MaxInFlight = cmp.Or(max(opts.MaxInFlight, 0), DefaultMaxInFlight)
+	opts.QueueWait = cmp.Or(max(opts.QueueWait, 0), DefaultQueueWait)
+	return &handler{opts: opts, codec: converter.NewPayloadCodecHTTPHandler(c),
+		slots: make(chan struct{}, opts.MaxInFlight)}
 }
 
-// handler checks CORS, authentication, the route, the namespace and the body
-// size, then hands the request to the SDK's codec handler.
+// handler checks CORS, authentication, the route, the namespace, then bounds
+// the requests in flight, the body size and the payload count before handing
+// the request to the SDK's codec handler.
 type handler struct {
 	opts  HandlerOptions
 	codec http.Handler
+	slots chan struct{}
 }
 
 // ServeHTTP implements http.Handler.
@@ -100,6 +124,32 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, http.StatusText(http.StatusRequestEntityTooLarge), http.StatusRequestEntityTooLarge)
 		return
 	}
+	if !h.acquire(r) {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "codec server busy: retry", http.StatusServiceUnavailable)
+		return
+	}
+	defer func() { <-h.slots }()
+	h.serveBounded(w, r)
+}
+
+// acquire waits up to QueueWait for a slot among MaxInFlight, before the body
+// is read: a waiting request costs no body memory.
+func (h *handler) acquire(r *http.Request) bool {
+	t := time.NewTimer(h.opts.QueueWait)
+	defer t.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return true
+	case <-t.C:
+	case <-r.Context().Done():
+	}
+	return false
+}
+
+// serveBounded reads the body within MaxBodyBytes, refuses more than
+// MaxPayloads payloads, and hands the request to the SDK's codec handler.
+func (h *handler) serveBounded(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, h.opts.MaxBodyBytes+1))
 	if err != nil {
 		http.Error(w, "read the request body", http.StatusBadRequest)
@@ -109,9 +159,52 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, http.StatusText(http.StatusRequestEntityTooLarge), http.StatusRequestEntityTooLarge)
 		return
 	}
+	if tooManyPayloads(body, h.opts.MaxPayloads) {
+		http.Error(w, "more than "+strconv.Itoa(h.opts.MaxPayloads)+" payloads in one request", http.StatusRequestEntityTooLarge)
+		return
+	}
 	r = r.Clone(r.Context())
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	h.codec.ServeHTTP(w, r)
+}
+
+// tooManyPayloads tells whether the JSON body's "payloads" array has more than
+// n elements, skimming it without building them. A malformed body is left to
+// the SDK's handler to refuse.
+func tooManyPayloads(body []byte, n int) bool {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var skip json.RawMessage
+	count := 0
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return false
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if key != "payloads" {
+			if dec.Decode(&skip) != nil {
+				return false
+			}
+			continue
+		}
+		if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+			return false
+		}
+		for dec.More() {
+			if count++; count > n {
+				return true
+			}
+			if dec.Decode(&skip) != nil {
+				return false
+			}
+		}
+		if _, err := dec.Token(); err != nil {
+			return false
+		}
+	}
+	return false
 }
 
 // authorized reports whether r carries "Authorization: Bearer <AuthToken>",

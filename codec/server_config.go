@@ -2,6 +2,8 @@ package codec
 
 import (
 	"fmt"
+	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 )
@@ -76,4 +78,30 @@ func checkOrigin(o string) error {
 		return fmt.Errorf("origin %q: want scheme://host[:port], e.g. http://localhost:8233", o)
 	}
 	return nil
+}
+
+// Check refuses a configuration that would serve plaintext to the network:
+// without AuthToken the codec server must listen on a loopback address only.
+func (c ServerConfig) Check() error {
+	if c.Handler.AuthToken != "" || loopback(c.Addr) {
+		return nil
+	}
+	return fmt.Errorf("codec server: %s=%q is not a loopback address and %s is not set: anyone reaching it "+
+		"could decrypt every payload and encrypt under the live key; set %s (clients send --codec-auth \"Bearer <token>\") "+
+		"or listen on 127.0.0.1", EnvServerAddr, c.Addr, EnvServerToken, EnvServerToken)
+}
+
+// loopback tells whether the listen address addr binds loopback only: an IP
+// literal in 127.0.0.0/8 or ::1, or "localhost" (an empty host binds every
+// interface).
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
