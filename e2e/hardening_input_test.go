@@ -3,10 +3,12 @@ package e2e
 import (
 	"context"
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/circleci-sync/circleci-sync/activities"
 	"github.com/circleci-sync/circleci-sync/internal/testenv"
+	"github.com/circleci-sync/circleci-sync/store"
 	"github.com/circleci-sync/circleci-sync/syncworker"
 	"github.com/circleci-sync/circleci-sync/workflows"
 )
@@ -126,4 +129,63 @@ func TestRefusedInputIsNeverEchoed(t *testing.T) {
 			require.NotContains(t, logs.String(), tc.secret, "the worker log never holds the value")
 		})
 	}
+}
+
+// TestDatabasePermissionErrorIsNotRetried runs a sync whose worker's
+// PostgreSQL role may read the tables but not write them: the sync fails at
+// once with store_permission and its advice. It was a store_error retried
+// for six hours, each attempt sending the verification requests again.
+// (SQLite: a read-only file stops the worker at start; IsPermissionDenied on a
+// read-only SQLite write is tested in package store.)
+func TestDatabasePermissionErrorIsNotRetried(t *testing.T) {
+	tsrv := startTemporal(t)
+	fake := startFake(t, datasetOptions(7))
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	adminURL := testenv.PostgresURL(t)
+	st, err := store.Open(ctx, adminURL)
+	require.NoError(t, err)
+	require.NoError(t, st.Close())
+	roleURL := readOnlyRole(t, adminURL)
+
+	tq := newID("e2e-perm")
+	tokenEnv := newEnvName("TOKEN")
+	t.Setenv(tokenEnv, fake.Token())
+	startWorker(t, tsrv, tq, roleURL)
+	s := &syncer{c: tsrv.Client(), taskQueue: tq}
+	in := connectionInputs(fake, newID("perm"), tokenEnv)[0]
+	start := time.Now()
+	_, err = s.run(ctx, in)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), activities.ErrStorePermission, "%v", err)
+	require.Contains(t, err.Error(), "grant its role")
+	require.Less(t, time.Since(start), time.Minute, "failed at once, not retried")
+}
+
+// readOnlyRole creates a role that may use databaseURL's schema (and create in
+// it, as the worker's migrations check) and read its tables, but not write
+// them; it returns databaseURL as that role.
+func readOnlyRole(t *testing.T, databaseURL string) string {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, databaseURL)
+	require.NoError(t, err)
+	u, err := url.Parse(databaseURL)
+	require.NoError(t, err)
+	schema := pgx.Identifier{u.Query().Get("search_path")}.Sanitize()
+	role := "e2e_ro_" + randomHex(4)
+	for _, q := range []string{"CREATE ROLE " + role + " LOGIN", "GRANT USAGE, CREATE ON SCHEMA " + schema + " TO " + role,
+		"GRANT SELECT ON ALL TABLES IN SCHEMA " + schema + " TO " + role} {
+		_, err := admin.Exec(ctx, q)
+		require.NoError(t, err, q)
+	}
+	t.Cleanup(func() {
+		_, err := admin.Exec(ctx, "DROP OWNED BY "+role)
+		require.NoError(t, err)
+		_, err = admin.Exec(ctx, "DROP ROLE "+role)
+		require.NoError(t, err)
+		require.NoError(t, admin.Close(ctx))
+	})
+	u.User = url.User(role)
+	return u.String()
 }
