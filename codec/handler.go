@@ -15,54 +15,36 @@ import (
 	"go.temporal.io/sdk/converter"
 )
 
-// Codec server bounds, unless HandlerOptions say otherwise. Together they
-// bound its memory to about DefaultMaxInFlight times 5 request bodies.
+// Codec server bounds (see HandlerOptions): memory stays near DefaultMaxInFlight
+// times a few request bodies.
 const (
-	// DefaultMaxBodyBytes caps a request body.
 	DefaultMaxBodyBytes = 4 << 20
-	// DefaultMaxPayloads caps the payloads of one request.
-	DefaultMaxPayloads = 1000
-	// DefaultMaxInFlight caps the requests read and converted at once.
-	DefaultMaxInFlight = 4
-	// DefaultQueueWait is how long a request waits for its turn before a 503.
-	DefaultQueueWait = 10 * time.Second
+	DefaultMaxPayloads  = 1000
+	DefaultMaxInFlight  = 4
+	DefaultQueueWait    = 10 * time.Second
 )
 
 // HandlerOptions tune NewHTTPHandler. The zero value serves any namespace,
 // without authentication, to clients that send no Origin (the CLI).
 type HandlerOptions struct {
-	// AllowedOrigins are the Web UI origins (e.g. "http://localhost:8233")
-	// allowed to call from a browser, with credentials. A request whose Origin
-	// is not listed is refused (403).
+	// AllowedOrigins are the Web UI origins allowed, with credentials (else 403).
 	AllowedOrigins []string
-	// AuthToken, when set, must come as "Authorization: Bearer <AuthToken>"
-	// on every request but CORS preflights; otherwise 401.
+	// AuthToken, when set, must come as "Authorization: Bearer <AuthToken>" (else 401).
 	AuthToken string
-	// Namespaces, when set, are the only namespaces served; a request must
-	// name one in its path (/{namespace}/decode) or X-Namespace header.
+	// Namespaces, when set, are the only ones served (path or X-Namespace).
 	Namespaces []string
-	// MaxBodyBytes caps a request body (default DefaultMaxBodyBytes); larger
-	// ones get 413.
+	// MaxBodyBytes and MaxPayloads cap a request (else 413).
 	MaxBodyBytes int64
-	// MaxPayloads caps a request's payloads (default DefaultMaxPayloads);
-	// more get 413.
-	MaxPayloads int
-	// MaxInFlight caps the requests served at once (default
-	// DefaultMaxInFlight); the others wait up to QueueWait (default
-	// DefaultQueueWait), unread, then get 503.
+	MaxPayloads  int
+	// MaxInFlight caps the requests served at once; the others wait up to
+	// QueueWait, unread, then get 503.
 	MaxInFlight int
 	QueueWait   time.Duration
 }
 
-// NewHTTPHandler returns a Temporal codec server for c, as the Temporal CLI
-// (--codec-endpoint, --codec-auth) and the Web UI (TEMPORAL_CODEC_ENDPOINT,
-// dev server --ui-codec-endpoint) call it: POST /encode and /decode, or
-// /{namespace}/encode and /{namespace}/decode, with a JSON common.v1.Payloads
-// body, answered in kind (the SDK's converter.NewPayloadCodecHTTPHandler does
-// the conversion). The namespace may also come in an X-Namespace header.
-//
-// Anyone who can reach the handler (and pass AuthToken) can decrypt every
-// payload: serve it on a loopback or private address only.
+// NewHTTPHandler returns a Temporal codec server for c (POST [/{namespace}]/encode
+// and /decode, as the CLI and the Web UI call it). Anyone who reaches it and
+// passes AuthToken can decrypt every payload.
 func NewHTTPHandler(c *Codec, opts HandlerOptions) http.Handler {
 	opts.MaxBodyBytes = cmp.Or(max(opts.MaxBodyBytes, 0), DefaultMaxBodyBytes)
 	opts.MaxPayloads = cmp.Or(max(opts.MaxPayloads, 0), DefaultMaxPayloads)
@@ -72,9 +54,7 @@ func NewHTTPHandler(c *Codec, opts HandlerOptions) http.Handler {
 		slots: make(chan struct{}, opts.MaxInFlight)}
 }
 
-// handler checks CORS, authentication, the route, the namespace, then bounds
-// the requests in flight, the body size and the payload count before handing
-// the request to the SDK's codec handler.
+// handler checks and bounds a request, then hands it to the SDK's codec handler.
 type handler struct {
 	opts  HandlerOptions
 	codec http.Handler
@@ -133,8 +113,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.serveBounded(w, r)
 }
 
-// acquire waits up to QueueWait for a slot among MaxInFlight, before the body
-// is read: a waiting request costs no body memory.
+// acquire waits up to QueueWait for a slot, before the body is read.
 func (h *handler) acquire(r *http.Request) bool {
 	t := time.NewTimer(h.opts.QueueWait)
 	defer t.Stop()
@@ -147,8 +126,7 @@ func (h *handler) acquire(r *http.Request) bool {
 	return false
 }
 
-// serveBounded reads the body within MaxBodyBytes, refuses more than
-// MaxPayloads payloads, and hands the request to the SDK's codec handler.
+// serveBounded reads the body, refuses too many payloads, and serves the rest.
 func (h *handler) serveBounded(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, h.opts.MaxBodyBytes+1))
 	if err != nil {
@@ -168,9 +146,8 @@ func (h *handler) serveBounded(w http.ResponseWriter, r *http.Request) {
 	h.codec.ServeHTTP(w, r)
 }
 
-// tooManyPayloads tells whether the JSON body's "payloads" array has more than
-// n elements, skimming it without building them. A malformed body is left to
-// the SDK's handler to refuse.
+// tooManyPayloads tells whether the body's "payloads" hold more than n
+// elements, skimming them unbuilt; the SDK refuses a malformed body.
 func tooManyPayloads(body []byte, n int) bool {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	var skip json.RawMessage
@@ -207,8 +184,7 @@ func tooManyPayloads(body []byte, n int) bool {
 	return false
 }
 
-// authorized reports whether r carries "Authorization: Bearer <AuthToken>",
-// comparing the token in constant time.
+// authorized checks the bearer token in constant time.
 func (h *handler) authorized(r *http.Request) bool {
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
@@ -217,8 +193,7 @@ func (h *handler) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(h.opts.AuthToken)) == 1
 }
 
-// route parses /encode, /decode, /{namespace}/encode and /{namespace}/decode,
-// returning the namespace ("" when the path has none).
+// route parses [/{namespace}]/encode and /decode ("" namespace when none).
 func route(path string) (namespace string, ok bool) {
 	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
 	switch last := parts[len(parts)-1]; {

@@ -8,39 +8,28 @@ import (
 	"strings"
 )
 
-// The environment variables ServerConfigFromEnv reads.
+// The environment variables ServerConfigFromEnv reads: the listen address,
+// the Web UI origins (comma separated) and the bearer token.
 const (
-	// EnvServerAddr is the codec server's listen address (default
-	// DefaultServerAddr, loopback only).
-	EnvServerAddr = "CODEC_SERVER_ADDR"
-	// EnvCORSOrigins lists, comma separated, the Web UI origins allowed to call
-	// the codec server (default DefaultCORSOrigins).
+	EnvServerAddr  = "CODEC_SERVER_ADDR"
 	EnvCORSOrigins = "CODEC_CORS_ORIGINS"
-	// EnvServerToken, when set, is the bearer token every request must carry
-	// (the CLI's --codec-auth "Bearer <token>").
 	EnvServerToken = "CODEC_SERVER_TOKEN"
 )
 
-// Codec server defaults.
+// Codec server defaults: loopback only; the dev server's and the docker UI's origins.
 const (
-	// DefaultServerAddr listens on loopback only: the codec server decrypts for
-	// whoever reaches it.
-	DefaultServerAddr = "127.0.0.1:8081"
-	// DefaultCORSOrigins are the dev server's Web UI and the UI's docker image.
+	DefaultServerAddr  = "127.0.0.1:8081"
 	DefaultCORSOrigins = "http://localhost:8233,http://localhost:8080"
 )
 
 // ServerConfig is a codec server's configuration.
 type ServerConfig struct {
-	// Addr is the listen address.
-	Addr string
-	// Handler configures NewHTTPHandler.
+	Addr    string
 	Handler HandlerOptions
 }
 
-// ServerConfigFromEnv reads EnvServerAddr, EnvCORSOrigins and EnvServerToken
-// through lookup (os.LookupEnv, or a map's in tests). An empty variable counts
-// as unset; CODEC_CORS_ORIGINS set to a lone "-" allows no origin.
+// ServerConfigFromEnv reads the Env* variables through lookup; empty counts as
+// unset, and CODEC_CORS_ORIGINS "-" allows no origin.
 func ServerConfigFromEnv(lookup func(string) (string, bool)) (ServerConfig, error) {
 	get := func(name, def string) string {
 		if v, _ := lookup(name); strings.TrimSpace(v) != "" {
@@ -69,8 +58,7 @@ func ServerConfigFromEnv(lookup func(string) (string, bool)) (ServerConfig, erro
 	return cfg, nil
 }
 
-// checkOrigin accepts a browser origin, scheme://host[:port], as a browser
-// sends it in an Origin header (no path, no trailing slash, no wildcard).
+// checkOrigin accepts an Origin header's scheme://host[:port], no wildcard.
 func checkOrigin(o string) error {
 	u, err := url.Parse(o)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
@@ -80,8 +68,7 @@ func checkOrigin(o string) error {
 	return nil
 }
 
-// Check refuses a configuration that would serve plaintext to the network:
-// without AuthToken the codec server must listen on a loopback address only.
+// Check refuses to serve plaintext beyond loopback without AuthToken.
 func (c ServerConfig) Check() error {
 	if c.Handler.AuthToken != "" || loopback(c.Addr) {
 		return nil
@@ -91,9 +78,7 @@ func (c ServerConfig) Check() error {
 		"or listen on 127.0.0.1", EnvServerAddr, c.Addr, EnvServerToken, EnvServerToken)
 }
 
-// loopback tells whether the listen address addr binds loopback only: an IP
-// literal in 127.0.0.0/8 or ::1, or "localhost" (an empty host binds every
-// interface).
+// loopback tells whether addr binds loopback only (an empty host binds all).
 func loopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {

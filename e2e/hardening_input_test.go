@@ -54,9 +54,9 @@ func TestOversizedResyncUpdateKeepsTheSyncAlive(t *testing.T) {
 		require.Contains(t, app.Message(), "resync reason is 2100000 bytes")
 		time.Sleep(2 * time.Second)
 	}
-	desc, err := c.DescribeWorkflowExecution(ctx, id, run.GetRunID())
+	desc, err := c.DescribeWorkflow(ctx, id, run.GetRunID())
 	require.NoError(t, err)
-	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, desc.GetWorkflowExecutionInfo().GetStatus(),
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, desc.RawResponse.GetWorkflowExecutionInfo().GetStatus(),
 		"the oversized Updates left the sync running")
 	res, err := resyncUpdate(ctx, c, id, "after the flood")
 	require.NoError(t, err, "a valid request is still served")

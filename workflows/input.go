@@ -17,101 +17,60 @@ import (
 	"github.com/circleci-sync/circleci-sync/activities"
 )
 
-// Defaults of ConnectionSyncInput's optional fields.
+// Defaults and bounds of ConnectionSyncInput's optional fields (see its fields).
 const (
-	// DefaultBaseURL is CircleCI cloud.
-	DefaultBaseURL = "https://circleci.com"
-	// DefaultTokenEnv is the worker's environment variable read when token_env is empty.
-	DefaultTokenEnv = "CIRCLECI_TOKEN"
-	// DefaultMaxConcurrentProjects bounds the ProjectSync children run at once.
+	DefaultBaseURL               = "https://circleci.com"
+	DefaultTokenEnv              = "CIRCLECI_TOKEN"
 	DefaultMaxConcurrentProjects = 4
-	// MaxConcurrentProjectsLimit is the largest max_concurrent_projects accepted
-	// (Temporal allows 2,000 pending children; the token's rate budget is the real
-	// bound).
+	// MaxConcurrentProjectsLimit: the token's rate budget is the real bound.
 	MaxConcurrentProjectsLimit = 100
-	// DefaultOverlap is how far before the watermark an incremental sync re-reads.
-	DefaultOverlap = time.Hour
-	// DefaultRerunWindow is how far back an incremental sync re-lists workflows to
-	// catch reruns of older pipelines.
-	DefaultRerunWindow = 72 * time.Hour
-	// DefaultUsersFreshFor: users fetched this recently are not fetched again.
-	DefaultUsersFreshFor = 24 * time.Hour
-	// DefaultRediscoverAfter: projects discovered this recently are not
-	// discovered again (the recorded ones are synced).
-	DefaultRediscoverAfter = time.Hour
-	// DefaultInterval is how long a continuous sync waits between cycles.
-	DefaultInterval = time.Hour
-	// MinInterval is the shortest interval accepted.
-	MinInterval = time.Minute
+	DefaultOverlap             = time.Hour
+	DefaultRerunWindow         = 72 * time.Hour
+	DefaultUsersFreshFor       = 24 * time.Hour
+	DefaultRediscoverAfter     = time.Hour
+	DefaultInterval            = time.Hour
+	MinInterval                = time.Minute
 )
 
-// ConnectionSyncInput is the input of ConnectionSync: one JSON object with
-// snake_case fields. Only connection_id and org_slug are required.
-//
-//	{"connection_id": "acme", "org_slug": "gh/acme", "token_env": "ACME_CIRCLECI_TOKEN"}
-//
-// Decoding never fails: a field of the wrong type, an unknown field or a value out
-// of range is reported by Validate, which ConnectionSync calls first, as one
-// non-retryable ApplicationError of type "invalid_input" that lists every problem.
+// ConnectionSyncInput is the input of ConnectionSync, a JSON object such as
+// {"connection_id": "acme", "org_slug": "gh/acme"} (only those two required).
+// Decoding never fails: Validate reports every problem as one invalid_input.
 type ConnectionSyncInput struct {
-	// ConnectionID names the connection (required): letters, digits, '.', '_', '-'.
-	// The workflow ID should be ConnectionWorkflowID(ConnectionID).
+	// ConnectionID names the connection: letters, digits, '.', '_', '-'.
 	ConnectionID string `json:"connection_id"`
-	// OrgSlug is the organisation (required): "gh/acme", "bb/acme" or
-	// "circleci/<org-uuid>".
+	// OrgSlug is the organisation: "gh/acme", "bb/acme", "circleci/<org-uuid>".
 	OrgSlug string `json:"org_slug"`
-	// BaseURL is the CircleCI installation (default DefaultBaseURL); a CircleCI
-	// Server host for self-hosted.
+	// BaseURL is the CircleCI installation (default DefaultBaseURL).
 	BaseURL string `json:"base_url,omitempty"`
-	// Projects, when set, are the project slugs to sync ("gh/acme/api"); empty
-	// means discover them.
+	// Projects are the project slugs to sync; empty means discover them.
 	Projects []string `json:"projects,omitempty"`
-	// TokenEnv is the name of the worker's environment variable holding the
-	// CircleCI personal API token (default DefaultTokenEnv). The token itself never
-	// appears in inputs, history, heartbeats, errors or logs.
+	// TokenEnv names the worker's variable holding the token (default DefaultTokenEnv).
 	TokenEnv string `json:"token_env,omitempty"`
-	// Since bounds a project's first sync: pipelines created before it are not
-	// fetched. RFC 3339 ("2026-01-01T00:00:00Z") or a date ("2026-01-01"). Empty
-	// means all the history the API returns.
+	// Since bounds a first sync (RFC 3339 or a date); empty means all history.
 	Since string `json:"since,omitempty"`
-	// MaxConcurrentProjects bounds the projects synced at once (default
-	// DefaultMaxConcurrentProjects, at most MaxConcurrentProjectsLimit).
+	// MaxConcurrentProjects bounds the projects synced at once.
 	MaxConcurrentProjects int `json:"max_concurrent_projects,omitempty"`
-	// Overlap is how far before the watermark an incremental sync re-reads
-	// pipelines (default DefaultOverlap).
+	// Overlap is how far before the watermark an incremental sync re-reads.
 	Overlap *Duration `json:"overlap,omitempty"`
-	// RerunWindow is how far back, from the sync's start, an incremental sync
-	// re-lists the workflows of older pipelines to catch reruns (default
-	// DefaultRerunWindow).
+	// RerunWindow is how far back an incremental sync re-lists workflows (reruns).
 	RerunWindow *Duration `json:"rerun_window,omitempty"`
-	// UsersFreshFor: users fetched this recently are not fetched again (default
-	// DefaultUsersFreshFor).
+	// UsersFreshFor: users fetched this recently are not fetched again.
 	UsersFreshFor *Duration `json:"users_fresh_for,omitempty"`
-	// RediscoverAfter: when the organisation's projects were discovered this
-	// recently, the sync takes the recorded ones without asking CircleCI
-	// (default DefaultRediscoverAfter; "0s" discovers on every sync).
+	// RediscoverAfter: projects discovered this recently are taken as recorded.
 	RediscoverAfter *Duration `json:"rediscover_after,omitempty"`
-	// Continuous keeps the workflow alive: after each cycle it waits Interval
-	// (or a resync request) and runs the next cycle, continuing as new between
-	// cycles. Without it the workflow ends after its cycle (and the re-syncs
-	// requested meanwhile).
+	// Continuous runs a cycle every Interval (or resync request), for ever.
 	Continuous bool `json:"continuous,omitempty"`
-	// Interval is the wait between the cycles of a continuous sync (default
-	// DefaultInterval, at least MinInterval).
+	// Interval is the wait between the cycles of a continuous sync.
 	Interval *Duration `json:"interval,omitempty"`
 
-	// State is set by ConnectionSync itself when it continues as new; leave it
-	// empty.
+	// State is set by ConnectionSync when it continues as new; leave it out.
 	State *ConnectionSyncState `json:"state,omitempty"`
 
-	// problems are the decoding problems, reported by Validate.
-	problems []string
+	problems []string // decoding problems, for Validate
 }
 
-// UnmarshalJSON decodes the input field by field, keeping every problem (unknown
-// or duplicate field, wrong type, invalid UTF-8) for Validate instead of
-// failing: a workflow whose input cannot be decoded would retry its first task
-// forever.
+// UnmarshalJSON decodes field by field, keeping every problem for Validate: a
+// workflow whose input cannot be decoded would retry its first task forever.
 func (in *ConnectionSyncInput) UnmarshalJSON(b []byte) error {
 	*in = ConnectionSyncInput{}
 	var fields map[string]json.RawMessage
@@ -167,9 +126,8 @@ func decodeProblem(field string, err error) string {
 
 var envNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// Validate checks the input and returns nil or a non-retryable ApplicationError of
-// type "invalid_input" whose message lists every problem. No message quotes a
-// refused value: it may be a secret pasted in the wrong field.
+// Validate returns nil or a non-retryable invalid_input listing every problem,
+// never quoting a refused value: it may be a secret pasted in the wrong field.
 func (in ConnectionSyncInput) Validate() error {
 	problems := slices.Clone(in.problems)
 	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
@@ -228,8 +186,7 @@ func (in ConnectionSyncInput) checkNames(add func(string, ...any)) {
 	}
 }
 
-// checkState checks a state carried across continue-as-new: a hand-made one
-// must at least be consistent, so the workflow cannot index out of range.
+// checkState checks a carried state is consistent (no index out of range).
 func (in ConnectionSyncInput) checkState(add func(string, ...any)) {
 	st := in.State
 	if st == nil {
@@ -277,18 +234,15 @@ func (in ConnectionSyncInput) checkKnobs(add func(string, ...any)) {
 	}
 }
 
-// connectionIDPattern tells whether id is 1 to MaxConnectionID letters, digits,
-// '.', '_' or '-', starting with a letter or digit.
+// connectionIDPattern tells whether id is a valid connection_id.
 func connectionIDPattern(id string) bool {
 	return len(id) <= MaxConnectionID && connectionIDChars.MatchString(id)
 }
 
 var connectionIDChars = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
-// projectSlugProblem says what is wrong with p as a project slug, "" if
-// nothing: three non-empty parts, as in "gh/acme/api" or
-// "circleci/<org-id>/<project-id>", within MaxProjectSlug bytes of printable
-// UTF-8 (any script), without surrounding white space. It never quotes p.
+// projectSlugProblem says what is wrong with p as a project slug ("" if
+// nothing): three non-empty parts of printable UTF-8 of any script.
 func projectSlugProblem(p string) string {
 	if pr := textProblem(p, MaxProjectSlug); pr != "" {
 		return pr
@@ -300,11 +254,7 @@ func projectSlugProblem(p string) string {
 	return ""
 }
 
-// validProjectSlug tells whether p is a project slug (see projectSlugProblem).
-func validProjectSlug(p string) bool { return projectSlugProblem(p) == "" }
-
-// Validate checks a ProjectSync input and returns nil or a non-retryable
-// ApplicationError of type "invalid_input".
+// Validate returns nil or a non-retryable invalid_input.
 func (in ProjectSyncInput) Validate() error {
 	var problems []string
 	if in.Connection.ConnectionID == "" {
