@@ -47,11 +47,25 @@ func TestOversizedResyncUpdateKeepsTheSyncAlive(t *testing.T) {
 
 	big := strings.Repeat("a", 2_100_000)
 	for i := range 6 {
-		_, err := resyncUpdate(ctx, c, id, big)
+		// A long reason; then a short one beside an unknown field, which the
+		// validator passed and the SDK copied whole into the Acceptance.
+		var err error
+		want := "resync reason is 2100000 bytes"
+		if i%2 == 0 {
+			_, err = resyncUpdate(ctx, c, id, big)
+		} else {
+			var h client.WorkflowUpdateHandle
+			h, err = c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: workflows.ResyncUpdate,
+				Args: []any{map[string]string{"reason": "junk", "junk": big}}, WaitForStage: client.WorkflowUpdateStageCompleted})
+			if err == nil {
+				err = h.Get(ctx, nil)
+			}
+			want = "resync request is 2100027 bytes"
+		}
 		var app *temporal.ApplicationError
 		require.True(t, errors.As(err, &app), "attempt %d: want the validator's refusal, got %v", i+1, err)
 		require.Equal(t, activities.ErrInvalidInput, app.Type())
-		require.Contains(t, app.Message(), "resync reason is 2100000 bytes")
+		require.Contains(t, app.Message(), want)
 		time.Sleep(2 * time.Second)
 	}
 	desc, err := c.DescribeWorkflow(ctx, id, run.GetRunID())

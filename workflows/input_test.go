@@ -255,3 +255,15 @@ func FuzzConnectionSyncInputDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestResyncRequestBoundsTheWholeRequest(t *testing.T) {
+	var req ResyncRequest
+	junk := `{"reason":"deploy","junk":"` + strings.Repeat("j", MaxResyncRequestBytes) + `"}`
+	require.NoError(t, json.Unmarshal([]byte(junk), &req))
+	msg := invalidInput(t, req.Validate())
+	assert.Contains(t, msg, "resync request is 4125 bytes: at most 4096", "an accepted request goes into history whole")
+
+	require.NoError(t, json.Unmarshal([]byte(`{"reason":"deploy","extra":1}`), &req))
+	require.NoError(t, req.Validate(), "a small request with an unknown field is still served")
+	assert.Equal(t, "deploy", req.Reason)
+}

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"fmt"
 	"unicode/utf8"
 
@@ -27,11 +28,24 @@ const (
 // MaxResyncReason bounds ResyncRequest.Reason, in bytes.
 const MaxResyncReason = 200
 
+// MaxResyncRequestBytes bounds a whole resync request, unknown fields included:
+// an accepted Update's request is copied into history as sent.
+const MaxResyncRequestBytes = 4 << 10
+
 // ResyncRequest asks a running ConnectionSync for another sync cycle.
 type ResyncRequest struct {
 	// Reason says why, for the progress query and the logs (optional, at most
 	// MaxResyncReason bytes of UTF-8).
 	Reason string `json:"reason,omitempty"`
+	size   int    // of the JSON decoded, for Validate
+}
+
+// UnmarshalJSON decodes the request and notes its size for Validate.
+func (r *ResyncRequest) UnmarshalJSON(b []byte) error {
+	type plain ResyncRequest
+	err := json.Unmarshal(b, (*plain)(r))
+	r.size = len(b)
+	return err
 }
 
 // Validate checks the request: a non-retryable ApplicationError of type
@@ -44,6 +58,9 @@ func (r ResyncRequest) Validate() error {
 			activities.ErrInvalidInput, nil)
 	case !utf8.ValidString(r.Reason):
 		return temporal.NewNonRetryableApplicationError("resync reason is not valid UTF-8", activities.ErrInvalidInput, nil)
+	case r.size > MaxResyncRequestBytes:
+		return temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("resync request is %d bytes: at most %d", r.size, MaxResyncRequestBytes), activities.ErrInvalidInput, nil)
 	}
 	return nil
 }
