@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -257,14 +258,14 @@ func projectSlugProblem(p string) string {
 // Validate returns nil or a non-retryable invalid_input.
 func (in ProjectSyncInput) Validate() error {
 	var problems []string
-	if in.Connection.ConnectionID == "" {
-		problems = append(problems, "connection.connection_id is required")
-	}
+	c := in.Connection
+	// The same checks as ConnectionSync's, but org_slug is optional here.
+	ConnectionSyncInput{ConnectionID: c.ConnectionID, OrgSlug: cmp.Or(c.OrgSlug, "vcs/org"), BaseURL: c.BaseURL,
+		TokenEnv: c.TokenEnv}.checkNames(func(format string, args ...any) {
+		problems = append(problems, "connection."+fmt.Sprintf(format, args...))
+	})
 	if pr := projectSlugProblem(in.ProjectSlug); pr != "" {
 		problems = append(problems, "project_slug "+pr+" (want a project slug such as \"gh/acme/api\")")
-	}
-	if tok := in.Connection.TokenEnv; tok != "" && (looksLikeToken(tok) || len(tok) > MaxTokenEnv || !envNamePattern.MatchString(tok)) {
-		problems = append(problems, "connection.token_env: want the NAME of an environment variable on the worker, never the token itself")
 	}
 	if in.Overlap < 0 || in.RerunWindow < 0 {
 		problems = append(problems, "overlap and rerun_window must not be negative")

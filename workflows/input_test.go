@@ -267,3 +267,20 @@ func TestResyncRequestBoundsTheWholeRequest(t *testing.T) {
 	require.NoError(t, req.Validate(), "a small request with an unknown field is still served")
 	assert.Equal(t, "deploy", req.Reason)
 }
+
+func TestResyncReasonRefusesControlCharacters(t *testing.T) {
+	assert.Contains(t, invalidInput(t, ResyncRequest{Reason: "deploy\x1b[2J"}.Validate()), "control character")
+	require.NoError(t, ResyncRequest{Reason: "déploiement 日本"}.Validate())
+}
+
+func TestProjectSyncInputValidateChecksTheConnection(t *testing.T) {
+	ok := ProjectSyncInput{Connection: activities.Connection{ConnectionID: "acme"}, ProjectSlug: "gh/acme/café"}
+	require.NoError(t, ok.Validate(), "org_slug stays optional")
+	bad := ok
+	bad.Connection = activities.Connection{ConnectionID: "ac\x00me", OrgSlug: "gh/ac\x01me", BaseURL: "https://x.io/\x7f"}
+	msg := invalidInput(t, bad.Validate())
+	for _, want := range []string{"connection.connection_id (5 bytes)", "connection.org_slug contains a control character",
+		"connection.base_url contains a control character"} {
+		assert.Contains(t, msg, want)
+	}
+}

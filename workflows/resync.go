@@ -3,6 +3,8 @@ package workflows
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"go.temporal.io/sdk/temporal"
@@ -58,6 +60,8 @@ func (r ResyncRequest) Validate() error {
 			activities.ErrInvalidInput, nil)
 	case !utf8.ValidString(r.Reason):
 		return temporal.NewNonRetryableApplicationError("resync reason is not valid UTF-8", activities.ErrInvalidInput, nil)
+	case strings.ContainsFunc(r.Reason, unicode.IsControl):
+		return temporal.NewNonRetryableApplicationError("resync reason contains a control character", activities.ErrInvalidInput, nil)
 	case r.size > MaxResyncRequestBytes:
 		return temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("resync request is %d bytes: at most %d", r.size, MaxResyncRequestBytes), activities.ErrInvalidInput, nil)
