@@ -198,8 +198,9 @@ func (in ConnectionSyncInput) checkState(add func(string, ...any)) {
 		(!st.Discovered && (len(st.Projects) > 0 || len(st.Retry) > 0 || st.Next > 0)) {
 		add("state: inconsistent cursor" + hint)
 	}
+	// Discovered slugs are CircleCI's: only their shape is checked.
 	for i, p := range append(slices.Clone(st.Projects), st.Retry...) {
-		if pr := projectSlugProblem(p); pr != "" {
+		if pr := projectSlugShape(p); pr != "" {
 			add("state: project %d %s"+hint, i, pr)
 		}
 	}
@@ -248,6 +249,11 @@ func projectSlugProblem(p string) string {
 	if pr := textProblem(p, MaxProjectSlug); pr != "" {
 		return pr
 	}
+	return projectSlugShape(p)
+}
+
+// projectSlugShape says whether p has three non-empty parts, "" if so.
+func projectSlugShape(p string) string {
 	parts := strings.Split(p, "/")
 	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" || strings.TrimSpace(p) != p {
 		return fmt.Sprintf("(%d bytes) is not <vcs>/<org>/<project>", len(p))
