@@ -20,6 +20,10 @@ const (
 	MaxSince        = 64
 )
 
+// MaxResyncRequestBytes bounds a whole resync request, unknown fields included:
+// an accepted Update's request is copied into history as sent.
+const MaxResyncRequestBytes = 4 << 10
+
 // textProblem says what is wrong with s as a field's text of at most max bytes,
 // "" if nothing. It never quotes s: a refused value may be a pasted secret.
 // U+FFFD counts as invalid UTF-8: JSON decoding puts it for bad bytes and lone
@@ -102,4 +106,12 @@ func duplicateKey(b []byte) (string, bool) {
 			top.wantKey = true
 		}
 	}
+}
+
+// UnmarshalJSON decodes a resync request and notes its size for Validate.
+func (r *ResyncRequest) UnmarshalJSON(b []byte) error {
+	type plain ResyncRequest
+	err := json.Unmarshal(b, (*plain)(r))
+	r.size = len(b)
+	return err
 }

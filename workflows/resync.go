@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"unicode"
@@ -30,24 +29,12 @@ const (
 // MaxResyncReason bounds ResyncRequest.Reason, in bytes.
 const MaxResyncReason = 200
 
-// MaxResyncRequestBytes bounds a whole resync request, unknown fields included:
-// an accepted Update's request is copied into history as sent.
-const MaxResyncRequestBytes = 4 << 10
-
 // ResyncRequest asks a running ConnectionSync for another sync cycle.
 type ResyncRequest struct {
 	// Reason says why, for the progress query and the logs (optional, at most
 	// MaxResyncReason bytes of UTF-8).
 	Reason string `json:"reason,omitempty"`
 	size   int    // of the JSON decoded, for Validate
-}
-
-// UnmarshalJSON decodes the request and notes its size for Validate.
-func (r *ResyncRequest) UnmarshalJSON(b []byte) error {
-	type plain ResyncRequest
-	err := json.Unmarshal(b, (*plain)(r))
-	r.size = len(b)
-	return err
 }
 
 // Validate checks the request: a non-retryable ApplicationError of type
