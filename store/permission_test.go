@@ -2,13 +2,17 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"net/url"
 	"path/filepath"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/circleci-sync/circleci-sync/internal/testenv"
 )
 
 // TestPermissionDeniedOnSQLite: a write to a read-only SQLite file is a
@@ -30,7 +34,7 @@ func TestPermissionDeniedOnSQLite(t *testing.T) {
 // TestPermissionDeniedOnPostgres: a role that may read but not write gets
 // SQLSTATE 42501, which IsPermissionDenied reports.
 func TestPermissionDeniedOnPostgres(t *testing.T) {
-	u := newTestSchema(t)
+	u := testenv.PostgresURL(t)
 	st, err := Open(context.Background(), u)
 	require.NoError(t, err)
 	require.NoError(t, st.Close())
@@ -39,7 +43,9 @@ func TestPermissionDeniedOnPostgres(t *testing.T) {
 	admin, err := pgx.Connect(ctx, u)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, admin.Close(ctx)) })
-	role := "store_ro_" + randomHex(t, 4)
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	role := "store_ro_" + hex.EncodeToString(b)
 	schema := pgx.Identifier{mustQuery(t, u, "search_path")}.Sanitize()
 	for _, q := range []string{
 		"CREATE ROLE " + role + " LOGIN",
