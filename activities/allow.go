@@ -25,9 +25,10 @@ func (a *Activities) checkConnection(conn Connection) error {
 			strings.Join(a.AllowedBaseURLs, ", ")), ErrInvalidInput)
 	}
 	if a.TokenEnvPattern != nil && !a.TokenEnvPattern.MatchString(conn.TokenEnv) {
-		return nonRetryable(fmt.Sprintf("token_env %q is not a variable this worker reads tokens from "+
+		// The value is not quoted: it may be a token pasted in the wrong field.
+		return nonRetryable(fmt.Sprintf("token_env (%d bytes) is not a variable this worker reads tokens from "+
 			"(its CIRCLECI_TOKEN_ENV_PATTERN is %q): name the connection's token variable like ACME_CIRCLECI_TOKEN",
-			conn.TokenEnv, a.TokenEnvPattern.String()), ErrInvalidInput)
+			len(conn.TokenEnv), a.TokenEnvPattern.String()), ErrInvalidInput)
 	}
 	return nil
 }

@@ -59,7 +59,7 @@ func (c EnvCredentials) Token(_ context.Context, conn Connection) (string, error
 	tokenEnv := conn.TokenEnv
 	if !validEnvName(tokenEnv) {
 		return "", temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("token_env %q is not a valid environment variable name: use letters, digits and underscores, not starting with a digit", tokenEnv),
+			fmt.Sprintf("token_env (%d bytes) is not a valid environment variable name: use letters, digits and underscores, not starting with a digit", len(tokenEnv)),
 			ErrInvalidInput, nil)
 	}
 	lookup := c.Lookup

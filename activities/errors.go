@@ -48,13 +48,16 @@ const (
 	ErrStalePageToken = "stale_page_token"
 	// ErrStore: the database failed (retryable: it may come back).
 	ErrStore = "store_error"
+	// ErrStorePermission: the database refuses the worker's writes (a role
+	// without rights, a read-only file; non-retryable, with advice).
+	ErrStorePermission = "store_permission"
 )
 
 // NonRetryableErrorTypes are the error types that retrying cannot fix; the
 // workflows put them in their activity retry policies.
 var NonRetryableErrorTypes = []string{
 	ErrInvalidInput, ErrMissingCredentials, ErrInvalidCredentials, ErrInvalidPermissions,
-	ErrNoResources, ErrProjectNotFound, ErrStalePageToken,
+	ErrNoResources, ErrProjectNotFound, ErrStalePageToken, ErrStorePermission,
 }
 
 // badResponseAttempts is the attempt from which an ErrBadResponse is
@@ -124,6 +127,9 @@ func applicationError(ctx context.Context, err error, what string) error {
 	}
 	if errors.Is(err, store.ErrInvalidItem) {
 		return nonRetryable(msg, ErrInvalidInput)
+	}
+	if store.IsPermissionDenied(err) {
+		return nonRetryable(msg+": "+store.PermissionAdvice, ErrStorePermission)
 	}
 	return temporal.NewApplicationError(msg, ErrStore)
 }

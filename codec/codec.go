@@ -12,26 +12,23 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// Payload metadata written by Encode.
+// Payload metadata written by Encode: the "encoding" of an encrypted payload
+// and the metadata key naming its key.
 const (
-	// MetadataEncodingEncrypted is the "encoding" of an encrypted payload.
 	MetadataEncodingEncrypted = "binary/encrypted"
-	// MetadataKeyID is the metadata key naming the key that encrypted a payload.
-	MetadataKeyID = "encryption-key-id"
+	MetadataKeyID             = "encryption-key-id"
 )
 
 // Errors of Decode, wrapped with the key id.
 var (
-	// ErrUnknownKey means a payload was encrypted with a key not in the keyring.
+	// ErrUnknownKey: the payload's key is not in the keyring.
 	ErrUnknownKey = errors.New("unknown encryption key id")
-	// ErrAuthentication means a payload failed AES-GCM authentication: it was
-	// altered, or encrypted by a different key under the same id.
+	// ErrAuthentication: altered, or another key under the same id.
 	ErrAuthentication = errors.New("encrypted payload failed authentication")
 )
 
-// Codec is a converter.PayloadCodec that encrypts each payload with AES-256-GCM
-// under the keyring's first key and decrypts with any key of the keyring. It is
-// safe for concurrent use.
+// Codec is a converter.PayloadCodec: AES-256-GCM under the keyring's first key,
+// decryption with any; safe for concurrent use.
 type Codec struct {
 	encryptID string
 	aeads     map[string]cipher.AEAD
@@ -40,8 +37,7 @@ type Codec struct {
 
 var _ converter.PayloadCodec = (*Codec)(nil)
 
-// New returns a Codec over keys: keys[0] encrypts, every key decrypts. Ids must
-// be unique.
+// New returns a Codec over keys (unique ids): keys[0] encrypts, all decrypt.
 func New(keys []Key) (*Codec, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("codec: no keys")
@@ -81,9 +77,8 @@ func FromEnv(lookup func(string) (string, bool)) (*Codec, error) {
 // KeyIDs returns the keyring's ids, the encrypting one first.
 func (c *Codec) KeyIDs() []string { return append([]string(nil), c.ids...) }
 
-// Encode encrypts each payload, metadata and data, into a new payload whose
-// data is nonce || ciphertext and whose metadata names the encoding and the key
-// id (also the GCM additional data). Nil payloads stay nil.
+// Encode seals each whole payload as nonce || ciphertext, the key id as GCM
+// additional data and in the metadata. Nil payloads stay nil.
 func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
 	aead := c.aeads[c.encryptID]
 	out := make([]*commonpb.Payload, len(payloads))
@@ -110,10 +105,8 @@ func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 	return out, nil
 }
 
-// Decode decrypts the payloads Encode made and passes any other payload (nil,
-// or of another encoding, e.g. plaintext input from a client without the
-// codec) through unchanged. A payload under a key id not in the keyring fails
-// with ErrUnknownKey, one that does not authenticate with ErrAuthentication.
+// Decode opens what Encode sealed and passes other payloads through; it fails
+// with ErrUnknownKey or ErrAuthentication.
 func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {

@@ -2,59 +2,63 @@ package codec
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/subtle"
+	"encoding/json"
 	"io"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/converter"
 )
 
-// DefaultMaxBodyBytes caps a codec server request body unless
-// HandlerOptions.MaxBodyBytes says otherwise.
-const DefaultMaxBodyBytes = 4 << 20
+// Codec server bounds (see HandlerOptions): memory stays near DefaultMaxInFlight
+// times a few request bodies.
+const (
+	DefaultMaxBodyBytes = 4 << 20
+	DefaultMaxPayloads  = 1000
+	DefaultMaxInFlight  = 4
+	DefaultQueueWait    = 10 * time.Second
+)
 
 // HandlerOptions tune NewHTTPHandler. The zero value serves any namespace,
 // without authentication, to clients that send no Origin (the CLI).
 type HandlerOptions struct {
-	// AllowedOrigins are the Web UI origins (e.g. "http://localhost:8233")
-	// allowed to call from a browser, with credentials. A request whose Origin
-	// is not listed is refused (403).
+	// AllowedOrigins are the Web UI origins allowed, with credentials (else 403).
 	AllowedOrigins []string
-	// AuthToken, when set, must come as "Authorization: Bearer <AuthToken>"
-	// on every request but CORS preflights; otherwise 401.
+	// AuthToken, when set, must come as "Authorization: Bearer <AuthToken>" (else 401).
 	AuthToken string
-	// Namespaces, when set, are the only namespaces served; a request must
-	// name one in its path (/{namespace}/decode) or X-Namespace header.
+	// Namespaces, when set, are the only ones served (path or X-Namespace).
 	Namespaces []string
-	// MaxBodyBytes caps a request body (default DefaultMaxBodyBytes); larger
-	// ones get 413.
+	// MaxBodyBytes and MaxPayloads cap a request (else 413).
 	MaxBodyBytes int64
+	MaxPayloads  int
+	// MaxInFlight caps the requests served at once; the others wait up to
+	// QueueWait, unread, then get 503.
+	MaxInFlight int
+	QueueWait   time.Duration
 }
 
-// NewHTTPHandler returns a Temporal codec server for c, as the Temporal CLI
-// (--codec-endpoint, --codec-auth) and the Web UI (TEMPORAL_CODEC_ENDPOINT,
-// dev server --ui-codec-endpoint) call it: POST /encode and /decode, or
-// /{namespace}/encode and /{namespace}/decode, with a JSON common.v1.Payloads
-// body, answered in kind (the SDK's converter.NewPayloadCodecHTTPHandler does
-// the conversion). The namespace may also come in an X-Namespace header.
-//
-// Anyone who can reach the handler (and pass AuthToken) can decrypt every
-// payload: serve it on a loopback or private address only.
+// NewHTTPHandler returns a Temporal codec server for c (POST [/{namespace}]/encode
+// and /decode, as the CLI and the Web UI call it). Anyone who reaches it and
+// passes AuthToken can decrypt every payload.
 func NewHTTPHandler(c *Codec, opts HandlerOptions) http.Handler {
-	if opts.MaxBodyBytes <= 0 {
-		opts.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	return &handler{opts: opts, codec: converter.NewPayloadCodecHTTPHandler(c)}
+	opts.MaxBodyBytes = cmp.Or(max(opts.MaxBodyBytes, 0), DefaultMaxBodyBytes)
+	opts.MaxPayloads = cmp.Or(max(opts.MaxPayloads, 0), DefaultMaxPayloads)
+	opts.MaxInFlight = cmp.Or(max(opts.MaxInFlight, 0), DefaultMaxInFlight)
+	opts.QueueWait = cmp.Or(max(opts.QueueWait, 0), DefaultQueueWait)
+	return &handler{opts: opts, codec: converter.NewPayloadCodecHTTPHandler(c),
+		slots: make(chan struct{}, opts.MaxInFlight)}
 }
 
-// handler checks CORS, authentication, the route, the namespace and the body
-// size, then hands the request to the SDK's codec handler.
+// handler checks and bounds a request, then hands it to the SDK's codec handler.
 type handler struct {
 	opts  HandlerOptions
 	codec http.Handler
+	slots chan struct{}
 }
 
 // ServeHTTP implements http.Handler.
@@ -100,6 +104,30 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, http.StatusText(http.StatusRequestEntityTooLarge), http.StatusRequestEntityTooLarge)
 		return
 	}
+	if !h.acquire(r) {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "codec server busy: retry", http.StatusServiceUnavailable)
+		return
+	}
+	defer func() { <-h.slots }()
+	h.serveBounded(w, r)
+}
+
+// acquire waits up to QueueWait for a slot, before the body is read.
+func (h *handler) acquire(r *http.Request) bool {
+	t := time.NewTimer(h.opts.QueueWait)
+	defer t.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return true
+	case <-t.C:
+	case <-r.Context().Done():
+	}
+	return false
+}
+
+// serveBounded reads the body, refuses too many payloads, and serves the rest.
+func (h *handler) serveBounded(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, h.opts.MaxBodyBytes+1))
 	if err != nil {
 		http.Error(w, "read the request body", http.StatusBadRequest)
@@ -109,13 +137,54 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, http.StatusText(http.StatusRequestEntityTooLarge), http.StatusRequestEntityTooLarge)
 		return
 	}
+	if tooManyPayloads(body, h.opts.MaxPayloads) {
+		http.Error(w, "more than "+strconv.Itoa(h.opts.MaxPayloads)+" payloads in one request", http.StatusRequestEntityTooLarge)
+		return
+	}
 	r = r.Clone(r.Context())
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	h.codec.ServeHTTP(w, r)
 }
 
-// authorized reports whether r carries "Authorization: Bearer <AuthToken>",
-// comparing the token in constant time.
+// tooManyPayloads tells whether the body's "payloads" hold more than n
+// elements, skimming them unbuilt; the SDK refuses a malformed body.
+func tooManyPayloads(body []byte, n int) bool {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var skip json.RawMessage
+	count := 0
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return false
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if key != "payloads" {
+			if dec.Decode(&skip) != nil {
+				return false
+			}
+			continue
+		}
+		if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+			return false
+		}
+		for dec.More() {
+			if count++; count > n {
+				return true
+			}
+			if dec.Decode(&skip) != nil {
+				return false
+			}
+		}
+		if _, err := dec.Token(); err != nil {
+			return false
+		}
+	}
+	return false
+}
+
+// authorized checks the bearer token in constant time.
 func (h *handler) authorized(r *http.Request) bool {
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
@@ -124,8 +193,7 @@ func (h *handler) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(h.opts.AuthToken)) == 1
 }
 
-// route parses /encode, /decode, /{namespace}/encode and /{namespace}/decode,
-// returning the namespace ("" when the path has none).
+// route parses [/{namespace}]/encode and /decode ("" namespace when none).
 func route(path string) (namespace string, ok bool) {
 	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
 	switch last := parts[len(parts)-1]; {

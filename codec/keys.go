@@ -9,33 +9,26 @@ import (
 	"strings"
 )
 
-// The environment variables KeysFromEnv reads. At most one may be set; with
-// neither (or both empty) payload encryption is off.
+// The environment variables KeysFromEnv reads, at most one: the keyring inline
+// ("id=base64key,...", see ParseKeys) or the name of a file holding it.
 const (
-	// EnvKeys holds the keyring inline: "id=base64key[,id2=base64key2...]" (see
-	// ParseKeys). The first key encrypts; all of them decrypt.
-	EnvKeys = "PAYLOAD_ENCRYPTION_KEYS"
-	// EnvKeysFile names a file holding the keyring in the same syntax, one key a
-	// line if you like, with # comments.
+	EnvKeys     = "PAYLOAD_ENCRYPTION_KEYS"
 	EnvKeysFile = "PAYLOAD_ENCRYPTION_KEYS_FILE"
 )
 
 // KeySize is the length of an AES-256 key in bytes.
 const KeySize = 32
 
-// maxKeyIDLen bounds a key id, which is stored in every encrypted payload.
+// maxKeyIDLen bounds a key id (stored in every encrypted payload).
 const maxKeyIDLen = 64
 
-// Key is one AES-256 key of a keyring and the id stored beside every payload it
-// encrypts. Its String and GoString methods print the id only, so a Key can be
-// logged without leaking its bytes.
+// Key is one AES-256 key and its id; it prints its id only.
 type Key struct {
 	id     string
 	secret []byte
 }
 
-// NewKey returns the key secret (KeySize bytes) named id (1 to 64 of
-// A-Z a-z 0-9 . _ -). secret is copied.
+// NewKey returns a copy of secret (KeySize bytes) named id (see validKeyID).
 func NewKey(id string, secret []byte) (Key, error) {
 	if !validKeyID(id) {
 		return Key{}, errors.New("codec: invalid key id: want 1 to 64 of A-Z a-z 0-9 . _ -")
@@ -52,7 +45,7 @@ func (k Key) ID() string { return k.id }
 // String returns the key's id, never its bytes.
 func (k Key) String() string { return "codec.Key(" + k.id + ")" }
 
-// GoString returns the key's id, never its bytes (for %#v).
+// GoString is String, for %#v.
 func (k Key) GoString() string { return k.String() }
 
 // validKeyID reports whether id is 1 to 64 of A-Z a-z 0-9 . _ -.
@@ -70,13 +63,8 @@ func validKeyID(id string) bool {
 	return true
 }
 
-// ParseKeys parses a keyring: entries "id=base64key" separated by commas or
-// newlines, blank entries and # comments (to the end of the line) ignored. A
-// key is KeySize bytes in standard or URL base64, padded or not; ids are 1 to
-// 64 of A-Z a-z 0-9 . _ - and unique. The first key is the one that encrypts.
-//
-// Errors name the entry's position, and its id once that is known to be one,
-// but never the key material.
+// ParseKeys parses "id=base64key" entries separated by commas or newlines (#
+// comments allowed), ids unique; the first encrypts. Errors never hold key material.
 func ParseKeys(s string) ([]Key, error) {
 	var keys []Key
 	seen := map[string]bool{}
@@ -108,9 +96,8 @@ func ParseKeys(s string) ([]Key, error) {
 	return keys, nil
 }
 
-// parseKeyEntry parses "id=base64key". Its errors quote the id only once it
-// is known to be an id and a key follows it: "KEY=" (a padded key pasted
-// without an id) must not be echoed.
+// parseKeyEntry parses "id=base64key", quoting the id only once it is known
+// to be one ("KEY=" may be a padded key pasted without an id).
 func parseKeyEntry(field string) (Key, error) {
 	id, enc, ok := strings.Cut(field, "=")
 	id, enc = strings.TrimSpace(id), strings.TrimSpace(enc)
@@ -141,10 +128,8 @@ func decodeBase64(s string) ([]byte, error) {
 	return base64.RawURLEncoding.DecodeString(s)
 }
 
-// KeysFromEnv reads the keyring from EnvKeys or from the file EnvKeysFile names
-// (lookup is os.LookupEnv, or a map's in tests). An empty variable counts as
-// unset. With neither set it returns (nil, nil): payload encryption is off.
-// Both set is an error.
+// KeysFromEnv reads the keyring from EnvKeys or EnvKeysFile through lookup:
+// (nil, nil) with neither (encryption off), an error with both.
 func KeysFromEnv(lookup func(string) (string, bool)) ([]Key, error) {
 	inline, _ := lookup(EnvKeys)
 	file, _ := lookup(EnvKeysFile)
@@ -172,8 +157,7 @@ func KeysFromEnv(lookup func(string) (string, bool)) ([]Key, error) {
 	return nil, nil
 }
 
-// GenerateKey returns a new random AES-256 key in standard base64, for a
-// keyring entry.
+// GenerateKey returns a new random AES-256 key in standard base64.
 func GenerateKey() (string, error) {
 	b := make([]byte, KeySize)
 	if _, err := rand.Read(b); err != nil {
@@ -182,8 +166,7 @@ func GenerateKey() (string, error) {
 	return base64.StdEncoding.EncodeToString(b), nil
 }
 
-// NewKeyLine returns a keyring entry "id=base64key" with a new random key, to
-// put first in EnvKeys (or EnvKeysFile) when adding or rotating a key.
+// NewKeyLine returns a keyring entry "id=base64key" with a new random key.
 func NewKeyLine(id string) (string, error) {
 	if !validKeyID(id) {
 		return "", errors.New("codec: invalid key id: want 1 to 64 of A-Z a-z 0-9 . _ -")

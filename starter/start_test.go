@@ -264,13 +264,13 @@ func TestStartBadInput(t *testing.T) {
 		want []string
 	}{
 		{nil, []string{"connection_id is required", "org_slug is required", "-connection connection_id"}},
-		{[]string{"-connection", "a b", "-org", "gh/acme"}, []string{`connection_id "a b"`}},
-		{[]string{"-connection", "acme", "-org", "acme"}, []string{`org_slug "acme"`}},
-		{[]string{"-connection", "acme", "-org", "gh/acme", "-since", "yesterday"}, []string{`since "yesterday"`}},
-		{[]string{"-connection", "acme", "-org", "gh/acme", "-projects", "gh/acme"}, []string{`projects: "gh/acme"`}},
+		{[]string{"-connection", "a b", "-org", "gh/acme"}, []string{`connection_id (3 bytes)`}},
+		{[]string{"-connection", "acme", "-org", "acme"}, []string{`org_slug: want <vcs>/<org>`}},
+		{[]string{"-connection", "acme", "-org", "gh/acme", "-since", "yesterday"}, []string{`since: want RFC 3339`}},
+		{[]string{"-connection", "acme", "-org", "gh/acme", "-projects", "gh/acme"}, []string{`projects[0] (7 bytes) is not <vcs>/<org>/<project>`}},
 		{[]string{"-connection", "acme", "-org", "gh/acme", "-token-env", "ghp_abc-123"}, []string{"token_env"}},
 		{[]string{"-connection", "acme", "-org", "gh/acme", "-max-concurrent-projects", "1000"}, []string{"max_concurrent_projects 1000"}},
-		{[]string{"-connection", "acme", "-org", "gh/acme", "-base-url", "circleci.com"}, []string{`base_url "circleci.com"`}},
+		{[]string{"-connection", "acme", "-org", "gh/acme", "-base-url", "circleci.com"}, []string{`base_url: want an absolute http(s) URL`}},
 		{[]string{"-connection", "acme", "-org", "gh/acme", "-overlap", "-1h"}, []string{"overlap -1h0m0s: must not be negative"}},
 		{[]string{"-connection", "acme", "-org", "gh/acme", "-rerun-window", "3 days"}, []string{"-rerun-window", "duration"}},
 		{[]string{"-connection", "acme", "-org", "gh/acme", "extra"}, []string{"unexpected arguments"}},

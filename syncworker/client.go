@@ -31,6 +31,7 @@ func ClientOptions(logger *slog.Logger) (client.Options, error) {
 		return client.Options{}, fmt.Errorf("payload encryption: %w", err)
 	}
 	codec.Apply(&opts, c)
+	boundUpdateMessages(&opts)
 	return opts, nil
 }
 

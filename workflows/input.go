@@ -1,114 +1,77 @@
 package workflows
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/circleci-sync/circleci-sync/activities"
 )
 
-// Defaults of ConnectionSyncInput's optional fields.
+// Defaults and bounds of ConnectionSyncInput's optional fields (see its fields).
 const (
-	// DefaultBaseURL is CircleCI cloud.
-	DefaultBaseURL = "https://circleci.com"
-	// DefaultTokenEnv is the worker's environment variable read when token_env is empty.
-	DefaultTokenEnv = "CIRCLECI_TOKEN"
-	// DefaultMaxConcurrentProjects bounds the ProjectSync children run at once.
+	DefaultBaseURL               = "https://circleci.com"
+	DefaultTokenEnv              = "CIRCLECI_TOKEN"
 	DefaultMaxConcurrentProjects = 4
-	// MaxConcurrentProjectsLimit is the largest max_concurrent_projects accepted
-	// (Temporal allows 2,000 pending children; the token's rate budget is the real
-	// bound).
+	// MaxConcurrentProjectsLimit: the token's rate budget is the real bound.
 	MaxConcurrentProjectsLimit = 100
-	// DefaultOverlap is how far before the watermark an incremental sync re-reads.
-	DefaultOverlap = time.Hour
-	// DefaultRerunWindow is how far back an incremental sync re-lists workflows to
-	// catch reruns of older pipelines.
-	DefaultRerunWindow = 72 * time.Hour
-	// DefaultUsersFreshFor: users fetched this recently are not fetched again.
-	DefaultUsersFreshFor = 24 * time.Hour
-	// DefaultRediscoverAfter: projects discovered this recently are not
-	// discovered again (the recorded ones are synced).
-	DefaultRediscoverAfter = time.Hour
-	// DefaultInterval is how long a continuous sync waits between cycles.
-	DefaultInterval = time.Hour
-	// MinInterval is the shortest interval accepted.
-	MinInterval = time.Minute
+	DefaultOverlap             = time.Hour
+	DefaultRerunWindow         = 72 * time.Hour
+	DefaultUsersFreshFor       = 24 * time.Hour
+	DefaultRediscoverAfter     = time.Hour
+	DefaultInterval            = time.Hour
+	MinInterval                = time.Minute
 )
 
-// ConnectionSyncInput is the input of ConnectionSync: one JSON object with
-// snake_case fields. Only connection_id and org_slug are required.
-//
-//	{"connection_id": "acme", "org_slug": "gh/acme", "token_env": "ACME_CIRCLECI_TOKEN"}
-//
-// Decoding never fails: a field of the wrong type, an unknown field or a value out
-// of range is reported by Validate, which ConnectionSync calls first, as one
-// non-retryable ApplicationError of type "invalid_input" that lists every problem.
+// ConnectionSyncInput is the input of ConnectionSync, a JSON object such as
+// {"connection_id": "acme", "org_slug": "gh/acme"} (only those two required).
+// Decoding never fails: Validate reports every problem as one invalid_input.
 type ConnectionSyncInput struct {
-	// ConnectionID names the connection (required): letters, digits, '.', '_', '-'.
-	// The workflow ID should be ConnectionWorkflowID(ConnectionID).
+	// ConnectionID names the connection: letters, digits, '.', '_', '-'.
 	ConnectionID string `json:"connection_id"`
-	// OrgSlug is the organisation (required): "gh/acme", "bb/acme" or
-	// "circleci/<org-uuid>".
+	// OrgSlug is the organisation: "gh/acme", "bb/acme", "circleci/<org-uuid>".
 	OrgSlug string `json:"org_slug"`
-	// BaseURL is the CircleCI installation (default DefaultBaseURL); a CircleCI
-	// Server host for self-hosted.
+	// BaseURL is the CircleCI installation (default DefaultBaseURL).
 	BaseURL string `json:"base_url,omitempty"`
-	// Projects, when set, are the project slugs to sync ("gh/acme/api"); empty
-	// means discover them.
+	// Projects are the project slugs to sync; empty means discover them.
 	Projects []string `json:"projects,omitempty"`
-	// TokenEnv is the name of the worker's environment variable holding the
-	// CircleCI personal API token (default DefaultTokenEnv). The token itself never
-	// appears in inputs, history, heartbeats, errors or logs.
+	// TokenEnv names the worker's variable holding the token (default DefaultTokenEnv).
 	TokenEnv string `json:"token_env,omitempty"`
-	// Since bounds a project's first sync: pipelines created before it are not
-	// fetched. RFC 3339 ("2026-01-01T00:00:00Z") or a date ("2026-01-01"). Empty
-	// means all the history the API returns.
+	// Since bounds a first sync (RFC 3339 or a date); empty means all history.
 	Since string `json:"since,omitempty"`
-	// MaxConcurrentProjects bounds the projects synced at once (default
-	// DefaultMaxConcurrentProjects, at most MaxConcurrentProjectsLimit).
+	// MaxConcurrentProjects bounds the projects synced at once.
 	MaxConcurrentProjects int `json:"max_concurrent_projects,omitempty"`
-	// Overlap is how far before the watermark an incremental sync re-reads
-	// pipelines (default DefaultOverlap).
+	// Overlap is how far before the watermark an incremental sync re-reads.
 	Overlap *Duration `json:"overlap,omitempty"`
-	// RerunWindow is how far back, from the sync's start, an incremental sync
-	// re-lists the workflows of older pipelines to catch reruns (default
-	// DefaultRerunWindow).
+	// RerunWindow is how far back an incremental sync re-lists workflows (reruns).
 	RerunWindow *Duration `json:"rerun_window,omitempty"`
-	// UsersFreshFor: users fetched this recently are not fetched again (default
-	// DefaultUsersFreshFor).
+	// UsersFreshFor: users fetched this recently are not fetched again.
 	UsersFreshFor *Duration `json:"users_fresh_for,omitempty"`
-	// RediscoverAfter: when the organisation's projects were discovered this
-	// recently, the sync takes the recorded ones without asking CircleCI
-	// (default DefaultRediscoverAfter; "0s" discovers on every sync).
+	// RediscoverAfter: projects discovered this recently are taken as recorded.
 	RediscoverAfter *Duration `json:"rediscover_after,omitempty"`
-	// Continuous keeps the workflow alive: after each cycle it waits Interval
-	// (or a resync request) and runs the next cycle, continuing as new between
-	// cycles. Without it the workflow ends after its cycle (and the re-syncs
-	// requested meanwhile).
+	// Continuous runs a cycle every Interval (or resync request), for ever.
 	Continuous bool `json:"continuous,omitempty"`
-	// Interval is the wait between the cycles of a continuous sync (default
-	// DefaultInterval, at least MinInterval).
+	// Interval is the wait between the cycles of a continuous sync.
 	Interval *Duration `json:"interval,omitempty"`
 
-	// State is set by ConnectionSync itself when it continues as new; leave it
-	// empty.
+	// State is set by ConnectionSync when it continues as new; leave it out.
 	State *ConnectionSyncState `json:"state,omitempty"`
 
-	// problems are the decoding problems, reported by Validate.
-	problems []string
+	problems []string // decoding problems, for Validate
 }
 
-// UnmarshalJSON decodes the input field by field, keeping every problem (unknown
-// field, wrong type) for Validate instead of failing: a workflow whose input
-// cannot be decoded would retry its first task forever.
+// UnmarshalJSON decodes field by field, keeping every problem for Validate: a
+// workflow whose input cannot be decoded would retry its first task forever.
 func (in *ConnectionSyncInput) UnmarshalJSON(b []byte) error {
 	*in = ConnectionSyncInput{}
 	var fields map[string]json.RawMessage
@@ -117,117 +80,137 @@ func (in *ConnectionSyncInput) UnmarshalJSON(b []byte) error {
 			`{"connection_id":"acme","org_slug":"gh/acme"}`)
 		return nil
 	}
-	keys := make([]string, 0, len(fields))
-	for k := range fields {
-		keys = append(keys, k)
+	if k, dup := duplicateKey(b); dup {
+		in.problems = append(in.problems, fmt.Sprintf("the key %s appears twice in one object: name each field once", safeKey(k)))
 	}
-	slices.Sort(keys)
+	keys := slices.Sorted(maps.Keys(fields))
 	for _, k := range keys {
-		raw := fields[k]
-		var dst any
-		switch k {
-		case "connection_id":
-			dst = &in.ConnectionID
-		case "org_slug":
-			dst = &in.OrgSlug
-		case "base_url":
-			dst = &in.BaseURL
-		case "projects":
-			dst = &in.Projects
-		case "token_env":
-			dst = &in.TokenEnv
-		case "since":
-			dst = &in.Since
-		case "max_concurrent_projects":
-			dst = &in.MaxConcurrentProjects
-		case "overlap":
-			dst = &in.Overlap
-		case "rerun_window":
-			dst = &in.RerunWindow
-		case "users_fresh_for":
-			dst = &in.UsersFreshFor
-		case "rediscover_after":
-			dst = &in.RediscoverAfter
-		case "continuous":
-			dst = &in.Continuous
-		case "interval":
-			dst = &in.Interval
-		case "state":
-			dst = &in.State
+		dst := in.field(k)
+		switch {
+		case dst == nil:
+			in.problems = append(in.problems, fmt.Sprintf("unknown field %s", safeKey(k)))
+		case !utf8.Valid(fields[k]):
+			in.problems = append(in.problems, fmt.Sprintf("field %q is not valid UTF-8", k))
 		default:
-			in.problems = append(in.problems, fmt.Sprintf("unknown field %q", k))
-			continue
-		}
-		if err := json.Unmarshal(raw, dst); err != nil {
-			in.problems = append(in.problems, fmt.Sprintf("field %q: %s", k, decodeProblem(err)))
+			if err := json.Unmarshal(fields[k], dst); err != nil {
+				in.problems = append(in.problems, fmt.Sprintf("field %q: %s", k, decodeProblem(k, err)))
+			}
 		}
 	}
 	return nil
 }
 
-// decodeProblem words a JSON decoding error for a user.
-func decodeProblem(err error) string {
-	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
-		return fmt.Sprintf("got a JSON %s, want %s", te.Value, te.Type)
-	}
-	return err.Error()
+// field is where the JSON field k decodes to, nil for an unknown field.
+func (in *ConnectionSyncInput) field(k string) any {
+	return map[string]any{
+		"connection_id": &in.ConnectionID, "org_slug": &in.OrgSlug, "base_url": &in.BaseURL,
+		"projects": &in.Projects, "token_env": &in.TokenEnv, "since": &in.Since,
+		"max_concurrent_projects": &in.MaxConcurrentProjects, "overlap": &in.Overlap,
+		"rerun_window": &in.RerunWindow, "users_fresh_for": &in.UsersFreshFor,
+		"rediscover_after": &in.RediscoverAfter, "continuous": &in.Continuous,
+		"interval": &in.Interval, "state": &in.State,
+	}[k]
 }
 
-var (
-	connectionIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
-	envNamePattern      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-)
+// decodeProblem words a JSON decoding error for a user, without the value.
+func decodeProblem(field string, err error) string {
+	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+		kind, _, _ := strings.Cut(te.Value, " ")
+		return fmt.Sprintf("got a JSON %s, want %s", kind, te.Type)
+	}
+	switch field {
+	case "overlap", "rerun_window", "users_fresh_for", "rediscover_after", "interval":
+		return `want a Go duration such as "1h" or "72h", or a number of nanoseconds`
+	}
+	return "not a valid value"
+}
 
-// Validate checks the input and returns nil or a non-retryable ApplicationError of
-// type "invalid_input" whose message lists every problem.
+var envNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// Validate returns nil or a non-retryable invalid_input listing every problem,
+// never quoting a refused value: it may be a secret pasted in the wrong field.
 func (in ConnectionSyncInput) Validate() error {
 	problems := slices.Clone(in.problems)
 	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	in.checkNames(add)
+	for i, p := range in.Projects {
+		if pr := projectSlugProblem(p); pr != "" {
+			add("projects[%d] %s (want a project slug such as \"gh/acme/api\")", i, pr)
+		}
+	}
+	in.checkState(add)
+	in.checkKnobs(add)
+	if len(problems) == 0 {
+		return nil
+	}
+	slices.Sort(problems)
+	return temporal.NewNonRetryableApplicationError("invalid ConnectionSync input: "+strings.Join(problems, "; "),
+		activities.ErrInvalidInput, nil)
+}
+
+// checkNames checks connection_id, org_slug, base_url and token_env.
+func (in ConnectionSyncInput) checkNames(add func(string, ...any)) {
 	switch {
 	case in.ConnectionID == "":
 		add("connection_id is required (a name for this connection, e.g. \"acme\")")
-	case !connectionIDPattern.MatchString(in.ConnectionID):
-		add("connection_id %q: use letters, digits, '.', '_' and '-' (at most 128)", in.ConnectionID)
+	case looksLikeToken(in.ConnectionID):
+		add("connection_id looks like a CircleCI token: name the connection (e.g. \"acme\"); revoke that token, it is now in this workflow's input")
+	case !connectionIDPattern(in.ConnectionID):
+		add("connection_id (%d bytes): use letters, digits, '.', '_' and '-', at most %d, starting with a letter or digit",
+			len(in.ConnectionID), MaxConnectionID)
 	}
 	if in.OrgSlug == "" {
 		add("org_slug is required (e.g. \"gh/acme\", \"bb/acme\" or \"circleci/<org-uuid>\")")
+	} else if pr := textProblem(in.OrgSlug, MaxOrgSlug); pr != "" {
+		add("org_slug %s", pr)
 	} else if parts := strings.Split(in.OrgSlug, "/"); len(parts) != 2 || parts[0] == "" || parts[1] == "" ||
 		strings.TrimSpace(in.OrgSlug) != in.OrgSlug {
-		add("org_slug %q: want <vcs>/<org>, e.g. \"gh/acme\" or \"circleci/<org-uuid>\"", in.OrgSlug)
+		add("org_slug: want <vcs>/<org>, e.g. \"gh/acme\" or \"circleci/<org-uuid>\"")
 	}
 	if in.BaseURL != "" {
 		u, err := url.Parse(in.BaseURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+		if pr := textProblem(in.BaseURL, MaxBaseURL); pr != "" {
+			add("base_url %s", pr)
+		} else if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
 			u.RawQuery != "" || u.Fragment != "" {
-			add("base_url %q: want an absolute http(s) URL such as \"https://circleci.com\" or your CircleCI server's", in.BaseURL)
+			add("base_url: want an absolute http(s) URL such as \"https://circleci.com\" or your CircleCI server's, without user info, query or fragment")
 		}
 	}
-	for _, p := range in.Projects {
-		if !validProjectSlug(p) {
-			add("projects: %q is not a project slug such as \"gh/acme/api\"", p)
+	switch {
+	case in.TokenEnv == "":
+	case looksLikeToken(in.TokenEnv):
+		add("token_env holds what looks like a CircleCI token: want the NAME of an environment variable on the worker " +
+			"holding it (e.g. \"ACME_CIRCLECI_TOKEN\"); revoke that token, it is now in this workflow's input")
+	case len(in.TokenEnv) > MaxTokenEnv || !envNamePattern.MatchString(in.TokenEnv):
+		add("token_env: want the NAME of an environment variable on the worker (letters, digits, '_', at most %d; "+
+			"e.g. \"CIRCLECI_TOKEN\"), never the token itself", MaxTokenEnv)
+	}
+}
+
+// checkState checks a carried state is consistent (no index out of range).
+func (in ConnectionSyncInput) checkState(add func(string, ...any)) {
+	st := in.State
+	if st == nil {
+		return
+	}
+	const hint = " (state is set by ConnectionSync when it continues as new: leave it out)"
+	if st.Runs < 0 || st.Cycle < 0 || st.ResyncPending < 0 || st.Next < 0 || st.Next > len(st.Projects) || len(st.InFlight) > 0 ||
+		(!st.Discovered && (len(st.Projects) > 0 || len(st.Retry) > 0 || st.Next > 0)) {
+		add("state: inconsistent cursor" + hint)
+	}
+	// Discovered slugs are CircleCI's: only their shape is checked.
+	for i, p := range append(slices.Clone(st.Projects), st.Retry...) {
+		if pr := projectSlugShape(p); pr != "" {
+			add("state: project %d %s"+hint, i, pr)
 		}
 	}
-	if st := in.State; st != nil {
-		// State is written by ConnectionSync when it continues as new; a hand-made
-		// one must at least be consistent, so the workflow cannot index out of range.
-		const hint = " (state is set by ConnectionSync when it continues as new: leave it out)"
-		if st.Runs < 0 || st.Cycle < 0 || st.ResyncPending < 0 || st.Next < 0 || st.Next > len(st.Projects) || len(st.InFlight) > 0 ||
-			(!st.Discovered && (len(st.Projects) > 0 || len(st.Retry) > 0 || st.Next > 0)) {
-			add("state: inconsistent cursor" + hint)
-		}
-		for _, p := range append(slices.Clone(st.Projects), st.Retry...) {
-			if !validProjectSlug(p) {
-				add("state: %q is not a project slug"+hint, p)
-			}
-		}
-	}
-	if in.TokenEnv != "" && !envNamePattern.MatchString(in.TokenEnv) {
-		// The value is not echoed: it may be a token pasted in the wrong field.
-		add("token_env: want the NAME of an environment variable on the worker (letters, digits, '_'; e.g. \"CIRCLECI_TOKEN\"), never the token itself")
-	}
+}
+
+// checkKnobs checks since, max_concurrent_projects and the durations.
+func (in ConnectionSyncInput) checkKnobs(add func(string, ...any)) {
 	if in.Since != "" {
-		if _, err := parseSince(in.Since); err != nil {
-			add("since %q: want RFC 3339 (\"2026-01-01T00:00:00Z\") or a date (\"2026-01-01\")", in.Since)
+		if _, err := parseSince(in.Since); err != nil || len(in.Since) > MaxSince {
+			add("since: want RFC 3339 (\"2026-01-01T00:00:00Z\") or a date (\"2026-01-01\")")
 		}
 	}
 	if in.MaxConcurrentProjects < 0 || in.MaxConcurrentProjects > MaxConcurrentProjectsLimit {
@@ -251,30 +234,44 @@ func (in ConnectionSyncInput) Validate() error {
 			add("interval %s: want at least %s", in.Interval.D(), MinInterval)
 		}
 	}
-	if len(problems) == 0 {
-		return nil
+}
+
+// connectionIDPattern tells whether id is a valid connection_id.
+func connectionIDPattern(id string) bool {
+	return len(id) <= MaxConnectionID && connectionIDChars.MatchString(id)
+}
+
+var connectionIDChars = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// projectSlugProblem says what is wrong with p as a project slug ("" if
+// nothing): three non-empty parts of printable UTF-8 of any script.
+func projectSlugProblem(p string) string {
+	if pr := textProblem(p, MaxProjectSlug); pr != "" {
+		return pr
 	}
-	slices.Sort(problems)
-	return temporal.NewNonRetryableApplicationError("invalid ConnectionSync input: "+strings.Join(problems, "; "),
-		activities.ErrInvalidInput, nil)
+	return projectSlugShape(p)
 }
 
-// validProjectSlug tells whether p looks like a project slug: three non-empty
-// parts, as in "gh/acme/api" or "circleci/<org-id>/<project-id>".
-func validProjectSlug(p string) bool {
+// projectSlugShape says whether p has three non-empty parts, "" if so.
+func projectSlugShape(p string) string {
 	parts := strings.Split(p, "/")
-	return len(parts) == 3 && parts[0] != "" && parts[1] != "" && parts[2] != "" && strings.TrimSpace(p) == p
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" || strings.TrimSpace(p) != p {
+		return fmt.Sprintf("(%d bytes) is not <vcs>/<org>/<project>", len(p))
+	}
+	return ""
 }
 
-// Validate checks a ProjectSync input and returns nil or a non-retryable
-// ApplicationError of type "invalid_input".
+// Validate returns nil or a non-retryable invalid_input.
 func (in ProjectSyncInput) Validate() error {
 	var problems []string
-	if in.Connection.ConnectionID == "" {
-		problems = append(problems, "connection.connection_id is required")
-	}
-	if !validProjectSlug(in.ProjectSlug) {
-		problems = append(problems, fmt.Sprintf("project_slug %q is not a project slug such as \"gh/acme/api\"", in.ProjectSlug))
+	c := in.Connection
+	// The same checks as ConnectionSync's, but org_slug is optional here.
+	ConnectionSyncInput{ConnectionID: c.ConnectionID, OrgSlug: cmp.Or(c.OrgSlug, "vcs/org"), BaseURL: c.BaseURL,
+		TokenEnv: c.TokenEnv}.checkNames(func(format string, args ...any) {
+		problems = append(problems, "connection."+fmt.Sprintf(format, args...))
+	})
+	if pr := projectSlugProblem(in.ProjectSlug); pr != "" {
+		problems = append(problems, "project_slug "+pr+" (want a project slug such as \"gh/acme/api\")")
 	}
 	if in.Overlap < 0 || in.RerunWindow < 0 {
 		problems = append(problems, "overlap and rerun_window must not be negative")

@@ -2,6 +2,8 @@ package workflows
 
 import (
 	"fmt"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"go.temporal.io/sdk/temporal"
@@ -24,6 +26,7 @@ const MaxResyncReason = 200
 // optional.
 type ResyncRequest struct {
 	Reason string `json:"reason,omitempty"`
+	size   int    // of the JSON decoded, for Validate
 }
 
 // Validate refuses a reason too long or not UTF-8 (non-retryable invalid_input).
@@ -35,6 +38,11 @@ func (r ResyncRequest) Validate() error {
 			activities.ErrInvalidInput, nil)
 	case !utf8.ValidString(r.Reason):
 		return temporal.NewNonRetryableApplicationError("resync reason is not valid UTF-8", activities.ErrInvalidInput, nil)
+	case strings.ContainsFunc(r.Reason, unicode.IsControl):
+		return temporal.NewNonRetryableApplicationError("resync reason contains a control character", activities.ErrInvalidInput, nil)
+	case r.size > MaxResyncRequestBytes:
+		return temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("resync request is %d bytes: at most %d", r.size, MaxResyncRequestBytes), activities.ErrInvalidInput, nil)
 	}
 	return nil
 }
