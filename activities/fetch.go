@@ -203,17 +203,3 @@ func batchOf(ds []pipelineData) store.Batch {
 	}
 	return b
 }
-
-// addBatch adds a written batch's figures to c.
-func addBatch(c *SyncCounts, b store.Batch, ws store.WriteStats) {
-	c.Pipelines += int64(len(b.Pipelines))
-	c.Workflows += int64(len(b.Workflows))
-	c.Jobs += int64(len(b.Jobs))
-	c.Users += int64(len(b.Users))
-	c.Skipped += int64(len(b.Skipped))
-	for _, sk := range b.Skipped {
-		c.SkippedBy.add(sk.Reason)
-	}
-	c.Written += int64(ws.Written)
-	c.Unchanged += int64(ws.Unchanged)
-}

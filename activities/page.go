@@ -174,7 +174,7 @@ func (a *Activities) SyncPipelinePage(ctx context.Context, in PageInput) (PageRe
 			if err != nil {
 				return fmt.Errorf("write %d pipelines of project %s: %w", len(ds), slug, err)
 			}
-			addBatch(&progress.Counts, b, ws)
+			progress.Counts.addBatch(b, ws)
 			for _, d := range ds {
 				if d.pipeline.CreatedAt.After(progress.Newest) {
 					progress.Newest = d.pipeline.CreatedAt.UTC()

@@ -100,7 +100,7 @@ func (a *Activities) CompleteProject(ctx context.Context, in CompleteProjectInpu
 		return applicationError(ctx, err, "save the sync state of project "+in.ProjectSlug)
 	}
 	logger(ctx, conn).Info("project sync completed", "project", in.ProjectSlug, "watermark", st.Watermark,
-		"pipelines", in.Counts.Pipelines, "requests", in.Counts.Requests)
+		"pipelines", in.Counts.Of(store.KindPipeline), "requests", in.Counts.Requests)
 	return nil
 }
 

@@ -104,7 +104,7 @@ func (a *Activities) RefreshProject(ctx context.Context, in RefreshInput) (SyncC
 		if err != nil {
 			return fmt.Errorf("write %d refreshed pipelines of project %s: %w", len(ds), slug, err)
 		}
-		addBatch(&progress.Counts, b, ws)
+		progress.Counts.addBatch(b, ws)
 		for _, r := range b.Resolved {
 			if r.Kind == store.KindWorkflow {
 				triedJobs[r.ID] = true
@@ -116,7 +116,7 @@ func (a *Activities) RefreshProject(ctx context.Context, in RefreshInput) (SyncC
 			}
 		}
 		// Pipelines counts the pipelines polled, read again or not.
-		progress.Counts.Pipelines += int64(len(ds) - len(b.Pipelines))
+		progress.Counts.AddEntities(store.KindPipeline, int64(len(ds)-len(b.Pipelines)))
 		progress.LastPipelineID = ids[start+from+len(ds)-1]
 		api.fillRequests(&progress.Counts, base)
 		hb.record(progress)
@@ -158,7 +158,7 @@ func (a *Activities) RefreshProject(ctx context.Context, in RefreshInput) (SyncC
 		if err != nil {
 			return fmt.Errorf("write the jobs of %d skipped workflows of project %s: %w", len(ds), slug, err)
 		}
-		addBatch(&progress.Counts, b, ws)
+		progress.Counts.addBatch(b, ws)
 		progress.LastWorkflowID = wfIDs[from+len(ds)-1]
 		api.fillRequests(&progress.Counts, base)
 		hb.record(progress)

@@ -1,6 +1,12 @@
 package activities
 
-import "time"
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/circleci-sync/circleci-sync/store"
+)
 
 // Connection names a CircleCI connection without its secret: the token is looked up
 // on the worker from the environment variable TokenEnv, never carried in workflow
@@ -20,12 +26,9 @@ type Connection struct {
 type SyncCounts struct {
 	// Pages is the number of pipeline pages processed.
 	Pages int64 `json:"pages"`
-	// Pipelines, Workflows, Jobs and Users are the entities fetched and written
-	// (whether or not they changed).
-	Pipelines int64 `json:"pipelines"`
-	Workflows int64 `json:"workflows"`
-	Jobs      int64 `json:"jobs"`
-	Users     int64 `json:"users"`
+	// Entities are the entities fetched and written (changed or not), by kind
+	// name (CountedKinds). In JSON each is a field named by the kind's plural.
+	Entities map[string]int64 `json:"-"`
 	// Skipped is the number of entities recorded in the skipped ledger;
 	// SkippedBy splits it by reason.
 	Skipped   int64      `json:"skipped"`
@@ -37,8 +40,7 @@ type SyncCounts struct {
 	Requests int64 `json:"requests"`
 	// RateLimited is the number of those CircleCI answered 429.
 	RateLimited int64 `json:"rate_limited"`
-	// RateLimitWaitMS is the time, in milliseconds, requests waited for the
-	// token's limiter (its rate, its concurrency cap, the pause after a 429),
+	// RateLimitWaitMS is the time requests waited for the token's limiter,
 	// added up over concurrent requests.
 	RateLimitWaitMS int64 `json:"rate_limit_wait_ms"`
 }
@@ -65,13 +67,77 @@ func (s *SkipCounts) add(r string) {
 	}
 }
 
+// CountedKinds are the entity kinds SyncCounts reports: every kind but the
+// project, which StartProject writes outside the counts.
+func CountedKinds() []store.EntityKind {
+	var out []store.EntityKind
+	for _, k := range store.EntityKinds {
+		if k.Name != store.KindProject {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// Of is the number of entities of kind counted.
+func (c SyncCounts) Of(kind string) int64 { return c.Entities[kind] }
+
+// AddEntities adds n entities of kind.
+func (c *SyncCounts) AddEntities(kind string, n int64) {
+	if n == 0 {
+		return
+	}
+	if c.Entities == nil {
+		c.Entities = map[string]int64{}
+	}
+	c.Entities[kind] += n
+}
+
+// countsJSON is SyncCounts without its JSON methods.
+type countsJSON SyncCounts
+
+// MarshalJSON writes c flat, each counted kind under its plural ("pipelines"):
+// the format workflow histories hold.
+func (c SyncCounts) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(countsJSON(c))
+	if err != nil {
+		return nil, err
+	}
+	b = b[:len(b)-1]
+	for _, k := range CountedKinds() {
+		b = fmt.Appendf(b, ",%q:%d", k.Plural, c.Entities[k.Name])
+	}
+	return append(b, '}'), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (c *SyncCounts) UnmarshalJSON(b []byte) error {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, (*countsJSON)(c)); err != nil {
+		return err
+	}
+	c.Entities = nil
+	for _, k := range CountedKinds() {
+		var n int64
+		if raw, ok := fields[k.Plural]; ok {
+			if err := json.Unmarshal(raw, &n); err != nil {
+				return fmt.Errorf("counts: %s: %w", k.Plural, err)
+			}
+		}
+		c.AddEntities(k.Name, n)
+	}
+	return nil
+}
+
 // Add adds o to c.
 func (c *SyncCounts) Add(o SyncCounts) {
 	c.Pages += o.Pages
-	c.Pipelines += o.Pipelines
-	c.Workflows += o.Workflows
-	c.Jobs += o.Jobs
-	c.Users += o.Users
+	for k, n := range o.Entities {
+		c.AddEntities(k, n)
+	}
 	c.Skipped += o.Skipped
 	c.SkippedBy.Expired += o.SkippedBy.Expired
 	c.SkippedBy.ServerError += o.SkippedBy.ServerError
@@ -83,15 +149,32 @@ func (c *SyncCounts) Add(o SyncCounts) {
 	c.RateLimitWaitMS += o.RateLimitWaitMS
 }
 
-// Map returns the counts by name, as stored in the sync state's LastRun.
+// addBatch adds a written batch's figures to c.
+func (c *SyncCounts) addBatch(b store.Batch, ws store.WriteStats) {
+	for k, n := range b.Entities() {
+		c.AddEntities(k, int64(n))
+	}
+	c.Skipped += int64(len(b.Skipped))
+	for _, sk := range b.Skipped {
+		c.SkippedBy.add(sk.Reason)
+	}
+	c.Written += int64(ws.Written)
+	c.Unchanged += int64(ws.Unchanged)
+}
+
+// Map returns the counts by name (each counted kind by its plural), as stored
+// in the sync state's LastRun.
 func (c SyncCounts) Map() map[string]int64 {
-	return map[string]int64{
-		"pages": c.Pages, "pipelines": c.Pipelines, "workflows": c.Workflows, "jobs": c.Jobs,
-		"users": c.Users, "skipped": c.Skipped, "skipped_expired": c.SkippedBy.Expired,
+	m := map[string]int64{
+		"pages": c.Pages, "skipped": c.Skipped, "skipped_expired": c.SkippedBy.Expired,
 		"skipped_server_error": c.SkippedBy.ServerError, "skipped_not_found": c.SkippedBy.NotFound,
 		"written": c.Written, "unchanged": c.Unchanged, "requests": c.Requests,
 		"rate_limited": c.RateLimited, "rate_limit_wait_ms": c.RateLimitWaitMS,
 	}
+	for _, k := range CountedKinds() {
+		m[k.Plural] = c.Entities[k.Name]
+	}
+	return m
 }
 
 // VerifyInput is the input of VerifyConnection.

@@ -143,7 +143,7 @@ func (a *Activities) ResolveUsers(ctx context.Context, in ResolveUsersInput) (Re
 				res.Counts = progress.Counts
 				return res, applicationError(ctx, err, fmt.Sprintf("write %d users", len(b.Users)))
 			}
-			addBatch(&progress.Counts, b, ws)
+			progress.Counts.addBatch(b, ws)
 		}
 		switch {
 		case failed == nil:
@@ -162,7 +162,7 @@ func (a *Activities) ResolveUsers(ctx context.Context, in ResolveUsersInput) (Re
 		}
 	}
 	res.Counts = progress.Counts
-	log.Info("users resolved", "referenced", res.Referenced, "fresh", res.Fresh, "fetched", res.Counts.Users,
+	log.Info("users resolved", "referenced", res.Referenced, "fresh", res.Fresh, "fetched", res.Counts.Of(store.KindUser),
 		"skipped", res.Counts.Skipped, "requests", res.Counts.Requests)
 	return res, nil
 }

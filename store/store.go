@@ -149,14 +149,13 @@ type OpenItems struct {
 	WorkflowIDs []string
 }
 
-// Counts is the number of rows in each data table.
+// Counts is the number of rows of each data table.
 type Counts struct {
-	Projects  int64
-	Pipelines int64
-	Workflows int64
-	Jobs      int64
-	Users     int64
-	Skipped   int64
+	// Entities are the rows of each kind's table, by kind name (EntityKinds);
+	// empty tables are left out.
+	Entities map[string]int64
+	// Skipped is the number of entries in the skipped ledger.
+	Skipped int64
 }
 
 // Store is the database that a sync writes to. Implementations are safe for concurrent

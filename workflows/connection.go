@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/circleci-sync/circleci-sync/activities"
+	"github.com/circleci-sync/circleci-sync/store"
 )
 
 // ChangeOperations is the workflow.GetVersion change of the workflows' current
@@ -171,7 +172,7 @@ func (r *connectionRun) setPhase(ctx workflow.Context, phase string) {
 func (r *connectionRun) refresh(ctx workflow.Context) {
 	p := r.progress()
 	r.sa.upsert(ctx, keyword(SearchAttrConnection, r.in.ConnectionID), keyword(SearchAttrOrg, r.in.OrgSlug),
-		keyword(SearchAttrPhase, p.Phase), integer(SearchAttrPipelines, p.Totals.Pipelines))
+		keyword(SearchAttrPhase, p.Phase), integer(SearchAttrPipelines, p.Totals.Of(store.KindPipeline)))
 	workflow.SetCurrentDetails(ctx, p.details())
 }
 

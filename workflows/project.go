@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/circleci-sync/circleci-sync/activities"
+	"github.com/circleci-sync/circleci-sync/store"
 )
 
 // MaxPagingRestarts bounds how many times a project's paging restarts from the
@@ -81,7 +82,7 @@ func (r *projectRun) refresh(ctx workflow.Context) {
 	p := r.progress()
 	r.sa.upsert(ctx, keyword(SearchAttrConnection, p.ConnectionID), keyword(SearchAttrOrg, r.in.Connection.OrgSlug),
 		keyword(SearchAttrProject, p.ProjectSlug), keyword(SearchAttrPhase, p.Phase),
-		integer(SearchAttrPipelines, p.Counts.Pipelines))
+		integer(SearchAttrPipelines, p.Counts.Of(store.KindPipeline)))
 	workflow.SetCurrentDetails(ctx, p.details())
 }
 
