@@ -76,8 +76,8 @@ type Activities struct {
 	// attributes registered on the namespace (RegisteredSearchAttributes).
 	SearchAttributes func(ctx context.Context) []string
 
-	// serverRetryDelays overrides defaultServerRetryDelays (tests).
-	serverRetryDelays []time.Duration
+	// retryDelays overrides defaultRetryDelays (tests).
+	retryDelays []time.Duration
 }
 
 // DefaultRefreshAfter is the default Activities.RefreshAfter.
@@ -106,35 +106,6 @@ func (a *Activities) concurrency() int {
 		return a.PageConcurrency
 	}
 	return DefaultPageConcurrency
-}
-
-// newAPI returns the counting client of one activity run for conn.
-func (a *Activities) newAPI(ctx context.Context, conn Connection) (*api, error) {
-	if strings.TrimSpace(conn.ConnectionID) == "" {
-		return nil, nonRetryable("the connection has no connection_id", ErrInvalidInput)
-	}
-	if err := a.checkConnection(conn); err != nil {
-		return nil, err
-	}
-	cl, err := a.Clients.Client(ctx, conn, a.Credentials)
-	if err != nil {
-		return nil, err
-	}
-	delays := a.serverRetryDelays
-	if delays == nil {
-		delays = defaultServerRetryDelays
-	}
-	return newAPI(cl, apiOptions{limit: a.concurrency(), users: a.Clients.userFlights(), serverDelays: delays}), nil
-}
-
-// fetcher returns a fetcher for one activity run.
-func (a *Activities) fetcher(api *api, slug string, hb *heartbeater) *fetcher {
-	delays := a.serverRetryDelays
-	if delays == nil {
-		delays = defaultServerRetryDelays
-	}
-	api.hb = hb
-	return &fetcher{api: api, slug: slug, delays: delays, hb: hb}
 }
 
 // BatchObserver is told about every batch the activities wrote, after the write

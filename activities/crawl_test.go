@@ -267,7 +267,7 @@ func TestRefreshCatchesChanges(t *testing.T) {
 		require.Equal(t, f.srv.Stats().Total, rc.Requests)
 
 		// Resume: a retry after the last pipeline polls only the ones after it.
-		targets, err := f.a.refreshTargets(context.Background(), RefreshInput{Connection: f.conn,
+		targets, err := f.a.pollTargets(context.Background(), RefreshInput{Connection: f.conn,
 			ProjectSlug: projects[0], SyncedSince: starts[projects[0]], RerunWindowStart: window})
 		require.NoError(t, err)
 		ids := targets.pipelines

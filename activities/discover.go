@@ -125,7 +125,7 @@ func (a *Activities) DiscoverProjects(ctx context.Context, in DiscoverInput) (Di
 	}
 	if !configured {
 		readOrg = true
-		api, err := a.newAPI(ctx, conn)
+		api, err := a.newClient(ctx, conn)
 		if err != nil {
 			return res, err
 		}
@@ -201,7 +201,7 @@ func (a *Activities) DiscoverProjects(ctx context.Context, in DiscoverInput) (Di
 // diagnose maps a failed discovery request to the activity's error: a 401, 403
 // or 404 runs the verification sequence, whose verdict says what to do; other
 // failures (and a sequence that passes) keep err's own.
-func (a *Activities) diagnose(ctx context.Context, api *api, conn Connection, err error, what string) error {
+func (a *Activities) diagnose(ctx context.Context, api *client, conn Connection, err error, what string) error {
 	if ce, ok := circleci.AsError(err); ok && (ce.Class == circleci.ClassUnauthorized ||
 		ce.Class == circleci.ClassForbidden || ce.Class == circleci.ClassNotFound) {
 		if _, verr := verifySequence(ctx, api, conn, nil); verr != nil {
@@ -220,7 +220,7 @@ func (a *Activities) diagnose(ctx context.Context, api *api, conn Connection, er
 // read to the end (or to the bound) is not read again. A saved page token that
 // CircleCI no longer accepts restarts the list from its first page, once, with
 // the slugs found so far kept.
-func readOrgPipelines(ctx context.Context, api *api, org string, maxPages int, stopBefore time.Time,
+func readOrgPipelines(ctx context.Context, api *client, org string, maxPages int, stopBefore time.Time,
 	prog *DiscoverProgress, hb *heartbeater,
 ) (truncated bool, err error) {
 	fetch := func(ctx context.Context, tok string) (circleci.Page[circleci.Pipeline], error) {

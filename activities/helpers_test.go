@@ -143,7 +143,7 @@ func newFixture(t *testing.T, opts circlecitest.Options, tdb testDB) *fixture {
 		Clients: NewClientCache(ClientOptions{
 			Limiter: circleci.LimiterOptions{RequestsPerSecond: 1000, Burst: 1000, MaxConcurrent: 32},
 		}),
-		serverRetryDelays: []time.Duration{time.Millisecond, 2 * time.Millisecond},
+		retryDelays: []time.Duration{time.Millisecond, 2 * time.Millisecond},
 		// Every VerifyConnection checks (TestVerifyConnectionSkipsWhenRecent
 		// tests the default).
 		ReverifyAfter: -1,

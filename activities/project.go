@@ -30,7 +30,7 @@ func (a *Activities) StartProject(ctx context.Context, in StartProjectInput) (Pr
 		return ProjectPlan{}, err
 	}
 	conn, slug := in.Connection, in.ProjectSlug
-	api, err := a.newAPI(ctx, conn)
+	api, err := a.newClient(ctx, conn)
 	if err != nil {
 		return ProjectPlan{}, err
 	}
@@ -125,7 +125,7 @@ func (a *Activities) CompleteConnection(ctx context.Context, in CompleteConnecti
 	defer stopHeartbeats()
 	missing := in.Missing
 	if len(missing) > 0 {
-		api, err := a.newAPI(ctx, conn)
+		api, err := a.newClient(ctx, conn)
 		if err != nil {
 			return err
 		}

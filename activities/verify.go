@@ -57,7 +57,7 @@ func (a *Activities) VerifyConnection(ctx context.Context, in VerifyInput) (Veri
 	if org == "" {
 		return VerifyReport{}, nonRetryable("the connection has no org_slug", ErrInvalidInput)
 	}
-	api, err := a.newAPI(ctx, conn)
+	api, err := a.newClient(ctx, conn)
 	if err != nil {
 		return VerifyReport{}, err
 	}
@@ -111,7 +111,7 @@ func verifiedRecently(st store.ConnectionState, conn Connection, d time.Duration
 }
 
 // verifySequence runs CircleCI's diagnostic sequence (see VerifyConnection).
-func verifySequence(ctx context.Context, api *api, conn Connection, projects []string) (VerifyReport, error) {
+func verifySequence(ctx context.Context, api *client, conn Connection, projects []string) (VerifyReport, error) {
 	org := strings.TrimSpace(conn.OrgSlug)
 	log := logger(ctx, conn)
 	in := VerifyInput{Connection: conn, Projects: projects}
