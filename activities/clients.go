@@ -124,16 +124,3 @@ func (c *ClientCache) client(baseURL, token string) (*circleci.Client, error) {
 	c.clients[key] = cl
 	return cl, nil
 }
-
-// safeURL cuts a URL's user info and query, where secrets could hide, for messages.
-func safeURL(raw string) string {
-	if i := strings.IndexAny(raw, "?#"); i >= 0 {
-		raw = raw[:i]
-	}
-	if i := strings.Index(raw, "@"); i >= 0 {
-		if j := strings.Index(raw, "://"); j >= 0 && j < i {
-			raw = raw[:j+3] + "…@" + raw[i+1:]
-		}
-	}
-	return raw
-}

@@ -30,14 +30,12 @@ func (a *Activities) StartProject(ctx context.Context, in StartProjectInput) (Pr
 		return ProjectPlan{}, err
 	}
 	conn, slug := in.Connection, in.ProjectSlug
-	api, err := a.newClient(ctx, conn)
-	if err != nil {
+	r := a.startRun(ctx, conn, nil, nil)
+	defer r.stop()
+	if err := r.connect(ctx); err != nil {
 		return ProjectPlan{}, err
 	}
-	// The request may wait for the limiter, a Retry-After or a 5xx retry.
-	hb, stopHeartbeats := newHeartbeater(ctx, nil)
-	defer stopHeartbeats()
-	api.hb = hb
+	api := r.api
 	var plan ProjectPlan
 	st, err := a.Store.ProjectState(ctx, conn.ConnectionID, slug)
 	if err != nil {
@@ -121,18 +119,16 @@ func (a *Activities) CompleteConnection(ctx context.Context, in CompleteConnecti
 	if conn.ConnectionID == "" {
 		return nonRetryable("the connection has no connection_id", ErrInvalidInput)
 	}
-	hb, stopHeartbeats := newHeartbeater(ctx, nil)
-	defer stopHeartbeats()
+	r := a.startRun(ctx, conn, nil, nil)
+	defer r.stop()
 	missing := in.Missing
 	if len(missing) > 0 {
-		api, err := a.newClient(ctx, conn)
-		if err != nil {
+		if err := r.connect(ctx); err != nil {
 			return err
 		}
-		api.hb = hb
 		// The token may have been revoked, or lost the organisation, since it
 		// was verified: both make every project answer 404.
-		if _, err := verifySequence(ctx, api, conn, nil); err != nil {
+		if _, err := verifySequence(ctx, r.api, conn, nil); err != nil {
 			if appErr, ok := errors.AsType[*temporal.ApplicationError](err); ok && appErr.NonRetryable() {
 				return nonRetryable(fmt.Sprintf("%d projects answered \"not found\", and the connection no longer passes "+
 					"its verification: the project record is kept: %s", len(missing), appErr.Message()), appErr.Type())
