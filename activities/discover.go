@@ -88,8 +88,17 @@ func (a *Activities) DiscoverProjects(ctx context.Context, in DiscoverInput) (Di
 		}
 	}
 	res.Projects = slices.Compact(slices.Sorted(slices.Values(slugs)))
+	return res, r.saveDiscovery(ctx, st, prog, res, configured, readFollowed)
+}
+
+// saveDiscovery adds the projects found to the connection's record, with when
+// they were read and the org pipeline list's watermark.
+func (r *activityRun) saveDiscovery(ctx context.Context, st store.ConnectionState, prog DiscoverProgress,
+	res DiscoverResult, configured, readFollowed bool,
+) error {
+	conn := r.conn
 	st.ConnectionID, st.OrgSlug, st.BaseURL = conn.ConnectionID, conn.OrgSlug, baseURLOrDefault(conn.BaseURL)
-	st.Projects = mergeRecord(org, st.Projects, res.Projects, nil)
+	st.Projects = mergeRecord(strings.TrimSpace(conn.OrgSlug), st.Projects, res.Projects, nil)
 	now := time.Now().UTC()
 	if readFollowed {
 		st.FollowedAt = now
@@ -102,14 +111,14 @@ func (a *Activities) DiscoverProjects(ctx context.Context, in DiscoverInput) (Di
 	if prog.Newest.After(st.DiscoveryWatermark) && !res.OrgPipelinesTruncated {
 		st.DiscoveryWatermark = prog.Newest.UTC()
 	}
-	if err := a.Store.SaveConnectionState(ctx, st); err != nil {
-		return res, applicationError(ctx, err, "save the state of connection "+conn.ConnectionID)
+	if err := r.a.Store.SaveConnectionState(ctx, st); err != nil {
+		return applicationError(ctx, err, "save the state of connection "+conn.ConnectionID)
 	}
 	r.log.Info("projects discovered", "projects", len(res.Projects), "configured", configured,
 		"recorded", len(st.Projects), "first_discovery", res.FirstDiscovery,
 		"org_pipeline_pages", res.OrgPipelinePages, "org_pipelines_truncated", res.OrgPipelinesTruncated,
 		"requests", res.Requests)
-	return res, nil
+	return nil
 }
 
 // configuredSlugs returns the configured projects, trimmed; it fails when they
@@ -217,29 +226,8 @@ func readOrgPipelines(ctx context.Context, api *client, org string, maxPages int
 				}
 				return false, err
 			}
-			prog.Pages++
-			prog.NextPageToken = page.NextPageToken
-			found := false
-			for _, p := range page.Items {
-				if p.ProjectSlug != "" && !slices.Contains(prog.Slugs, p.ProjectSlug) {
-					prog.Slugs = append(prog.Slugs, p.ProjectSlug)
-					found = true
-				}
-				if p.CreatedAt.After(prog.Newest) {
-					prog.Newest = p.CreatedAt.UTC()
-				}
-				if !stopBefore.IsZero() && p.CreatedAt.Before(stopBefore) {
-					prog.Reached = true
-				}
-			}
-			if found {
-				slices.Sort(prog.Slugs)
-			}
-			// A copy: the keep-alive goroutine sends the details while prog
-			// changes.
-			snap := *prog
-			snap.Slugs = slices.Clone(prog.Slugs)
-			hb.record(snap)
+			prog.add(page, stopBefore)
+			hb.record(prog.snapshot())
 			if page.NextPageToken == "" || prog.Reached {
 				return false, nil
 			}
@@ -254,8 +242,36 @@ func readOrgPipelines(ctx context.Context, api *client, org string, maxPages int
 				Message: "the org pipeline list ended without a last page"}
 		}
 		prog.Pages, prog.NextPageToken = 0, ""
-		snap := *prog
-		snap.Slugs = slices.Clone(prog.Slugs)
-		hb.record(snap)
+		hb.record(prog.snapshot())
 	}
+}
+
+// add records a page of the org pipeline list read: its projects, its newest
+// pipeline, and whether it reached stopBefore (when not zero).
+func (prog *DiscoverProgress) add(page circleci.Page[circleci.Pipeline], stopBefore time.Time) {
+	prog.Pages++
+	prog.NextPageToken = page.NextPageToken
+	found := false
+	for _, p := range page.Items {
+		if p.ProjectSlug != "" && !slices.Contains(prog.Slugs, p.ProjectSlug) {
+			prog.Slugs = append(prog.Slugs, p.ProjectSlug)
+			found = true
+		}
+		if p.CreatedAt.After(prog.Newest) {
+			prog.Newest = p.CreatedAt.UTC()
+		}
+		if !stopBefore.IsZero() && p.CreatedAt.Before(stopBefore) {
+			prog.Reached = true
+		}
+	}
+	if found {
+		slices.Sort(prog.Slugs)
+	}
+}
+
+// snapshot is a copy of prog for the heartbeat, which the keep-alive goroutine
+// sends while prog changes.
+func (prog DiscoverProgress) snapshot() DiscoverProgress {
+	prog.Slugs = slices.Clone(prog.Slugs)
+	return prog
 }

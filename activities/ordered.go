@@ -18,13 +18,9 @@ func runOrdered[T any](ctx context.Context, n, window int,
 		return nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	type result struct {
-		v   T
-		err error
-	}
-	results := make([]chan result, n)
+	results := make([]chan result[T], n)
 	for i := range results {
-		results[i] = make(chan result, 1)
+		results[i] = make(chan result[T], 1)
 	}
 	slots := make(chan struct{}, max(1, window))
 	var wg sync.WaitGroup
@@ -33,25 +29,7 @@ func runOrdered[T any](ctx context.Context, n, window int,
 		wg.Wait()
 	}()
 	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for i := 0; i < n; i++ {
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-				for ; i < n; i++ {
-					results[i] <- result{err: ctx.Err()}
-				}
-				return
-			}
-			wg.Add(1)
-			go func(i int) {
-				defer wg.Done()
-				v, err := work(ctx, i)
-				results[i] <- result{v: v, err: err}
-			}(i)
-		}
-	}()
+	go startInOrder(ctx, &wg, slots, results, work)
 	for i := 0; i < n; {
 		r := <-results[i]
 		if r.err != nil {
@@ -86,4 +64,34 @@ func runOrdered[T any](ctx context.Context, n, window int,
 		}
 	}
 	return nil
+}
+
+// result is an item's work result.
+type result[T any] struct {
+	v   T
+	err error
+}
+
+// startInOrder starts work for each item in order as slots free up; once ctx
+// is done the items not started get its error.
+func startInOrder[T any](ctx context.Context, wg *sync.WaitGroup, slots chan struct{}, results []chan result[T],
+	work func(ctx context.Context, i int) (T, error),
+) {
+	defer wg.Done()
+	for i := range results {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			for ; i < len(results); i++ {
+				results[i] <- result[T]{err: ctx.Err()}
+			}
+			return
+		}
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			v, err := work(ctx, i)
+			results[i] <- result[T]{v: v, err: err}
+		}(i)
+	}
 }
