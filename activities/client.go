@@ -8,12 +8,10 @@ import (
 	"github.com/circleci-sync/circleci-sync/circleci"
 )
 
-// client is the CircleCI client of one activity run. It counts the requests
-// (circleci.RequestStats), bounds those in flight, and owns the one retry
-// policy of CircleCI requests inside an activity, heartbeating while it waits:
-// a 5xx is tried again after each of delays, a 429 up to rateLimitRetries
-// times, and a list whose page token CircleCI answered 404 is listed again
-// from its first page after each of delays.
+// client is the CircleCI client of one activity run: it counts and bounds its
+// requests and owns the one retry policy, heartbeating while it waits: a 5xx
+// is tried again after each of delays, a 429 up to rateLimitRetries times, a
+// list whose page token answered 404 is listed again after each of delays.
 type client struct {
 	c      *circleci.Client
 	stats  circleci.RequestStats
@@ -23,15 +21,11 @@ type client struct {
 	hb     *heartbeater // nil: no heartbeat while waiting
 }
 
-// defaultRetryDelays are the waits between the in-activity tries (three in
-// all): a pipeline whose workflow list keeps failing goes to the skipped
-// ledger rather than failing the page.
+// defaultRetryDelays are the waits between the in-activity tries.
 var defaultRetryDelays = []time.Duration{250 * time.Millisecond, 500 * time.Millisecond}
 
-// rateLimitRetries is how many times a request answered 429 is sent again
-// (once the token's limiter lets it go, after the Retry-After) before the
-// activity fails with ErrRateLimited: failing at once would lose the work in
-// flight, and a 429 storm would cost a page tens of attempts.
+// rateLimitRetries is how many times a 429 is tried again, after the
+// limiter's pause, before the activity fails with ErrRateLimited.
 const rateLimitRetries = 4
 
 // newClient returns the client of one activity run for conn.
@@ -90,8 +84,7 @@ func doOnce[T any](ctx context.Context, c *client, call func(ctx context.Context
 	return call(circleci.WithRequestStats(ctx, &c.stats))
 }
 
-// list gathers every page of a list, each request under the retry policy; a
-// page token CircleCI answered 404 lists it again from the first page.
+// list gathers every page of a list under the retry policy.
 func list[T any](ctx context.Context, c *client, page func(ctx context.Context, tok string) (circleci.Page[T], error)) ([]T, error) {
 	for i := 0; ; i++ {
 		v, err := collect(ctx, func(ctx context.Context, tok string) (circleci.Page[T], error) {
@@ -113,8 +106,7 @@ func stalePageTokenOf(err error) bool {
 	return ok && ce.NotFoundKind() == circleci.NotFoundPageToken
 }
 
-// collect gathers the items of every page of a list (circleci.Pages guards
-// against page-token loops).
+// collect gathers the items of every page of a list.
 func collect[T any](ctx context.Context, fetch circleci.PageFetcher[T]) ([]T, error) {
 	var out []T
 	for p, err := range circleci.Pages(ctx, fetch) {
@@ -129,8 +121,7 @@ func collect[T any](ctx context.Context, fetch circleci.PageFetcher[T]) ([]T, er
 // Requests is the number of requests sent so far.
 func (c *client) Requests() int64 { return c.stats.Requests() }
 
-// fillRequests sets cnt's request figures to base's (earlier attempts') plus
-// this run's so far.
+// fillRequests sets cnt's request figures to base's plus this run's.
 func (c *client) fillRequests(cnt *SyncCounts, base SyncCounts) {
 	cnt.Requests = base.Requests + c.stats.Requests()
 	cnt.RateLimited = base.RateLimited + c.stats.RateLimited()
@@ -159,8 +150,7 @@ func (c *client) project(ctx context.Context, slug string) (circleci.Project, er
 
 func (c *client) me(ctx context.Context) (circleci.User, error) { return do(ctx, c, c.c.Me) }
 
-// user reads a user; this process's reads of the same user share a request
-// (userFetches).
+// user reads a user; the process's reads of a user share a request.
 func (c *client) user(ctx context.Context, id string) (circleci.User, error) {
 	fetch := func() (circleci.User, error) {
 		return do(ctx, c, func(ctx context.Context) (circleci.User, error) { return c.c.User(ctx, id) })

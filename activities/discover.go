@@ -12,9 +12,7 @@ import (
 )
 
 // DefaultDiscoveryMaxPages is the default Activities.DiscoveryMaxPages: the
-// organisation's 1,000 most recent pipelines. Their projects are those with
-// something to sync; the followed and recorded projects cover the others. A
-// first discovery reads the whole list.
+// org's 1,000 newest pipelines (the recorded projects cover older ones).
 const DefaultDiscoveryMaxPages = 50
 
 // discoveryMaxPages is DiscoveryMaxPages or its default.
@@ -29,14 +27,10 @@ func (a *Activities) discoveryMaxPages() int {
 // one reads the org pipeline list: it is not always in exact creation order.
 const DiscoveryOverlap = time.Hour
 
-// DiscoverProjects returns the projects to sync, and adds them to the
-// connection's record: in.Projects when given, else the organisation's
-// followed projects, the projects of its org pipelines (all of them on a first
-// discovery, then back to the last discovery's watermark, at most
-// DiscoveryMaxPages pages) and the recorded ones. Projects discovered within
-// in.FreshFor are not discovered again. A retry resumes the org pipeline list
-// after the last page read (DiscoverProgress); finding no project is a
-// non-retryable ErrNoResources.
+// DiscoverProjects returns the projects to sync and adds them to the
+// connection's record: in.Projects when given, else the org's followed,
+// recorded and org-pipeline projects (the whole list on a first discovery,
+// then back to the last watermark). Finding none is ErrNoResources.
 func (a *Activities) DiscoverProjects(ctx context.Context, in DiscoverInput) (DiscoverResult, error) {
 	if err := a.checkStore(); err != nil {
 		return DiscoverResult{}, err
@@ -91,8 +85,7 @@ func (a *Activities) DiscoverProjects(ctx context.Context, in DiscoverInput) (Di
 	return res, r.saveDiscovery(ctx, st, prog, res, configured, readFollowed)
 }
 
-// saveDiscovery adds the projects found to the connection's record, with when
-// they were read and the org pipeline list's watermark.
+// saveDiscovery adds the projects found to the connection's record.
 func (r *activityRun) saveDiscovery(ctx context.Context, st store.ConnectionState, prog DiscoverProgress,
 	res DiscoverResult, configured, readFollowed bool,
 ) error {
@@ -121,8 +114,7 @@ func (r *activityRun) saveDiscovery(ctx context.Context, st store.ConnectionStat
 	return nil
 }
 
-// configuredSlugs returns the configured projects, trimmed; it fails when they
-// are all blank, or when there are none and no org either.
+// configuredSlugs returns the configured projects, trimmed, or why they are invalid.
 func configuredSlugs(projects []string, org string) ([]string, error) {
 	var slugs []string
 	for _, p := range projects {
@@ -139,9 +131,8 @@ func configuredSlugs(projects []string, org string) ([]string, error) {
 	return slugs, nil
 }
 
-// discover reads the followed projects (on a first discovery, or when the last
-// read is older than RefreshAfter) and the org pipeline list from where prog
-// stands. It returns the followed projects of the org, and whether it read them.
+// discover reads the followed projects (unless read within RefreshAfter) and
+// the org pipeline list from where prog stands.
 func (r *activityRun) discover(ctx context.Context, st store.ConnectionState, first bool, prog *DiscoverProgress,
 	res *DiscoverResult,
 ) (slugs []string, readFollowed bool, err error) {
@@ -182,8 +173,7 @@ func (r *activityRun) discover(ctx context.Context, st store.ConnectionState, fi
 }
 
 // diagnose maps a failed discovery request to the activity's error: a 401, 403
-// or 404 runs the verification sequence, whose verdict says what to do; other
-// failures (and a sequence that passes) keep err's own.
+// or 404 runs the verification sequence, whose verdict says what to do.
 func (r *activityRun) diagnose(ctx context.Context, err error, what string) error {
 	if ce, ok := circleci.AsError(err); ok && (ce.Class == circleci.ClassUnauthorized ||
 		ce.Class == circleci.ClassForbidden || ce.Class == circleci.ClassNotFound) {
@@ -194,15 +184,10 @@ func (r *activityRun) diagnose(ctx context.Context, err error, what string) erro
 	return applicationError(ctx, err, what)
 }
 
-// readOrgPipelines reads org's pipeline list from where prog stands (its first
-// page when prog is zero), at most maxPages pages in all (0: to the end) and no
-// further than the first page holding a pipeline created before stopBefore (when
-// not zero), adding the distinct project slugs to prog.Slugs, the newest
-// created_at to prog.Newest, and heartbeating prog after each page. It reports
-// whether pages were left unread because of maxPages. A list an earlier attempt
-// read to the end (or to the bound) is not read again. A saved page token that
-// CircleCI no longer accepts restarts the list from its first page, once, with
-// the slugs found so far kept.
+// readOrgPipelines reads org's pipeline list from where prog stands, up to
+// maxPages pages (0: all) or stopBefore, heartbeating prog after each page. It
+// reports whether maxPages left pages unread. A stale saved page token
+// restarts the list from its first page, once.
 func readOrgPipelines(ctx context.Context, api *client, org string, maxPages int, stopBefore time.Time,
 	prog *DiscoverProgress, hb *heartbeater,
 ) (truncated bool, err error) {
@@ -246,8 +231,7 @@ func readOrgPipelines(ctx context.Context, api *client, org string, maxPages int
 	}
 }
 
-// add records a page of the org pipeline list read: its projects, its newest
-// pipeline, and whether it reached stopBefore (when not zero).
+// add records a page of the org pipeline list read.
 func (prog *DiscoverProgress) add(page circleci.Page[circleci.Pipeline], stopBefore time.Time) {
 	prog.Pages++
 	prog.NextPageToken = page.NextPageToken
@@ -269,8 +253,7 @@ func (prog *DiscoverProgress) add(page circleci.Page[circleci.Pipeline], stopBef
 	}
 }
 
-// snapshot is a copy of prog for the heartbeat, which the keep-alive goroutine
-// sends while prog changes.
+// snapshot is a copy of prog for the heartbeat (sent while prog changes).
 func (prog DiscoverProgress) snapshot() DiscoverProgress {
 	prog.Slugs = slices.Clone(prog.Slugs)
 	return prog

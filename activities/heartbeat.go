@@ -16,18 +16,12 @@ type heartbeater struct {
 	details any
 }
 
-// keepAliveInterval is how often a heartbeater re-sends its details while the
-// activity waits (on the rate limiter, a Retry-After pause, a slow response), so a
-// live activity never misses its heartbeat timeout. The SDK throttles the actual
-// sends to 0.8 x the heartbeat timeout. A variable for tests only.
+// keepAliveInterval is how often a heartbeater re-sends its details, so an
+// activity waiting on the limiter meets its heartbeat timeout. A variable for tests.
 var keepAliveInterval = 5 * time.Second
 
-// newHeartbeater returns a heartbeater whose current details are initial, and a
-// stop function. Until stop is called it heartbeats the current details every
-// keepAliveInterval. Activities start it before their first request or store
-// query: a request may wait minutes for the shared rate limiter (after a 429 it
-// pauses every caller of the token), and the keep-alive is what keeps such a
-// wait within the heartbeat timeout.
+// newHeartbeater returns a heartbeater of initial, re-sent every
+// keepAliveInterval until the stop function is called.
 func newHeartbeater(ctx context.Context, initial any) (*heartbeater, func()) {
 	h := &heartbeater{ctx: ctx, details: initial}
 	done := make(chan struct{})
@@ -61,8 +55,7 @@ func (h *heartbeater) record(d any) {
 	}
 }
 
-// set makes d the current details without heartbeating them: the keep-alive
-// ticker sends them next.
+// set makes d the current details, sent by the next keep-alive.
 func (h *heartbeater) set(d any) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -5,12 +5,9 @@ import (
 	"sync"
 )
 
-// runOrdered runs work for the items 0..n-1 concurrently, starting them in order
-// with at most window started and not yet committed, and hands their results to
-// commit in order: each call gets the longest run of consecutive results ready,
-// from index from. The first error (of work, in item order, or of commit) stops
-// everything: the items committed so far stay committed, the others are dropped.
-// runOrdered returns only once every work call has returned.
+// runOrdered runs work for items 0..n-1 concurrently, at most window ahead of
+// commit, and hands commit each ready run of results in order. The first error
+// stops everything; it returns once every work call has.
 func runOrdered[T any](ctx context.Context, n, window int,
 	work func(ctx context.Context, i int) (T, error), commit func(from int, vals []T) error,
 ) error {

@@ -10,20 +10,15 @@ import (
 	"github.com/circleci-sync/circleci-sync/circleci"
 )
 
-// PageActivityBudget bounds how long one SyncPipelinePage run goes on starting
-// pages, so the workflow records progress at least that often. A variable for
-// tests only.
+// PageActivityBudget bounds how long a SyncPipelinePage run starts new pages,
+// so the workflow records progress that often. A variable for tests.
 var PageActivityBudget = 2 * time.Minute
 
-// SyncPipelinePage syncs the project's pipelines from the page PageToken on,
-// newest first, up to MaxPages pages: each pipeline with its workflows and
-// jobs (on an incremental sync, only the jobs of workflows that can have
-// changed). Pipelines are fetched concurrently and written in page order, each
-// ready prefix in one transaction followed by a heartbeated PageProgress from
-// which a retry resumes. Paging ends at the first pipeline created before
-// StopBefore. Per-entity failures go to the skipped ledger; a page token
-// CircleCI no longer accepts is a non-retryable ErrStalePageToken, and paging
-// that loops an ErrBadResponse.
+// SyncPipelinePage syncs the project's pipelines, with their workflows and
+// jobs, from the page PageToken on, up to MaxPages pages or StopBefore. Each
+// ready prefix of a page is written in one transaction, then heartbeated
+// (PageProgress) for a retry to resume from. A page token CircleCI no longer
+// accepts is a non-retryable ErrStalePageToken.
 func (a *Activities) SyncPipelinePage(ctx context.Context, in PageInput) (PageResult, error) {
 	if err := a.checkStore(); err != nil {
 		return PageResult{}, err
@@ -131,9 +126,8 @@ func (s *pageSync) read(ctx context.Context, pages *pagePrefetcher, seen map[str
 	return page, nil
 }
 
-// syncPage syncs the pipelines of page from the resume point (when resume) to
-// StopBefore. next, told whether the page is the last, says whether the run
-// goes on to the next page (and prefetches it).
+// syncPage syncs the pipelines of page; next, told whether the page is the
+// last, says whether the run goes on (and prefetches the next page).
 func (s *pageSync) syncPage(ctx context.Context, page circleci.Page[circleci.Pipeline], resume bool,
 	next func(last bool) bool,
 ) (last, more bool, err error) {
@@ -181,8 +175,7 @@ func (s *pageSync) syncPage(ctx context.Context, page circleci.Page[circleci.Pip
 	return last, more, nil
 }
 
-// bounds are the page's pipelines to sync: from the resume point (after the
-// last pipeline written) to the first created before StopBefore.
+// bounds are the page's pipelines to sync: from the resume point to StopBefore.
 func (s *pageSync) bounds(items []circleci.Pipeline, resume bool) (start, end int, stopped bool) {
 	if resume {
 		start = min(max(s.progress.Next, 0), len(items))
@@ -201,8 +194,7 @@ func (s *pageSync) bounds(items []circleci.Pipeline, resume bool) (start, end in
 	return min(start, end), end, stopped
 }
 
-// fail records err in the heartbeat, which the next attempt reports, and
-// returns it.
+// fail records err in the heartbeat, for the next attempt to report.
 func (s *pageSync) fail(err error) (PageResult, error) {
 	s.fill()
 	s.progress.LastError = errorSummary(err)
@@ -211,12 +203,8 @@ func (s *pageSync) fail(err error) (PageResult, error) {
 	return s.res, err
 }
 
-// pagingLoop tells whether page shows the pipeline list's paging looping: its
-// next_page_token was read already (seen), or it holds pipelines but none
-// below below (the lowest pipeline number read before; 0 means none), so it
-// is a page read before. Pages of a list newest first go down in pipeline
-// numbers; a page that repeats a few pipelines (new ones pushed them on) but
-// reaches lower is progress.
+// pagingLoop tells whether the paging loops: page's next_page_token was seen,
+// or none of its pipelines is below below (the lowest number read before).
 func pagingLoop(page circleci.Page[circleci.Pipeline], below int64, seen map[string]bool) error {
 	loop := func(why string) error {
 		return &circleci.Error{Class: circleci.ClassPagination, Method: "GET", Route: circleci.RouteProjectPipelines,
@@ -237,10 +225,7 @@ func pagingLoop(page circleci.Page[circleci.Pipeline], below int64, seen map[str
 		"the earlier pages reached %d)", page.Items[len(page.Items)-1].Number, below))
 }
 
-// pagePrefetcher reads a project's pipeline pages, one ahead: prefetch starts
-// reading the page of a token in the background, and get returns it (or reads
-// a page not prefetched). A page answered 5xx is read again, as the page's
-// other lists are (retry), before the error fails the activity.
+// pagePrefetcher reads a project's pipeline pages one ahead, in the background.
 type pagePrefetcher struct {
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -262,7 +247,6 @@ func newPagePrefetcher(ctx context.Context, api *client, slug string) *pagePrefe
 	return &pagePrefetcher{ctx: ctx, cancel: cancel, api: api, slug: slug}
 }
 
-// read reads the page of token (the api tries it again after a 5xx or a 429).
 func (p *pagePrefetcher) read(token string) (circleci.Page[circleci.Pipeline], error) {
 	return p.api.projectPipelinesPage(p.ctx, p.slug, token)
 }
@@ -302,11 +286,8 @@ func (p *pagePrefetcher) stop() {
 	}
 }
 
-// stalePageToken returns err's *circleci.Error when it says that CircleCI no
-// longer accepts the pipeline list's page token: a 404 on a request with a page
-// token (NotFoundPageToken), or a 400 there (CircleCI's answer to a token it
-// cannot read, "Invalid page-token."). Nil otherwise, and always for the first
-// page (token ""), whose 404 is a missing project.
+// stalePageToken returns err's *circleci.Error when CircleCI no longer accepts
+// token: a 404 or 400 on a request with a page token (not the first page's).
 func stalePageToken(err error, token string) *circleci.Error {
 	if token == "" {
 		return nil

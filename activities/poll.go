@@ -8,13 +8,10 @@ import (
 	"github.com/circleci-sync/circleci-sync/store"
 )
 
-// RefreshProject (the registered name of the poll) polls again what paging did
-// not reach but can still change: the stored open pipelines and those inside
-// the rerun window, less those created at or after SyncedSince (just paged),
-// and the pipelines skipped for a server error; then the workflows skipped for
-// a server error have their jobs listed again. Both passes go in bytewise id
-// order, each ready prefix written in one batch and heartbeated
-// (RefreshProgress), from which a retry resumes.
+// RefreshProject (the poll's registered name) polls again what paging did not
+// reach but can still change: open pipelines, those in the rerun window and
+// those skipped for a server error, then the workflows skipped for one. Each
+// ready prefix is written and heartbeated (RefreshProgress) for a retry.
 func (a *Activities) RefreshProject(ctx context.Context, in RefreshInput) (SyncCounts, error) {
 	if err := a.checkStore(); err != nil {
 		return SyncCounts{}, err
@@ -54,8 +51,7 @@ func (a *Activities) RefreshProject(ctx context.Context, in RefreshInput) (SyncC
 		p.log.Warn("project refresh failed", "project", slug, "last_pipeline_id", p.progress.LastPipelineID, "error", err)
 		return p.progress.Counts, applicationError(ctx, err, "refresh project "+slug)
 	}
-	// The workflows whose job list was skipped, less those the pipelines' pass
-	// just listed (or tried).
+	// The skipped workflows the pipelines' pass did not list (or try).
 	var wfIDs []string
 	for _, id := range targets.workflows[wfStart:] {
 		if !p.tried[id] {
@@ -79,8 +75,7 @@ type poll struct {
 	slug     string
 	progress RefreshProgress
 	jobsFor  jobSelector
-	// tried are the workflows whose jobs the pipelines' pass listed or
-	// skipped; only commit, on the run's goroutine, writes it.
+	// tried are the workflows whose jobs the pipelines' pass listed or skipped.
 	tried map[string]bool
 }
 
@@ -166,12 +161,10 @@ func indexAfter(ids []string, last string) int {
 
 // pollPlan is what RefreshProject polls.
 type pollPlan struct {
-	// pipelines are the ids of the pipelines polled, sorted bytewise; open says
-	// which of them are open (read again).
+	// pipelines are the ids polled, sorted; open says which are read again.
 	pipelines []string
 	open      map[string]bool
-	// workflows are the ids of the project's workflows in the skipped ledger for
-	// "server_error", sorted bytewise: their jobs are listed again.
+	// workflows are skipped for a server error, sorted: their jobs are listed again.
 	workflows []string
 }
 

@@ -13,15 +13,9 @@ import (
 	"github.com/circleci-sync/circleci-sync/store"
 )
 
-// StartProject fetches and writes the project, reads its sync state and plans where
-// paging stops.
-//
-// With a watermark on record the sync is incremental: paging stops before
-// Watermark - Overlap. Otherwise it stops before in.Since (zero: the whole
-// history). A project CircleCI does not show is a non-retryable
-// ErrProjectNotFound. The project's metadata (GET /project/{slug}) is not read
-// again when its last completed sync is more recent than RefreshAfter (24 h by
-// default): a project that is gone since shows on its first pipeline page.
+// StartProject writes the project (unless synced within RefreshAfter) and
+// plans where paging stops: Watermark - Overlap when a watermark is on record,
+// else in.Since. A project CircleCI does not show is ErrProjectNotFound.
 func (a *Activities) StartProject(ctx context.Context, in StartProjectInput) (ProjectPlan, error) {
 	if err := a.checkStore(); err != nil {
 		return ProjectPlan{}, err
@@ -71,8 +65,7 @@ func (a *Activities) StartProject(ctx context.Context, in StartProjectInput) (Pr
 	return plan, nil
 }
 
-// CompleteProject stores the project's new watermark and run figures. The
-// watermark never moves back.
+// CompleteProject stores the project's watermark (never moved back) and figures.
 func (a *Activities) CompleteProject(ctx context.Context, in CompleteProjectInput) error {
 	if err := a.checkStore(); err != nil {
 		return err
@@ -102,15 +95,10 @@ func (a *Activities) CompleteProject(ctx context.Context, in CompleteProjectInpu
 	return nil
 }
 
-// CompleteConnection stores the connection's run figures (the counts, plus
-// "failed_projects") and its project record: the previous record (its projects
-// of the organisation) plus in.Projects, minus in.Missing. A project is dropped
-// from the record only when a run found it missing; a run with configured
-// projects never drops the others. Before dropping any, it runs the connection's
-// verification again: CircleCI answers the project requests of a revoked token,
-// or of one that lost the organisation, with 404 "Project not found", which must
-// not empty the record; and when every project of the run is missing, none is
-// dropped.
+// CompleteConnection stores the connection's figures and project record: the
+// previous record plus in.Projects, minus in.Missing. Before dropping any, it
+// verifies the connection again (a revoked token makes every project answer
+// 404); when every project is missing, none is dropped.
 func (a *Activities) CompleteConnection(ctx context.Context, in CompleteConnectionInput) error {
 	if err := a.checkStore(); err != nil {
 		return err

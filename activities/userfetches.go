@@ -9,21 +9,15 @@ import (
 	"github.com/circleci-sync/circleci-sync/circleci"
 )
 
-// userReuseWindow is how long a user fetched by one activity run serves the
-// others of the process: connections resolving their users at once ask for the
-// same ones, within seconds.
+// userReuseWindow is how long a user fetched serves the process's other runs.
 const userReuseWindow = time.Minute
 
 // maxRecentUsers bounds the users userFetches keeps.
 const maxRecentUsers = 10000
 
-// userFetches shares a process's fetches of users: a fetch in flight serves
-// every caller of the same user (singleflight), and a user fetched within
-// userReuseWindow is handed out again without a request (each caller still
-// writes it, idempotently). Only successes are shared: a caller whose shared
-// fetch failed (another connection's token revoked, its activity cancelled)
-// fetches again itself. It is safe for
-// concurrent use; its zero value is ready.
+// userFetches shares a process's fetches of users, in flight or within
+// userReuseWindow. Only successes are shared: a caller whose shared fetch
+// failed fetches again itself. Its zero value is ready.
 type userFetches struct {
 	flight singleflight.Group
 	mu     sync.Mutex
@@ -36,8 +30,7 @@ type recentUser struct {
 	at   time.Time
 }
 
-// get returns the user of key: a recent one, the answer of a fetch in flight,
-// or fetch's.
+// get returns the user of key: a recent one, a fetch in flight's, or fetch's.
 func (u *userFetches) get(key string, fetch func() (circleci.User, error)) (circleci.User, error) {
 	now := time.Now()
 	u.mu.Lock()
@@ -56,8 +49,6 @@ func (u *userFetches) get(key string, fetch func() (circleci.User, error)) (circ
 		return user, err
 	})
 	if err != nil && !led {
-		// Another caller's fetch failed: its token, its context, its limiter.
-		// Only a success is shared; this caller tries with its own.
 		return fetch()
 	}
 	user, _ := v.(circleci.User)

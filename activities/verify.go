@@ -23,36 +23,14 @@ const (
 	stepFollowedProjects = "followed_projects"
 )
 
-// verifyMaxProjects is how many projects (configured, else of the newest org
-// pipelines) VerifyConnection tries, in turn, for its project check when they
-// answer 404.
+// verifyMaxProjects is how many projects the project check tries while they answer 404.
 const verifyMaxProjects = 3
 
-// VerifyConnection checks the connection with CircleCI's own diagnostic sequence:
-// org pipelines, project pipelines, /me, /me/collaborations, followed projects. It
-// fails with a non-retryable ErrInvalidCredentials, ErrInvalidPermissions or
-// ErrNoResources whose message tells the user what to do.
-//
-// Each check is recorded as a VerifyStep; a 401, 403 or 404 does not stop the
-// sequence, so that the decision sees every answer. A transient failure (429,
-// 5xx, network) fails the activity at once, retryably.
-//
-// The project check lists the pipelines of the first configured project, else
-// of the project of the newest org pipeline. A project that answers 404 is a
-// failed step (OK false), not a failure of the connection: a configured one's
-// own ProjectSync fails with ErrProjectNotFound while the others sync; one
-// taken from the org pipelines may have been deleted or renamed since, or be
-// hidden from the token. The next project is then tried (the next configured
-// one, or the next distinct project of the org pipelines' first page), up to
-// verifyMaxProjects in all. A 401 or 403 there stays fatal.
-//
-// A connection that passed the whole sequence within ReverifyAfter (same org and
-// base URL; a configured project list takes part only in the check itself) is
-// not checked again: the report says Skipped, no request is made (the token is
-// still read, so a missing one fails here). Its first request of the sync then
-// serves as the check: DiscoverProjects runs this sequence when the org
-// pipeline list fails with 401, 403 or 404, so a revoked token still fails with
-// the same advice. A connection that passes is recorded as verified.
+// VerifyConnection runs CircleCI's diagnostic sequence (org pipelines, project
+// pipelines, /me, collaborations, followed projects) and fails with a
+// non-retryable ErrInvalidCredentials, ErrInvalidPermissions or ErrNoResources
+// saying what to do. A project answering 404 fails only its step. A connection
+// verified within ReverifyAfter is not checked again (Skipped).
 func (a *Activities) VerifyConnection(ctx context.Context, in VerifyInput) (VerifyReport, error) {
 	conn := in.Connection
 	org := strings.TrimSpace(conn.OrgSlug)
@@ -102,8 +80,7 @@ func (a *Activities) reverifyAfter() time.Duration {
 	return DefaultReverifyAfter
 }
 
-// verifiedRecently tells whether st records a verification of conn (same org
-// and base URL) within d.
+// verifiedRecently tells whether st records a verification of conn within d.
 func verifiedRecently(st store.ConnectionState, conn Connection, d time.Duration) bool {
 	return d > 0 && !st.VerifiedAt.IsZero() && time.Since(st.VerifiedAt) < d &&
 		strings.EqualFold(strings.TrimSpace(st.OrgSlug), strings.TrimSpace(conn.OrgSlug)) &&
@@ -139,17 +116,15 @@ func verifySequence(ctx context.Context, api *client, conn Connection, projects 
 	return v.rep, nil
 }
 
-// verifier runs the diagnostic sequence's checks, recording their steps and
-// the answers the verdict weighs.
+// verifier records the diagnostic sequence's steps and failures.
 type verifier struct {
 	api      *client
 	rep      VerifyReport
 	failures map[string]*circleci.Error
 }
 
-// check records a step from err. It returns an error when the failure is one
-// retrying may fix (the activity then fails at once); a 400, 401, 403 or 404
-// goes to failures for the verdict.
+// check records a step from err; a 400, 401, 403 or 404 goes to the verdict,
+// other failures are returned (retrying may fix them).
 func (v *verifier) check(ctx context.Context, name, what string, err error, okDetail string) error {
 	st := VerifyStep{Name: name, OK: err == nil, HTTPStatus: http.StatusOK, Detail: okDetail}
 	if err != nil {
@@ -174,8 +149,7 @@ func (v *verifier) check(ctx context.Context, name, what string, err error, okDe
 }
 
 // projectCandidates are the projects the project check tries in turn: the
-// first configured ones (a missing one fails only its own sync), else the
-// distinct projects of the newest org pipelines (the newest one's may be gone).
+// configured ones, else those of the newest org pipelines.
 func projectCandidates(projects []string, orgPipelines []circleci.Pipeline) (candidates []string, configured bool) {
 	for _, p := range projects {
 		if p = strings.TrimSpace(p); p != "" && len(candidates) < verifyMaxProjects {
@@ -193,8 +167,7 @@ func projectCandidates(projects []string, orgPipelines []circleci.Pipeline) (can
 	return candidates, false
 }
 
-// checkProjects lists the pipelines of the candidates in turn until one does
-// not answer 404, and returns the last one tried.
+// checkProjects tries the candidates until one does not answer 404.
 func (v *verifier) checkProjects(ctx context.Context, log log.Logger, candidates []string, configured bool) (string, error) {
 	if len(candidates) == 0 {
 		v.rep.Steps = append(v.rep.Steps, VerifyStep{Name: stepProjectPipelines, OK: true,
@@ -246,8 +219,7 @@ func (v *verifier) checkUser(ctx context.Context) ([]circleci.FollowedProject, e
 	return followed, nil
 }
 
-// decideVerify turns the diagnostic sequence's answers into the connection's
-// verdict: nil when the connection can sync.
+// decideVerify is the sequence's verdict: nil when the connection can sync.
 func decideVerify(conn Connection, org, project string, configured []string, orgPipelines []circleci.Pipeline,
 	followed []circleci.FollowedProject, failures map[string]*circleci.Error,
 ) error {
