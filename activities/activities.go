@@ -55,8 +55,8 @@ type Activities struct {
 // DefaultRefreshAfter is the default Activities.RefreshAfter.
 const DefaultRefreshAfter = 24 * time.Hour
 
-// refreshAfter is RefreshAfter or its default.
-func (a *Activities) refreshAfter() time.Duration {
+// rereadAfter is RefreshAfter or its default: how long metadata read stays fresh.
+func (a *Activities) rereadAfter() time.Duration {
 	if a.RefreshAfter != 0 {
 		return a.RefreshAfter
 	}

@@ -142,7 +142,7 @@ func (r *activityRun) discover(ctx context.Context, st store.ConnectionState, fi
 		return nil, false, err
 	}
 	res.FirstDiscovery = first
-	readFollowed = first || !fresh(st.FollowedAt, r.a.refreshAfter())
+	readFollowed = first || !fresh(st.FollowedAt, r.a.rereadAfter())
 	if readFollowed {
 		followed, err := r.api.followedProjects(ctx)
 		if err != nil {

@@ -35,7 +35,7 @@ func (a *Activities) StartProject(ctx context.Context, in StartProjectInput) (Pr
 	if err != nil {
 		return plan, applicationError(ctx, err, "read the sync state of project "+slug)
 	}
-	if st.Watermark.IsZero() || !fresh(st.LastRunAt, a.refreshAfter()) {
+	if st.Watermark.IsZero() || !fresh(st.LastRunAt, a.rereadAfter()) {
 		p, err := api.project(ctx, slug)
 		plan.Requests = api.Requests()
 		if err != nil {
