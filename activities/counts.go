@@ -3,6 +3,7 @@ package activities
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 
 	"github.com/circleci-sync/circleci-sync/store"
 )
@@ -67,10 +68,12 @@ func (c *SyncCounts) AddEntities(kind string, n int64) {
 	if n == 0 {
 		return
 	}
-	if c.Entities == nil {
-		c.Entities = map[string]int64{}
-	}
-	c.Entities[kind] += n
+	// Copy on write: copies of c (heartbeat details read by the keep-alive
+	// goroutine, results) keep their map unchanged.
+	m := make(map[string]int64, len(c.Entities)+1)
+	maps.Copy(m, c.Entities)
+	m[kind] += n
+	c.Entities = m
 }
 
 // countsJSON is SyncCounts without its JSON methods.
