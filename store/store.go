@@ -10,11 +10,6 @@
 // state (created, errored) back into an open one, nor replaces a later stopped_at (or
 // updated_at) with an earlier one. Every timestamp is stored in UTC, at
 // microsecond precision (PostgreSQL's, used by both stores), and returned in UTC.
-//
-// Files: open.go (Open, URLs), tables.go (the upserted tables and the guard SQL),
-// statuses.go (the status lists the SQL is generated from), rows.go (Batch validation
-// and rows), queries.go (the read and state methods, shared), sqlite.go, postgres.go,
-// pgtext.go (strings PostgreSQL cannot store), migrate.go and migrations/.
 package store
 
 import (
