@@ -78,3 +78,17 @@ func (r *activityRun) fill() {
 		r.api.fillRequests(r.counts, r.base)
 	}
 }
+
+// BatchObserver is told about every batch written, concurrently: it must be quick.
+type BatchObserver interface {
+	ObserveBatch(b store.Batch, ws store.WriteStats)
+}
+
+// write writes b in one transaction and tells the Observer.
+func (a *Activities) write(ctx context.Context, b store.Batch) (store.WriteStats, error) {
+	ws, err := a.Store.WriteBatch(ctx, b)
+	if err == nil && a.Observer != nil {
+		a.Observer.ObserveBatch(b, ws)
+	}
+	return ws, err
+}
