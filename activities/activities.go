@@ -1,24 +1,8 @@
-// Package activities holds circleci-sync's Temporal activities: the code that talks
-// to CircleCI and the database. Workflows call them by method value on a nil
-// *Activities (see package workflows); the worker registers one Activities value.
-//
-// Activities return only cursors and counts: page contents go straight to the store.
-// Tokens are read on the worker (Credentials) and never appear in inputs, results,
-// heartbeat details, errors or logs.
-//
-// Errors are Temporal ApplicationErrors whose types are the Err* constants (see
-// errors.go): credentials, permissions and missing projects are non-retryable; a
-// 429 is retryable after CircleCI's Retry-After (NextRetryDelay); 5xx, network and
-// store failures are retryable. Per-entity failures (an expired pipeline, a
-// workflow list that keeps answering 5xx, a missing user) do not fail an activity:
-// they go to the store's skipped ledger, and are cleared from it when a later
-// fetch succeeds.
-//
-// Files: activities.go (Activities, shared helpers), credentials.go, clients.go,
-// api.go (per-run request counting and bound), errors.go, ordered.go (ordered
-// concurrent processing, heartbeats), fetch.go (workflows and jobs of a pipeline),
-// verify.go, discover.go, project.go (StartProject, CompleteProject,
-// CompleteConnection), page.go, refresh.go, users.go.
+// Package activities holds circleci-sync's Temporal activities, the code that
+// talks to CircleCI and the database. They return only cursors and counts (page
+// contents go straight to the store) and never carry a token: the worker reads
+// it (Credentials). Their errors are ApplicationErrors typed by the Err*
+// constants; per-entity failures go to the store's skipped ledger instead.
 package activities
 
 import (
@@ -35,64 +19,51 @@ import (
 
 // Activities holds the activities' dependencies. Its methods are the activities.
 type Activities struct {
-	// Store is the database written to.
 	Store store.Store
-	// Credentials resolves a connection's token on the worker. Nil means
-	// EnvCredentials{} (the worker's environment).
+	// Credentials reads a connection's token on the worker (nil: EnvCredentials{}).
 	Credentials Credentials
-	// Clients builds and caches CircleCI clients, one per base URL and token, so
-	// every activity of a connection shares the token's limiter. Nil means a
-	// process-wide cache with default options.
+	// Clients caches a client per base URL and token, so the activities of a
+	// token share its limiter (nil: a process-wide cache).
 	Clients *ClientCache
-	// PageConcurrency bounds how many pipelines of a page are fetched at once
-	// (their workflow and job lists), and how many requests an activity has in
-	// flight. Zero means DefaultPageConcurrency.
+	// PageConcurrency bounds the pipelines fetched at once and the requests in
+	// flight of an activity (0: DefaultPageConcurrency).
 	PageConcurrency int
-	// MaxPagesPerActivity, when above zero, caps the pages one SyncPipelinePage
-	// run covers, below what the workflow asks (PageInput.MaxPages).
+	// MaxPagesPerActivity, above zero, caps the pages of a SyncPipelinePage run.
 	MaxPagesPerActivity int
-	// DiscoveryMaxPages bounds how many pages of the organisation's pipeline
-	// list DiscoverProjects reads, newest first, once projects of the
-	// organisation are on record (a first discovery reads them all). Zero
-	// means DefaultDiscoveryMaxPages.
+	// DiscoveryMaxPages bounds the org pipeline pages a discovery reads once
+	// projects are on record (0: DefaultDiscoveryMaxPages).
 	DiscoveryMaxPages int
 	// ReverifyAfter: a connection verified this recently is not verified again
-	// (VerifyConnection). Zero means DefaultReverifyAfter; negative, always.
+	// (0: DefaultReverifyAfter; negative: always verified).
 	ReverifyAfter time.Duration
-	// RefreshAfter: the followed projects (DiscoverProjects) and a project's
-	// metadata (StartProject) read this recently are not read again. Zero means
-	// DefaultRefreshAfter; negative, always.
+	// RefreshAfter: followed projects and project metadata read this recently
+	// are not read again (0: DefaultRefreshAfter; negative: always read).
 	RefreshAfter time.Duration
 	// Observer, when set, is told about every batch written (metrics).
 	Observer BatchObserver
-	// AllowedBaseURLs, when not nil, are the CircleCI base URLs the activities
-	// send tokens to (AnyBaseURL: any); a connection with another is refused,
-	// before its token is read.
+	// AllowedBaseURLs, when not nil, are the base URLs tokens may be sent to
+	// (AnyBaseURL: any).
 	AllowedBaseURLs []string
-	// TokenEnvPattern, when set, must match a connection's token_env: the
-	// worker reads no other variable as a token.
+	// TokenEnvPattern, when set, must match a connection's token_env.
 	TokenEnvPattern *regexp.Regexp
-	// SearchAttributes, when set, returns the names of the custom search
-	// attributes registered on the namespace (RegisteredSearchAttributes).
+	// SearchAttributes, when set, names the namespace's custom search attributes.
 	SearchAttributes func(ctx context.Context) []string
 
-	// serverRetryDelays overrides defaultServerRetryDelays (tests).
-	serverRetryDelays []time.Duration
+	retryDelays []time.Duration // overrides defaultRetryDelays (tests)
 }
 
 // DefaultRefreshAfter is the default Activities.RefreshAfter.
 const DefaultRefreshAfter = 24 * time.Hour
 
-// refreshAfter is RefreshAfter or its default.
-func (a *Activities) refreshAfter() time.Duration {
+// rereadAfter is RefreshAfter or its default: how long metadata read stays fresh.
+func (a *Activities) rereadAfter() time.Duration {
 	if a.RefreshAfter != 0 {
 		return a.RefreshAfter
 	}
 	return DefaultRefreshAfter
 }
 
-// fresh tells whether something done at t is fresher than d (never for a zero
-// t or a d of 0 or less).
+// fresh tells whether t (not zero) is within d (above zero) of now.
 func fresh(t time.Time, d time.Duration) bool {
 	return d > 0 && !t.IsZero() && time.Since(t) < d
 }
@@ -106,51 +77,6 @@ func (a *Activities) concurrency() int {
 		return a.PageConcurrency
 	}
 	return DefaultPageConcurrency
-}
-
-// newAPI returns the counting client of one activity run for conn.
-func (a *Activities) newAPI(ctx context.Context, conn Connection) (*api, error) {
-	if strings.TrimSpace(conn.ConnectionID) == "" {
-		return nil, nonRetryable("the connection has no connection_id", ErrInvalidInput)
-	}
-	if err := a.checkConnection(conn); err != nil {
-		return nil, err
-	}
-	cl, err := a.Clients.Client(ctx, conn, a.Credentials)
-	if err != nil {
-		return nil, err
-	}
-	delays := a.serverRetryDelays
-	if delays == nil {
-		delays = defaultServerRetryDelays
-	}
-	return newAPI(cl, apiOptions{limit: a.concurrency(), users: a.Clients.userFlights(), serverDelays: delays}), nil
-}
-
-// fetcher returns a fetcher for one activity run.
-func (a *Activities) fetcher(api *api, slug string, hb *heartbeater) *fetcher {
-	delays := a.serverRetryDelays
-	if delays == nil {
-		delays = defaultServerRetryDelays
-	}
-	api.hb = hb
-	return &fetcher{api: api, slug: slug, delays: delays, hb: hb}
-}
-
-// BatchObserver is told about every batch the activities wrote, after the write
-// succeeded. It is called from the activities' goroutines, concurrently, and
-// must be quick.
-type BatchObserver interface {
-	ObserveBatch(b store.Batch, ws store.WriteStats)
-}
-
-// write writes b in one transaction and tells the Observer.
-func (a *Activities) write(ctx context.Context, b store.Batch) (store.WriteStats, error) {
-	ws, err := a.Store.WriteBatch(ctx, b)
-	if err == nil && a.Observer != nil {
-		a.Observer.ObserveBatch(b, ws)
-	}
-	return ws, err
 }
 
 // checkStore fails when the Activities has no store.
@@ -185,8 +111,7 @@ func (nopLogger) Info(string, ...any)  {}
 func (nopLogger) Warn(string, ...any)  {}
 func (nopLogger) Error(string, ...any) {}
 
-// heartbeatDetails reads the activity's heartbeat details into d, reporting
-// whether there were any.
+// heartbeatDetails reads an earlier attempt's heartbeat details into d.
 func heartbeatDetails(ctx context.Context, d any) bool {
 	if !activity.IsActivity(ctx) || !activity.HasHeartbeatDetails(ctx) {
 		return false

@@ -12,12 +12,9 @@ import (
 // AnyBaseURL, in Activities.AllowedBaseURLs, allows every base URL.
 const AnyBaseURL = "*"
 
-// checkConnection refuses, before its token is read, a connection the worker
-// may not serve: a base URL not in AllowedBaseURLs (the token would be sent
-// there) or a token variable TokenEnvPattern does not match (the worker would
-// send another of its secrets as a token). Both are non-retryable
-// ErrInvalidInput: whoever can start a workflow on the task queue must not make
-// the worker send its secrets to a host of their choosing.
+// checkConnection refuses, before its token is read, a base URL not in
+// AllowedBaseURLs or a token variable TokenEnvPattern does not match: a
+// workflow input must not make the worker send its secrets elsewhere.
 func (a *Activities) checkConnection(conn Connection) error {
 	if a.AllowedBaseURLs != nil && !baseURLAllowed(a.AllowedBaseURLs, conn.BaseURL) {
 		return nonRetryable(fmt.Sprintf("base_url %q is not one this worker sends tokens to (allowed: %s): "+
@@ -33,8 +30,7 @@ func (a *Activities) checkConnection(conn Connection) error {
 	return nil
 }
 
-// baseURLAllowed reports whether base (empty: CircleCI cloud) is in allowed,
-// comparing canonical forms (see CanonicalBaseURL); AnyBaseURL allows all.
+// baseURLAllowed reports whether base is in allowed, in canonical forms.
 func baseURLAllowed(allowed []string, base string) bool {
 	if slices.Contains(allowed, AnyBaseURL) {
 		return true
@@ -48,9 +44,8 @@ func baseURLAllowed(allowed []string, base string) bool {
 	return false
 }
 
-// CanonicalBaseURL is base in the form base URLs are compared in: scheme and
-// host lowercased, without a trailing slash or a trailing /api/v2 or /api/v1.1;
-// empty means CircleCI cloud. A URL that does not parse is returned trimmed.
+// CanonicalBaseURL is base as base URLs are compared: scheme and host
+// lowercased, without a trailing slash, /api/v2 or /api/v1.1.
 func CanonicalBaseURL(base string) string {
 	base = strings.TrimSpace(base)
 	if base == "" {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/circleci-sync/circleci-sync/circleci"
 	"github.com/circleci-sync/circleci-sync/circleci/circlecitest"
+	"github.com/circleci-sync/circleci-sync/store"
 )
 
 // corruptRoutes are the three lists SyncPipelinePage reads, each with a small
@@ -221,7 +222,7 @@ func TestSyncPipelinePageBadResponses(t *testing.T) {
 					t.Cleanup(clean.Close)
 					in.Connection.BaseURL = clean.URL
 					require.NoError(t, run(t, f.a.SyncPipelinePage, in, &res, resumeFrom(progress, beat)))
-					require.Equal(t, int64(len(page)), res.Counts.Pipelines)
+					require.Equal(t, int64(len(page)), res.Counts.Of(store.KindPipeline))
 					require.Equal(t, expectedRows(ex, page), storedRows(t, tdb), "the store holds exactly the page")
 					ledger, err := tdb.st.Skipped(context.Background())
 					require.NoError(t, err)

@@ -17,8 +17,7 @@ import (
 // ClientOptions configures the clients a ClientCache builds. Zero values mean the
 // circleci package's defaults.
 type ClientOptions struct {
-	// Limiter configures the per-token limiter (see circleci.SharedLimiter). It
-	// applies when the process first uses a base URL and token.
+	// Limiter configures a token's limiter when the process first uses it.
 	Limiter circleci.LimiterOptions
 	// HTTPClient sends the requests; nil means the circleci default.
 	HTTPClient *http.Client
@@ -28,29 +27,19 @@ type ClientOptions struct {
 	UserAgent string
 }
 
-// ClientCache builds CircleCI clients and keeps one per base URL and token. The
-// token is never kept as a key: the cache is keyed by a SHA-256 of it. Its zero
-// value is ready to use, with default options. It is safe for concurrent use.
-//
-// Entries are never evicted: the cache holds one small entry (a client, and the
-// process-wide limiter of circleci.SharedLimiter, which outlives it anyway) per
-// base URL and token for the process lifetime, so rotated tokens cost next to
-// nothing. The clients share one http.Transport
-// (unless ClientOptions.HTTPClient is given, which they then share): the idle
-// connections to a host are pooled once, not kept per token.
+// ClientCache keeps one CircleCI client per base URL and token (keyed by the
+// token's SHA-256), sharing one HTTP client. Its zero value is ready; it is
+// safe for concurrent use. Entries are small and never evicted.
 type ClientCache struct {
 	opts ClientOptions
 
 	mu      sync.Mutex
 	clients map[string]*circleci.Client
-	// http is the HTTP client the cached clients share, built on first use.
-	http *http.Client
-	// users shares fetches of a user between activity runs.
-	users userFetches
+	http    *http.Client
+	users   userFetches
 }
 
-// userFlights shares fetches of a user between the cache's clients (the
-// default cache's for a nil c).
+// userFlights shares fetches of a user between the cache's clients.
 func (c *ClientCache) userFlights() *userFetches {
 	if c == nil {
 		c = defaultClients
@@ -66,10 +55,8 @@ func NewClientCache(opts ClientOptions) *ClientCache {
 // defaultClients serves Activities values without a ClientCache.
 var defaultClients = &ClientCache{}
 
-// Client returns the client for conn's base URL and token, building it on first
-// use. Every client of a base URL and token shares the process-wide limiter of
-// circleci.SharedLimiter. A malformed base URL or token is a non-retryable
-// ErrInvalidInput. creds is used to read the token; nil means EnvCredentials{}.
+// Client returns the client of conn's base URL and token (read with creds;
+// nil: EnvCredentials{}), building it on first use.
 func (c *ClientCache) Client(ctx context.Context, conn Connection, creds Credentials) (*circleci.Client, error) {
 	if creds == nil {
 		creds = EnvCredentials{}
@@ -123,17 +110,4 @@ func (c *ClientCache) client(baseURL, token string) (*circleci.Client, error) {
 	}
 	c.clients[key] = cl
 	return cl, nil
-}
-
-// safeURL cuts a URL's user info and query, where secrets could hide, for messages.
-func safeURL(raw string) string {
-	if i := strings.IndexAny(raw, "?#"); i >= 0 {
-		raw = raw[:i]
-	}
-	if i := strings.Index(raw, "@"); i >= 0 {
-		if j := strings.Index(raw, "://"); j >= 0 && j < i {
-			raw = raw[:j+3] + "…@" + raw[i+1:]
-		}
-	}
-	return raw
 }

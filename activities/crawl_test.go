@@ -69,10 +69,10 @@ func requireStoreMatches(t *testing.T, f *fixture, ex circlecitest.Expected) {
 
 	c, err := d.st.Counts(context.Background())
 	require.NoError(t, err)
-	require.Equal(t, store.Counts{
-		Projects: int64(len(ex.Projects)), Pipelines: int64(len(ex.Pipelines)), Workflows: int64(len(ex.Workflows)),
-		Jobs: int64(len(ex.Jobs)), Users: int64(len(ex.Users)), Skipped: int64(len(ex.Unreachable)),
-	}, c)
+	require.Equal(t, store.Counts{Entities: map[string]int64{
+		store.KindProject: int64(len(ex.Projects)), store.KindPipeline: int64(len(ex.Pipelines)),
+		store.KindWorkflow: int64(len(ex.Workflows)), store.KindJob: int64(len(ex.Jobs)), store.KindUser: int64(len(ex.Users)),
+	}, Skipped: int64(len(ex.Unreachable))}, c)
 
 	type entry struct {
 		Kind, ID, Slug, Reason string
@@ -155,7 +155,7 @@ func TestFullCrawl(t *testing.T) {
 		for _, slug := range projects {
 			counts, plan := syncProject(t, f, slug, time.Time{})
 			require.False(t, plan.Incremental)
-			require.Equal(t, int64(len(projectPipelines(ex, slug))), counts.Pipelines)
+			require.Equal(t, int64(len(projectPipelines(ex, slug))), counts.Of(store.KindPipeline))
 			// A zero SyncedSince polls only the pipelines skipped for a server error.
 			var rc SyncCounts
 			require.NoError(t, run(t, f.a.RefreshProject, RefreshInput{Connection: f.conn, ProjectSlug: slug}, &rc))
@@ -165,7 +165,7 @@ func TestFullCrawl(t *testing.T) {
 		var users ResolveUsersResult
 		require.NoError(t, run(t, f.a.ResolveUsers, ResolveUsersInput{Connection: f.conn, Projects: projects}, &users))
 		total.Add(users.Counts)
-		require.Equal(t, int64(len(ex.Users)), users.Counts.Users)
+		require.Equal(t, int64(len(ex.Users)), users.Counts.Of(store.KindUser))
 		require.Equal(t, int64(ex.MinimumRequests.Users), users.Referenced)
 
 		requireStoreMatches(t, f, ex)
@@ -198,7 +198,7 @@ func TestFullCrawl(t *testing.T) {
 		counts, plan := syncProject(t, f, slug, time.Time{})
 		require.True(t, plan.Incremental)
 		require.Equal(t, plan.Watermark.Add(-time.Hour), plan.StopBefore)
-		require.Less(t, counts.Pipelines, int64(len(projectPipelines(ex, slug))))
+		require.Less(t, counts.Of(store.KindPipeline), int64(len(projectPipelines(ex, slug))))
 		require.Zero(t, counts.Written-counts.Skipped, "an unchanged incremental sync rewrote rows")
 		requireStoreMatches(t, f, ex)
 
@@ -206,7 +206,7 @@ func TestFullCrawl(t *testing.T) {
 		require.NoError(t, run(t, f.a.ResolveUsers, ResolveUsersInput{Connection: f.conn, Projects: projects,
 			FreshFor: time.Hour}, &users))
 		require.Equal(t, int64(len(ex.Users)), users.Fresh)
-		require.Equal(t, int64(0), users.Counts.Users)
+		require.Equal(t, int64(0), users.Counts.Of(store.KindUser))
 
 		// CompleteConnection keeps the projects and the figures.
 		require.NoError(t, run(t, f.a.CompleteConnection, CompleteConnectionInput{Connection: f.conn,
@@ -250,7 +250,7 @@ func TestRefreshCatchesChanges(t *testing.T) {
 			var rc SyncCounts
 			require.NoError(t, run(t, f.a.RefreshProject, RefreshInput{Connection: f.conn, ProjectSlug: slug,
 				SyncedSince: starts[slug], RerunWindowStart: window}, &rc))
-			require.Equal(t, int64(len(projectPipelines(ex, slug))), rc.Pipelines)
+			require.Equal(t, int64(len(projectPipelines(ex, slug))), rc.Of(store.KindPipeline))
 		}
 		requireStoreMatchesData(t, f, ex)
 		items, err = tdb.st.OpenItems(context.Background(), projects[0])
@@ -262,12 +262,12 @@ func TestRefreshCatchesChanges(t *testing.T) {
 		var rc SyncCounts
 		require.NoError(t, run(t, f.a.RefreshProject, RefreshInput{Connection: f.conn, ProjectSlug: projects[0],
 			SyncedSince: starts[projects[0]], RerunWindowStart: window}, &rc))
-		require.Zero(t, rc.Jobs)
+		require.Zero(t, rc.Of(store.KindJob))
 		require.Zero(t, f.srv.Stats().Count("GET /api/v2/workflow/{id}/job", 0))
 		require.Equal(t, f.srv.Stats().Total, rc.Requests)
 
 		// Resume: a retry after the last pipeline polls only the ones after it.
-		targets, err := f.a.refreshTargets(context.Background(), RefreshInput{Connection: f.conn,
+		targets, err := f.a.pollTargets(context.Background(), RefreshInput{Connection: f.conn,
 			ProjectSlug: projects[0], SyncedSince: starts[projects[0]], RerunWindowStart: window})
 		require.NoError(t, err)
 		ids := targets.pipelines
@@ -277,7 +277,7 @@ func TestRefreshCatchesChanges(t *testing.T) {
 			func(env *testsuite.TestActivityEnvironment) {
 				env.SetHeartbeatDetails(RefreshProgress{LastPipelineID: ids[len(ids)-3], Counts: SyncCounts{Requests: 100}})
 			}))
-		require.Equal(t, int64(2), rc.Pipelines)
+		require.Equal(t, int64(2), rc.Of(store.KindPipeline))
 		require.Equal(t, int64(102), rc.Requests)
 	})
 }

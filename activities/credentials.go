@@ -16,9 +16,7 @@ import (
 // token files, one per connection: <dir>/<connection_id>.
 const EnvCredentialsDir = "CIRCLECI_CREDENTIALS_DIR"
 
-// tokenFileSuffix turns a token variable's name into the name of the variable
-// holding a token file's path: CIRCLECI_TOKEN_FILE for CIRCLECI_TOKEN (the
-// convention of Docker and Kubernetes secrets).
+// tokenFileSuffix names the variable of a token file: CIRCLECI_TOKEN_FILE.
 const tokenFileSuffix = "_FILE"
 
 // maxTokenFileBytes bounds a token file: a personal API token is about 40 bytes.
@@ -26,9 +24,8 @@ const maxTokenFileBytes = 4 << 10
 
 // Credentials resolves a connection's token on the worker.
 type Credentials interface {
-	// Token returns the CircleCI token of conn. A token that cannot be found is
-	// a non-retryable ErrMissingCredentials saying where it was looked for, never
-	// a token.
+	// Token returns conn's token, or an ErrMissingCredentials saying where it
+	// was looked for.
 	Token(ctx context.Context, conn Connection) (string, error)
 }
 
@@ -40,21 +37,17 @@ type Credentials interface {
 //  3. the file <dir>/<connection_id>, where dir is Dir, else the environment
 //     variable CIRCLECI_CREDENTIALS_DIR (one token file per connection).
 //
-// Values and files are trimmed of surrounding white space; an empty one counts as
-// missing. Files are read on every call, so a rotated token takes effect at once.
+// Files are read on every call: a rotated token takes effect at once.
 type EnvCredentials struct {
 	// Lookup looks an environment variable up; nil means os.LookupEnv.
 	Lookup func(string) (string, bool)
 	// ReadFile reads a file; nil means os.ReadFile.
 	ReadFile func(string) ([]byte, error)
-	// Dir is the directory of per-connection token files; "" means the
-	// environment variable CIRCLECI_CREDENTIALS_DIR.
+	// Dir holds per-connection token files ("": $CIRCLECI_CREDENTIALS_DIR).
 	Dir string
 }
 
-// Token returns conn's token (see EnvCredentials). An empty or malformed
-// variable name is a non-retryable ErrInvalidInput; a token found nowhere, or a
-// named file that cannot be read, is a non-retryable ErrMissingCredentials.
+// Token returns conn's token (see EnvCredentials).
 func (c EnvCredentials) Token(_ context.Context, conn Connection) (string, error) {
 	tokenEnv := conn.TokenEnv
 	if !validEnvName(tokenEnv) {
@@ -102,9 +95,7 @@ func (c EnvCredentials) Token(_ context.Context, conn Connection) (string, error
 		ErrMissingCredentials, nil)
 }
 
-// readToken reads a token file. A missing file is an error wrapping
-// fs.ErrNotExist; every failure is a non-retryable ErrMissingCredentials naming
-// the file (what says which), never its content.
+// readToken reads a token file; its errors name the file, never its content.
 func (c EnvCredentials) readToken(path, what string) (string, error) {
 	read := c.ReadFile
 	if read == nil {
@@ -128,8 +119,7 @@ func (c EnvCredentials) readToken(path, what string) (string, error) {
 	return tok, nil
 }
 
-// fileError keeps a file error's chain (for errors.Is) while printing only what
-// went wrong ("no such file or directory"): the message names the file already.
+// fileError is a file error printed without its path.
 type fileError struct{ err error }
 
 // Error returns the cause without the path.
@@ -143,14 +133,12 @@ func (e fileError) Error() string {
 // Unwrap returns the file error.
 func (e fileError) Unwrap() error { return e.err }
 
-// validFileName reports whether id can name a file in the credentials directory:
-// not empty, no path separator, not starting with a dot.
+// validFileName reports whether id can name a file in the credentials directory.
 func validFileName(id string) bool {
 	return id != "" && !strings.ContainsAny(id, `/\`) && !strings.HasPrefix(id, ".")
 }
 
-// validEnvName reports whether s is a portable environment variable name:
-// [A-Za-z_][A-Za-z0-9_]*.
+// validEnvName reports whether s matches [A-Za-z_][A-Za-z0-9_]*.
 func validEnvName(s string) bool {
 	if s == "" {
 		return false

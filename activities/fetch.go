@@ -5,16 +5,10 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/circleci-sync/circleci-sync/circleci"
 	"github.com/circleci-sync/circleci-sync/store"
 )
-
-// defaultServerRetryDelays are the waits between the in-activity tries of a
-// request answered 5xx (three tries in all): a pipeline whose workflow list keeps
-// failing is recorded in the skipped ledger rather than failing the page.
-var defaultServerRetryDelays = []time.Duration{250 * time.Millisecond, 500 * time.Millisecond}
 
 // Skipped-ledger reasons (store.Skipped.Reason).
 const (
@@ -23,170 +17,14 @@ const (
 	reasonNotFound    = "not_found"
 )
 
-// fetcher fetches the workflows and jobs of pipelines for one activity run.
-type fetcher struct {
-	api  *api
-	slug string
-	// delays are the waits between tries of a list whose page token CircleCI
-	// answered 404.
-	delays []time.Duration
-	hb     *heartbeater
-}
-
-// retry calls call, again after each of f.delays while it fails with a stale
-// page token (the list is listed again from its first page), heartbeating while
-// it waits. A 5xx or a 429 is tried again by the api, request by request.
-func retry[T any](ctx context.Context, f *fetcher, call func(ctx context.Context) (T, error)) (T, error) {
-	for i := 0; ; i++ {
-		v, err := call(ctx)
-		if err == nil || i >= len(f.delays) || !retriableInActivity(err) {
-			return v, err
-		}
-		f.hb.beat()
-		if err := sleep(ctx, f.delays[i]); err != nil {
-			return v, err
-		}
-	}
-}
-
-// retriableInActivity reports errors worth listing a list again inside the
-// activity: a page token CircleCI answered 404.
-func retriableInActivity(err error) bool {
-	ce, ok := circleci.AsError(err)
-	return ok && ce.NotFoundKind() == circleci.NotFoundPageToken
-}
-
 // pipelineData is what fetching one pipeline gives: the rows to write and the
 // ledger changes.
 type pipelineData struct {
-	// pipeline is the pipeline row to write, nil for none.
-	pipeline  *circleci.Pipeline
+	pipeline  *circleci.Pipeline // nil: no pipeline row to write
 	workflows []circleci.Workflow
 	jobs      []circleci.Job
 	skipped   []store.Skipped
 	resolved  []store.EntityRef
-}
-
-// skipReason says whether err is a per-entity failure to record in the ledger
-// (404 expired or missing, 5xx after retries), and how.
-func skipReason(err error) (reason string, status int, msg string, ok bool) {
-	ce, isCE := circleci.AsError(err)
-	if !isCE {
-		return "", 0, "", false
-	}
-	switch {
-	case ce.Class == circleci.ClassNotFound && ce.NotFoundKind() == circleci.NotFoundExpired:
-		return reasonExpired, ce.StatusCode, ce.Message, true
-	case ce.Class == circleci.ClassNotFound && ce.NotFoundKind() == circleci.NotFoundEntity:
-		return reasonNotFound, ce.StatusCode, ce.Message, true
-	case ce.Class == circleci.ClassServer:
-		status := ce.StatusCode
-		if status == 0 {
-			status = http.StatusInternalServerError
-		}
-		return reasonServerError, status, ce.Message, true
-	}
-	return "", 0, "", false
-}
-
-// fetchWorkflows lists every workflow of the pipeline pipelineID and, for those
-// jobsFor selects (all when jobsFor is nil), every job, adding them to d. A
-// pipeline whose workflow list answers 404 (expired) or keeps answering 5xx is
-// recorded as skipped; so is a workflow whose job list does. Entities listed
-// successfully are added to d.resolved, clearing earlier ledger entries. Other
-// errors (429, transport, decode, auth) are returned, naming the entity.
-func (f *fetcher) fetchWorkflows(ctx context.Context, d *pipelineData, pipelineID string, jobsFor jobSelector) error {
-	wfs, err := retry(ctx, f, func(ctx context.Context) ([]circleci.Workflow, error) {
-		return f.api.allWorkflows(ctx, pipelineID)
-	})
-	if err != nil {
-		if reason, status, msg, ok := skipReason(err); ok {
-			d.skipped = append(d.skipped, store.Skipped{
-				EntityRef:   store.EntityRef{Kind: store.KindPipeline, ID: pipelineID},
-				ProjectSlug: f.slug, Reason: reason, HTTPStatus: status, Message: msg,
-			})
-			return nil
-		}
-		return fmt.Errorf("list workflows of pipeline %s: %w", pipelineID, err)
-	}
-	d.resolved = append(d.resolved, store.EntityRef{Kind: store.KindPipeline, ID: pipelineID})
-	d.workflows = append(d.workflows, wfs...)
-
-	want := make([]bool, len(wfs))
-	if jobsFor == nil {
-		for i := range want {
-			want[i] = true
-		}
-	} else if want, err = jobsFor(ctx, wfs); err != nil {
-		return err
-	}
-
-	type wfResult struct {
-		jobs    []circleci.Job
-		skipped *store.Skipped
-	}
-	results := make([]wfResult, len(wfs))
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg       sync.WaitGroup
-		errOnce  sync.Once
-		firstErr error
-	)
-	for i, wf := range wfs {
-		if !want[i] {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			jobs, skipped, err := f.listJobs(ctx, wf.ID)
-			if err != nil {
-				// The first failure cancels the others, whose errors are then moot.
-				errOnce.Do(func() {
-					firstErr = fmt.Errorf("list jobs of workflow %s (pipeline %s): %w", wf.ID, pipelineID, err)
-					cancel()
-				})
-				return
-			}
-			results[i].jobs, results[i].skipped = jobs, skipped
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
-	}
-	for i, r := range results {
-		if !want[i] {
-			continue
-		}
-		if r.skipped != nil {
-			d.skipped = append(d.skipped, *r.skipped)
-			continue
-		}
-		d.jobs = append(d.jobs, r.jobs...)
-		d.resolved = append(d.resolved, store.EntityRef{Kind: store.KindWorkflow, ID: wfs[i].ID})
-	}
-	return nil
-}
-
-// listJobs lists every job of the workflow workflowID, trying again after a 5xx
-// (f.delays). A job list that answers 404 (expired) or keeps answering 5xx gives
-// the workflow's ledger entry instead; other errors are returned as they are.
-func (f *fetcher) listJobs(ctx context.Context, workflowID string) ([]circleci.Job, *store.Skipped, error) {
-	jobs, err := retry(ctx, f, func(ctx context.Context) ([]circleci.Job, error) {
-		return f.api.allJobs(ctx, workflowID)
-	})
-	if err == nil {
-		return jobs, nil, nil
-	}
-	if reason, status, msg, ok := skipReason(err); ok {
-		return nil, &store.Skipped{
-			EntityRef:   store.EntityRef{Kind: store.KindWorkflow, ID: workflowID},
-			ProjectSlug: f.slug, Reason: reason, HTTPStatus: status, Message: msg,
-		}, nil
-	}
-	return nil, nil, err
 }
 
 // batchOf gathers pipelines' data into one store batch.
@@ -204,16 +42,146 @@ func batchOf(ds []pipelineData) store.Batch {
 	return b
 }
 
-// addBatch adds a written batch's figures to c.
-func addBatch(c *SyncCounts, b store.Batch, ws store.WriteStats) {
-	c.Pipelines += int64(len(b.Pipelines))
-	c.Workflows += int64(len(b.Workflows))
-	c.Jobs += int64(len(b.Jobs))
-	c.Users += int64(len(b.Users))
-	c.Skipped += int64(len(b.Skipped))
-	for _, sk := range b.Skipped {
-		c.SkippedBy.add(sk.Reason)
+// skipped returns the ledger entry of an entity whose fetch failed with err,
+// or nil when err is not a per-entity failure (404 expired or missing, 5xx
+// after the retries).
+func skipped(kind, id, slug string, err error) *store.Skipped {
+	ce, ok := circleci.AsError(err)
+	if !ok {
+		return nil
 	}
-	c.Written += int64(ws.Written)
-	c.Unchanged += int64(ws.Unchanged)
+	s := &store.Skipped{EntityRef: store.EntityRef{Kind: kind, ID: id}, ProjectSlug: slug,
+		HTTPStatus: ce.StatusCode, Message: ce.Message}
+	switch {
+	case ce.Class == circleci.ClassNotFound && ce.NotFoundKind() == circleci.NotFoundExpired:
+		s.Reason = reasonExpired
+	case ce.Class == circleci.ClassNotFound && ce.NotFoundKind() == circleci.NotFoundEntity:
+		s.Reason = reasonNotFound
+	case ce.Class == circleci.ClassServer:
+		s.Reason = reasonServerError
+		if s.HTTPStatus == 0 {
+			s.HTTPStatus = http.StatusInternalServerError
+		}
+	default:
+		return nil
+	}
+	return s
+}
+
+// jobSelector says which of a pipeline's workflows to list the jobs of.
+type jobSelector func(ctx context.Context, wfs []circleci.Workflow) ([]bool, error)
+
+// changedWorkflows selects the workflows of project slug whose jobs can have
+// changed since stored: new ones, those not terminal in the store, and those
+// whose status changed (a terminal workflow's jobs are final).
+func (a *Activities) changedWorkflows(slug string) jobSelector {
+	return func(ctx context.Context, wfs []circleci.Workflow) ([]bool, error) {
+		wfIDs := make([]string, len(wfs))
+		for i, wf := range wfs {
+			wfIDs[i] = wf.ID
+		}
+		stored, err := a.Store.WorkflowStatuses(ctx, wfIDs)
+		if err != nil {
+			return nil, fmt.Errorf("read stored workflow statuses of project %s: %w", slug, err)
+		}
+		want := make([]bool, len(wfs))
+		for i, wf := range wfs {
+			old, ok := stored[wf.ID]
+			want[i] = !ok || !circleci.IsTerminalWorkflowStatus(old) || old != wf.Status
+		}
+		return want, nil
+	}
+}
+
+// fetchWorkflows adds to d the workflows of pipeline pipelineID of project
+// slug and the jobs of those jobsFor selects (all when nil). A list that
+// answers 404 (expired) or keeps answering 5xx goes to the skipped ledger; a
+// list that succeeds clears its entity from it. Other errors are returned.
+func (c *client) fetchWorkflows(ctx context.Context, d *pipelineData, slug, pipelineID string, jobsFor jobSelector) error {
+	wfs, err := c.allWorkflows(ctx, pipelineID)
+	if err != nil {
+		if s := skipped(store.KindPipeline, pipelineID, slug, err); s != nil {
+			d.skipped = append(d.skipped, *s)
+			return nil
+		}
+		return fmt.Errorf("list workflows of pipeline %s: %w", pipelineID, err)
+	}
+	d.resolved = append(d.resolved, store.EntityRef{Kind: store.KindPipeline, ID: pipelineID})
+	d.workflows = append(d.workflows, wfs...)
+
+	want := make([]bool, len(wfs))
+	if jobsFor == nil {
+		for i := range want {
+			want[i] = true
+		}
+	} else if want, err = jobsFor(ctx, wfs); err != nil {
+		return err
+	}
+	results, err := c.jobsOf(ctx, slug, pipelineID, wfs, want)
+	if err != nil {
+		return err
+	}
+	for i, r := range results {
+		switch {
+		case !want[i]:
+		case r.skipped != nil:
+			d.skipped = append(d.skipped, *r.skipped)
+		default:
+			d.jobs = append(d.jobs, r.jobs...)
+			d.resolved = append(d.resolved, store.EntityRef{Kind: store.KindWorkflow, ID: wfs[i].ID})
+		}
+	}
+	return nil
+}
+
+// jobList is a workflow's jobs, or its ledger entry.
+type jobList struct {
+	jobs    []circleci.Job
+	skipped *store.Skipped
+}
+
+// jobsOf lists the jobs of the wanted workflows concurrently; the first
+// failure cancels the others.
+func (c *client) jobsOf(ctx context.Context, slug, pipelineID string, wfs []circleci.Workflow, want []bool) ([]jobList, error) {
+	results := make([]jobList, len(wfs))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		errOnce  sync.Once
+		firstErr error
+	)
+	for i, wf := range wfs {
+		if !want[i] {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			jobs, skipped, err := c.listJobs(ctx, slug, wf.ID)
+			if err != nil {
+				errOnce.Do(func() {
+					firstErr = fmt.Errorf("list jobs of workflow %s (pipeline %s): %w", wf.ID, pipelineID, err)
+					cancel()
+				})
+				return
+			}
+			results[i] = jobList{jobs, skipped}
+		}()
+	}
+	wg.Wait()
+	return results, firstErr
+}
+
+// listJobs lists the jobs of workflow workflowID, or gives its ledger entry
+// when the list answers 404 (expired) or keeps answering 5xx.
+func (c *client) listJobs(ctx context.Context, slug, workflowID string) ([]circleci.Job, *store.Skipped, error) {
+	jobs, err := c.allJobs(ctx, workflowID)
+	if err == nil {
+		return jobs, nil, nil
+	}
+	if s := skipped(store.KindWorkflow, workflowID, slug, err); s != nil {
+		return nil, s, nil
+	}
+	return nil, nil, err
 }

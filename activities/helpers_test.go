@@ -2,16 +2,13 @@ package activities
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -29,6 +26,7 @@ import (
 
 	"github.com/circleci-sync/circleci-sync/circleci"
 	"github.com/circleci-sync/circleci-sync/circleci/circlecitest"
+	"github.com/circleci-sync/circleci-sync/internal/testenv"
 	"github.com/circleci-sync/circleci-sync/store"
 )
 
@@ -66,43 +64,25 @@ func forEachBackend(t *testing.T, test func(t *testing.T, tdb testDB)) {
 }
 
 func openSQLite(t *testing.T) testDB {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "sync.db")
-	st, err := store.Open(context.Background(), "sqlite://"+path)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Close() })
-	db, err := sql.Open("sqlite", path)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	return testDB{name: "sqlite", st: st, db: db}
+	u := testenv.SQLiteURL(t)
+	return openTestDB(t, "sqlite", u, "sqlite", strings.TrimPrefix(u, "sqlite://"))
 }
 
 func openPostgres(t *testing.T) testDB {
+	u := testenv.PostgresURL(t)
+	return openTestDB(t, "postgres", u, "pgx", u)
+}
+
+// openTestDB opens the store at dbURL and a database/sql handle on it.
+func openTestDB(t *testing.T, name, dbURL, driver, dsn string) testDB {
 	t.Helper()
-	base := os.Getenv("TEST_DATABASE_URL")
-	admin, err := sql.Open("pgx", base)
-	require.NoError(t, err)
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	schema := "activities_test_" + hex.EncodeToString(b)
-	_, err = admin.Exec(`CREATE SCHEMA "` + schema + `"`)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = admin.Exec(`DROP SCHEMA "` + schema + `" CASCADE`)
-		_ = admin.Close()
-	})
-	u, err := url.Parse(base)
-	require.NoError(t, err)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	st, err := store.Open(context.Background(), u.String())
+	st, err := store.Open(context.Background(), dbURL)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
-	db, err := sql.Open("pgx", u.String())
+	db, err := sql.Open(driver, dsn)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
-	return testDB{name: "postgres", st: st, db: db}
+	return testDB{name: name, st: st, db: db}
 }
 
 // ids returns the sorted values of column col of table.
@@ -143,7 +123,7 @@ func newFixture(t *testing.T, opts circlecitest.Options, tdb testDB) *fixture {
 		Clients: NewClientCache(ClientOptions{
 			Limiter: circleci.LimiterOptions{RequestsPerSecond: 1000, Burst: 1000, MaxConcurrent: 32},
 		}),
-		serverRetryDelays: []time.Duration{time.Millisecond, 2 * time.Millisecond},
+		retryDelays: []time.Duration{time.Millisecond, 2 * time.Millisecond},
 		// Every VerifyConnection checks (TestVerifyConnectionSkipsWhenRecent
 		// tests the default).
 		ReverifyAfter: -1,

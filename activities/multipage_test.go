@@ -13,6 +13,7 @@ import (
 
 	"github.com/circleci-sync/circleci-sync/circleci"
 	"github.com/circleci-sync/circleci-sync/circleci/circlecitest"
+	"github.com/circleci-sync/circleci-sync/store"
 )
 
 // pageCount is the number of pages of n items.
@@ -35,7 +36,7 @@ func TestSyncPipelinePageSeveralPages(t *testing.T) {
 		require.False(t, first.Done)
 		require.NotEmpty(t, first.NextPageToken)
 		require.EqualValues(t, 2, first.Counts.Pages)
-		require.EqualValues(t, 40, first.Counts.Pipelines)
+		require.EqualValues(t, 40, first.Counts.Of(store.KindPipeline))
 		require.Equal(t, pipes[0].CreatedAt, first.Newest)
 		require.EqualValues(t, 1, first.Attempt)
 		require.Empty(t, first.LastError)
@@ -46,7 +47,7 @@ func TestSyncPipelinePageSeveralPages(t *testing.T) {
 		require.True(t, rest.Done)
 		require.Empty(t, rest.NextPageToken)
 		require.EqualValues(t, 1, rest.Counts.Pages)
-		require.EqualValues(t, 5, rest.Counts.Pipelines)
+		require.EqualValues(t, 5, rest.Counts.Of(store.KindPipeline))
 
 		require.Equal(t, sortedIDs(pipes, func(p circlecitest.Pipeline) string { return p.ID }),
 			tdb.ids(t, "circleci_pipelines", "id"))
@@ -77,7 +78,7 @@ func TestSyncPipelinePageResumesOnALaterPage(t *testing.T) {
 	require.NotEmpty(t, page2)
 
 	const next = 7 // on page 2
-	prior := SyncCounts{Pages: 1, Pipelines: 20 + next, Requests: 100, RateLimited: 2}
+	prior := SyncCounts{Pages: 1, Entities: map[string]int64{store.KindPipeline: 20 + next}, Requests: 100, RateLimited: 2}
 	f.srv.ResetStats()
 	var res PageResult
 	require.NoError(t, run(t, f.a.SyncPipelinePage, PageInput{Connection: f.conn, ProjectSlug: slug,
@@ -88,7 +89,7 @@ func TestSyncPipelinePageResumesOnALaterPage(t *testing.T) {
 	}))
 	require.True(t, res.Done)
 	require.EqualValues(t, 3, res.Counts.Pages)
-	require.EqualValues(t, 45, res.Counts.Pipelines)
+	require.EqualValues(t, 45, res.Counts.Of(store.KindPipeline))
 	require.EqualValues(t, 2, res.Counts.RateLimited)
 	require.Equal(t, "rate_limited: list jobs of workflow w: 429", res.LastError, "the earlier attempt's failure is reported")
 	st := f.srv.Stats()
@@ -157,7 +158,7 @@ func TestSyncPipelinePageIncrementalSkipsFinalJobs(t *testing.T) {
 		st := f.srv.Stats()
 		require.Equal(t, openJobPages, st.Count(circlecitest.RouteWorkflowJobs, 0),
 			"only the jobs of workflows not terminal in the store are listed")
-		require.EqualValues(t, len(ex.Workflows), res.Counts.Workflows)
+		require.EqualValues(t, len(ex.Workflows), res.Counts.Of(store.KindWorkflow))
 		require.EqualValues(t, len(ex.Pipelines), st.Count(circlecitest.RoutePipelineWorkflows, 0))
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/circleci-sync/circleci-sync/circleci/circlecitest"
+	"github.com/circleci-sync/circleci-sync/store"
 )
 
 // TestCrawlOddSlugs: projects and an organization whose names need escaping
@@ -41,7 +42,7 @@ func TestCrawlOddSlugs(t *testing.T) {
 		}
 		for _, slug := range projects {
 			counts, _ := syncProject(t, f, slug, time.Time{})
-			require.Equal(t, int64(len(projectPipelines(ex, slug))), counts.Pipelines, slug)
+			require.Equal(t, int64(len(projectPipelines(ex, slug))), counts.Of(store.KindPipeline), slug)
 			var rc SyncCounts
 			require.NoError(t, run(t, f.a.RefreshProject, RefreshInput{Connection: f.conn, ProjectSlug: slug}, &rc))
 			st, err := tdb.st.ProjectState(context.Background(), f.conn.ConnectionID, slug)

@@ -3,17 +3,11 @@ package activities
 import (
 	"context"
 	"sync"
-	"time"
-
-	"go.temporal.io/sdk/activity"
 )
 
-// runOrdered runs work for the items 0..n-1 concurrently, starting them in order
-// with at most window started and not yet committed, and hands their results to
-// commit in order: each call gets the longest run of consecutive results ready,
-// from index from. The first error (of work, in item order, or of commit) stops
-// everything: the items committed so far stay committed, the others are dropped.
-// runOrdered returns only once every work call has returned.
+// runOrdered runs work for items 0..n-1 concurrently, at most window ahead of
+// commit, and hands commit each ready run of results in order. The first error
+// stops everything; it returns once every work call has.
 func runOrdered[T any](ctx context.Context, n, window int,
 	work func(ctx context.Context, i int) (T, error), commit func(from int, vals []T) error,
 ) error {
@@ -21,13 +15,9 @@ func runOrdered[T any](ctx context.Context, n, window int,
 		return nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	type result struct {
-		v   T
-		err error
-	}
-	results := make([]chan result, n)
+	results := make([]chan result[T], n)
 	for i := range results {
-		results[i] = make(chan result, 1)
+		results[i] = make(chan result[T], 1)
 	}
 	slots := make(chan struct{}, max(1, window))
 	var wg sync.WaitGroup
@@ -36,25 +26,7 @@ func runOrdered[T any](ctx context.Context, n, window int,
 		wg.Wait()
 	}()
 	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for i := 0; i < n; i++ {
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-				for ; i < n; i++ {
-					results[i] <- result{err: ctx.Err()}
-				}
-				return
-			}
-			wg.Add(1)
-			go func(i int) {
-				defer wg.Done()
-				v, err := work(ctx, i)
-				results[i] <- result{v: v, err: err}
-			}(i)
-		}
-	}()
+	go startInOrder(ctx, &wg, slots, results, work)
 	for i := 0; i < n; {
 		r := <-results[i]
 		if r.err != nil {
@@ -91,75 +63,32 @@ func runOrdered[T any](ctx context.Context, n, window int,
 	return nil
 }
 
-// heartbeater records an activity's heartbeat details, and records the latest
-// again on demand (while waiting), from any goroutine.
-type heartbeater struct {
-	ctx     context.Context
-	mu      sync.Mutex
-	details any
+// result is an item's work result.
+type result[T any] struct {
+	v   T
+	err error
 }
 
-// keepAliveInterval is how often a heartbeater re-sends its details while the
-// activity waits (on the rate limiter, a Retry-After pause, a slow response), so a
-// live activity never misses its heartbeat timeout. The SDK throttles the actual
-// sends to 0.8 x the heartbeat timeout. A variable for tests only.
-var keepAliveInterval = 5 * time.Second
-
-// newHeartbeater returns a heartbeater whose current details are initial, and a
-// stop function. Until stop is called it heartbeats the current details every
-// keepAliveInterval. Activities start it before their first request or store
-// query: a request may wait minutes for the shared rate limiter (after a 429 it
-// pauses every caller of the token), and the keep-alive is what keeps such a
-// wait within the heartbeat timeout.
-func newHeartbeater(ctx context.Context, initial any) (*heartbeater, func()) {
-	h := &heartbeater{ctx: ctx, details: initial}
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		t := time.NewTicker(keepAliveInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				h.beat()
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
+// startInOrder starts work for each item in order as slots free up; once ctx
+// is done the items not started get its error.
+func startInOrder[T any](ctx context.Context, wg *sync.WaitGroup, slots chan struct{}, results []chan result[T],
+	work func(ctx context.Context, i int) (T, error),
+) {
+	defer wg.Done()
+	for i := range results {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			for ; i < len(results); i++ {
+				results[i] <- result[T]{err: ctx.Err()}
 			}
+			return
 		}
-	}()
-	var once sync.Once
-	return h, func() { once.Do(func() { close(done); <-stopped }) }
-}
-
-// record makes d the current details and heartbeats them.
-func (h *heartbeater) record(d any) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.details = d
-	if activity.IsActivity(h.ctx) {
-		activity.RecordHeartbeat(h.ctx, d)
-	}
-}
-
-// set makes d the current details without heartbeating them: the keep-alive
-// ticker sends them next.
-func (h *heartbeater) set(d any) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.details = d
-}
-
-// beat heartbeats the current details again.
-func (h *heartbeater) beat() {
-	if h == nil {
-		return
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if activity.IsActivity(h.ctx) {
-		activity.RecordHeartbeat(h.ctx, h.details)
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			v, err := work(ctx, i)
+			results[i] <- result[T]{v: v, err: err}
+		}(i)
 	}
 }

@@ -4,56 +4,21 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/circleci-sync/circleci-sync/circleci"
 )
 
-// PageActivityBudget bounds how long one SyncPipelinePage run goes on starting new
-// pages: once it is spent the activity returns its cursor after the page in hand,
-// so that the workflow records progress (and may continue as new) at least that
-// often. A variable for tests only.
+// PageActivityBudget bounds how long a SyncPipelinePage run starts new pages,
+// so the workflow records progress that often. A variable for tests.
 var PageActivityBudget = 2 * time.Minute
 
-// SyncPipelinePage syncs the project's pipelines from the page PageToken on,
-// newest first, up to MaxPages pages (at least one): for each pipeline it lists
-// the workflows and their jobs, and writes them. It returns the next page's token
-// (unless paging is done) and the figures.
-//
-// Within a page, pipelines are fetched concurrently (PageConcurrency at once,
-// their workflows' job lists too, all within the token's shared limiter) and
-// written in page order: whenever a prefix of the page is complete it goes to
-// the store in one transaction, then the activity heartbeats a PageProgress
-// (the page's token, the index after the last pipeline written, the figures).
-// While one page is processed the next page's pipeline list is already being
-// read. A retry resumes where the heartbeat says: on the page being processed,
-// after the last pipeline written. The activity stops starting pages after
-// MaxPages of them or PageActivityBudget, whichever comes first, and paging ends
-// at the first pipeline created before StopBefore.
-//
-// On an incremental sync (Incremental) the jobs of a workflow are listed only
-// when the workflow is new, not terminal in the store, or its status changed: a
-// terminal workflow's jobs are final. On a first sync every workflow's jobs are
-// listed (there is nothing stored to compare with).
-//
-// A pipeline whose workflow list answers 404 (expired) or keeps answering 5xx
-// after three tries is written anyway and recorded in the skipped ledger
-// ("expired", "server_error"); likewise a workflow whose job list does. A 429 or
-// a network failure fails the activity retryably, after the completed prefix was
-// written and heartbeated; the next attempt reports the failure in
-// PageResult.LastError.
-//
-// Paging that loops is a bad answer (ErrBadResponse, retried a few times): a
-// next_page_token this activity has already read, or a page whose pipelines all
-// have numbers at or above Below (the lowest pipeline number of the pages read
-// before, which the workflow passes on): the page-token chain led back to pages
-// already read (A→A, or A→B→A across activities). The result's Lowest is the
-// lowest pipeline number of the pages read, for the next activity's Below.
-//
-// A page token CircleCI no longer accepts (a 404 on the pipeline list with a
-// page token, or a 400 there, as CircleCI answers a token it cannot read) fails
-// the activity with a non-retryable ErrStalePageToken: retrying the same token
-// cannot help, the workflow restarts paging from the first page.
+// SyncPipelinePage syncs the project's pipelines, with their workflows and
+// jobs, from the page PageToken on, up to MaxPages pages or StopBefore. Each
+// ready prefix of a page is written in one transaction, then heartbeated
+// (PageProgress) for a retry to resume from. A page token CircleCI no longer
+// accepts is a non-retryable ErrStalePageToken.
 func (a *Activities) SyncPipelinePage(ctx context.Context, in PageInput) (PageResult, error) {
 	if err := a.checkStore(); err != nil {
 		return PageResult{}, err
@@ -61,168 +26,185 @@ func (a *Activities) SyncPipelinePage(ctx context.Context, in PageInput) (PageRe
 	if err := checkSlug(in.ProjectSlug); err != nil {
 		return PageResult{}, err
 	}
-	conn, slug := in.Connection, in.ProjectSlug
-	api, err := a.newAPI(ctx, conn)
-	if err != nil {
+	s := &pageSync{in: in, slug: in.ProjectSlug, progress: PageProgress{PageToken: in.PageToken, PageNumber: in.PageNumber}}
+	var resumed PageProgress
+	// An earlier attempt's details name the page it was on; those of the
+	// one-page activity of earlier versions name no page number.
+	s.resumed = heartbeatDetails(ctx, &resumed) && (resumed.PageNumber > 0 || resumed.PageToken == in.PageToken)
+	if s.resumed {
+		s.progress = resumed
+		if s.progress.PageNumber == 0 {
+			s.progress.PageNumber = in.PageNumber
+		}
+	}
+	s.res = PageResult{LastError: s.progress.LastError, Attempt: attempt(ctx)}
+	s.activityRun = a.startRun(ctx, in.Connection, &s.progress.Counts, func() any { return s.progress })
+	defer s.stop()
+	if err := s.connect(ctx); err != nil {
 		return PageResult{}, err
 	}
-	log := logger(ctx, conn)
-	maxPages := max(in.MaxPages, 1)
-	if a.MaxPagesPerActivity > 0 {
-		maxPages = min(maxPages, a.MaxPagesPerActivity)
+	if in.Incremental {
+		s.jobsFor = a.changedWorkflows(s.slug)
+	}
+	return s.pages(ctx)
+}
+
+// pageSync is one run of SyncPipelinePage.
+type pageSync struct {
+	*activityRun
+	in       PageInput
+	slug     string
+	resumed  bool
+	progress PageProgress
+	res      PageResult
+	jobsFor  jobSelector
+}
+
+// pages syncs page after page until the last, MaxPages or the budget.
+func (s *pageSync) pages(ctx context.Context) (PageResult, error) {
+	maxPages := max(s.in.MaxPages, 1)
+	if s.a.MaxPagesPerActivity > 0 {
+		maxPages = min(maxPages, s.a.MaxPagesPerActivity)
 	}
 	deadline := time.Now().Add(PageActivityBudget)
-
-	progress := PageProgress{PageToken: in.PageToken, PageNumber: in.PageNumber}
-	var resumed PageProgress
-	// The details are this activity's own (an earlier attempt's): a retry goes
-	// on from the page they name. Details of the one-page activity of earlier
-	// versions name no page number: they belong to in.PageToken's page.
-	isResume := heartbeatDetails(ctx, &resumed) && (resumed.PageNumber > 0 || resumed.PageToken == in.PageToken)
-	if isResume {
-		progress = resumed
-		if progress.PageNumber == 0 {
-			progress.PageNumber = in.PageNumber
-		}
+	if s.progress.Lowest == 0 {
+		s.progress.Lowest = s.in.Below
 	}
-	res := PageResult{LastError: progress.LastError, Attempt: attempt(ctx)}
-	base := progress.Counts
-	// Heartbeats start before the first request, which may wait long for the
-	// limiter; until the page is read they re-send the progress resumed from (or
-	// an empty one).
-	hb, stopHeartbeats := newHeartbeater(ctx, progress)
-	defer stopHeartbeats()
-	f := a.fetcher(api, slug, hb)
-	var jobsFor jobSelector
-	if in.Incremental {
-		jobsFor = a.changedWorkflows(slug)
-	}
-	// fail records why the activity fails in the heartbeat (flushed when the
-	// activity returns, so the next attempt reports it) and returns the error.
-	fail := func(err error) (PageResult, error) {
-		api.fillRequests(&progress.Counts, base)
-		progress.LastError = errorSummary(err)
-		hb.record(progress)
-		res.Newest, res.Counts = progress.Newest, progress.Counts
-		return res, err
-	}
-
-	if progress.Lowest == 0 {
-		progress.Lowest = in.Below
-	}
-	seen := map[string]bool{in.PageToken: true, progress.PageToken: true}
-	pages := newPagePrefetcher(ctx, api, slug)
+	seen := map[string]bool{s.in.PageToken: true, s.progress.PageToken: true}
+	pages := newPagePrefetcher(ctx, s.api, s.slug)
 	defer pages.stop()
-	for pagesThisRun := 0; ; pagesThisRun++ {
-		tok, number := progress.PageToken, progress.PageNumber
-		page, err := pages.get(tok)
+	for n := 0; ; n++ {
+		page, err := s.read(ctx, pages, seen)
 		if err != nil {
-			if stale := stalePageToken(err, tok); stale != nil {
-				log.Warn("stale pipeline page token", "project", slug, "page", number, "error", err)
-				return fail(nonRetryable(fmt.Sprintf(
-					"list pipelines of project %s (page %d): CircleCI no longer accepts the page token (HTTP %d: %s): "+
-						"paging must restart from the first page", slug, number, stale.StatusCode, stale.Message),
-					ErrStalePageToken))
+			return s.fail(err)
+		}
+		last, more, err := s.syncPage(ctx, page, n == 0 && s.resumed, func(last bool) bool {
+			more := !last && n+1 < maxPages && time.Now().Before(deadline)
+			if more {
+				pages.prefetch(page.NextPageToken)
 			}
-			return fail(applicationError(ctx, err, fmt.Sprintf("list pipelines of project %s (page %d)", slug, number)))
-		}
-		if err := pagingLoop(page, progress.Lowest, seen); err != nil {
-			return fail(applicationError(ctx, err, fmt.Sprintf("list pipelines of project %s (page %d)", slug, number)))
-		}
-		items := page.Items
-
-		// Where to start (a retry resumes after the last pipeline written) and stop.
-		start := 0
-		if isResume && pagesThisRun == 0 {
-			start = min(max(progress.Next, 0), len(items))
-			if progress.LastPipelineID != "" {
-				for i, p := range items {
-					if p.ID == progress.LastPipelineID {
-						start = i + 1
-						break
-					}
-				}
-			}
-		}
-		end, stopped := len(items), false
-		if !in.StopBefore.IsZero() {
-			for i, p := range items {
-				if p.CreatedAt.Before(in.StopBefore) {
-					end, stopped = i, true
-					break
-				}
-			}
-		}
-		start = min(start, end)
-		last := stopped || page.NextPageToken == ""
-		more := !last && pagesThisRun+1 < maxPages && time.Now().Before(deadline)
-		if more {
-			pages.prefetch(page.NextPageToken)
-		}
-		progress.Next = start
-		hb.set(progress)
-
-		work := func(ctx context.Context, i int) (pipelineData, error) {
-			p := items[start+i]
-			d := pipelineData{pipeline: &p}
-			err := f.fetchWorkflows(ctx, &d, p.ID, jobsFor)
-			return d, err
-		}
-		commit := func(from int, ds []pipelineData) error {
-			b := batchOf(ds)
-			ws, err := a.write(ctx, b)
-			if err != nil {
-				return fmt.Errorf("write %d pipelines of project %s: %w", len(ds), slug, err)
-			}
-			addBatch(&progress.Counts, b, ws)
-			for _, d := range ds {
-				if d.pipeline.CreatedAt.After(progress.Newest) {
-					progress.Newest = d.pipeline.CreatedAt.UTC()
-				}
-			}
-			progress.Next = start + from + len(ds)
-			progress.LastPipelineID = ds[len(ds)-1].pipeline.ID
-			api.fillRequests(&progress.Counts, base)
-			hb.record(progress)
-			return nil
-		}
-		if err := runOrdered(ctx, end-start, a.concurrency(), work, commit); err != nil {
-			log.Warn("pipeline page failed", "project", slug, "page", number, "next", progress.Next, "error", err)
-			return fail(applicationError(ctx, err, fmt.Sprintf("sync page %d of project %s", number, slug)))
-		}
-		progress.Counts.Pages++
-		for _, p := range items {
-			if progress.Lowest == 0 || p.Number < progress.Lowest {
-				progress.Lowest = p.Number
-			}
+			return more
+		})
+		if err != nil {
+			return s.fail(err)
 		}
 		seen[page.NextPageToken] = true
-		api.fillRequests(&progress.Counts, base)
-		log.Info("pipeline page synced", "project", slug, "page", number, "pipelines", end-start,
-			"resumed_at", start, "done", last, "requests", progress.Counts.Requests, "skipped", progress.Counts.Skipped)
 		if last {
-			res.Done = true
+			s.res.Done = true
 			break
 		}
 		// The page is done: checkpoint the next one, which a retry starts from.
-		progress = PageProgress{PageToken: page.NextPageToken, PageNumber: number + 1, Newest: progress.Newest,
-			Lowest: progress.Lowest, Counts: progress.Counts, LastError: progress.LastError}
-		hb.record(progress)
+		p := s.progress
+		s.progress = PageProgress{PageToken: page.NextPageToken, PageNumber: p.PageNumber + 1, Newest: p.Newest,
+			Lowest: p.Lowest, Counts: p.Counts, LastError: p.LastError}
+		s.hb.record(s.progress)
 		if !more {
-			res.NextPageToken = page.NextPageToken
+			s.res.NextPageToken = page.NextPageToken
 			break
 		}
 	}
-	res.Newest, res.Counts, res.Lowest = progress.Newest, progress.Counts, progress.Lowest
-	return res, nil
+	s.res.Newest, s.res.Counts, s.res.Lowest = s.progress.Newest, s.progress.Counts, s.progress.Lowest
+	return s.res, nil
 }
 
-// pagingLoop tells whether page shows the pipeline list's paging looping: its
-// next_page_token was read already (seen), or it holds pipelines but none
-// below below (the lowest pipeline number read before; 0 means none), so it
-// is a page read before. Pages of a list newest first go down in pipeline
-// numbers; a page that repeats a few pipelines (new ones pushed them on) but
-// reaches lower is progress.
+// read reads the page in progress and checks that paging does not loop.
+func (s *pageSync) read(ctx context.Context, pages *pagePrefetcher, seen map[string]bool) (circleci.Page[circleci.Pipeline], error) {
+	tok, number := s.progress.PageToken, s.progress.PageNumber
+	what := fmt.Sprintf("list pipelines of project %s (page %d)", s.slug, number)
+	page, err := pages.get(tok)
+	if err != nil {
+		if stale := stalePageToken(err, tok); stale != nil {
+			s.log.Warn("stale pipeline page token", "project", s.slug, "page", number, "error", err)
+			return page, nonRetryable(fmt.Sprintf("%s: CircleCI no longer accepts the page token (HTTP %d: %s): "+
+				"paging must restart from the first page", what, stale.StatusCode, stale.Message), ErrStalePageToken)
+		}
+		return page, applicationError(ctx, err, what)
+	}
+	if err := pagingLoop(page, s.progress.Lowest, seen); err != nil {
+		return page, applicationError(ctx, err, what)
+	}
+	return page, nil
+}
+
+// syncPage syncs the pipelines of page; next, told whether the page is the
+// last, says whether the run goes on (and prefetches the next page).
+func (s *pageSync) syncPage(ctx context.Context, page circleci.Page[circleci.Pipeline], resume bool,
+	next func(last bool) bool,
+) (last, more bool, err error) {
+	items, number := page.Items, s.progress.PageNumber
+	start, end, stopped := s.bounds(items, resume)
+	last = stopped || page.NextPageToken == ""
+	more = next(last)
+	s.progress.Next = start
+	s.hb.set(s.progress)
+
+	work := func(ctx context.Context, i int) (pipelineData, error) {
+		p := items[start+i]
+		d := pipelineData{pipeline: &p}
+		err := s.api.fetchWorkflows(ctx, &d, s.slug, p.ID, s.jobsFor)
+		return d, err
+	}
+	commit := func(from int, ds []pipelineData) error {
+		err := s.commit(ctx, batchOf(ds), func() {
+			for _, d := range ds {
+				if d.pipeline.CreatedAt.After(s.progress.Newest) {
+					s.progress.Newest = d.pipeline.CreatedAt.UTC()
+				}
+			}
+			s.progress.Next = start + from + len(ds)
+			s.progress.LastPipelineID = ds[len(ds)-1].pipeline.ID
+		})
+		if err != nil {
+			return fmt.Errorf("write %d pipelines of project %s: %w", len(ds), s.slug, err)
+		}
+		return nil
+	}
+	if err := runOrdered(ctx, end-start, s.a.concurrency(), work, commit); err != nil {
+		s.log.Warn("pipeline page failed", "project", s.slug, "page", number, "next", s.progress.Next, "error", err)
+		return false, false, applicationError(ctx, err, fmt.Sprintf("sync page %d of project %s", number, s.slug))
+	}
+	s.progress.Counts.Pages++
+	for _, p := range items {
+		if s.progress.Lowest == 0 || p.Number < s.progress.Lowest {
+			s.progress.Lowest = p.Number
+		}
+	}
+	s.fill()
+	s.log.Info("pipeline page synced", "project", s.slug, "page", number, "pipelines", end-start,
+		"resumed_at", start, "done", last, "requests", s.progress.Counts.Requests, "skipped", s.progress.Counts.Skipped)
+	return last, more, nil
+}
+
+// bounds are the page's pipelines to sync: from the resume point to StopBefore.
+func (s *pageSync) bounds(items []circleci.Pipeline, resume bool) (start, end int, stopped bool) {
+	if resume {
+		start = min(max(s.progress.Next, 0), len(items))
+		if id := s.progress.LastPipelineID; id != "" {
+			if i := slices.IndexFunc(items, func(p circleci.Pipeline) bool { return p.ID == id }); i >= 0 {
+				start = i + 1
+			}
+		}
+	}
+	end = len(items)
+	if !s.in.StopBefore.IsZero() {
+		if i := slices.IndexFunc(items, func(p circleci.Pipeline) bool { return p.CreatedAt.Before(s.in.StopBefore) }); i >= 0 {
+			end, stopped = i, true
+		}
+	}
+	return min(start, end), end, stopped
+}
+
+// fail records err in the heartbeat, for the next attempt to report.
+func (s *pageSync) fail(err error) (PageResult, error) {
+	s.fill()
+	s.progress.LastError = errorSummary(err)
+	s.hb.record(s.progress)
+	s.res.Newest, s.res.Counts = s.progress.Newest, s.progress.Counts
+	return s.res, err
+}
+
+// pagingLoop tells whether the paging loops: page's next_page_token was seen,
+// or none of its pipelines is below below (the lowest number read before).
 func pagingLoop(page circleci.Page[circleci.Pipeline], below int64, seen map[string]bool) error {
 	loop := func(why string) error {
 		return &circleci.Error{Class: circleci.ClassPagination, Method: "GET", Route: circleci.RouteProjectPipelines,
@@ -243,14 +225,11 @@ func pagingLoop(page circleci.Page[circleci.Pipeline], below int64, seen map[str
 		"the earlier pages reached %d)", page.Items[len(page.Items)-1].Number, below))
 }
 
-// pagePrefetcher reads a project's pipeline pages, one ahead: prefetch starts
-// reading the page of a token in the background, and get returns it (or reads
-// a page not prefetched). A page answered 5xx is read again, as the page's
-// other lists are (retry), before the error fails the activity.
+// pagePrefetcher reads a project's pipeline pages one ahead, in the background.
 type pagePrefetcher struct {
 	ctx    context.Context
 	cancel context.CancelFunc
-	api    *api
+	api    *client
 	slug   string
 
 	token string // the token prefetched, "" for none
@@ -263,12 +242,11 @@ type pageFetch struct {
 	err  error
 }
 
-func newPagePrefetcher(ctx context.Context, api *api, slug string) *pagePrefetcher {
+func newPagePrefetcher(ctx context.Context, api *client, slug string) *pagePrefetcher {
 	ctx, cancel := context.WithCancel(ctx)
 	return &pagePrefetcher{ctx: ctx, cancel: cancel, api: api, slug: slug}
 }
 
-// read reads the page of token (the api tries it again after a 5xx or a 429).
 func (p *pagePrefetcher) read(token string) (circleci.Page[circleci.Pipeline], error) {
 	return p.api.projectPipelinesPage(p.ctx, p.slug, token)
 }
@@ -308,11 +286,8 @@ func (p *pagePrefetcher) stop() {
 	}
 }
 
-// stalePageToken returns err's *circleci.Error when it says that CircleCI no
-// longer accepts the pipeline list's page token: a 404 on a request with a page
-// token (NotFoundPageToken), or a 400 there (CircleCI's answer to a token it
-// cannot read, "Invalid page-token."). Nil otherwise, and always for the first
-// page (token ""), whose 404 is a missing project.
+// stalePageToken returns err's *circleci.Error when CircleCI no longer accepts
+// token: a 404 or 400 on a request with a page token (not the first page's).
 func stalePageToken(err error, token string) *circleci.Error {
 	if token == "" {
 		return nil

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/circleci-sync/circleci-sync/circleci/circlecitest"
+	"github.com/circleci-sync/circleci-sync/store"
 )
 
 // firstProject returns the slug of the fake's first project.
@@ -40,7 +41,7 @@ func TestSyncPipelinePageResumesAfterHeartbeat(t *testing.T) {
 		}))
 	fullRequests := full.srv.Stats().Total
 	require.Equal(t, fullRequests, res.Counts.Requests)
-	require.Equal(t, int64(circlecitest.PageSize), res.Counts.Pipelines)
+	require.Equal(t, int64(circlecitest.PageSize), res.Counts.Of(store.KindPipeline))
 	require.Equal(t, int64(1), res.Counts.Pages)
 	require.False(t, res.Done)
 	require.NotEmpty(t, res.NextPageToken)
@@ -50,7 +51,7 @@ func TestSyncPipelinePageResumesAfterHeartbeat(t *testing.T) {
 	for i, b := range beats {
 		require.Positive(t, b.Next)
 		require.Equal(t, page1[b.Next-1].ID, b.LastPipelineID)
-		require.Equal(t, int64(b.Next), b.Counts.Pipelines)
+		require.Equal(t, int64(b.Next), b.Counts.Of(store.KindPipeline))
 		if i > 0 {
 			require.Greater(t, b.Next, beats[i-1].Next, "heartbeats go forward")
 		}
@@ -59,7 +60,7 @@ func TestSyncPipelinePageResumesAfterHeartbeat(t *testing.T) {
 	// A retry after 12 pipelines (same data, fresh store) does only the other 8.
 	f := newFixture(t, opts, openSQLite(t))
 	const done = 12
-	prior := SyncCounts{Pages: 1, Pipelines: done, Requests: 40}
+	prior := SyncCounts{Pages: 1, Entities: map[string]int64{store.KindPipeline: int64(done)}, Requests: 40}
 	f.srv.ResetStats()
 	require.NoError(t, run(t, f.a.SyncPipelinePage, PageInput{Connection: f.conn, ProjectSlug: slug, PageNumber: 1},
 		&res, func(env *testsuite.TestActivityEnvironment) {
@@ -68,7 +69,7 @@ func TestSyncPipelinePageResumesAfterHeartbeat(t *testing.T) {
 		}))
 	resumedRequests := f.srv.Stats().Total
 	require.Less(t, resumedRequests, fullRequests)
-	require.Equal(t, int64(circlecitest.PageSize), res.Counts.Pipelines)
+	require.Equal(t, int64(circlecitest.PageSize), res.Counts.Of(store.KindPipeline))
 	require.Equal(t, prior.Requests+resumedRequests, res.Counts.Requests)
 	require.Equal(t, page1[0].CreatedAt, res.Newest)
 	stored := f.tdb.ids(t, "circleci_pipelines", "id")
@@ -80,7 +81,7 @@ func TestSyncPipelinePageResumesAfterHeartbeat(t *testing.T) {
 		&res, func(env *testsuite.TestActivityEnvironment) {
 			env.SetHeartbeatDetails(PageProgress{PageToken: "other", Next: done, LastPipelineID: page1[done-1].ID})
 		}))
-	require.Equal(t, int64(circlecitest.PageSize), res.Counts.Pipelines)
+	require.Equal(t, int64(circlecitest.PageSize), res.Counts.Of(store.KindPipeline))
 	require.Len(t, g.tdb.ids(t, "circleci_pipelines", "id"), circlecitest.PageSize)
 }
 
@@ -94,7 +95,7 @@ func TestSyncPipelinePageStopsBefore(t *testing.T) {
 		StopBefore: pipes[4].CreatedAt}, &res))
 	require.True(t, res.Done)
 	require.Empty(t, res.NextPageToken)
-	require.Equal(t, int64(5), res.Counts.Pipelines)
+	require.Equal(t, int64(5), res.Counts.Of(store.KindPipeline))
 	require.Equal(t, sortedIDs(pipes[:5], func(p circlecitest.Pipeline) string { return p.ID }),
 		f.tdb.ids(t, "circleci_pipelines", "id"))
 
@@ -102,7 +103,7 @@ func TestSyncPipelinePageStopsBefore(t *testing.T) {
 	require.NoError(t, run(t, f.a.SyncPipelinePage, PageInput{Connection: f.conn, ProjectSlug: slug, PageNumber: 1,
 		StopBefore: pipes[0].CreatedAt.Add(time.Second)}, &res))
 	require.True(t, res.Done)
-	require.Zero(t, res.Counts.Pipelines)
+	require.Zero(t, res.Counts.Of(store.KindPipeline))
 	require.True(t, res.Newest.IsZero())
 }
 
@@ -115,7 +116,7 @@ func TestSyncPipelinePageRecordsUnreachable(t *testing.T) {
 	var res PageResult
 	require.NoError(t, run(t, f.a.SyncPipelinePage, PageInput{Connection: f.conn, ProjectSlug: slug, PageNumber: 1}, &res))
 	require.True(t, res.Done)
-	require.Equal(t, int64(20), res.Counts.Pipelines)
+	require.Equal(t, int64(20), res.Counts.Of(store.KindPipeline))
 	require.Equal(t, int64(5), res.Counts.Skipped)
 	ledger, err := f.tdb.st.Skipped(context.Background())
 	require.NoError(t, err)
@@ -196,7 +197,7 @@ func TestSyncPipelinePageRateLimited(t *testing.T) {
 	g.srv.ResetStats()
 	require.NoError(t, run(t, g.a.SyncPipelinePage, PageInput{Connection: g.conn, ProjectSlug: slug, PageNumber: 1},
 		&res, func(env *testsuite.TestActivityEnvironment) { env.SetHeartbeatDetails(progress) }))
-	require.Equal(t, int64(20), res.Counts.Pipelines)
+	require.Equal(t, int64(20), res.Counts.Of(store.KindPipeline))
 	require.Len(t, g.tdb.ids(t, "circleci_pipelines", "id"), 20)
 	require.Equal(t, progress.Counts.Requests+g.srv.Stats().Total, res.Counts.Requests)
 }

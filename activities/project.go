@@ -13,15 +13,9 @@ import (
 	"github.com/circleci-sync/circleci-sync/store"
 )
 
-// StartProject fetches and writes the project, reads its sync state and plans where
-// paging stops.
-//
-// With a watermark on record the sync is incremental: paging stops before
-// Watermark - Overlap. Otherwise it stops before in.Since (zero: the whole
-// history). A project CircleCI does not show is a non-retryable
-// ErrProjectNotFound. The project's metadata (GET /project/{slug}) is not read
-// again when its last completed sync is more recent than RefreshAfter (24 h by
-// default): a project that is gone since shows on its first pipeline page.
+// StartProject writes the project (unless synced within RefreshAfter) and
+// plans where paging stops: Watermark - Overlap when a watermark is on record,
+// else in.Since. A project CircleCI does not show is ErrProjectNotFound.
 func (a *Activities) StartProject(ctx context.Context, in StartProjectInput) (ProjectPlan, error) {
 	if err := a.checkStore(); err != nil {
 		return ProjectPlan{}, err
@@ -30,20 +24,18 @@ func (a *Activities) StartProject(ctx context.Context, in StartProjectInput) (Pr
 		return ProjectPlan{}, err
 	}
 	conn, slug := in.Connection, in.ProjectSlug
-	api, err := a.newAPI(ctx, conn)
-	if err != nil {
+	r := a.startRun(ctx, conn, nil, nil)
+	defer r.stop()
+	if err := r.connect(ctx); err != nil {
 		return ProjectPlan{}, err
 	}
-	// The request may wait for the limiter, a Retry-After or a 5xx retry.
-	hb, stopHeartbeats := newHeartbeater(ctx, nil)
-	defer stopHeartbeats()
-	api.hb = hb
+	api := r.api
 	var plan ProjectPlan
 	st, err := a.Store.ProjectState(ctx, conn.ConnectionID, slug)
 	if err != nil {
 		return plan, applicationError(ctx, err, "read the sync state of project "+slug)
 	}
-	if st.Watermark.IsZero() || !fresh(st.LastRunAt, a.refreshAfter()) {
+	if st.Watermark.IsZero() || !fresh(st.LastRunAt, a.rereadAfter()) {
 		p, err := api.project(ctx, slug)
 		plan.Requests = api.Requests()
 		if err != nil {
@@ -73,8 +65,7 @@ func (a *Activities) StartProject(ctx context.Context, in StartProjectInput) (Pr
 	return plan, nil
 }
 
-// CompleteProject stores the project's new watermark and run figures. The
-// watermark never moves back.
+// CompleteProject stores the project's watermark (never moved back) and figures.
 func (a *Activities) CompleteProject(ctx context.Context, in CompleteProjectInput) error {
 	if err := a.checkStore(); err != nil {
 		return err
@@ -100,19 +91,14 @@ func (a *Activities) CompleteProject(ctx context.Context, in CompleteProjectInpu
 		return applicationError(ctx, err, "save the sync state of project "+in.ProjectSlug)
 	}
 	logger(ctx, conn).Info("project sync completed", "project", in.ProjectSlug, "watermark", st.Watermark,
-		"pipelines", in.Counts.Pipelines, "requests", in.Counts.Requests)
+		"pipelines", in.Counts.Of(store.KindPipeline), "requests", in.Counts.Requests)
 	return nil
 }
 
-// CompleteConnection stores the connection's run figures (the counts, plus
-// "failed_projects") and its project record: the previous record (its projects
-// of the organisation) plus in.Projects, minus in.Missing. A project is dropped
-// from the record only when a run found it missing; a run with configured
-// projects never drops the others. Before dropping any, it runs the connection's
-// verification again: CircleCI answers the project requests of a revoked token,
-// or of one that lost the organisation, with 404 "Project not found", which must
-// not empty the record; and when every project of the run is missing, none is
-// dropped.
+// CompleteConnection stores the connection's figures and project record: the
+// previous record plus in.Projects, minus in.Missing. Before dropping any, it
+// verifies the connection again (a revoked token makes every project answer
+// 404); when every project is missing, none is dropped.
 func (a *Activities) CompleteConnection(ctx context.Context, in CompleteConnectionInput) error {
 	if err := a.checkStore(); err != nil {
 		return err
@@ -121,18 +107,16 @@ func (a *Activities) CompleteConnection(ctx context.Context, in CompleteConnecti
 	if conn.ConnectionID == "" {
 		return nonRetryable("the connection has no connection_id", ErrInvalidInput)
 	}
-	hb, stopHeartbeats := newHeartbeater(ctx, nil)
-	defer stopHeartbeats()
+	r := a.startRun(ctx, conn, nil, nil)
+	defer r.stop()
 	missing := in.Missing
 	if len(missing) > 0 {
-		api, err := a.newAPI(ctx, conn)
-		if err != nil {
+		if err := r.connect(ctx); err != nil {
 			return err
 		}
-		api.hb = hb
 		// The token may have been revoked, or lost the organisation, since it
 		// was verified: both make every project answer 404.
-		if _, err := verifySequence(ctx, api, conn, nil); err != nil {
+		if _, err := verifySequence(ctx, r.api, conn, nil); err != nil {
 			if appErr, ok := errors.AsType[*temporal.ApplicationError](err); ok && appErr.NonRetryable() {
 				return nonRetryable(fmt.Sprintf("%d projects answered \"not found\", and the connection no longer passes "+
 					"its verification: the project record is kept: %s", len(missing), appErr.Message()), appErr.Type())

@@ -14,155 +14,161 @@ import (
 // usersChunk is how many users ResolveUsers writes per batch (and heartbeat).
 const usersChunk = 50
 
-// ResolveUsers fetches the users referenced by the projects' workflows and jobs,
-// once each, skipping those stored within FreshFor. Missing users go to the
-// skipped ledger.
-//
-// The ids to fetch are sorted; they are fetched PageConcurrency at once and
-// written in order, usersChunk per batch, each batch followed by a heartbeated
-// UsersProgress, so a retry resumes after the last user written (LastUserID).
-// When a read fails (a 429, say), the users before it in the batch are written
-// and heartbeated first, so every attempt keeps what it fetched in order. A 404 is
-// recorded as "not_found", a user that keeps answering 5xx as "server_error";
-// a user fetched is cleared from the ledger.
+// ResolveUsers fetches the users the projects' workflows and jobs reference,
+// once each, less those stored within FreshFor. The sorted ids are fetched
+// concurrently and written in order, usersChunk per batch, each followed by a
+// heartbeated UsersProgress from which a retry resumes; when a read fails, the
+// users before it are written first. A missing user goes to the skipped
+// ledger.
 func (a *Activities) ResolveUsers(ctx context.Context, in ResolveUsersInput) (ResolveUsersResult, error) {
 	if err := a.checkStore(); err != nil {
 		return ResolveUsersResult{}, err
 	}
-	conn := in.Connection
-	log := logger(ctx, conn)
-	var res ResolveUsersResult
-	var progress UsersProgress
-	heartbeatDetails(ctx, &progress)
-	// Heartbeats start before the store queries and the first request (which
-	// may wait long for the limiter), re-sending the progress resumed from.
-	hb, stopHeartbeats := newHeartbeater(ctx, progress)
-	defer stopHeartbeats()
-
-	refs, err := a.Store.UserRefs(ctx, in.Projects)
+	u := &userSync{in: in}
+	heartbeatDetails(ctx, &u.progress)
+	u.activityRun = a.startRun(ctx, in.Connection, &u.progress.Counts, func() any { return u.progress })
+	defer u.stop()
+	todo, err := u.todo(ctx)
 	if err != nil {
-		return res, applicationError(ctx, err, "read the user references")
+		return u.res, err
 	}
-	res.Referenced = int64(len(refs))
-	todo := refs
-	if in.FreshFor > 0 {
-		fresh, err := a.Store.UsersFetchedSince(ctx, refs, time.Now().Add(-in.FreshFor))
-		if err != nil {
-			return res, applicationError(ctx, err, "read the users fetched recently")
-		}
-		todo = make([]string, 0, len(refs))
-		for _, id := range refs {
-			if fresh[id] {
-				res.Fresh++
-			} else {
-				todo = append(todo, id)
-			}
-		}
-	}
-	res.Counts = progress.Counts
-	start := min(max(progress.Next, 0), len(todo))
-	if progress.LastUserID != "" {
-		start, _ = slices.BinarySearch(todo, progress.LastUserID)
-		if start < len(todo) && todo[start] == progress.LastUserID {
-			start++
-		}
+	u.res.Counts = u.progress.Counts
+	start := min(max(u.progress.Next, 0), len(todo))
+	if u.progress.LastUserID != "" {
+		start = indexAfter(todo, u.progress.LastUserID)
 	}
 	if start == len(todo) {
-		log.Info("users resolved", "referenced", res.Referenced, "fresh", res.Fresh, "fetched", 0)
-		return res, nil
+		u.log.Info("users resolved", "referenced", u.res.Referenced, "fresh", u.res.Fresh, "fetched", 0)
+		return u.res, nil
 	}
-
-	api, err := a.newAPI(ctx, conn)
-	if err != nil {
-		return res, err
-	}
-	base := progress.Counts
-	f := a.fetcher(api, "", hb)
-
-	type outcome struct {
-		user    *circleci.User
-		skipped *store.Skipped
-		err     error
+	if err := u.connect(ctx); err != nil {
+		return u.res, err
 	}
 	for from := start; from < len(todo); from += usersChunk {
-		chunk := todo[from:min(from+usersChunk, len(todo))]
-		ids := chunk
-		if in.FreshFor > 0 && from > start {
-			// Another connection (of this worker or another) may have fetched
-			// some of them since the list was made: they are fresh now. (The
-			// first chunk's are as fresh as the list, just made.)
-			fresh, err := a.Store.UsersFetchedSince(ctx, chunk, time.Now().Add(-in.FreshFor))
-			if err != nil {
-				return res, applicationError(ctx, err, "read the users fetched recently")
-			}
-			ids = slices.DeleteFunc(slices.Clone(chunk), func(id string) bool { return fresh[id] })
-			res.Fresh += int64(len(chunk) - len(ids))
-		}
-		outs := make([]outcome, len(ids))
-		var wg sync.WaitGroup
-		for i, id := range ids {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				u, err := retry(ctx, f, func(ctx context.Context) (circleci.User, error) { return api.user(ctx, id) })
-				if err == nil {
-					outs[i].user = &u
-					return
-				}
-				if reason, status, msg, ok := skipReason(err); ok {
-					outs[i].skipped = &store.Skipped{EntityRef: store.EntityRef{Kind: store.KindUser, ID: id},
-						Reason: reason, HTTPStatus: status, Message: msg}
-					return
-				}
-				outs[i].err = fmt.Errorf("read user %s: %w", id, err)
-			}()
-		}
-		wg.Wait()
-		// The users before the first failure are written (and heartbeated)
-		// before the activity fails with it, so that a retry resumes after them:
-		// under a sustained rate of 429s a whole chunk rarely succeeds at once.
-		var b store.Batch
-		var failed error
-		done := ids
-		for i, o := range outs {
-			if o.err != nil {
-				failed, done = o.err, ids[:i]
-				break
-			}
-			if o.user != nil {
-				b.Users = append(b.Users, *o.user)
-				b.Resolved = append(b.Resolved, store.EntityRef{Kind: store.KindUser, ID: ids[i]})
-			} else {
-				b.Skipped = append(b.Skipped, *o.skipped)
-			}
-		}
-		if len(done) > 0 {
-			ws, err := a.write(ctx, b)
-			if err != nil {
-				api.fillRequests(&progress.Counts, base)
-				res.Counts = progress.Counts
-				return res, applicationError(ctx, err, fmt.Sprintf("write %d users", len(b.Users)))
-			}
-			addBatch(&progress.Counts, b, ws)
-		}
-		switch {
-		case failed == nil:
-			// The chunk is done, the users found fresh included.
-			progress.Next = from + len(chunk)
-			progress.LastUserID = chunk[len(chunk)-1]
-		case len(done) > 0:
-			progress.LastUserID = done[len(done)-1]
-			progress.Next = from + slices.Index(chunk, progress.LastUserID) + 1
-		}
-		api.fillRequests(&progress.Counts, base)
-		hb.record(progress)
-		if failed != nil {
-			res.Counts = progress.Counts
-			return res, applicationError(ctx, failed, "resolve users")
+		// Users after the first chunk may have been fetched since the list was
+		// made, by another connection: they are fresh now.
+		err := u.chunk(ctx, todo[from:min(from+usersChunk, len(todo))], from, in.FreshFor > 0 && from > start)
+		u.res.Counts = u.progress.Counts
+		if err != nil {
+			return u.res, err
 		}
 	}
-	res.Counts = progress.Counts
-	log.Info("users resolved", "referenced", res.Referenced, "fresh", res.Fresh, "fetched", res.Counts.Users,
-		"skipped", res.Counts.Skipped, "requests", res.Counts.Requests)
-	return res, nil
+	c := u.res.Counts
+	u.log.Info("users resolved", "referenced", u.res.Referenced, "fresh", u.res.Fresh, "fetched", c.Of(store.KindUser),
+		"skipped", c.Skipped, "requests", c.Requests)
+	return u.res, nil
+}
+
+// userSync is one run of ResolveUsers.
+type userSync struct {
+	*activityRun
+	in       ResolveUsersInput
+	progress UsersProgress
+	res      ResolveUsersResult
+}
+
+// todo returns the sorted ids of the users to fetch.
+func (u *userSync) todo(ctx context.Context) ([]string, error) {
+	refs, err := u.a.Store.UserRefs(ctx, u.in.Projects)
+	if err != nil {
+		return nil, applicationError(ctx, err, "read the user references")
+	}
+	u.res.Referenced = int64(len(refs))
+	return u.notFresh(ctx, refs)
+}
+
+// notFresh returns ids less the users stored within FreshFor, counting those
+// in res.Fresh.
+func (u *userSync) notFresh(ctx context.Context, ids []string) ([]string, error) {
+	if u.in.FreshFor <= 0 {
+		return ids, nil
+	}
+	fresh, err := u.a.Store.UsersFetchedSince(ctx, ids, time.Now().Add(-u.in.FreshFor))
+	if err != nil {
+		return nil, applicationError(ctx, err, "read the users fetched recently")
+	}
+	out := slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return fresh[id] })
+	u.res.Fresh += int64(len(ids) - len(out))
+	return out, nil
+}
+
+// userOutcome is a user read, its ledger entry, or why not.
+type userOutcome struct {
+	user    *circleci.User
+	skipped *store.Skipped
+	err     error
+}
+
+// chunk fetches and writes the users of chunk, the ids from index from of the
+// list; those fetched recently are left out when recheck.
+func (u *userSync) chunk(ctx context.Context, chunk []string, from int, recheck bool) error {
+	ids := chunk
+	if recheck {
+		var err error
+		if ids, err = u.notFresh(ctx, chunk); err != nil {
+			return err
+		}
+	}
+	outs := u.fetch(ctx, ids)
+	// The users before the first failure are written, so that a retry resumes
+	// after them: under a sustained rate of 429s a whole chunk rarely succeeds.
+	var b store.Batch
+	var failed error
+	done := ids
+	for i, o := range outs {
+		if o.err != nil {
+			failed, done = o.err, ids[:i]
+			break
+		}
+		if o.user != nil {
+			b.Users = append(b.Users, *o.user)
+			b.Resolved = append(b.Resolved, store.EntityRef{Kind: store.KindUser, ID: ids[i]})
+		} else {
+			b.Skipped = append(b.Skipped, *o.skipped)
+		}
+	}
+	advance := func() {
+		switch {
+		case failed == nil: // the chunk is done, the users found fresh included
+			u.progress.Next = from + len(chunk)
+			u.progress.LastUserID = chunk[len(chunk)-1]
+		case len(done) > 0:
+			u.progress.LastUserID = done[len(done)-1]
+			u.progress.Next = from + slices.Index(chunk, u.progress.LastUserID) + 1
+		}
+	}
+	if len(done) == 0 {
+		advance()
+		u.checkpoint()
+	} else if err := u.commit(ctx, b, advance); err != nil {
+		u.fill()
+		return applicationError(ctx, err, fmt.Sprintf("write %d users", len(b.Users)))
+	}
+	if failed != nil {
+		return applicationError(ctx, failed, "resolve users")
+	}
+	return nil
+}
+
+// fetch reads the users ids concurrently.
+func (u *userSync) fetch(ctx context.Context, ids []string) []userOutcome {
+	outs := make([]userOutcome, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			user, err := u.api.user(ctx, id)
+			switch s := skipped(store.KindUser, id, "", err); {
+			case err == nil:
+				outs[i].user = &user
+			case s != nil:
+				outs[i].skipped = s
+			default:
+				outs[i].err = fmt.Errorf("read user %s: %w", id, err)
+			}
+		}()
+	}
+	wg.Wait()
+	return outs
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/log"
+
 	"github.com/circleci-sync/circleci-sync/circleci"
 	"github.com/circleci-sync/circleci-sync/store"
 )
@@ -21,51 +23,27 @@ const (
 	stepFollowedProjects = "followed_projects"
 )
 
-// verifyMaxProjects is how many projects (configured, else of the newest org
-// pipelines) VerifyConnection tries, in turn, for its project check when they
-// answer 404.
+// verifyMaxProjects is how many projects the project check tries while they answer 404.
 const verifyMaxProjects = 3
 
-// VerifyConnection checks the connection with CircleCI's own diagnostic sequence:
-// org pipelines, project pipelines, /me, /me/collaborations, followed projects. It
-// fails with a non-retryable ErrInvalidCredentials, ErrInvalidPermissions or
-// ErrNoResources whose message tells the user what to do.
-//
-// Each check is recorded as a VerifyStep; a 401, 403 or 404 does not stop the
-// sequence, so that the decision sees every answer. A transient failure (429,
-// 5xx, network) fails the activity at once, retryably.
-//
-// The project check lists the pipelines of the first configured project, else
-// of the project of the newest org pipeline. A project that answers 404 is a
-// failed step (OK false), not a failure of the connection: a configured one's
-// own ProjectSync fails with ErrProjectNotFound while the others sync; one
-// taken from the org pipelines may have been deleted or renamed since, or be
-// hidden from the token. The next project is then tried (the next configured
-// one, or the next distinct project of the org pipelines' first page), up to
-// verifyMaxProjects in all. A 401 or 403 there stays fatal.
-//
-// A connection that passed the whole sequence within ReverifyAfter (same org and
-// base URL; a configured project list takes part only in the check itself) is
-// not checked again: the report says Skipped, no request is made (the token is
-// still read, so a missing one fails here). Its first request of the sync then
-// serves as the check: DiscoverProjects runs this sequence when the org
-// pipeline list fails with 401, 403 or 404, so a revoked token still fails with
-// the same advice. A connection that passes is recorded as verified.
+// VerifyConnection runs CircleCI's diagnostic sequence (org pipelines, project
+// pipelines, /me, collaborations, followed projects) and fails with a
+// non-retryable ErrInvalidCredentials, ErrInvalidPermissions or ErrNoResources
+// saying what to do. A project answering 404 fails only its step. A connection
+// verified within ReverifyAfter is not checked again (Skipped).
 func (a *Activities) VerifyConnection(ctx context.Context, in VerifyInput) (VerifyReport, error) {
 	conn := in.Connection
 	org := strings.TrimSpace(conn.OrgSlug)
 	if org == "" {
 		return VerifyReport{}, nonRetryable("the connection has no org_slug", ErrInvalidInput)
 	}
-	api, err := a.newAPI(ctx, conn)
-	if err != nil {
+	r := a.startRun(ctx, conn, nil, nil)
+	defer r.stop()
+	if err := r.connect(ctx); err != nil {
 		return VerifyReport{}, err
 	}
-	// A request may wait for the limiter, a Retry-After or a 5xx retry.
-	hb, stopHeartbeats := newHeartbeater(ctx, nil)
-	defer stopHeartbeats()
-	api.hb = hb
-	log := logger(ctx, conn)
+	api, log := r.api, r.log
+	var err error
 	var st store.ConnectionState
 	if a.Store != nil {
 		if st, err = a.Store.ConnectionState(ctx, conn.ConnectionID); err != nil {
@@ -102,8 +80,7 @@ func (a *Activities) reverifyAfter() time.Duration {
 	return DefaultReverifyAfter
 }
 
-// verifiedRecently tells whether st records a verification of conn (same org
-// and base URL) within d.
+// verifiedRecently tells whether st records a verification of conn within d.
 func verifiedRecently(st store.ConnectionState, conn Connection, d time.Duration) bool {
 	return d > 0 && !st.VerifiedAt.IsZero() && time.Since(st.VerifiedAt) < d &&
 		strings.EqualFold(strings.TrimSpace(st.OrgSlug), strings.TrimSpace(conn.OrgSlug)) &&
@@ -111,71 +88,95 @@ func verifiedRecently(st store.ConnectionState, conn Connection, d time.Duration
 }
 
 // verifySequence runs CircleCI's diagnostic sequence (see VerifyConnection).
-func verifySequence(ctx context.Context, api *api, conn Connection, projects []string) (VerifyReport, error) {
+func verifySequence(ctx context.Context, api *client, conn Connection, projects []string) (VerifyReport, error) {
 	org := strings.TrimSpace(conn.OrgSlug)
-	log := logger(ctx, conn)
-	in := VerifyInput{Connection: conn, Projects: projects}
-	var rep VerifyReport
-	failures := map[string]*circleci.Error{}
-
-	// check records a step from err; it returns a non-nil error when the failure
-	// is one retrying may fix (the activity then fails at once).
-	check := func(name, what string, err error, okDetail string) error {
-		st := VerifyStep{Name: name, OK: err == nil, HTTPStatus: http.StatusOK, Detail: okDetail}
-		if err != nil {
-			ce, isCE := circleci.AsError(err)
-			if !isCE {
-				rep.Requests = api.Requests()
-				return applicationError(ctx, err, what)
-			}
-			st.HTTPStatus = ce.StatusCode
-			st.Detail = ce.Error()
-			switch ce.Class {
-			case circleci.ClassUnauthorized, circleci.ClassForbidden, circleci.ClassNotFound, circleci.ClassBadRequest:
-				failures[name] = ce
-			default:
-				rep.Steps = append(rep.Steps, st)
-				rep.Requests = api.Requests()
-				return applicationError(ctx, err, what)
-			}
-		}
-		rep.Steps = append(rep.Steps, st)
-		return nil
-	}
-	finish := func() { rep.Requests = api.Requests() }
-
+	v := &verifier{api: api, failures: map[string]*circleci.Error{}}
 	orgPage, err := api.orgPipelinesPage(ctx, org, "")
-	if err := check(stepOrgPipelines, "list the pipelines of organization "+org, err,
+	if err := v.check(ctx, stepOrgPipelines, "list the pipelines of organization "+org, err,
 		fmt.Sprintf("%d pipelines on the first page", len(orgPage.Items))); err != nil {
-		return rep, err
+		return v.rep, err
 	}
+	candidates, configured := projectCandidates(projects, orgPage.Items)
+	project, err := v.checkProjects(ctx, logger(ctx, conn), candidates, configured)
+	if err != nil {
+		return v.rep, err
+	}
+	followed, err := v.checkUser(ctx)
+	if err != nil {
+		return v.rep, err
+	}
+	v.rep.Requests = api.Requests()
+	log := logger(ctx, conn)
+	if err := decideVerify(conn, org, project, projects, orgPage.Items, followed, v.failures); err != nil {
+		log.Warn("connection check failed", "steps", len(v.rep.Steps), "error", err)
+		return v.rep, err
+	}
+	log.Info("connection checked", "user", v.rep.UserLogin, "followed_projects", v.rep.FollowedProjects,
+		"requests", v.rep.Requests)
+	return v.rep, nil
+}
 
-	// The project check: the first configured projects in turn (a configured
-	// project that does not exist fails only its own sync), else the distinct
-	// projects of the newest org pipelines in turn (the newest one's project
-	// may have been deleted or renamed since).
-	var candidates []string
-	for _, p := range in.Projects {
+// verifier records the diagnostic sequence's steps and failures.
+type verifier struct {
+	api      *client
+	rep      VerifyReport
+	failures map[string]*circleci.Error
+}
+
+// check records a step from err; a 400, 401, 403 or 404 goes to the verdict,
+// other failures are returned (retrying may fix them).
+func (v *verifier) check(ctx context.Context, name, what string, err error, okDetail string) error {
+	st := VerifyStep{Name: name, OK: err == nil, HTTPStatus: http.StatusOK, Detail: okDetail}
+	if err != nil {
+		ce, isCE := circleci.AsError(err)
+		if !isCE {
+			v.rep.Requests = v.api.Requests()
+			return applicationError(ctx, err, what)
+		}
+		st.HTTPStatus = ce.StatusCode
+		st.Detail = ce.Error()
+		switch ce.Class {
+		case circleci.ClassUnauthorized, circleci.ClassForbidden, circleci.ClassNotFound, circleci.ClassBadRequest:
+			v.failures[name] = ce
+		default:
+			v.rep.Steps = append(v.rep.Steps, st)
+			v.rep.Requests = v.api.Requests()
+			return applicationError(ctx, err, what)
+		}
+	}
+	v.rep.Steps = append(v.rep.Steps, st)
+	return nil
+}
+
+// projectCandidates are the projects the project check tries in turn: the
+// configured ones, else those of the newest org pipelines.
+func projectCandidates(projects []string, orgPipelines []circleci.Pipeline) (candidates []string, configured bool) {
+	for _, p := range projects {
 		if p = strings.TrimSpace(p); p != "" && len(candidates) < verifyMaxProjects {
 			candidates = append(candidates, p)
 		}
 	}
-	configured := len(candidates) > 0
-	if !configured {
-		for _, p := range orgPage.Items {
-			if p.ProjectSlug != "" && !slices.Contains(candidates, p.ProjectSlug) && len(candidates) < verifyMaxProjects {
-				candidates = append(candidates, p.ProjectSlug)
-			}
+	if len(candidates) > 0 {
+		return candidates, true
+	}
+	for _, p := range orgPipelines {
+		if p.ProjectSlug != "" && !slices.Contains(candidates, p.ProjectSlug) && len(candidates) < verifyMaxProjects {
+			candidates = append(candidates, p.ProjectSlug)
 		}
 	}
-	project := ""
+	return candidates, false
+}
+
+// checkProjects tries the candidates until one does not answer 404.
+func (v *verifier) checkProjects(ctx context.Context, log log.Logger, candidates []string, configured bool) (string, error) {
 	if len(candidates) == 0 {
-		rep.Steps = append(rep.Steps, VerifyStep{Name: stepProjectPipelines, OK: true,
+		v.rep.Steps = append(v.rep.Steps, VerifyStep{Name: stepProjectPipelines, OK: true,
 			Detail: "skipped: no project configured and no org pipeline to take one from"})
 	}
+	project := ""
 	for _, p := range candidates {
 		project = p
-		page, err := api.projectPipelinesPage(ctx, p, "")
+		page, err := v.api.projectPipelinesPage(ctx, p, "")
 		if ce, ok := circleci.AsError(err); ok && ce.Class == circleci.ClassNotFound {
 			detail := fmt.Sprintf("configured project %s not found or not visible to the token (%s): "+
 				"its own sync will fail with %s, the other projects are synced", p, ce.Error(), ErrProjectNotFound)
@@ -184,51 +185,41 @@ func verifySequence(ctx context.Context, api *api, conn Connection, projects []s
 					"it may have been deleted or renamed; its own sync will fail with %s, the other projects are synced",
 					p, ce.Error(), ErrProjectNotFound)
 			}
-			rep.Steps = append(rep.Steps, VerifyStep{Name: stepProjectPipelines, HTTPStatus: ce.StatusCode, Detail: detail})
+			v.rep.Steps = append(v.rep.Steps, VerifyStep{Name: stepProjectPipelines, HTTPStatus: ce.StatusCode, Detail: detail})
 			log.Warn("project not found", "project", p, "configured", configured, "error", err)
 			continue
 		}
-		if err := check(stepProjectPipelines, "list the pipelines of project "+p, err,
-			fmt.Sprintf("project %s: %d pipelines on the first page", p, len(page.Items))); err != nil {
-			return rep, err
-		}
-		break
+		return project, v.check(ctx, stepProjectPipelines, "list the pipelines of project "+p, err,
+			fmt.Sprintf("project %s: %d pipelines on the first page", p, len(page.Items)))
 	}
-
-	me, err := api.me(ctx)
-	if err := check(stepMe, "read the token's user (GET /me)", err, "user "+me.Login); err != nil {
-		return rep, err
-	}
-	rep.UserLogin = me.Login
-
-	collabs, err := api.collaborations(ctx)
-	if err := check(stepCollaborations, "list the token's organizations", err,
-		fmt.Sprintf("%d organizations", len(collabs))); err != nil {
-		return rep, err
-	}
-	for _, c := range collabs {
-		rep.Organizations = append(rep.Organizations, c.Slug)
-	}
-
-	followed, err := api.followedProjects(ctx)
-	if err := check(stepFollowedProjects, "list the followed projects", err,
-		fmt.Sprintf("%d followed projects", len(followed))); err != nil {
-		return rep, err
-	}
-	rep.FollowedProjects = len(followed)
-	finish()
-
-	if err := decideVerify(conn, org, project, in.Projects, orgPage.Items, followed, failures); err != nil {
-		log.Warn("connection check failed", "steps", len(rep.Steps), "error", err)
-		return rep, err
-	}
-	log.Info("connection checked", "user", rep.UserLogin, "followed_projects", rep.FollowedProjects,
-		"requests", rep.Requests)
-	return rep, nil
+	return project, nil
 }
 
-// decideVerify turns the diagnostic sequence's answers into the connection's
-// verdict: nil when the connection can sync.
+// checkUser reads the token's user, organisations and followed projects.
+func (v *verifier) checkUser(ctx context.Context) ([]circleci.FollowedProject, error) {
+	me, err := v.api.me(ctx)
+	if err := v.check(ctx, stepMe, "read the token's user (GET /me)", err, "user "+me.Login); err != nil {
+		return nil, err
+	}
+	v.rep.UserLogin = me.Login
+	collabs, err := v.api.collaborations(ctx)
+	if err := v.check(ctx, stepCollaborations, "list the token's organizations", err,
+		fmt.Sprintf("%d organizations", len(collabs))); err != nil {
+		return nil, err
+	}
+	for _, c := range collabs {
+		v.rep.Organizations = append(v.rep.Organizations, c.Slug)
+	}
+	followed, err := v.api.followedProjects(ctx)
+	if err := v.check(ctx, stepFollowedProjects, "list the followed projects", err,
+		fmt.Sprintf("%d followed projects", len(followed))); err != nil {
+		return nil, err
+	}
+	v.rep.FollowedProjects = len(followed)
+	return followed, nil
+}
+
+// decideVerify is the sequence's verdict: nil when the connection can sync.
 func decideVerify(conn Connection, org, project string, configured []string, orgPipelines []circleci.Pipeline,
 	followed []circleci.FollowedProject, failures map[string]*circleci.Error,
 ) error {
@@ -277,41 +268,12 @@ func decideVerify(conn Connection, org, project string, configured []string, org
 	return nil
 }
 
-// baseURLOrDefault is the base URL a connection uses.
-func baseURLOrDefault(u string) string {
-	if strings.TrimSpace(u) == "" {
-		return circleci.DefaultBaseURL
-	}
-	return safeURL(u)
-}
-
 // anyFollowedOf reports whether one of followed belongs to org.
 func anyFollowedOf(org string, followed []circleci.FollowedProject) bool {
 	for _, f := range followed {
-		if inOrg(org, f.Slug()) {
+		if InOrg(org, f.Slug()) {
 			return true
 		}
 	}
 	return false
-}
-
-// inOrg reports whether project slug (vcs/org/repo) belongs to the organization
-// org (vcs/org), comparing case-insensitively and the long VCS names (github,
-// bitbucket) as their short ones.
-func inOrg(org, slug string) bool {
-	o := canonicalSlug(org)
-	s := canonicalSlug(slug)
-	return o != "" && strings.HasPrefix(s, o+"/") && strings.Count(s[len(o)+1:], "/") == 0 && len(s) > len(o)+1
-}
-
-// canonicalSlug lowercases a slug and shortens its VCS prefix.
-func canonicalSlug(s string) string {
-	s = strings.ToLower(strings.Trim(strings.TrimSpace(s), "/"))
-	if rest, ok := strings.CutPrefix(s, "github/"); ok {
-		return "gh/" + rest
-	}
-	if rest, ok := strings.CutPrefix(s, "bitbucket/"); ok {
-		return "bb/" + rest
-	}
-	return s
 }

@@ -239,14 +239,14 @@ func TestDecideVerify(t *testing.T) {
 }
 
 func TestInOrg(t *testing.T) {
-	require.True(t, inOrg("gh/acme", "gh/acme/widgets"))
-	require.True(t, inOrg("gh/Acme", "github/acme/widgets"))
-	require.True(t, inOrg("bitbucket/acme", "bb/acme/widgets"))
-	require.True(t, inOrg("circleci/OrgID", "circleci/OrgID/ProjID"))
-	require.False(t, inOrg("gh/acme", "gh/acme-2/widgets"))
-	require.False(t, inOrg("gh/acme", "bb/acme/widgets"))
-	require.False(t, inOrg("gh/acme", "gh/acme"))
-	require.False(t, inOrg("", "gh/acme/widgets"))
+	require.True(t, InOrg("gh/acme", "gh/acme/widgets"))
+	require.True(t, InOrg("gh/Acme", "github/acme/widgets"))
+	require.True(t, InOrg("bitbucket/acme", "bb/acme/widgets"))
+	require.True(t, InOrg("circleci/OrgID", "circleci/OrgID/ProjID"))
+	require.False(t, InOrg("gh/acme", "gh/acme-2/widgets"))
+	require.False(t, InOrg("gh/acme", "bb/acme/widgets"))
+	require.False(t, InOrg("gh/acme", "gh/acme"))
+	require.False(t, InOrg("", "gh/acme/widgets"))
 }
 
 func TestDiscoverConfiguredProjects(t *testing.T) {

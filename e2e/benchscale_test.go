@@ -10,6 +10,7 @@ import (
 
 	"github.com/circleci-sync/circleci-sync/circleci/circlecitest"
 	"github.com/circleci-sync/circleci-sync/internal/testenv"
+	"github.com/circleci-sync/circleci-sync/store"
 	"github.com/circleci-sync/circleci-sync/workflows"
 )
 
@@ -65,7 +66,7 @@ func BenchmarkOrgScale(b *testing.B) {
 	fmt.Printf("org scale: %d projects, %d completed, %d failed, in %s\n", n, total-res.FailedProjects,
 		res.FailedProjects, wall.Round(time.Millisecond))
 	fmt.Printf("  requests: %d (the fake answered %d); pipelines %d\n", res.Totals.Requests, fake.Stats().Total,
-		res.Totals.Pipelines)
+		res.Totals.Of(store.KindPipeline))
 	fmt.Printf("  ConnectionSync: %d runs, largest run %d events / %d bytes, largest continue-as-new input %d bytes, last event %s\n",
 		parent.Runs, parent.MaxEvents, parent.MaxBytes, parent.MaxContinueInput, parent.LastEvent)
 	fmt.Printf("  ProjectSync: %d children, %d runs, largest run %d events / %d bytes, largest continue-as-new input %d bytes\n",

@@ -24,6 +24,7 @@ import (
 
 	"github.com/circleci-sync/circleci-sync/codec"
 	"github.com/circleci-sync/circleci-sync/internal/testenv"
+	"github.com/circleci-sync/circleci-sync/store"
 	"github.com/circleci-sync/circleci-sync/syncworker"
 	"github.com/circleci-sync/circleci-sync/workflows"
 )
@@ -79,7 +80,7 @@ func TestEncryptedSync(t *testing.T) {
 	connID := workflows.ConnectionWorkflowID(ins[0].ConnectionID)
 
 	// What only payloads hold, and what is plaintext by design.
-	figures := fmt.Sprintf(`"pipelines":%d`, results[0].Totals.Pipelines)
+	figures := fmt.Sprintf(`"pipelines":%d`, results[0].Totals.Of(store.KindPipeline))
 	secret := []string{fake.URL, tokenEnv, token, figures}
 	plain := []string{ins[0].ConnectionID, ex.Projects[0].Slug}
 	st, hits, err := scanHistories(tsrv.Client(), s.allRuns(), append(secret, plain...))

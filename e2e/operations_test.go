@@ -171,10 +171,10 @@ func (o *opsRun) progressMatchesStore(t *testing.T) {
 	t.Logf("progress: %+v", p)
 	assert.Equal(t, workflows.PhaseDone, p.Phase)
 	assert.Equal(t, len(ex.Projects), p.Projects.Completed)
-	assert.Equal(t, counts.Pipelines, p.Totals.Pipelines, "pipelines written = pipelines stored")
-	assert.Equal(t, counts.Workflows, p.Totals.Workflows)
-	assert.Equal(t, counts.Jobs, p.Totals.Jobs)
-	assert.Equal(t, counts.Users, p.Totals.Users)
+	assert.Equal(t, counts.Entities[store.KindPipeline], p.Totals.Of(store.KindPipeline), "pipelines written = pipelines stored")
+	assert.Equal(t, counts.Entities[store.KindWorkflow], p.Totals.Of(store.KindWorkflow))
+	assert.Equal(t, counts.Entities[store.KindJob], p.Totals.Of(store.KindJob))
+	assert.Equal(t, counts.Entities[store.KindUser], p.Totals.Of(store.KindUser))
 	assert.Equal(t, counts.Skipped, p.Totals.Skipped)
 	assert.Equal(t, byReason["expired"], p.Totals.SkippedBy.Expired)
 	assert.Equal(t, byReason["server_error"], p.Totals.SkippedBy.ServerError)
@@ -183,7 +183,7 @@ func (o *opsRun) progressMatchesStore(t *testing.T) {
 	// The README's command.
 	out := temporalCLI(t, tsrv.FrontendHostPort(), "workflow", "query", "--workflow-id", connID, "--name",
 		workflows.ProgressQuery, "--output", "json")
-	require.Contains(t, out, fmt.Sprintf(`"pipelines": %d`, counts.Pipelines))
+	require.Contains(t, out, fmt.Sprintf(`"pipelines": %d`, counts.Entities[store.KindPipeline]))
 }
 
 // resyncFromAnotherWorkflow runs the sync as another team's child workflow,
@@ -205,7 +205,7 @@ func (o *opsRun) resyncFromAnotherWorkflow(t *testing.T) {
 	defer cancel()
 	require.NoError(t, run.Get(ctx, &res))
 	t.Logf("child sync: %d projects, %d pipelines; resync answer %+v", len(res.Synced.Projects),
-		res.Synced.Totals.Pipelines, res.Resync)
+		res.Synced.Totals.Of(store.KindPipeline), res.Resync)
 	require.Len(t, res.Synced.Projects, len(ex.Projects))
 	for _, p := range res.Synced.Projects {
 		require.True(t, p.Incremental, "the second sync of %s is incremental", p.ProjectSlug)

@@ -6,10 +6,6 @@ import (
 	"github.com/circleci-sync/circleci-sync/store"
 )
 
-// entityKinds are the values of LabelKind of EntitiesTotalName, each exported from
-// the start (at zero) so that rate() sees the first increase.
-var entityKinds = []string{store.KindProject, store.KindPipeline, store.KindWorkflow, store.KindJob, store.KindUser}
-
 // Metrics is what the activities' batch observer needs (activities.BatchObserver).
 var _ interface {
 	ObserveBatch(store.Batch, store.WriteStats)
@@ -48,8 +44,9 @@ func newBatchMetrics(reg prometheus.Registerer) (*batchMetrics, error) {
 			return nil, err
 		}
 	}
-	for _, k := range entityKinds {
-		b.entities.WithLabelValues(k)
+	// Every kind is exported from the start (at zero): rate() sees the first increase.
+	for _, k := range store.EntityKinds {
+		b.entities.WithLabelValues(k.Name)
 	}
 	return b, nil
 }
@@ -63,19 +60,8 @@ func (m *Metrics) ObserveBatch(b store.Batch, ws store.WriteStats) {
 		return
 	}
 	bm := m.batch
-	for _, c := range []struct {
-		kind string
-		n    int
-	}{
-		{store.KindProject, len(b.Projects)},
-		{store.KindPipeline, len(b.Pipelines)},
-		{store.KindWorkflow, len(b.Workflows)},
-		{store.KindJob, len(b.Jobs)},
-		{store.KindUser, len(b.Users)},
-	} {
-		if c.n > 0 {
-			bm.entities.WithLabelValues(c.kind).Add(float64(c.n))
-		}
+	for kind, n := range b.Entities() {
+		bm.entities.WithLabelValues(kind).Add(float64(n))
 	}
 	for _, s := range b.Skipped {
 		bm.skipped.WithLabelValues(s.Kind, s.Reason).Inc()

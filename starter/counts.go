@@ -31,19 +31,10 @@ func printCounts(ctx context.Context, databaseURL, connectionID string, out io.W
 	}
 
 	fmt.Fprintf(out, "Database %s\n", store.RedactURL(databaseURL))
-	for _, row := range []struct {
-		table string
-		n     int64
-	}{
-		{"circleci_projects", c.Projects},
-		{"circleci_pipelines", c.Pipelines},
-		{"circleci_workflows", c.Workflows},
-		{"circleci_jobs", c.Jobs},
-		{"circleci_users", c.Users},
-		{"circleci_skipped", c.Skipped},
-	} {
-		fmt.Fprintf(out, "  %-20s %8d\n", row.table, row.n)
+	for _, k := range store.EntityKinds {
+		fmt.Fprintf(out, "  %-20s %8d\n", k.Table(), c.Entities[k.Name])
 	}
+	fmt.Fprintf(out, "  %-20s %8d\n", store.SkippedTable, c.Skipped)
 	if len(skipped) > 0 {
 		byReason := map[string]int{}
 		for _, s := range skipped {

@@ -6,10 +6,10 @@ import (
 	"io"
 	"os"
 	"slices"
-	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/circleci-sync/circleci-sync/activities"
 	"github.com/circleci-sync/circleci-sync/circleci"
 )
 
@@ -93,7 +93,7 @@ func projectSlugs(ctx context.Context, client *circleci.Client, orgSlug string) 
 	}
 	var slugs []string
 	for _, f := range followed {
-		if s := f.Slug(); s != "" && inOrg(s, orgSlug) {
+		if s := f.Slug(); s != "" && (orgSlug == "" || activities.InOrg(orgSlug, s)) {
 			slugs = append(slugs, s)
 		}
 	}
@@ -108,11 +108,6 @@ func projectSlugs(ctx context.Context, client *circleci.Client, orgSlug string) 
 	}
 	slices.Sort(slugs)
 	return slices.Compact(slugs), nil
-}
-
-// inOrg reports whether a project slug belongs to orgSlug (every org when empty).
-func inOrg(projectSlug, orgSlug string) bool {
-	return orgSlug == "" || strings.HasPrefix(projectSlug, strings.TrimSuffix(orgSlug, "/")+"/")
 }
 
 // countPipelines counts a project's pipelines over at most maxPages pages and returns

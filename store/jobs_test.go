@@ -16,7 +16,7 @@ func TestJobUnderTwoWorkflows(t *testing.T) {
 		orig := newJob("j1", "w1", "gh/o/r", circleci.JobStatusSuccess, ptr(at(5)))
 		reused := newJob("j1", "w2", "gh/o/r", circleci.JobStatusSuccess, ptr(at(5)))
 		require.Equal(t, WriteStats{Written: 2}, write(t, st, Batch{Jobs: []circleci.Job{orig, reused}}))
-		require.Equal(t, Counts{Jobs: 2}, counts(t, st))
+		require.Equal(t, Counts{Entities: map[string]int64{KindJob: 2}}, counts(t, st))
 		for _, wf := range []string{"w1", "w2"} {
 			requireRow(t, jobsTable, map[string]any{"workflow_id": wf, "id": "j1", "status": "success",
 				"stopped_at": at(5)}, readRow(t, st, jobsTable, wf, "j1"))
@@ -39,6 +39,6 @@ func TestJobUnderTwoWorkflows(t *testing.T) {
 		// Both in one batch, with a stale copy of each: two rounds, each row guarded.
 		require.Equal(t, WriteStats{Unchanged: 3},
 			write(t, st, Batch{Jobs: []circleci.Job{stale, later, newJob("j1", "w1", "gh/o/r", "running", nil)}}))
-		require.Equal(t, Counts{Jobs: 2}, counts(t, st))
+		require.Equal(t, Counts{Entities: map[string]int64{KindJob: 2}}, counts(t, st))
 	})
 }

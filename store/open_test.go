@@ -107,7 +107,7 @@ func TestOpenSQLiteForms(t *testing.T) {
 		st, err := Open(context.Background(), u)
 		require.NoError(t, err, u)
 		write(t, st, Batch{Users: []circleci.User{newUser("u1", "ann")}})
-		require.Equal(t, int64(1), counts(t, st).Users, u)
+		require.Equal(t, int64(1), counts(t, st).Entities[KindUser], u)
 		require.NoError(t, st.Close(), u)
 	}
 	for _, f := range []string{"abs/x.db", "rel/y.db", "plain z.db", "odd ?#%name.db"} {
@@ -117,6 +117,6 @@ func TestOpenSQLiteForms(t *testing.T) {
 	// The file keeps its data across Opens.
 	st, err := Open(context.Background(), "sqlite://rel/y.db")
 	require.NoError(t, err)
-	require.Equal(t, int64(1), counts(t, st).Users)
+	require.Equal(t, int64(1), counts(t, st).Entities[KindUser])
 	require.NoError(t, st.Close())
 }

@@ -466,17 +466,26 @@ func (q *queries) Skipped(ctx context.Context) ([]Skipped, error) {
 
 // Counts counts the rows of each data table.
 func (q *queries) Counts(ctx context.Context) (Counts, error) {
-	var c Counts
-	_, err := q.queryRow(ctx, []any{&c.Projects, &c.Pipelines, &c.Workflows, &c.Jobs, &c.Users, &c.Skipped},
-		`SELECT
-			(SELECT count(*) FROM circleci_projects),
-			(SELECT count(*) FROM circleci_pipelines),
-			(SELECT count(*) FROM circleci_workflows),
-			(SELECT count(*) FROM circleci_jobs),
-			(SELECT count(*) FROM circleci_users),
-			(SELECT count(*) FROM circleci_skipped)`)
-	if err != nil {
+	sel := make([]string, 0, len(EntityKinds)+1)
+	n := make([]int64, len(EntityKinds)+1)
+	dest := make([]any, len(n))
+	for i, k := range EntityKinds {
+		sel = append(sel, "(SELECT count(*) FROM "+k.Table()+")")
+		dest[i] = &n[i]
+	}
+	sel = append(sel, "(SELECT count(*) FROM "+SkippedTable+")")
+	dest[len(EntityKinds)] = &n[len(EntityKinds)]
+	if _, err := q.queryRow(ctx, dest, "SELECT "+strings.Join(sel, ", ")); err != nil {
 		return Counts{}, fmt.Errorf("store: count rows: %w", err)
+	}
+	c := Counts{Skipped: n[len(EntityKinds)]}
+	for i, k := range EntityKinds {
+		if n[i] > 0 {
+			if c.Entities == nil {
+				c.Entities = map[string]int64{}
+			}
+			c.Entities[k.Name] = n[i]
+		}
 	}
 	return c, nil
 }

@@ -68,7 +68,7 @@ func TestOpenSQLiteWaitsForAnotherWriter(t *testing.T) {
 	require.GreaterOrEqual(t, time.Since(start), hold-50*time.Millisecond, "Open did not wait for the lock")
 
 	write(t, st, Batch{Users: []circleci.User{newUser("u1", "ann")}})
-	require.Equal(t, int64(1), counts(t, st).Users)
+	require.Equal(t, int64(1), counts(t, st).Entities[KindUser])
 	var mode string
 	require.NoError(t, st.(*sqliteStore).writer.QueryRowContext(context.Background(), "PRAGMA journal_mode").Scan(&mode))
 	require.Equal(t, "wal", mode)
@@ -157,7 +157,7 @@ func TestConcurrentFirstOpenSQLiteProcesses(t *testing.T) {
 	st, err := Open(context.Background(), path)
 	require.NoError(t, err)
 	defer func() { require.NoError(t, st.Close()) }()
-	require.Equal(t, int64(children), counts(t, st).Users)
+	require.Equal(t, int64(children), counts(t, st).Entities[KindUser])
 }
 
 // runSQLiteChild is a child process of TestConcurrentFirstOpenSQLiteProcesses.

@@ -10,11 +10,6 @@
 // state (created, errored) back into an open one, nor replaces a later stopped_at (or
 // updated_at) with an earlier one. Every timestamp is stored in UTC, at
 // microsecond precision (PostgreSQL's, used by both stores), and returned in UTC.
-//
-// Files: open.go (Open, URLs), tables.go (the upserted tables and the guard SQL),
-// statuses.go (the status lists the SQL is generated from), rows.go (Batch validation
-// and rows), queries.go (the read and state methods, shared), sqlite.go, postgres.go,
-// pgtext.go (strings PostgreSQL cannot store), migrate.go and migrations/.
 package store
 
 import (
@@ -149,14 +144,13 @@ type OpenItems struct {
 	WorkflowIDs []string
 }
 
-// Counts is the number of rows in each data table.
+// Counts is the number of rows of each data table.
 type Counts struct {
-	Projects  int64
-	Pipelines int64
-	Workflows int64
-	Jobs      int64
-	Users     int64
-	Skipped   int64
+	// Entities are the rows of each kind's table, by kind name (EntityKinds);
+	// empty tables are left out.
+	Entities map[string]int64
+	// Skipped is the number of entries in the skipped ledger.
+	Skipped int64
 }
 
 // Store is the database that a sync writes to. Implementations are safe for concurrent

@@ -30,7 +30,7 @@ func TestRoundTripEveryField(t *testing.T) {
 		project, full := batch.Projects[0], batch.Pipelines[0]
 		stats := write(t, st, batch)
 		require.Equal(t, WriteStats{Written: 10}, stats)
-		require.Equal(t, Counts{Projects: 1, Pipelines: 3, Workflows: 2, Jobs: 2, Users: 2}, counts(t, st))
+		require.Equal(t, Counts{Entities: map[string]int64{KindProject: 1, KindPipeline: 3, KindWorkflow: 2, KindJob: 2, KindUser: 2}}, counts(t, st))
 
 		stamp := now.UTC()
 		requireRow(t, projectsTable, map[string]any{
@@ -164,7 +164,7 @@ func TestWriteTwiceIsIdempotent(t *testing.T) {
 		// Users and the ledger are always rewritten (fetched_at, last_seen); the rest
 		// is identical and left alone.
 		require.Equal(t, WriteStats{Written: 2, Unchanged: 7}, write(t, st, b))
-		require.Equal(t, Counts{Projects: 1, Pipelines: 2, Workflows: 2, Jobs: 2, Users: 1, Skipped: 1}, counts(t, st))
+		require.Equal(t, Counts{Entities: map[string]int64{KindProject: 1, KindPipeline: 2, KindWorkflow: 2, KindJob: 2, KindUser: 1}, Skipped: 1}, counts(t, st))
 		require.ElementsMatch(t, before, readRows(t, st, workflowsTable, ""), "identical rows are not rewritten")
 	})
 }
@@ -273,7 +273,7 @@ func TestOlderSnapshotNeverOverwritesTerminal(t *testing.T) {
 
 		requireRow(t, workflowsTable, map[string]any{"status": "failed", "stopped_at": at(9)}, readRow(t, st, workflowsTable, "w1"))
 		requireRow(t, jobsTable, map[string]any{"status": "failed", "stopped_at": at(9)}, readRow(t, st, jobsTable, "w1", "j1"))
-		require.Equal(t, Counts{Workflows: 1, Jobs: 1}, counts(t, st))
+		require.Equal(t, Counts{Entities: map[string]int64{KindWorkflow: 1, KindJob: 1}}, counts(t, st))
 	})
 }
 
@@ -560,7 +560,7 @@ func TestOddSlugsAndIDs(t *testing.T) {
 		}
 		write(t, st, b)
 		n := int64(len(oddSlugs))
-		require.Equal(t, Counts{Projects: n, Pipelines: n, Workflows: n, Jobs: n, Users: n, Skipped: n}, counts(t, st))
+		require.Equal(t, Counts{Entities: map[string]int64{KindProject: n, KindPipeline: n, KindWorkflow: n, KindJob: n, KindUser: n}, Skipped: n}, counts(t, st))
 
 		for i, slug := range oddSlugs {
 			id := func(kind string) string { return fmt.Sprintf("%s-%s-%d", kind, slug, i) }
@@ -607,7 +607,7 @@ func TestUnstorableStrings(t *testing.T) {
 		p := newPipeline("p1", "gh/o/r", 1, at(0))
 		p.Errors = []circleci.PipelineError{{Message: "nul \x00"}}
 		write(t, st, Batch{Workflows: []circleci.Workflow{w}, Pipelines: []circleci.Pipeline{p}})
-		require.Equal(t, Counts{Workflows: 1, Pipelines: 1}, counts(t, st))
+		require.Equal(t, Counts{Entities: map[string]int64{KindWorkflow: 1, KindPipeline: 1}}, counts(t, st))
 		// Rewriting is still recognised as identical.
 		require.Equal(t, WriteStats{Unchanged: 2}, write(t, st, Batch{Workflows: []circleci.Workflow{w}, Pipelines: []circleci.Pipeline{p}}))
 		open, err := st.OpenItems(context.Background(), "gh/o/r")
@@ -973,7 +973,7 @@ func TestConcurrentWriteBatch(t *testing.T) {
 		}
 		require.Equal(t, rows, total.Written+total.Unchanged)
 		n := int64(goroutines * batches)
-		require.Equal(t, Counts{Projects: 1, Pipelines: 3 * n, Workflows: 6*n + 4, Jobs: 30 * n, Users: goroutines + 1}, counts(t, st))
+		require.Equal(t, Counts{Entities: map[string]int64{KindProject: 1, KindPipeline: 3 * n, KindWorkflow: 6*n + 4, KindJob: 30 * n, KindUser: goroutines + 1}}, counts(t, st))
 		for k := range 4 {
 			requireRow(t, workflowsTable, map[string]any{"status": "success"}, readRow(t, st, workflowsTable, fmt.Sprintf("shared-w%d", k)))
 		}
@@ -1001,7 +1001,7 @@ func TestMigrationsIdempotent(t *testing.T) {
 			wg.Wait()
 			for i, s := range stores {
 				require.NoError(t, errs[i])
-				require.Equal(t, int64(1), counts(t, s).Pipelines)
+				require.Equal(t, int64(1), counts(t, s).Entities[KindPipeline])
 				require.NoError(t, s.Close())
 			}
 			dir := map[string]string{"sqlite": "sqlite", "postgres": "postgres"}[b.name]

@@ -149,7 +149,7 @@ var (
 
 	// skippedTable: every write updates the entry but keeps its first_seen.
 	skippedTable = &table{
-		name: "circleci_skipped",
+		name: SkippedTable,
 		cols: []column{
 			{"kind", colText}, {"id", colText}, {"project_slug", colText}, {"reason", colText},
 			{"http_status", colInt}, {"message", colText},
@@ -160,6 +160,45 @@ var (
 		keep:   []string{"first_seen"},
 	}
 )
+
+// EntityKind is one kind of CircleCI entity the store holds: the one declaration
+// that counts, metrics and summaries iterate.
+type EntityKind struct {
+	// Name is the kind (KindPipeline...): the skipped ledger's kind, a metric label,
+	// the key of counts by kind.
+	Name string
+	// Plural names the kind's count in run figures and summaries ("pipelines").
+	Plural string
+	table  *table
+	count  func(Batch) int
+}
+
+// Table is the name of the kind's table.
+func (k EntityKind) Table() string { return k.table.name }
+
+// EntityKinds are the data kinds, in write order.
+var EntityKinds = []EntityKind{
+	{KindProject, "projects", projectsTable, func(b Batch) int { return len(b.Projects) }},
+	{KindPipeline, "pipelines", pipelinesTable, func(b Batch) int { return len(b.Pipelines) }},
+	{KindWorkflow, "workflows", workflowsTable, func(b Batch) int { return len(b.Workflows) }},
+	{KindJob, "jobs", jobsTable, func(b Batch) int { return len(b.Jobs) }},
+	{KindUser, "users", usersTable, func(b Batch) int { return len(b.Users) }},
+}
+
+// SkippedTable is the name of the skipped ledger's table.
+const SkippedTable = "circleci_skipped"
+
+// Entities returns how many entities of each kind b holds, by kind name; kinds
+// with none are left out.
+func (b Batch) Entities() map[string]int {
+	out := map[string]int{}
+	for _, k := range EntityKinds {
+		if n := k.count(b); n > 0 {
+			out[k.Name] = n
+		}
+	}
+	return out
+}
 
 // terminalGuard is the version guard of workflows and jobs. An incoming snapshot
 // replaces the stored row unless

@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/circleci-sync/circleci-sync/activities"
+	"github.com/circleci-sync/circleci-sync/store"
 )
 
 // ConnectionSync syncs one CircleCI connection, a cycle per run: verify,
@@ -159,6 +160,6 @@ func (r *connectionRun) setPhase(ctx workflow.Context, phase string) {
 func (r *connectionRun) refresh(ctx workflow.Context) {
 	p := r.progress()
 	r.sa.upsert(ctx, keyword(SearchAttrConnection, r.in.ConnectionID), keyword(SearchAttrOrg, r.in.OrgSlug),
-		keyword(SearchAttrPhase, p.Phase), integer(SearchAttrPipelines, p.Totals.Pipelines))
+		keyword(SearchAttrPhase, p.Phase), integer(SearchAttrPipelines, p.Totals.Of(store.KindPipeline)))
 	workflow.SetCurrentDetails(ctx, p.details())
 }

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/circleci-sync/circleci-sync/activities"
+	"github.com/circleci-sync/circleci-sync/store"
 )
 
 // nextRun decodes the input a ContinueAsNewError carries to the next run.
@@ -91,7 +92,7 @@ func TestResyncDuringACycleCoalescesIntoOneFollowUp(t *testing.T) {
 	assert.Empty(t, st.Outcomes)
 	require.NotNil(t, st.Previous)
 	assert.Equal(t, 1, st.Previous.Cycle)
-	assert.Equal(t, int64(20), st.Previous.Totals.Pipelines)
+	assert.Equal(t, int64(20), st.Previous.Totals.Of(store.KindPipeline))
 	assert.Equal(t, "signal", st.LastResyncReason)
 	assert.Equal(t, "acme", next.ConnectionID)
 }
@@ -224,10 +225,9 @@ func TestProjectSyncPagesSeveralPagesPerActivity(t *testing.T) {
 			inputs = append(inputs, in)
 			if len(inputs) == 1 {
 				return activities.PageResult{NextPageToken: "p11", Attempt: 2, LastError: "rate_limited: 429", Lowest: 801,
-					Counts: activities.SyncCounts{Pages: 10, Pipelines: 200, RateLimited: 1,
-						Skipped: 1, SkippedBy: activities.SkipCounts{Expired: 1}}}, nil
+					Counts: activities.SyncCounts{Entities: map[string]int64{store.KindPipeline: 200}, Pages: 10, RateLimited: 1, Skipped: 1, SkippedBy: activities.SkipCounts{Expired: 1}}}, nil
 			}
-			return activities.PageResult{Done: true, Counts: activities.SyncCounts{Pages: 1, Pipelines: 3}}, nil
+			return activities.PageResult{Done: true, Counts: activities.SyncCounts{Entities: map[string]int64{store.KindPipeline: 3}, Pages: 1}}, nil
 		})
 	env.OnActivity(a.RefreshProject, mock.Anything, mock.Anything).Return(activities.SyncCounts{}, nil)
 	env.OnActivity(a.CompleteProject, mock.Anything, mock.Anything).Return(nil)
@@ -243,7 +243,7 @@ func TestProjectSyncPagesSeveralPagesPerActivity(t *testing.T) {
 	assert.EqualValues(t, 801, inputs[1].Below, "the pages before reached pipeline 801")
 	var res ProjectSyncResult
 	require.NoError(t, env.GetWorkflowResult(&res))
-	assert.EqualValues(t, 203, res.Counts.Pipelines)
+	assert.EqualValues(t, 203, res.Counts.Of(store.KindPipeline))
 	assert.EqualValues(t, 11, res.Counts.Pages)
 	assert.EqualValues(t, 1, res.Counts.SkippedBy.Expired)
 	require.NotNil(t, res.LastError)
@@ -255,7 +255,7 @@ func TestProjectSyncPagesSeveralPagesPerActivity(t *testing.T) {
 	var p ProjectProgress
 	require.NoError(t, v.Get(&p))
 	assert.Equal(t, PhaseDone, p.Phase)
-	assert.EqualValues(t, 203, p.Counts.Pipelines)
+	assert.EqualValues(t, 203, p.Counts.Of(store.KindPipeline))
 	assert.True(t, p.Incremental)
 }
 

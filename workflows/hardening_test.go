@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/circleci-sync/circleci-sync/activities"
+	"github.com/circleci-sync/circleci-sync/store"
 )
 
 // printableASCII tells whether s holds only bytes a gRPC header takes.
@@ -181,7 +182,7 @@ func TestStateFromAStartIsRefused(t *testing.T) {
 	registerFakeProjects(env, &fakeProjects{})
 	in := validInput(projects(1)...)
 	in.State = &ConnectionSyncState{Verified: true, Discovered: true, Projects: projects(1),
-		Totals: activities.SyncCounts{Pipelines: 999999}}
+		Totals: activities.SyncCounts{Entities: map[string]int64{store.KindPipeline: 999999}}}
 	env.ExecuteWorkflow(ConnectionSyncName, in)
 	require.True(t, env.IsWorkflowCompleted())
 	app := requireInvalidInput(t, env.GetWorkflowError())
@@ -234,7 +235,7 @@ func TestLargeCycleReadsItsProjectsByWindow(t *testing.T) {
 	require.Len(t, res.Projects, 1)
 	assert.Equal(t, slugs[n-1], res.Projects[0].ProjectSlug)
 	assert.Equal(t, n-1, res.OmittedProjects)
-	assert.Equal(t, int64(10*(n-1)), res.Totals.Pipelines)
+	assert.Equal(t, int64(10*(n-1)), res.Totals.Of(store.KindPipeline))
 	assert.Nil(t, completed.Projects, "CompleteCycle reads the list from the store")
 	assert.Equal(t, []string{slugs[n-1]}, completed.Missing)
 }

@@ -111,8 +111,11 @@ func (p ProjectProgress) details() string {
 
 // writeCounts writes the figures of c on one line.
 func writeCounts(b *strings.Builder, c activities.SyncCounts) {
-	fmt.Fprintf(b, "%d pages · %d pipelines · %d workflows · %d jobs · %d users · %d requests",
-		c.Pages, c.Pipelines, c.Workflows, c.Jobs, c.Users, c.Requests)
+	fmt.Fprintf(b, "%d pages", c.Pages)
+	for _, k := range activities.CountedKinds() {
+		fmt.Fprintf(b, " · %d %s", c.Of(k.Name), k.Plural)
+	}
+	fmt.Fprintf(b, " · %d requests", c.Requests)
 	if c.Skipped > 0 {
 		fmt.Fprintf(b, " · %d skipped (%d expired, %d server errors, %d not found)", c.Skipped,
 			c.SkippedBy.Expired, c.SkippedBy.ServerError, c.SkippedBy.NotFound)

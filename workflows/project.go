@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/circleci-sync/circleci-sync/activities"
+	"github.com/circleci-sync/circleci-sync/store"
 )
 
 // MaxPagingRestarts bounds paging restarts after a stale page token.
@@ -184,6 +185,6 @@ func (r *projectRun) setPhase(ctx workflow.Context, phase string) {
 	p := r.progress()
 	r.sa.upsert(ctx, keyword(SearchAttrConnection, p.ConnectionID), keyword(SearchAttrOrg, r.in.Connection.OrgSlug),
 		keyword(SearchAttrProject, p.ProjectSlug), keyword(SearchAttrPhase, p.Phase),
-		integer(SearchAttrPipelines, p.Counts.Pipelines))
+		integer(SearchAttrPipelines, p.Counts.Of(store.KindPipeline)))
 	workflow.SetCurrentDetails(ctx, p.details())
 }

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/circleci-sync/circleci-sync/activities"
+	"github.com/circleci-sync/circleci-sync/store"
 )
 
 // newEnv returns a test workflow environment with the activities registered (they
@@ -60,7 +61,7 @@ func mockConnectionActivities(env *testsuite.TestWorkflowEnvironment, m *connMoc
 	}
 	if m.resolve == nil {
 		m.resolve = func(context.Context, activities.ResolveUsersInput) (activities.ResolveUsersResult, error) {
-			return activities.ResolveUsersResult{Referenced: 3, Counts: activities.SyncCounts{Users: 3, Requests: 3}}, nil
+			return activities.ResolveUsersResult{Referenced: 3, Counts: activities.SyncCounts{Entities: map[string]int64{store.KindUser: 3}, Requests: 3}}, nil
 		}
 	}
 	if !m.skipPlan {
@@ -112,7 +113,7 @@ func (f *fakeProjects) run(ctx workflow.Context, in ProjectSyncInput) (ProjectSy
 	if err := f.fail[in.ProjectSlug]; err != nil {
 		return ProjectSyncResult{}, err
 	}
-	return ProjectSyncResult{ProjectSlug: in.ProjectSlug, Counts: activities.SyncCounts{Pipelines: 10, Requests: 12}, Runs: 1}, nil
+	return ProjectSyncResult{ProjectSlug: in.ProjectSlug, Counts: activities.SyncCounts{Entities: map[string]int64{store.KindPipeline: 10}, Requests: 12}, Runs: 1}, nil
 }
 
 func registerFakeProjects(env *testsuite.TestWorkflowEnvironment, f *fakeProjects) {
@@ -150,7 +151,7 @@ func TestConnectionSyncBoundsTheFanOut(t *testing.T) {
 		assert.Equal(t, ProjectCompleted, o.Status)
 		assert.Equal(t, ProjectWorkflowID("acme", o.ProjectSlug), o.WorkflowID)
 	}
-	assert.Equal(t, int64(70), res.Totals.Pipelines)
+	assert.Equal(t, int64(70), res.Totals.Of(store.KindPipeline))
 	assert.Equal(t, int64(7*12+3+5+1), res.Totals.Requests, "projects + users + verify + discover")
 	assert.Equal(t, 0, res.FailedProjects)
 	assert.Equal(t, 1, res.Runs)
@@ -321,7 +322,7 @@ func mockProjectActivities(env *testsuite.TestWorkflowEnvironment, plan activiti
 		func(_ context.Context, in activities.PageInput) (activities.PageResult, error) {
 			*seen = append(*seen, in)
 			n := len(*seen)
-			res := activities.PageResult{Counts: activities.SyncCounts{Pages: 1, Pipelines: 20, Requests: 41},
+			res := activities.PageResult{Counts: activities.SyncCounts{Entities: map[string]int64{store.KindPipeline: 20}, Pages: 1, Requests: 41},
 				Newest: plan.StartedAt.Add(-time.Duration(n) * time.Hour)}
 			if n < pages {
 				res.NextPageToken = fmt.Sprintf("token-%d", n+1)
@@ -333,7 +334,7 @@ func mockProjectActivities(env *testsuite.TestWorkflowEnvironment, plan activiti
 	env.OnActivity(a.RefreshProject, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.RefreshInput) (activities.SyncCounts, error) {
 			*refreshed = in
-			return activities.SyncCounts{Workflows: 2, Requests: 2}, nil
+			return activities.SyncCounts{Entities: map[string]int64{store.KindWorkflow: 2}, Requests: 2}, nil
 		})
 	env.OnActivity(a.CompleteProject, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.CompleteProjectInput) error {
@@ -375,7 +376,7 @@ func TestProjectSyncPagesThenRefreshesThenStoresTheWatermark(t *testing.T) {
 	assert.Equal(t, t0.Add(-72*time.Hour), refreshed.RerunWindowStart)
 	assert.Equal(t, t0.Add(-time.Hour), completed.Watermark, "the newest pipeline seen")
 	assert.Equal(t, int64(3*41+2+1), completed.Counts.Requests)
-	assert.Equal(t, int64(60), res.Counts.Pipelines)
+	assert.Equal(t, int64(60), res.Counts.Of(store.KindPipeline))
 	assert.True(t, res.Incremental)
 	assert.Equal(t, 1, res.Runs)
 }
@@ -439,7 +440,7 @@ func TestProjectSyncContinuesAsNewCarryingTheCursor(t *testing.T) {
 	require.Len(t, seen2, 3)
 	assert.Equal(t, "token-2", seen2[1].PageToken)
 	assert.Equal(t, 2, seen2[1].PageNumber)
-	assert.Equal(t, int64(60), res.Counts.Pipelines)
+	assert.Equal(t, int64(60), res.Counts.Of(store.KindPipeline))
 	assert.Equal(t, int64(3*41+1+2), res.Counts.Requests)
 	assert.Equal(t, 2, res.Runs)
 }
@@ -516,13 +517,13 @@ func TestProjectSyncRestartsPagingOnAStalePageToken(t *testing.T) {
 			tokens = append(tokens, in.PageToken)
 			switch {
 			case in.PageToken == "" && len(tokens) == 1:
-				return activities.PageResult{NextPageToken: "t2", Counts: activities.SyncCounts{Pages: 1, Pipelines: 20}}, nil
+				return activities.PageResult{NextPageToken: "t2", Counts: activities.SyncCounts{Entities: map[string]int64{store.KindPipeline: 20}, Pages: 1}}, nil
 			case in.PageToken == "t2" && len(tokens) == 2:
 				return activities.PageResult{}, temporal.NewNonRetryableApplicationError("stale", activities.ErrStalePageToken, nil)
 			case in.PageToken == "":
-				return activities.PageResult{NextPageToken: "t2b", Counts: activities.SyncCounts{Pages: 1, Pipelines: 20}}, nil
+				return activities.PageResult{NextPageToken: "t2b", Counts: activities.SyncCounts{Entities: map[string]int64{store.KindPipeline: 20}, Pages: 1}}, nil
 			default:
-				return activities.PageResult{Done: true, Counts: activities.SyncCounts{Pages: 1, Pipelines: 5}}, nil
+				return activities.PageResult{Done: true, Counts: activities.SyncCounts{Entities: map[string]int64{store.KindPipeline: 5}, Pages: 1}}, nil
 			}
 		})
 	env.OnActivity(a.RefreshProject, mock.Anything, mock.Anything).Return(activities.SyncCounts{}, nil)
@@ -532,7 +533,7 @@ func TestProjectSyncRestartsPagingOnAStalePageToken(t *testing.T) {
 	assert.Equal(t, []string{"", "t2", "", "t2b"}, tokens, "paging restarts from the first page")
 	var res ProjectSyncResult
 	require.NoError(t, env.GetWorkflowResult(&res))
-	assert.Equal(t, int64(45), res.Counts.Pipelines)
+	assert.Equal(t, int64(45), res.Counts.Of(store.KindPipeline))
 }
 
 func TestProjectSyncGivesUpAfterRepeatedStalePageTokens(t *testing.T) {

@@ -80,7 +80,7 @@ func TestRefreshRetriesSkippedWorkflowJobs(t *testing.T) {
 		require.NoError(t, run(t, f.a.RefreshProject, RefreshInput{Connection: f.conn, ProjectSlug: slug}, &rc))
 		require.Equal(t, int64(3), calls.Load())
 		require.Equal(t, int64(1), rc.Skipped)
-		require.Zero(t, rc.Jobs)
+		require.Zero(t, rc.Of(store.KindJob))
 		require.Len(t, ledger(), 1)
 
 		// A retry that resumes after the workflow does nothing.
@@ -100,8 +100,8 @@ func TestRefreshRetriesSkippedWorkflowJobs(t *testing.T) {
 		pipes := projectPipelines(ex, slug)
 		require.NoError(t, run(t, f.a.RefreshProject, RefreshInput{Connection: f.conn, ProjectSlug: slug,
 			SyncedSince: pipes[0].CreatedAt.Add(1), RerunWindowStart: pipes[len(pipes)-1].CreatedAt}, &rc))
-		require.Equal(t, int64(len(pipes)), rc.Pipelines)
-		require.GreaterOrEqual(t, rc.Jobs, int64(jobsOf[wf.ID]))
+		require.Equal(t, int64(len(pipes)), rc.Of(store.KindPipeline))
+		require.GreaterOrEqual(t, rc.Of(store.KindJob), int64(jobsOf[wf.ID]))
 		pages := (jobsOf[wf.ID] + circlecitest.PageSize - 1) / circlecitest.PageSize
 		require.Equal(t, int64(pages), calls.Load(), "the job list is listed once")
 		require.Equal(t, f.srv.Stats().Total, rc.Requests)
