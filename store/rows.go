@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/circleci-sync/circleci-sync/circleci"
 )
 
 // ErrInvalidItem is returned (wrapped) by WriteBatch for an item it cannot store (no
@@ -35,36 +33,21 @@ type tableRows struct {
 func planBatch(b Batch, now time.Time) (writePlan, error) {
 	now = now.UTC().Truncate(timePrecision)
 	var p writePlan
-	var err error
 	add := func(t *table, rows [][]any) {
 		if len(rows) > 0 {
 			p.upserts = append(p.upserts, tableRows{table: t, rows: rows})
 		}
 	}
 
-	// Tables in a fixed order, rows sorted by key: concurrent writers never deadlock.
-	var rows [][]any
-	if rows, err = buildRows(b.Projects, "Projects", now, projectRow); err != nil {
-		return writePlan{}, err
+	for _, k := range EntityKinds {
+		rows, err := k.rows(b, now)
+		if err != nil {
+			return writePlan{}, err
+		}
+		add(k.table, rows)
 	}
-	add(projectsTable, rows)
-	if rows, err = buildRows(b.Pipelines, "Pipelines", now, pipelineRow); err != nil {
-		return writePlan{}, err
-	}
-	add(pipelinesTable, rows)
-	if rows, err = buildRows(b.Workflows, "Workflows", now, workflowRow); err != nil {
-		return writePlan{}, err
-	}
-	add(workflowsTable, rows)
-	if rows, err = buildRows(b.Jobs, "Jobs", now, jobRow); err != nil {
-		return writePlan{}, err
-	}
-	add(jobsTable, rows)
-	if rows, err = buildRows(b.Users, "Users", now, userRow); err != nil {
-		return writePlan{}, err
-	}
-	add(usersTable, rows)
-	if rows, err = buildRows(b.Skipped, "Skipped", now, skippedRow); err != nil {
+	rows, err := buildRows(b.Skipped, "Skipped", now, skippedRow)
+	if err != nil {
 		return writePlan{}, err
 	}
 	add(skippedTable, rows)
@@ -131,192 +114,6 @@ func rowKey(r []any, keyLen int) [2]string {
 // compareKeys orders keys bytewise.
 func compareKeys(a, b [2]string) int {
 	return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]))
-}
-
-// projectRow is the circleci_projects row of p.
-func projectRow(p circleci.Project, now time.Time) ([]any, error) {
-	if p.Slug == "" {
-		return nil, fmt.Errorf("project (id %q): empty slug", p.ID)
-	}
-	raw, err := rawJSON(p.Raw)
-	if err != nil {
-		return nil, fmt.Errorf("project %q: %w", p.Slug, err)
-	}
-	return []any{
-		p.Slug, p.ID, p.Name,
-		p.OrganizationName, p.OrganizationSlug, p.OrganizationID,
-		p.VCSInfo.VCSURL, p.VCSInfo.Provider, p.VCSInfo.DefaultBranch,
-		raw, now,
-	}, nil
-}
-
-// pipelineRow is p's circleci_pipelines row; the vcs columns fall back to
-// trigger_parameters.git when p has no VCS.
-func pipelineRow(p circleci.Pipeline, now time.Time) ([]any, error) {
-	if p.ID == "" {
-		return nil, errors.New("pipeline: empty id")
-	}
-	fail := func(err error) ([]any, error) { return nil, fmt.Errorf("pipeline %q: %w", p.ID, err) }
-	createdAt, err := timeValue(p.CreatedAt, "created_at")
-	if err != nil {
-		return fail(err)
-	}
-	updatedAt, err := timePtrValue(p.UpdatedAt, "updated_at")
-	if err != nil {
-		return fail(err)
-	}
-	receivedAt, err := timeValue(p.Trigger.ReceivedAt, "trigger.received_at")
-	if err != nil {
-		return fail(err)
-	}
-	raw, err := rawJSON(p.Raw)
-	if err != nil {
-		return fail(err)
-	}
-	pipelineErrors := p.Errors
-	if pipelineErrors == nil {
-		pipelineErrors = []circleci.PipelineError{}
-	}
-	errs, err := jsonValue(pipelineErrors)
-	if err != nil {
-		return fail(err)
-	}
-
-	var branch, tag, revision, provider, subject *string
-	if v := p.VCS; v != nil {
-		branch, tag, revision, provider = v.Branch, v.Tag, v.Revision, &v.ProviderName
-		if v.Commit != nil {
-			subject = v.Commit.Subject
-		}
-	}
-	if branch == nil || tag == nil || revision == nil {
-		git := triggerGit(p.TriggerParameters)
-		branch = cmp.Or(branch, git.Branch)
-		tag = cmp.Or(tag, git.Tag)
-		revision = cmp.Or(revision, git.CheckoutSHA)
-	}
-	return []any{
-		p.ID, p.ProjectSlug, p.Number, p.State,
-		createdAt, updatedAt,
-		p.Trigger.Type, receivedAt, p.Trigger.Actor.Login,
-		optString(branch), optString(tag), optString(revision),
-		optString(provider), optString(subject),
-		errs, raw, now,
-	}, nil
-}
-
-// gitParameters is what pipelineRow reads of trigger_parameters.git.
-type gitParameters struct {
-	Branch      *string `json:"branch"`
-	Tag         *string `json:"tag"`
-	CheckoutSHA *string `json:"checkout_sha"`
-}
-
-// triggerGit decodes trigger_parameters.git leniently: anything unexpected is absent.
-func triggerGit(params map[string]json.RawMessage) gitParameters {
-	var g gitParameters
-	raw, ok := params["git"]
-	if !ok {
-		return g
-	}
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(raw, &fields) != nil {
-		return g
-	}
-	str := func(name string) *string {
-		var s string
-		if v, ok := fields[name]; ok && json.Unmarshal(v, &s) == nil {
-			return &s
-		}
-		return nil
-	}
-	g.Branch, g.Tag, g.CheckoutSHA = str("branch"), str("tag"), str("checkout_sha")
-	return g
-}
-
-// workflowRow is the circleci_workflows row of w.
-func workflowRow(w circleci.Workflow, now time.Time) ([]any, error) {
-	if w.ID == "" {
-		return nil, errors.New("workflow: empty id")
-	}
-	fail := func(err error) ([]any, error) { return nil, fmt.Errorf("workflow %q: %w", w.ID, err) }
-	createdAt, err := timeValue(w.CreatedAt, "created_at")
-	if err != nil {
-		return fail(err)
-	}
-	stoppedAt, err := timePtrValue(w.StoppedAt, "stopped_at")
-	if err != nil {
-		return fail(err)
-	}
-	raw, err := rawJSON(w.Raw)
-	if err != nil {
-		return fail(err)
-	}
-	return []any{
-		w.ID, w.PipelineID, w.PipelineNumber,
-		w.ProjectSlug, w.Name, w.Status, optString(w.Tag),
-		createdAt, stoppedAt,
-		optString(w.StartedBy), optString(w.CanceledBy), optString(w.ErroredBy),
-		optInt(w.AutoRerunNumber), optInt(w.MaxAutoReruns),
-		raw, now,
-	}, nil
-}
-
-// jobRow is the circleci_jobs row of j.
-func jobRow(j circleci.Job, now time.Time) ([]any, error) {
-	if j.ID == "" {
-		return nil, fmt.Errorf("job (name %q): empty id", j.Name)
-	}
-	fail := func(err error) ([]any, error) { return nil, fmt.Errorf("job %q: %w", j.ID, err) }
-	if j.WorkflowID == "" {
-		return fail(errors.New("empty WorkflowID"))
-	}
-	startedAt, err := timePtrValue(j.StartedAt, "started_at")
-	if err != nil {
-		return fail(err)
-	}
-	stoppedAt, err := timePtrValue(j.StoppedAt, "stopped_at")
-	if err != nil {
-		return fail(err)
-	}
-	raw, err := rawJSON(j.Raw)
-	if err != nil {
-		return fail(err)
-	}
-	deps := j.Dependencies
-	if deps == nil {
-		deps = []string{}
-	}
-	dependencies, err := jsonValue(deps)
-	if err != nil {
-		return fail(err)
-	}
-	var requires any
-	if j.Requires != nil {
-		if requires, err = jsonValue(j.Requires); err != nil {
-			return fail(err)
-		}
-	}
-	return []any{
-		j.WorkflowID, j.ID, j.ProjectSlug,
-		optInt(j.JobNumber), j.Name, j.Type, j.Status,
-		startedAt, stoppedAt,
-		optString(j.ApprovedBy), optString(j.CanceledBy), optString(j.ApprovalRequestID),
-		dependencies, requires,
-		raw, now,
-	}, nil
-}
-
-// userRow is the circleci_users row of u.
-func userRow(u circleci.User, now time.Time) ([]any, error) {
-	if u.ID == "" {
-		return nil, fmt.Errorf("user (login %q): empty id", u.Login)
-	}
-	raw, err := rawJSON(u.Raw)
-	if err != nil {
-		return nil, fmt.Errorf("user %q: %w", u.ID, err)
-	}
-	return []any{u.ID, u.Login, u.Name, optString(u.AvatarURL), raw, now}, nil
 }
 
 // skippedRow is s's circleci_skipped row (the upsert keeps the stored first_seen).

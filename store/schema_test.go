@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -17,14 +18,23 @@ import (
 	"github.com/circleci-sync/circleci-sync/circleci"
 )
 
-// modelConstants returns the string constants of circleci/models.go whose names start
-// with prefix.
+// modelConstants returns the string constants of the circleci package (its product
+// files) whose names start with prefix.
 func modelConstants(t *testing.T, prefix string) []string {
 	t.Helper()
-	f, err := parser.ParseFile(token.NewFileSet(), "../circleci/models.go", nil, 0)
+	files, err := filepath.Glob("../circleci/*.go")
 	require.NoError(t, err)
+	var decls []ast.Decl
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, 0)
+		require.NoError(t, err)
+		decls = append(decls, f.Decls...)
+	}
 	var values []string
-	for _, d := range f.Decls {
+	for _, d := range decls {
 		g, ok := d.(*ast.GenDecl)
 		if !ok || g.Tok != token.CONST {
 			continue

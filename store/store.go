@@ -70,6 +70,10 @@ const (
 	KindUser     = "user"
 )
 
+// EntityKinds are the data kinds, in write order (tables in a fixed order: concurrent
+// writers never deadlock). Each is declared in its own file, with its table and rows.
+var EntityKinds = []EntityKind{projectKind, pipelineKind, workflowKind, jobKind, userKind}
+
 // EntityRef names one CircleCI entity.
 type EntityRef struct {
 	Kind string

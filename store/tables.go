@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // This file describes the data tables that WriteBatch upserts, and builds the upsert
@@ -69,100 +70,23 @@ func (d dialect) distinctOp() string {
 	return "IS NOT"
 }
 
-// The tables WriteBatch writes. Their column order is the order of the values that
-// the row builders of rows.go produce (checked by TestRowShapes).
-var (
-	projectsTable = &table{
-		name: "circleci_projects",
-		cols: []column{
-			{"slug", colText}, {"id", colText}, {"name", colText},
-			{"organization_name", colText}, {"organization_slug", colText}, {"organization_id", colText},
-			{"vcs_url", colText}, {"vcs_provider", colText}, {"default_branch", colText},
-			{"raw", colJSON}, {"synced_at", colTime},
-		},
-		keyLen:        1,
-		stamp:         "synced_at",
-		skipIdentical: true,
-	}
-
-	pipelinesTable = &table{
-		name: "circleci_pipelines",
-		cols: []column{
-			{"id", colText}, {"project_slug", colText}, {"number", colInt}, {"state", colText},
-			{"created_at", colTime}, {"updated_at", colTime},
-			{"trigger_type", colText}, {"trigger_received_at", colTime}, {"trigger_actor_login", colText},
-			{"vcs_branch", colText}, {"vcs_tag", colText}, {"vcs_revision", colText},
-			{"vcs_provider", colText}, {"vcs_commit_subject", colText},
-			{"errors", colJSON}, {"raw", colJSON}, {"synced_at", colTime},
-		},
-		keyLen:        1,
-		stamp:         "synced_at",
-		guard:         pipelineGuard("circleci_pipelines"),
-		skipIdentical: true,
-	}
-
-	workflowsTable = &table{
-		name: "circleci_workflows",
-		cols: []column{
-			{"id", colText}, {"pipeline_id", colText}, {"pipeline_number", colInt},
-			{"project_slug", colText}, {"name", colText}, {"status", colText}, {"tag", colText},
-			{"created_at", colTime}, {"stopped_at", colTime},
-			{"started_by", colText}, {"canceled_by", colText}, {"errored_by", colText},
-			{"auto_rerun_number", colInt}, {"max_auto_reruns", colInt},
-			{"raw", colJSON}, {"synced_at", colTime},
-		},
-		keyLen:        1,
-		stamp:         "synced_at",
-		guard:         terminalGuard("circleci_workflows", terminalWorkflowSQL),
-		skipIdentical: true,
-	}
-
-	// jobsTable has a row per (workflow, job): a rerun from failed lists the original's
-	// successful jobs, same id, under the new workflow, and each workflow keeps them.
-	jobsTable = &table{
-		name: "circleci_jobs",
-		cols: []column{
-			{"workflow_id", colText}, {"id", colText}, {"project_slug", colText},
-			{"job_number", colInt}, {"name", colText}, {"type", colText}, {"status", colText},
-			{"started_at", colTime}, {"stopped_at", colTime},
-			{"approved_by", colText}, {"canceled_by", colText}, {"approval_request_id", colText},
-			{"dependencies", colJSON}, {"requires", colJSON},
-			{"raw", colJSON}, {"synced_at", colTime},
-		},
-		keyLen:        2,
-		stamp:         "synced_at",
-		guard:         terminalGuard("circleci_jobs", terminalJobSQL),
-		skipIdentical: true,
-	}
-
-	// usersTable: last write wins, and every write refreshes fetched_at (which
-	// UsersFetchedSince reads), so identical rows are updated too.
-	usersTable = &table{
-		name: "circleci_users",
-		cols: []column{
-			{"id", colText}, {"login", colText}, {"name", colText}, {"avatar_url", colText},
-			{"raw", colJSON}, {"fetched_at", colTime},
-		},
-		keyLen: 1,
-		stamp:  "fetched_at",
-	}
-
-	// skippedTable: every write updates the entry but keeps its first_seen.
-	skippedTable = &table{
-		name: SkippedTable,
-		cols: []column{
-			{"kind", colText}, {"id", colText}, {"project_slug", colText}, {"reason", colText},
-			{"http_status", colInt}, {"message", colText},
-			{"first_seen", colTime}, {"last_seen", colTime},
-		},
-		keyLen: 2,
-		stamp:  "last_seen",
-		keep:   []string{"first_seen"},
-	}
-)
+// skippedTable is the ledger of entities a sync went without: every write updates the
+// entry but keeps its first_seen. Each kind's table is declared in the kind's file,
+// with its row builder, in column order (checked by TestRowShapes).
+var skippedTable = &table{
+	name: SkippedTable,
+	cols: []column{
+		{"kind", colText}, {"id", colText}, {"project_slug", colText}, {"reason", colText},
+		{"http_status", colInt}, {"message", colText},
+		{"first_seen", colTime}, {"last_seen", colTime},
+	},
+	keyLen: 2,
+	stamp:  "last_seen",
+	keep:   []string{"first_seen"},
+}
 
 // EntityKind is one kind of CircleCI entity the store holds: the one declaration
-// that counts, metrics and summaries iterate.
+// that writes, counts, metrics and summaries iterate.
 type EntityKind struct {
 	// Name is the kind (KindPipeline...): the skipped ledger's kind, a metric label,
 	// the key of counts by kind.
@@ -171,18 +95,20 @@ type EntityKind struct {
 	Plural string
 	table  *table
 	count  func(Batch) int
+	rows   func(Batch, time.Time) ([][]any, error)
 }
 
 // Table is the name of the kind's table.
 func (k EntityKind) Table() string { return k.table.name }
 
-// EntityKinds are the data kinds, in write order.
-var EntityKinds = []EntityKind{
-	{KindProject, "projects", projectsTable, func(b Batch) int { return len(b.Projects) }},
-	{KindPipeline, "pipelines", pipelinesTable, func(b Batch) int { return len(b.Pipelines) }},
-	{KindWorkflow, "workflows", workflowsTable, func(b Batch) int { return len(b.Workflows) }},
-	{KindJob, "jobs", jobsTable, func(b Batch) int { return len(b.Jobs) }},
-	{KindUser, "users", usersTable, func(b Batch) int { return len(b.Users) }},
+// kindOf declares a kind whose items are the Batch field named field (items reads it)
+// and whose rows row builds.
+func kindOf[T any](name, plural string, t *table, field string, items func(Batch) []T,
+	row func(T, time.Time) ([]any, error)) EntityKind {
+	return EntityKind{Name: name, Plural: plural, table: t,
+		count: func(b Batch) int { return len(items(b)) },
+		rows:  func(b Batch, now time.Time) ([][]any, error) { return buildRows(items(b), field, now, row) },
+	}
 }
 
 // SkippedTable is the name of the skipped ledger's table.
