@@ -2,10 +2,106 @@ package circleci
 
 import (
 	"context"
+	"encoding/json"
 	"iter"
 	"net/http"
 	"net/url"
+	"time"
 )
+
+// Routes of the pipeline operations.
+const (
+	RouteOrgPipelines     = "/api/v2/pipeline"
+	RouteProjectPipelines = "/api/v2/project/{project-slug}/pipeline"
+	RoutePipeline         = "/api/v2/pipeline/{pipeline-id}"
+)
+
+// Query parameters of the pipeline lists.
+const (
+	paramBranch  = "branch"
+	paramOrgSlug = "org-slug"
+)
+
+// Pipeline states (Pipeline.State), from the spec.
+const (
+	PipelineStateCreated      = "created"
+	PipelineStateErrored      = "errored"
+	PipelineStateSetupPending = "setup-pending"
+	PipelineStateSetup        = "setup"
+	PipelineStatePending      = "pending"
+)
+
+// IsFinalPipelineState reports "created" or "errored"; unknown states are not final,
+// so they are polled again.
+func IsFinalPipelineState(state string) bool {
+	return state == PipelineStateCreated || state == PipelineStateErrored
+}
+
+// Pipeline is one CircleCI pipeline (spec schema "Pipeline").
+type Pipeline struct {
+	ID                string                     `json:"id"`
+	Errors            []PipelineError            `json:"errors"`
+	ProjectSlug       string                     `json:"project_slug"`
+	UpdatedAt         *time.Time                 `json:"updated_at"`
+	Number            int64                      `json:"number"`
+	TriggerParameters map[string]json.RawMessage `json:"trigger_parameters,omitempty"`
+	State             string                     `json:"state"`
+	CreatedAt         time.Time                  `json:"created_at"`
+	Trigger           Trigger                    `json:"trigger"`
+	VCS               *VCS                       `json:"vcs,omitempty"`
+
+	// Raw is the item exactly as CircleCI sent it.
+	Raw json.RawMessage `json:"-"`
+}
+
+// PipelineError is one entry of Pipeline.Errors.
+type PipelineError struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+}
+
+// Trigger says what started a pipeline. Its actor carries a login, never a user id.
+type Trigger struct {
+	Type       string    `json:"type"`
+	ReceivedAt time.Time `json:"received_at"`
+	Actor      Actor     `json:"actor"`
+}
+
+// Actor is the login that triggered a pipeline.
+type Actor struct {
+	Login     string  `json:"login"`
+	AvatarURL *string `json:"avatar_url"`
+}
+
+// VCS is a pipeline's version-control information. It is optional: pipelines started
+// by pipeline definitions may carry their git data in TriggerParameters instead.
+type VCS struct {
+	ProviderName        string  `json:"provider_name"`
+	OriginRepositoryURL string  `json:"origin_repository_url"`
+	TargetRepositoryURL string  `json:"target_repository_url"`
+	Revision            *string `json:"revision"`
+	Branch              *string `json:"branch,omitempty"`
+	Tag                 *string `json:"tag,omitempty"`
+	ReviewID            *string `json:"review_id,omitempty"`
+	ReviewURL           *string `json:"review_url,omitempty"`
+	Commit              *Commit `json:"commit,omitempty"`
+}
+
+// Commit is the commit a pipeline built.
+type Commit struct {
+	Subject *string `json:"subject"`
+	Body    *string `json:"body"`
+}
+
+// UnmarshalJSON decodes a pipeline and keeps its raw JSON.
+func (p *Pipeline) UnmarshalJSON(b []byte) error {
+	type plain Pipeline
+	if err := json.Unmarshal(b, (*plain)(p)); err != nil {
+		return err
+	}
+	p.Raw = keepRaw(b)
+	return nil
+}
 
 // OrgPipelinesPage returns one page of an organization's pipelines, newest first. It
 // covers only followed projects, at most the 250 most recently built: a discovery
@@ -63,11 +159,4 @@ func (c *Client) ProjectPipelines(ctx context.Context, slug, branch string) iter
 	return items(pages(ctx, RouteProjectPipelines, func(ctx context.Context, tok string) (Page[Pipeline], error) {
 		return c.ProjectPipelinesPage(ctx, slug, branch, tok)
 	}))
-}
-
-// setPageToken adds the page-token parameter, left out for the first page.
-func setPageToken(q url.Values, pageToken string) {
-	if pageToken != "" {
-		q.Set(paramPageToken, pageToken)
-	}
 }

@@ -2,10 +2,70 @@ package circleci
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 )
+
+// Routes of the project operations.
+const (
+	RouteFollowedProjects = "/api/v1.1/projects"
+	RouteProject          = "/api/v2/project/{project-slug}"
+)
+
+// Project is a CircleCI project (spec schema "Project").
+type Project struct {
+	ID               string  `json:"id"`
+	Slug             string  `json:"slug"`
+	Name             string  `json:"name"`
+	OrganizationName string  `json:"organization_name"`
+	OrganizationSlug string  `json:"organization_slug"`
+	OrganizationID   string  `json:"organization_id"`
+	VCSInfo          VCSInfo `json:"vcs_info"`
+
+	// Raw is the item exactly as CircleCI sent it.
+	Raw json.RawMessage `json:"-"`
+}
+
+// VCSInfo is a project's repository.
+type VCSInfo struct {
+	VCSURL        string `json:"vcs_url"`
+	Provider      string `json:"provider"`
+	DefaultBranch string `json:"default_branch"`
+}
+
+// FollowedProject is one item of the v1.1 GET /projects list: a project the token's
+// user follows. It carries no slug; Slug builds one from VCSURL.
+type FollowedProject struct {
+	VCSURL   string `json:"vcs_url"`
+	Username string `json:"username"`
+	Reponame string `json:"reponame"`
+	VCSType  string `json:"vcs_type,omitempty"`
+
+	// Raw is the item exactly as CircleCI sent it.
+	Raw json.RawMessage `json:"-"`
+}
+
+// UnmarshalJSON decodes a project and keeps its raw JSON.
+func (p *Project) UnmarshalJSON(b []byte) error {
+	type plain Project
+	if err := json.Unmarshal(b, (*plain)(p)); err != nil {
+		return err
+	}
+	p.Raw = keepRaw(b)
+	return nil
+}
+
+// UnmarshalJSON decodes a followed project and keeps its raw JSON.
+func (f *FollowedProject) UnmarshalJSON(b []byte) error {
+	type plain FollowedProject
+	if err := json.Unmarshal(b, (*plain)(f)); err != nil {
+		return err
+	}
+	f.Raw = keepRaw(b)
+	return nil
+}
 
 // Project returns the project with slug slug, sent path-escaped as one segment. A
 // project gone or not visible gives NotFoundProject.

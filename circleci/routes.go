@@ -5,28 +5,12 @@ import (
 	"strings"
 )
 
-// Route templates of the operations this client calls. They name a request in
-// Error.Route and in Observer calls, and never contain ids, slugs or tokens.
-const (
-	RouteMe               = "/api/v2/me"
-	RouteCollaborations   = "/api/v2/me/collaborations"
-	RouteFollowedProjects = "/api/v1.1/projects"
-	RouteProject          = "/api/v2/project/{project-slug}"
-	RouteOrgPipelines     = "/api/v2/pipeline"
-	RouteProjectPipelines = "/api/v2/project/{project-slug}/pipeline"
-	RoutePipeline         = "/api/v2/pipeline/{pipeline-id}"
-	RoutePipelineWorkflow = "/api/v2/pipeline/{pipeline-id}/workflow"
-	RouteWorkflow         = "/api/v2/workflow/{id}"
-	RouteWorkflowJobs     = "/api/v2/workflow/{id}/job"
-	RouteUser             = "/api/v2/user/{id}"
-)
+// Route templates name a request in Error.Route and in Observer calls; they never
+// contain ids, slugs or tokens. Each is declared with its operations, in the file of
+// its entity kind.
 
-// Query parameter names.
-const (
-	paramPageToken = "page-token"
-	paramBranch    = "branch"
-	paramOrgSlug   = "org-slug"
-)
+// paramPageToken is the query parameter of a list's next page.
+const paramPageToken = "page-token"
 
 // escapeSegment escapes s as one path segment: "/" and "%" escaped, and a dots-only
 // segment encoded so that it is not read as "." or "..".
@@ -36,4 +20,11 @@ func escapeSegment(s string) string {
 		return strings.Repeat("%2E", len(e))
 	}
 	return e
+}
+
+// setPageToken adds the page-token parameter, left out for the first page.
+func setPageToken(q url.Values, pageToken string) {
+	if pageToken != "" {
+		q.Set(paramPageToken, pageToken)
+	}
 }
