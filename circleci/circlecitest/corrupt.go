@@ -60,27 +60,20 @@ type Corruption struct {
 }
 
 // CorruptionRoutes maps Corruption.Route's short names to Stats route keys.
-var CorruptionRoutes = map[string]string{
-	"me":                      RouteMe,
-	"collaborations":          RouteCollaborations,
-	"org_pipelines":           RoutePipelines,
-	"pipeline":                RoutePipeline,
-	"pipeline_workflows":      RoutePipelineWorkflows,
-	"project":                 RouteProject,
-	"project_pipelines":       RouteProjectPipelines,
-	"project_pipeline_number": RouteProjectPipelineNumber,
-	"workflow":                RouteWorkflow,
-	"workflow_jobs":           RouteWorkflowJobs,
-	"user":                    RouteUser,
-	"followed_projects":       RouteFollowedProjects,
-	"insights_workflows":      RouteInsightsWorkflows,
-	"insights_runs":           RouteInsightsRuns,
-}
+var CorruptionRoutes = routesBy(func(r apiRoute) (string, string, bool) { return r.short, r.key, true })
 
 // listRoutes are the routes that answer {"items":[…],"next_page_token":…}.
-var listRoutes = map[string]bool{
-	RoutePipelines: true, RoutePipelineWorkflows: true, RouteProjectPipelines: true, RouteWorkflowJobs: true,
-	RouteInsightsWorkflows: true, RouteInsightsRuns: true,
+var listRoutes = routesBy(func(r apiRoute) (string, bool, bool) { return r.key, true, r.list })
+
+// routesBy maps the routes kept by f from the key f gives them to their value.
+func routesBy[V any](f func(apiRoute) (string, V, bool)) map[string]V {
+	m := map[string]V{}
+	for _, r := range apiRoutes {
+		if k, v, keep := f(r); keep {
+			m[k] = v
+		}
+	}
+	return m
 }
 
 // canonicalRoute returns the Stats route key (or AnyRoute) Corruption.Route names.

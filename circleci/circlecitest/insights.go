@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -16,39 +15,15 @@ const (
 	RouteInsightsRuns = "GET /api/v2/insights/{project-slug}/workflows/{workflow-name}"
 )
 
+// insightsRoutes are the Insights operations the fake answers.
+var insightsRoutes = []apiRoute{
+	{key: RouteInsightsWorkflows, short: "insights_workflows", list: true,
+		handle: withProject((*Server).handleInsightsWorkflows)},
+	{key: RouteInsightsRuns, short: "insights_runs", list: true, handle: withProject((*Server).handleInsightsRuns)},
+}
+
 // insightsHorizon is how far back Insights keeps runs.
 const insightsHorizon = 90 * 24 * time.Hour
-
-// matchInsightsRoute matches the raw (escaped) segments after /insights/: a slug of
-// three parts, whatever escaping the client used, "workflows", then at most one raw
-// segment, the workflow name, so that a '/' in a name must come escaped.
-func matchInsightsRoute(raw []string) (route, routeArgs) {
-	var parts []string
-	k := 0
-	for ; k < len(raw) && len(parts) < 3; k++ {
-		u, err := url.PathUnescape(raw[k])
-		if err != nil || u == "" {
-			return unmatched, routeArgs{}
-		}
-		parts = append(parts, strings.Split(u, "/")...)
-	}
-	if len(parts) != 3 || k >= len(raw) || raw[k] != "workflows" {
-		return unmatched, routeArgs{}
-	}
-	a := routeArgs{slug: strings.Join(parts, "/")}
-	switch tail := raw[k+1:]; len(tail) {
-	case 0:
-		return route{pathOf(RouteInsightsWorkflows), withProject((*Server).handleInsightsWorkflows)}, a
-	case 1:
-		name, err := url.PathUnescape(tail[0])
-		if err != nil || name == "" {
-			return unmatched, routeArgs{}
-		}
-		a.name = name
-		return route{pathOf(RouteInsightsRuns), withProject((*Server).handleInsightsRuns)}, a
-	}
-	return unmatched, routeArgs{}
-}
 
 // branchFilter is the all-branches and branch parameters: all, else one branch (the
 // project's default branch when none is given). all-branches wins over branch.

@@ -1,0 +1,60 @@
+package circlecitest
+
+import (
+	"net/http"
+	"strings"
+)
+
+// Stats keys of the user routes.
+const (
+	// RouteMe is GET /api/v2/me.
+	RouteMe = "GET /api/v2/me"
+	// RouteCollaborations is GET /api/v2/me/collaborations.
+	RouteCollaborations = "GET /api/v2/me/collaborations"
+	// RouteUser is GET /api/v2/user/{id}.
+	RouteUser = "GET /api/v2/user/{id}"
+)
+
+// userRoutes are the user operations the fake answers.
+var userRoutes = []apiRoute{
+	{key: RouteMe, short: "me", handle: (*Server).handleMe},
+	{key: RouteCollaborations, short: "collaborations", handle: (*Server).handleCollaborations},
+	{key: RouteUser, short: "user", handle: withID("id", (*Server).handleUser)},
+}
+
+// handleMe answers the token's user.
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, _ routeArgs) {
+	pr, ok := s.authorize(w, r)
+	if !ok {
+		return
+	}
+	s.mu.RLock()
+	out := toWireUser(s.w.userByID[pr.meID])
+	s.mu.RUnlock()
+	writeJSON(w, http.StatusOK, out)
+}
+
+// handleCollaborations answers the token's organizations.
+func (s *Server) handleCollaborations(w http.ResponseWriter, r *http.Request, _ routeArgs) {
+	pr, ok := s.authorize(w, r)
+	if !ok {
+		return
+	}
+	s.mu.RLock()
+	out := []wireCollaboration{}
+	for _, c := range s.w.collaborations(pr) {
+		out = append(out, toWireCollaboration(c))
+	}
+	s.mu.RUnlock()
+	writeJSON(w, http.StatusOK, out)
+}
+
+// handleUser answers a user, 404 for a missing one.
+func (s *Server) handleUser(w http.ResponseWriter, _ *http.Request, a routeArgs, _ principal) {
+	u, ok := s.w.userByID[strings.ToLower(a.id)]
+	if !ok || s.sets.missing[u.ID] {
+		writeError(w, http.StatusNotFound, msgUserNotFound)
+		return
+	}
+	writeJSON(w, http.StatusOK, toWireUser(u))
+}
