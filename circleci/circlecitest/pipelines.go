@@ -108,3 +108,103 @@ func (s *Server) visiblePipeline(pr principal, id string) (*Pipeline, bool) {
 	}
 	return p, true
 }
+
+type wirePipeline struct {
+	ID                string                 `json:"id"`
+	Errors            []wirePipelineError    `json:"errors"`
+	ProjectSlug       string                 `json:"project_slug"`
+	UpdatedAt         wireTime               `json:"updated_at"`
+	Number            int64                  `json:"number"`
+	TriggerParameters *wireTriggerParameters `json:"trigger_parameters,omitempty"`
+	State             string                 `json:"state"`
+	CreatedAt         wireTime               `json:"created_at"`
+	Trigger           wireTrigger            `json:"trigger"`
+	VCS               *wireVCS               `json:"vcs,omitempty"`
+}
+
+type wirePipelineError struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+}
+
+type wireTrigger struct {
+	Type       string    `json:"type"`
+	ReceivedAt wireTime  `json:"received_at"`
+	Actor      wireActor `json:"actor"`
+}
+
+type wireActor struct {
+	Login     string  `json:"login"`
+	AvatarURL *string `json:"avatar_url"`
+}
+
+type wireVCS struct {
+	ProviderName        string      `json:"provider_name"`
+	TargetRepositoryURL string      `json:"target_repository_url"`
+	Branch              string      `json:"branch,omitempty"`
+	ReviewID            string      `json:"review_id,omitempty"`
+	ReviewURL           string      `json:"review_url,omitempty"`
+	Revision            string      `json:"revision"`
+	Tag                 string      `json:"tag,omitempty"`
+	Commit              *wireCommit `json:"commit,omitempty"`
+	OriginRepositoryURL string      `json:"origin_repository_url"`
+}
+
+type wireCommit struct {
+	Subject string `json:"subject"`
+	Body    string `json:"body"`
+}
+
+type wireTriggerParameters struct {
+	CircleCI *wireCircleCIParameters `json:"circleci,omitempty"`
+	Git      *wireGitParameters      `json:"git,omitempty"`
+}
+
+type wireCircleCIParameters struct {
+	EventType   string `json:"event_type"`
+	TriggerType string `json:"trigger_type"`
+	EventTime   string `json:"event_time"`
+}
+
+type wireGitParameters struct {
+	Tag           string `json:"tag,omitempty"`
+	CheckoutSHA   string `json:"checkout_sha"`
+	Ref           string `json:"ref"`
+	Branch        string `json:"branch,omitempty"`
+	RepoName      string `json:"repo_name"`
+	RepoURL       string `json:"repo_url"`
+	CommitSHA     string `json:"commit_sha"`
+	CommitTitle   string `json:"commit_title"`
+	CommitMessage string `json:"commit_message"`
+	DefaultBranch string `json:"default_branch"`
+}
+
+func toWirePipeline(p *Pipeline) wirePipeline {
+	out := wirePipeline{ID: p.ID, Errors: []wirePipelineError{}, ProjectSlug: p.ProjectSlug,
+		UpdatedAt: wireTime(p.UpdatedAt), Number: p.Number, State: p.State, CreatedAt: wireTime(p.CreatedAt),
+		Trigger: wireTrigger{Type: p.Trigger.Type, ReceivedAt: wireTime(p.Trigger.ReceivedAt),
+			Actor: wireActor{Login: p.Trigger.Actor.Login, AvatarURL: p.Trigger.Actor.AvatarURL}}}
+	for _, e := range p.Errors {
+		out.Errors = append(out.Errors, wirePipelineError(e))
+	}
+	if tp := p.TriggerParameters; tp != nil {
+		out.TriggerParameters = &wireTriggerParameters{}
+		if c := tp.CircleCI; c != nil {
+			out.TriggerParameters.CircleCI = &wireCircleCIParameters{EventType: c.EventType, TriggerType: c.TriggerType, EventTime: c.EventTime}
+		}
+		if g := tp.Git; g != nil {
+			out.TriggerParameters.Git = &wireGitParameters{Tag: g.Tag, CheckoutSHA: g.CheckoutSHA, Ref: g.Ref,
+				Branch: g.Branch, RepoName: g.RepoName, RepoURL: g.RepoURL, CommitSHA: g.CommitSHA,
+				CommitTitle: g.CommitTitle, CommitMessage: g.CommitMessage, DefaultBranch: g.DefaultBranch}
+		}
+	}
+	if v := p.VCS; v != nil {
+		out.VCS = &wireVCS{ProviderName: v.ProviderName, TargetRepositoryURL: v.TargetRepositoryURL, Branch: v.Branch,
+			ReviewID: v.ReviewID, ReviewURL: v.ReviewURL, Revision: v.Revision, Tag: v.Tag,
+			OriginRepositoryURL: v.OriginRepositoryURL}
+		if v.Commit != nil {
+			out.VCS.Commit = &wireCommit{Subject: v.Commit.Subject, Body: v.Commit.Body}
+		}
+	}
+	return out
+}

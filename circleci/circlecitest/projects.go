@@ -44,3 +44,41 @@ func (s *Server) handleFollowedProjects(w http.ResponseWriter, r *http.Request, 
 	}
 	writeJSON(w, http.StatusOK, out)
 }
+
+type wireProject struct {
+	Slug             string      `json:"slug"`
+	Name             string      `json:"name"`
+	ID               string      `json:"id"`
+	OrganizationName string      `json:"organization_name"`
+	OrganizationSlug string      `json:"organization_slug"`
+	OrganizationID   string      `json:"organization_id"`
+	VCSInfo          wireVCSInfo `json:"vcs_info"`
+}
+
+type wireVCSInfo struct {
+	VCSURL        string `json:"vcs_url"`
+	Provider      string `json:"provider"`
+	DefaultBranch string `json:"default_branch"`
+}
+
+// wireFollowedProject is an item of v1.1 GET /projects.
+type wireFollowedProject struct {
+	VCSURL        string         `json:"vcs_url"`
+	Following     bool           `json:"following"`
+	Username      string         `json:"username"`
+	Reponame      string         `json:"reponame"`
+	VCSType       string         `json:"vcs_type"`
+	DefaultBranch string         `json:"default_branch"`
+	Branches      map[string]any `json:"branches"`
+}
+
+func toWireProject(p *Project) wireProject {
+	return wireProject{Slug: p.Slug, Name: p.Name, ID: p.ID, OrganizationName: p.OrganizationName,
+		OrganizationSlug: p.OrganizationSlug, OrganizationID: p.OrganizationID,
+		VCSInfo: wireVCSInfo{VCSURL: p.VCSInfo.VCSURL, Provider: p.VCSInfo.Provider, DefaultBranch: p.VCSInfo.DefaultBranch}}
+}
+
+func toWireFollowedProject(f FollowedProject) wireFollowedProject {
+	return wireFollowedProject{VCSURL: f.VCSURL, Following: f.Following, Username: f.Username,
+		Reponame: f.Reponame, VCSType: f.VCSType, DefaultBranch: f.DefaultBranch, Branches: map[string]any{}}
+}

@@ -58,3 +58,29 @@ func (s *Server) handleUser(w http.ResponseWriter, _ *http.Request, a routeArgs,
 	}
 	writeJSON(w, http.StatusOK, toWireUser(u))
 }
+
+type wireUser struct {
+	AvatarURL *string `json:"avatar_url"`
+	ID        string  `json:"id"`
+	Login     string  `json:"login"`
+	Name      string  `json:"name"`
+}
+
+// wireCollaboration uses "vcs_type", as CircleCI cloud does, not the spec's
+// "vcs-type".
+type wireCollaboration struct {
+	ID        *string `json:"id"`
+	VCSType   string  `json:"vcs_type"`
+	Name      string  `json:"name"`
+	AvatarURL string  `json:"avatar_url"`
+	Slug      string  `json:"slug"`
+}
+
+func toWireUser(u *User) wireUser {
+	return wireUser{AvatarURL: u.AvatarURL, ID: u.ID, Login: u.Login, Name: u.Name}
+}
+
+func toWireCollaboration(c Collaboration) wireCollaboration {
+	//lint:ignore S1016 the wire types stay apart from the dataset's, field by field, even where they agree today.
+	return wireCollaboration{ID: c.ID, VCSType: c.VCSType, Name: c.Name, AvatarURL: c.AvatarURL, Slug: c.Slug}
+}

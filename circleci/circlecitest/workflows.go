@@ -59,3 +59,27 @@ func (s *Server) lookupWorkflow(w http.ResponseWriter, pr principal, id string) 
 	}
 	return wf, true
 }
+
+type wireWorkflow struct {
+	PipelineID      string    `json:"pipeline_id"`
+	CanceledBy      string    `json:"canceled_by,omitempty"`
+	ID              string    `json:"id"`
+	AutoRerunNumber int64     `json:"auto_rerun_number,omitempty"`
+	Name            string    `json:"name"`
+	ProjectSlug     string    `json:"project_slug"`
+	ErroredBy       string    `json:"errored_by,omitempty"`
+	Tag             string    `json:"tag,omitempty"`
+	Status          string    `json:"status"`
+	StartedBy       string    `json:"started_by"`
+	MaxAutoReruns   int64     `json:"max_auto_reruns,omitempty"`
+	PipelineNumber  int64     `json:"pipeline_number"`
+	CreatedAt       wireTime  `json:"created_at"`
+	StoppedAt       *wireTime `json:"stopped_at"`
+}
+
+func toWireWorkflow(w *Workflow) wireWorkflow {
+	return wireWorkflow{PipelineID: w.PipelineID, CanceledBy: w.CanceledBy, ID: w.ID,
+		AutoRerunNumber: w.AutoRerunNumber, Name: w.Name, ProjectSlug: w.ProjectSlug, ErroredBy: w.ErroredBy,
+		Tag: w.Tag, Status: w.Status, StartedBy: w.StartedBy, MaxAutoReruns: w.MaxAutoReruns,
+		PipelineNumber: w.PipelineNumber, CreatedAt: wireTime(w.CreatedAt), StoppedAt: wtp(w.StoppedAt)}
+}
