@@ -26,7 +26,6 @@ var jobsTable = &table{
 	skipIdentical: true,
 }
 
-// jobKind is the jobs' entry of EntityKinds.
 var jobKind = kindOf(KindJob, "jobs", jobsTable, "Jobs",
 	func(b Batch) []circleci.Job { return b.Jobs }, jobRow)
 

@@ -10,7 +10,6 @@ import (
 	"github.com/circleci-sync/circleci-sync/circleci"
 )
 
-// pipelinesTable holds a row per pipeline id.
 var pipelinesTable = &table{
 	name: "circleci_pipelines",
 	cols: []column{
@@ -27,7 +26,6 @@ var pipelinesTable = &table{
 	skipIdentical: true,
 }
 
-// pipelineKind is the pipelines' entry of EntityKinds.
 var pipelineKind = kindOf(KindPipeline, "pipelines", pipelinesTable, "Pipelines",
 	func(b Batch) []circleci.Pipeline { return b.Pipelines }, pipelineRow)
 

@@ -7,7 +7,6 @@ import (
 	"github.com/circleci-sync/circleci-sync/circleci"
 )
 
-// projectsTable holds a row per project slug.
 var projectsTable = &table{
 	name: "circleci_projects",
 	cols: []column{
@@ -21,7 +20,6 @@ var projectsTable = &table{
 	skipIdentical: true,
 }
 
-// projectKind is the projects' entry of EntityKinds.
 var projectKind = kindOf(KindProject, "projects", projectsTable, "Projects",
 	func(b Batch) []circleci.Project { return b.Projects }, projectRow)
 

@@ -19,7 +19,6 @@ var usersTable = &table{
 	stamp:  "fetched_at",
 }
 
-// userKind is the users' entry of EntityKinds.
 var userKind = kindOf(KindUser, "users", usersTable, "Users",
 	func(b Batch) []circleci.User { return b.Users }, userRow)
 

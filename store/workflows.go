@@ -8,7 +8,6 @@ import (
 	"github.com/circleci-sync/circleci-sync/circleci"
 )
 
-// workflowsTable holds a row per workflow id.
 var workflowsTable = &table{
 	name: "circleci_workflows",
 	cols: []column{
@@ -25,7 +24,6 @@ var workflowsTable = &table{
 	skipIdentical: true,
 }
 
-// workflowKind is the workflows' entry of EntityKinds.
 var workflowKind = kindOf(KindWorkflow, "workflows", workflowsTable, "Workflows",
 	func(b Batch) []circleci.Workflow { return b.Workflows }, workflowRow)
 

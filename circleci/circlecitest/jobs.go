@@ -12,7 +12,6 @@ var jobRoutes = []apiRoute{
 	{key: RouteWorkflowJobs, short: "workflow_jobs", list: true, handle: withID("id", (*Server).handleWorkflowJobs)},
 }
 
-// handleWorkflowJobs answers a page of a workflow's jobs.
 func (s *Server) handleWorkflowJobs(w http.ResponseWriter, r *http.Request, a routeArgs, pr principal) {
 	if wf, ok := s.lookupWorkflow(w, pr, a.id); ok {
 		sc := scope("workflow-jobs", pr.name, wf.ID)

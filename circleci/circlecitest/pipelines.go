@@ -28,7 +28,6 @@ var pipelineRoutes = []apiRoute{
 		handle: withProject((*Server).handleProjectPipelineNumber)},
 }
 
-// handleOrgPipelines answers a page of the org pipeline list (org-slug, mine).
 func (s *Server) handleOrgPipelines(w http.ResponseWriter, r *http.Request, _ routeArgs) {
 	pr, ok := s.authorize(w, r)
 	if !ok {
@@ -67,7 +66,6 @@ func canonicalOrgSlug(s string) string {
 	return s
 }
 
-// handlePipeline answers a pipeline the token sees.
 func (s *Server) handlePipeline(w http.ResponseWriter, _ *http.Request, a routeArgs, pr principal) {
 	p, ok := s.visiblePipeline(pr, a.id)
 	if !ok {
@@ -77,7 +75,6 @@ func (s *Server) handlePipeline(w http.ResponseWriter, _ *http.Request, a routeA
 	writeJSON(w, http.StatusOK, toWirePipeline(p))
 }
 
-// handleProjectPipelines answers a page of a project's pipelines, on one branch if asked.
 func (s *Server) handleProjectPipelines(w http.ResponseWriter, r *http.Request, _ routeArgs, pr principal, i int) {
 	branch := r.URL.Query().Get("branch")
 	keep := func(p *Pipeline) bool { return branch == "" || p.Branch() == branch }
@@ -85,7 +82,6 @@ func (s *Server) handleProjectPipelines(w http.ResponseWriter, r *http.Request, 
 	servePage(s, w, r, sc, pipelinePages(s.w.byProject[i], keep), toWirePipeline)
 }
 
-// handleProjectPipelineNumber answers a project's pipeline by number.
 func (s *Server) handleProjectPipelineNumber(w http.ResponseWriter, _ *http.Request, a routeArgs, _ principal, i int) {
 	n, err := strconv.ParseInt(a.number, 10, 64)
 	if err == nil {

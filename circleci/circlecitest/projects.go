@@ -19,7 +19,6 @@ var projectRoutes = []apiRoute{
 	{key: RouteFollowedProjects, short: "followed_projects", handle: (*Server).handleFollowedProjects},
 }
 
-// handleProject answers a project the token sees.
 func (s *Server) handleProject(w http.ResponseWriter, _ *http.Request, _ routeArgs, _ principal, i int) {
 	writeJSON(w, http.StatusOK, toWireProject(s.w.projects[i]))
 }

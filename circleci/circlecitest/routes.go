@@ -62,10 +62,7 @@ func matchRoute(r *http.Request) (route, routeArgs) {
 }
 
 // pathSegments splits an escaped /api/v2/ path into unescaped segments (false on an
-// empty or badly escaped one). After "project" they are joined and split again on
-// '/', so a slug is three segments however it was escaped; after "insights" only the
-// slug is, and the segments that follow it are unescaped one by one after a raw
-// "workflows".
+// empty or badly escaped one); after "project" a slug is three segments however escaped.
 func pathSegments(esc string) ([]string, bool) {
 	rest, ok := strings.CutPrefix(esc, "/api/v2/")
 	if !ok {
@@ -89,9 +86,8 @@ func pathSegments(esc string) ([]string, bool) {
 	return segs, true
 }
 
-// insightsSegments normalises the raw segments after /insights/: a slug of exactly
-// three parts, whatever escaping the client used, then "workflows" raw, then the
-// rest unescaped one by one, so that a '/' in a workflow name must come escaped.
+// insightsSegments does it after /insights/: a three-part slug, a raw "workflows", then
+// the rest one by one, so that a '/' in a workflow name must come escaped.
 func insightsSegments(raw []string) ([]string, bool) {
 	segs := []string{"insights"}
 	k := 0

@@ -22,7 +22,6 @@ var userRoutes = []apiRoute{
 	{key: RouteUser, short: "user", handle: withID("id", (*Server).handleUser)},
 }
 
-// handleMe answers the token's user.
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, _ routeArgs) {
 	pr, ok := s.authorize(w, r)
 	if !ok {
@@ -34,7 +33,6 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, _ routeArgs) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// handleCollaborations answers the token's organizations.
 func (s *Server) handleCollaborations(w http.ResponseWriter, r *http.Request, _ routeArgs) {
 	pr, ok := s.authorize(w, r)
 	if !ok {
@@ -49,7 +47,6 @@ func (s *Server) handleCollaborations(w http.ResponseWriter, r *http.Request, _ 
 	writeJSON(w, http.StatusOK, out)
 }
 
-// handleUser answers a user, 404 for a missing one.
 func (s *Server) handleUser(w http.ResponseWriter, _ *http.Request, a routeArgs, _ principal) {
 	u, ok := s.w.userByID[strings.ToLower(a.id)]
 	if !ok || s.sets.missing[u.ID] {

@@ -20,7 +20,6 @@ var workflowRoutes = []apiRoute{
 	{key: RouteWorkflow, short: "workflow", handle: withID("id", (*Server).handleWorkflow)},
 }
 
-// handlePipelineWorkflows answers a page of a pipeline's workflows: 404 when expired, 500 when broken.
 func (s *Server) handlePipelineWorkflows(w http.ResponseWriter, r *http.Request, a routeArgs, pr principal) {
 	p, ok := s.visiblePipeline(pr, a.id)
 	switch {
@@ -38,7 +37,6 @@ func (s *Server) handlePipelineWorkflows(w http.ResponseWriter, r *http.Request,
 	servePage(s, w, r, sc, idPages(s.w.wfByPipeline[p.ID], func(wf *Workflow) string { return wf.ID }), toWireWorkflow)
 }
 
-// handleWorkflow answers a workflow.
 func (s *Server) handleWorkflow(w http.ResponseWriter, _ *http.Request, a routeArgs, pr principal) {
 	if wf, ok := s.lookupWorkflow(w, pr, a.id); ok {
 		writeJSON(w, http.StatusOK, toWireWorkflow(wf))
