@@ -10,7 +10,7 @@ const TargetUpdateIDPrefix = "circleci-event/"
 
 // MaxTargetRequestBytes bounds a TargetRequest's encoded size: the
 // validator refuses larger ones (the receiver's are a few hundred bytes).
-const MaxTargetRequestBytes = 2 << 10
+const MaxTargetRequestBytes = 4 << 10
 
 // TargetRequest is the argument of TargetsUpdate: one webhook event's pipeline.
 type TargetRequest struct {

@@ -94,6 +94,9 @@ type Job struct {
 	StoppedAt *time.Time `json:"stopped_at,omitempty"`
 }
 
+// MaxSlugBytes bounds an event's project slug.
+const MaxSlugBytes = 256
+
 // ErrNotEvent is wrapped by Parse's errors: the body is not a usable event.
 var ErrNotEvent = errors.New("webhooks: not an event")
 
@@ -129,7 +132,7 @@ func Parse(body []byte, headerType string) (Event, error) {
 	if !ev.Known() {
 		return ev, nil
 	}
-	if ev.Project.Slug == "" || len(ev.Project.Slug) > 512 {
+	if ev.Project.Slug == "" || len(ev.Project.Slug) > MaxSlugBytes {
 		return Event{}, fmt.Errorf("%w: project slug missing or too long", ErrNotEvent)
 	}
 	if !uuidPattern.MatchString(ev.Pipeline.ID) || !uuidPattern.MatchString(ev.Workflow.ID) {

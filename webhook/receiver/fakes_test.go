@@ -1,0 +1,70 @@
+package receiver
+
+import (
+	"context"
+	"sync"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/circleci-sync/circleci-sync/workflows"
+)
+
+// fakeHandoff records hand-offs; err or block make it fail.
+type fakeHandoff struct {
+	mu    sync.Mutex
+	calls []workflows.TargetRequest
+	err   error
+	block bool
+}
+
+func (f *fakeHandoff) Handoff(ctx context.Context, _ workflows.ConnectionSyncInput, req workflows.TargetRequest) error {
+	if f.block {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, req)
+	return f.err
+}
+
+func (f *fakeHandoff) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.calls)
+}
+
+// fakeTemporal is an UpdateWithStarter that, like the server, keeps one
+// Update per Update ID and one workflow per workflow ID.
+type fakeTemporal struct {
+	mu        sync.Mutex
+	starts    []client.StartWorkflowOptions
+	inputs    []any
+	updates   map[string]client.UpdateWorkflowOptions
+	calls     int
+	workflows map[string]bool
+}
+
+type fakeStartOp struct{ client.WithStartWorkflowOperation }
+
+func (f *fakeTemporal) NewWithStartWorkflowOperation(opts client.StartWorkflowOptions, wf any, args ...any) client.WithStartWorkflowOperation {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.starts = append(f.starts, opts)
+	f.inputs = append(f.inputs, args...)
+	return fakeStartOp{}
+}
+
+func (f *fakeTemporal) UpdateWithStartWorkflow(_ context.Context, opts client.UpdateWithStartWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.updates == nil {
+		f.updates, f.workflows = map[string]client.UpdateWorkflowOptions{}, map[string]bool{}
+	}
+	f.calls++
+	f.workflows[f.starts[len(f.starts)-1].ID] = true
+	if _, dup := f.updates[opts.UpdateOptions.UpdateID]; !dup {
+		f.updates[opts.UpdateOptions.UpdateID] = opts.UpdateOptions
+	}
+	return nil, nil
+}
