@@ -45,7 +45,9 @@ type fakeTemporal struct {
 	workflows map[string]bool
 }
 
-type fakeStartOp struct{ client.WithStartWorkflowOperation }
+type fakeStartOp struct {
+	client.WithStartWorkflowOperation
+}
 
 func (f *fakeTemporal) NewWithStartWorkflowOperation(opts client.StartWorkflowOptions, wf any, args ...any) client.WithStartWorkflowOperation {
 	f.mu.Lock()
