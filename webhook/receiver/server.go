@@ -28,6 +28,13 @@ func NewMux(h *Handler, withMetrics bool) http.Handler {
 	return h.opts.Metrics.CountCodes(mux)
 }
 
+// MetricsMux serves /metrics alone, for a separate (private) address.
+func MetricsMux(h *Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", h.opts.Metrics.Handler())
+	return mux
+}
+
 // NewServer is an http.Server on addr with the receiver's timeouts.
 func NewServer(addr string, handler http.Handler) *http.Server {
 	return &http.Server{
