@@ -4,33 +4,28 @@ package workflows
 // completed workflow or job to, for a targeted sync of its pipeline.
 const TargetsUpdate = "targets"
 
-// TargetUpdateIDPrefix starts a targets Update's ID; the rest is the event
-// id, so CircleCI's retries and duplicates make one Update.
+// TargetUpdateIDPrefix plus the event id is the Update's ID, so that
+// CircleCI's retries and duplicates make one Update.
 const TargetUpdateIDPrefix = "circleci-event/"
 
-// MaxTargetRequestBytes bounds a TargetRequest's encoded size: the
-// validator refuses larger ones (the receiver's are a few hundred bytes).
+// MaxTargetRequestBytes bounds an encoded TargetRequest, for the validator.
 const MaxTargetRequestBytes = 4 << 10
 
-// TargetRequest is the argument of TargetsUpdate: one webhook event's pipeline.
+// TargetRequest is TargetsUpdate's argument: one webhook event's pipeline.
+// ProjectSlug is in the short form ("gh/acme/api"); the ids are UUIDs.
 type TargetRequest struct {
-	// EventID is CircleCI's event id, the deduplication key.
-	EventID string `json:"event_id"`
-	// Type is "workflow-completed" or "job-completed".
-	Type string `json:"type"`
-	// ProjectSlug is the short form ("gh/acme/api"), in the connection's org.
+	EventID     string `json:"event_id"`
+	Type        string `json:"type"` // workflow-completed or job-completed
 	ProjectSlug string `json:"project_slug"`
-	// PipelineID and WorkflowID are the event's UUIDs.
-	PipelineID string `json:"pipeline_id"`
-	WorkflowID string `json:"workflow_id"`
+	PipelineID  string `json:"pipeline_id"`
+	WorkflowID  string `json:"workflow_id"`
 }
 
-// TargetResult is TargetsUpdate's answer.
+// TargetResult is TargetsUpdate's answer: Status is TargetQueued or
+// TargetDuplicate, Pending the pipelines awaiting a targeted sync.
 type TargetResult struct {
-	// Status is TargetQueued or TargetDuplicate.
-	Status string `json:"status"`
-	// Pending counts the pipelines waiting for a targeted sync.
-	Pending int `json:"pending"`
+	Status  string `json:"status"`
+	Pending int    `json:"pending"`
 }
 
 // TargetResult statuses.
