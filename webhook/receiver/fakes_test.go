@@ -17,15 +17,15 @@ type fakeHandoff struct {
 	block bool
 }
 
-func (f *fakeHandoff) Handoff(ctx context.Context, _ workflows.ConnectionSyncInput, req workflows.TargetRequest) error {
+func (f *fakeHandoff) Handoff(ctx context.Context, _ workflows.ConnectionSyncInput, req workflows.TargetRequest) (workflows.TargetResult, error) {
 	if f.block {
 		<-ctx.Done()
-		return ctx.Err()
+		return workflows.TargetResult{}, ctx.Err()
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, req)
-	return f.err
+	return workflows.TargetResult{Status: workflows.TargetQueued, Pending: len(f.calls)}, f.err
 }
 
 func (f *fakeHandoff) count() int {
@@ -65,8 +65,22 @@ func (f *fakeTemporal) UpdateWithStartWorkflow(_ context.Context, opts client.Up
 	}
 	f.calls++
 	f.workflows[f.starts[len(f.starts)-1].ID] = true
+	res := workflows.TargetResult{Status: workflows.TargetDuplicate}
 	if _, dup := f.updates[opts.UpdateOptions.UpdateID]; !dup {
 		f.updates[opts.UpdateOptions.UpdateID] = opts.UpdateOptions
+		res.Status = workflows.TargetQueued
 	}
-	return nil, nil
+	res.Pending = len(f.updates)
+	return fakeUpdateHandle{res: res}, nil
+}
+
+// fakeUpdateHandle is a completed Update's handle.
+type fakeUpdateHandle struct {
+	client.WorkflowUpdateHandle
+	res workflows.TargetResult
+}
+
+func (h fakeUpdateHandle) Get(_ context.Context, v any) error {
+	*v.(*workflows.TargetResult) = h.res
+	return nil
 }

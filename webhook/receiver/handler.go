@@ -146,11 +146,14 @@ func (h *Handler) handoff(ctx context.Context, in workflows.ConnectionSyncInput,
 		PipelineID: ev.Pipeline.ID, WorkflowID: ev.Workflow.ID,
 	}
 	start := time.Now()
-	err := h.opts.Handoff.Handoff(ctx, in, req)
+	res, err := h.opts.Handoff.Handoff(ctx, in, req)
 	h.opts.Metrics.handoff.Observe(time.Since(start).Seconds())
 	if err != nil {
 		h.opts.Logger.Warn("webhook hand-off failed", "event_id", ev.ID, "connection", in.ConnectionID, "err", err)
 		return outcome{http.StatusServiceUnavailable, ResultUnavailable, typ, &ev}
+	}
+	if res.Status == workflows.TargetDuplicate {
+		return outcome{http.StatusAccepted, ResultDuplicate, typ, &ev}
 	}
 	return outcome{http.StatusAccepted, ResultAccepted, typ, &ev}
 }

@@ -115,6 +115,9 @@ func TestReplayAndDuplicates(t *testing.T) {
 	if f.calls != 3 || len(f.updates) != 1 {
 		t.Errorf("%d calls made %d updates, want 3 calls and 1 update", f.calls, len(f.updates))
 	}
+	if m := r.metricsText(t); !strings.Contains(m, `circleci_webhook_events_total{result="duplicate",type="workflow-completed"} 2`) {
+		t.Errorf("duplicates not counted:\n%s", m)
+	}
 	if _, ok := f.updates["circleci-event/e-dup"]; !ok {
 		t.Errorf("update ids %v", f.updates)
 	}

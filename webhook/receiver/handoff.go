@@ -11,9 +11,9 @@ import (
 
 // Handoff gives a verified event's target to the connection's sync, starting
 // it with start when it is not running. Repeating a request (same EventID) is
-// harmless: it is one request.
+// harmless: it is one request, answered TargetDuplicate.
 type Handoff interface {
-	Handoff(ctx context.Context, start workflows.ConnectionSyncInput, req workflows.TargetRequest) error
+	Handoff(ctx context.Context, start workflows.ConnectionSyncInput, req workflows.TargetRequest) (workflows.TargetResult, error)
 }
 
 // UpdateWithStarter is the part of client.Client the Temporal hand-off uses.
@@ -29,14 +29,19 @@ type Temporal struct {
 }
 
 // Handoff sends the targets Update, its ID derived from the event id, so
-// that Temporal deduplicates CircleCI's retries and duplicates.
-func (t Temporal) Handoff(ctx context.Context, start workflows.ConnectionSyncInput, req workflows.TargetRequest) error {
+// that Temporal deduplicates CircleCI's retries and duplicates. A rejected
+// Update is an error: the sender retries, as after a deploy adding the handler.
+func (t Temporal) Handoff(ctx context.Context, start workflows.ConnectionSyncInput, req workflows.TargetRequest) (workflows.TargetResult, error) {
+	var res workflows.TargetResult
 	op := t.Client.NewWithStartWorkflowOperation(StartOptions(start, t.TaskQueue), workflows.ConnectionSyncName, StartInput(start))
-	_, err := t.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+	h, err := t.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: op,
 		UpdateOptions:          UpdateOptions(req),
 	})
-	return err
+	if err == nil {
+		err = h.Get(ctx, &res)
+	}
+	return res, err
 }
 
 // StartOptions start the connection's sync, or attach to the running one.
@@ -58,13 +63,14 @@ func StartInput(in workflows.ConnectionSyncInput) workflows.ConnectionSyncInput 
 	return in
 }
 
-// UpdateOptions are the targets Update's, returning once the workflow has
-// accepted it (durably recorded).
+// UpdateOptions are the targets Update's. The workflow's handler answers at
+// once, so waiting for its completion costs no more than for its acceptance
+// and shows rejections.
 func UpdateOptions(req workflows.TargetRequest) client.UpdateWorkflowOptions {
 	return client.UpdateWorkflowOptions{
 		UpdateID:     workflows.TargetUpdateID(req.EventID),
 		UpdateName:   workflows.TargetsUpdate,
 		Args:         []any{req},
-		WaitForStage: client.WorkflowUpdateStageAccepted,
+		WaitForStage: client.WorkflowUpdateStageCompleted,
 	}
 }

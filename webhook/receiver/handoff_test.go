@@ -18,16 +18,20 @@ func TestTemporalHandoff(t *testing.T) {
 	in := workflows.ConnectionSyncInput{ConnectionID: "acme", OrgSlug: "gh/acme", Continuous: true}
 	req := workflows.TargetRequest{EventID: "e1", Type: "workflow-completed", ProjectSlug: "gh/acme/api",
 		PipelineID: "0b1c2d3e-0000-4000-8000-0000000000e1", WorkflowID: "0b1c2d3e-0000-4000-8000-0000000000f1"}
-	for range 3 { // CircleCI's retries and duplicates
-		if err := h.Handoff(context.Background(), in, req); err != nil {
+	for i := range 3 { // CircleCI's retries and duplicates
+		res, err := h.Handoff(context.Background(), in, req)
+		if err != nil {
 			t.Fatal(err)
+		}
+		if want := map[bool]string{true: workflows.TargetQueued, false: workflows.TargetDuplicate}[i == 0]; res.Status != want {
+			t.Errorf("hand-off %d: %+v, want %s", i, res, want)
 		}
 	}
 	if f.calls != 3 || len(f.updates) != 1 || len(f.workflows) != 1 {
 		t.Fatalf("calls %d, updates %d, workflows %d; want 3, 1, 1", f.calls, len(f.updates), len(f.workflows))
 	}
 	u := f.updates["circleci-event/e1"]
-	if u.UpdateName != workflows.TargetsUpdate || u.WaitForStage != client.WorkflowUpdateStageAccepted ||
+	if u.UpdateName != workflows.TargetsUpdate || u.WaitForStage != client.WorkflowUpdateStageCompleted ||
 		len(u.Args) != 1 || u.Args[0] != req {
 		t.Errorf("update options %+v", u)
 	}

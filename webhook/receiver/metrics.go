@@ -12,6 +12,7 @@ import (
 // Event results, the result label of circleci_webhook_events_total.
 const (
 	ResultAccepted          = "accepted"
+	ResultDuplicate         = "duplicate"
 	ResultIgnored           = "ignored"
 	ResultUnknownConnection = "unknown_connection"
 	ResultTooLarge          = "too_large"

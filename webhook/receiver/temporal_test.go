@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,21 +34,27 @@ func stubConnectionSync(want int) func(workflow.Context, workflows.ConnectionSyn
 	}
 }
 
-// TestTemporalDeduplicates: against a dev server, replays of an event make one
-// Update, and a stopped connection is started by its first event.
-func TestTemporalDeduplicates(t *testing.T) {
+// startStub starts a dev server and a worker running wf as ConnectionSync.
+func startStub(t *testing.T, wf any) client.Client {
 	srv := testenv.StartTemporal(t, testenv.DevServerOptions{})
 	c, err := client.Dial(client.Options{HostPort: srv.FrontendHostPort()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(c.Close)
 	w := worker.New(c, "webhook-test", worker.Options{})
-	w.RegisterWorkflowWithOptions(stubConnectionSync(2), workflow.RegisterOptions{Name: workflows.ConnectionSyncName})
+	w.RegisterWorkflowWithOptions(wf, workflow.RegisterOptions{Name: workflows.ConnectionSyncName})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer w.Stop()
+	t.Cleanup(w.Stop)
+	return c
+}
+
+// TestTemporalDeduplicates: against a dev server, replays of an event make one
+// Update, and a stopped connection is started by its first event.
+func TestTemporalDeduplicates(t *testing.T) {
+	c := startStub(t, stubConnectionSync(2))
 	r := newReceiver(t, Options{Handoff: Temporal{Client: c, TaskQueue: "webhook-test"}})
 	for i, id := range []string{"e-1", "e-1", "e-1", "e-2"} {
 		start := time.Now()
@@ -66,5 +73,25 @@ func TestTemporalDeduplicates(t *testing.T) {
 	}
 	if fmt.Sprint(got) != "[e-1 e-2]" {
 		t.Errorf("the workflow saw %v, want [e-1 e-2]", got)
+	}
+}
+
+// TestTemporalRejected: a ConnectionSync without the targets Update (a worker
+// older than the receiver) rejects it; the answer is 503, within a second, so
+// that CircleCI retries once the worker has it.
+func TestTemporalRejected(t *testing.T) {
+	c := startStub(t, func(ctx workflow.Context, _ workflows.ConnectionSyncInput) error {
+		return workflow.Sleep(ctx, time.Hour)
+	})
+	r := newReceiver(t, Options{Handoff: Temporal{Client: c, TaskQueue: "webhook-test"}})
+	start := time.Now()
+	if resp := r.post(t, "/circleci/acme", event("e-1", "github/acme/api"), nil); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("rejected Update: %d, want 503", resp.StatusCode)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("answered after %v", d)
+	}
+	if !strings.Contains(r.logs.String(), "unknown update") {
+		t.Errorf("the log does not say why: %s", r.logs.String())
 	}
 }
