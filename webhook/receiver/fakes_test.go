@@ -15,6 +15,7 @@ type fakeHandoff struct {
 	calls []workflows.TargetRequest
 	err   error
 	block bool
+	dup   bool // answer TargetDuplicate (the workflow's own deduplication)
 }
 
 func (f *fakeHandoff) Handoff(ctx context.Context, _ workflows.ConnectionSyncInput, req workflows.TargetRequest) (workflows.TargetResult, error) {
@@ -25,6 +26,9 @@ func (f *fakeHandoff) Handoff(ctx context.Context, _ workflows.ConnectionSyncInp
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, req)
+	if f.dup {
+		return workflows.TargetResult{Status: workflows.TargetDuplicate}, f.err
+	}
 	return workflows.TargetResult{Status: workflows.TargetQueued, Pending: len(f.calls)}, f.err
 }
 
@@ -40,9 +44,14 @@ type fakeTemporal struct {
 	mu        sync.Mutex
 	starts    []client.StartWorkflowOptions
 	inputs    []any
-	updates   map[string]client.UpdateWorkflowOptions
+	updates   map[string]fakeUpdate
 	calls     int
 	workflows map[string]bool
+}
+
+type fakeUpdate struct {
+	opts client.UpdateWorkflowOptions
+	res  workflows.TargetResult
 }
 
 type fakeStartOp struct {
@@ -61,16 +70,17 @@ func (f *fakeTemporal) UpdateWithStartWorkflow(_ context.Context, opts client.Up
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.updates == nil {
-		f.updates, f.workflows = map[string]client.UpdateWorkflowOptions{}, map[string]bool{}
+		f.updates, f.workflows = map[string]fakeUpdate{}, map[string]bool{}
 	}
 	f.calls++
 	f.workflows[f.starts[len(f.starts)-1].ID] = true
-	res := workflows.TargetResult{Status: workflows.TargetDuplicate}
-	if _, dup := f.updates[opts.UpdateOptions.UpdateID]; !dup {
-		f.updates[opts.UpdateOptions.UpdateID] = opts.UpdateOptions
-		res.Status = workflows.TargetQueued
+	// The server answers a known Update ID with that Update's outcome.
+	u, dup := f.updates[opts.UpdateOptions.UpdateID]
+	if !dup {
+		u = fakeUpdate{opts.UpdateOptions, workflows.TargetResult{Status: workflows.TargetQueued, Pending: len(f.updates) + 1}}
+		f.updates[opts.UpdateOptions.UpdateID] = u
 	}
-	res.Pending = len(f.updates)
+	res := u.res
 	return fakeUpdateHandle{res: res}, nil
 }
 
