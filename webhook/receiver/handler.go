@@ -94,12 +94,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, id string) outcome {
 	typ := typeLabel(r.Header.Get(webhooks.EventTypeHeader))
 	in, known := (*h.conns.Load())[id]
+	if !known {
+		return outcome{http.StatusNotFound, ResultUnknownConnection, typ, nil}
+	}
 	secrets, err := h.opts.Secrets.For(id)
 	if err != nil {
 		h.opts.Logger.Error("webhook secrets unreadable", "err", err)
 		return outcome{http.StatusInternalServerError, ResultError, typ, nil}
 	}
-	if !known || len(secrets) == 0 {
+	if len(secrets) == 0 {
 		return outcome{http.StatusNotFound, ResultUnknownConnection, typ, nil}
 	}
 	body, out := h.readBody(w, r, typ)
