@@ -30,10 +30,10 @@ test: tools
 tools:
 	@TOOLS_BIN=$(TOOLS_BIN) GO=$(GO) bash scripts/install-temporal.sh >/dev/null
 
-## build: the commands, into .tmp/bin: worker, starter, fakecircleci.
+## build: the commands, into .tmp/bin: worker, starter, webhook, fakecircleci.
 build:
 	mkdir -p .tmp/bin
-	$(GO) build -o .tmp/bin/ ./worker ./starter ./circleci/circlecitest/fakecircleci
+	$(GO) build -o .tmp/bin/ ./worker ./starter ./webhook ./circleci/circlecitest/fakecircleci
 
 ## worker: run the worker against the configured Temporal (TEMPORAL_ADDRESS, ...) and DATABASE_URL.
 worker:

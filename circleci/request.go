@@ -1,6 +1,7 @@
 package circleci
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ type request struct {
 	route  string     // route template, for errors and metrics
 	path   string     // escaped path, starting with "/api/"
 	query  url.Values // nil for none
+	body   []byte     // JSON request body; nil for none
 }
 
 // continuation reports whether the request carries a page token.
@@ -142,9 +144,16 @@ func (c *Client) newHTTPRequest(ctx context.Context, r *request) (*http.Request,
 	if len(r.query) > 0 {
 		u += "?" + r.query.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, r.method, u, nil)
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, u, body)
 	if err != nil {
 		return nil, c.transportError(r, 0, err, "building the request")
+	}
+	if r.body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set(tokenHeader, c.cred.token)
 	req.Header.Set("Accept", "application/json")

@@ -70,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			args = append([]string{"-counts"}, args[1:]...)
 		case "schedule":
 			return runSchedule(ctx, args[1:], stdout, stderr)
+		case "webhooks":
+			return runWebhooks(ctx, args[1:], stdout, stderr)
 		case "resync":
 			o, err := parseFlags(args[1:], stderr)
 			if err != nil {
