@@ -14,10 +14,10 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Limiter defaults. CircleCI publishes no numeric limit for cloud; about 1000
-// requests a minute per token is reported, and Server's frontend allows 150 rps.
+// Limiter defaults. CircleCI publishes no numeric limit, so by default no rate is
+// set and the limiter learns the token's budget (docs/rate-limits.md).
 const (
-	DefaultRequestsPerSecond = 10.0
+	DefaultRequestsPerSecond = 0.0
 	DefaultBurst             = 10
 	DefaultMaxConcurrent     = 16
 )
@@ -36,10 +36,10 @@ const (
 
 // LimiterOptions configures a Limiter. Zero values mean the defaults.
 type LimiterOptions struct {
-	// RequestsPerSecond is the steady request rate (default 10). +Inf means no rate
-	// limit.
+	// RequestsPerSecond is a ceiling on the learned pace; 0 (the default) means none.
+	// +Inf turns learning off: only 429s and an exhausted budget slow requests down.
 	RequestsPerSecond float64
-	// Burst is how many requests may go at once after an idle spell (default 10).
+	// Burst is how many requests may go at once under the ceiling (default 10).
 	Burst int
 	// MaxConcurrent caps the requests in flight (default 16).
 	MaxConcurrent int
@@ -47,7 +47,7 @@ type LimiterOptions struct {
 
 func (o LimiterOptions) withDefaults() LimiterOptions {
 	if !(o.RequestsPerSecond > 0) { // also NaN
-		o.RequestsPerSecond = DefaultRequestsPerSecond
+		o.RequestsPerSecond = 0
 	}
 	if o.Burst <= 0 {
 		o.Burst = DefaultBurst
@@ -58,15 +58,17 @@ func (o LimiterOptions) withDefaults() LimiterOptions {
 	return o
 }
 
-// Limiter paces requests to CircleCI: a token bucket for the rate, a semaphore for the
-// requests in flight, and a pause after a 429 (or an exhausted budget) that holds every
-// caller. It slows down to spread what RateLimit-Remaining leaves until the reset.
-// Safe for concurrent use; share one per token (SharedLimiter).
+// Limiter paces requests to CircleCI: a semaphore for the requests in flight, a pause
+// after a 429 that holds every caller, a pace learned from the rate-limit headers and
+// 429s, and under a configured ceiling a token bucket that spreads what
+// RateLimit-Remaining leaves until the reset. Safe for concurrent use; share one per
+// token (SharedLimiter).
 type Limiter struct {
-	opts LimiterOptions
-	rl   *rate.Limiter
-	sem  chan struct{}
-	now  func() time.Time
+	opts  LimiterOptions
+	rl    *rate.Limiter
+	pacer *pacer // nil when learning is off
+	sem   chan struct{}
+	now   func() time.Time
 
 	mu          sync.Mutex
 	pausedUntil time.Time
@@ -76,12 +78,19 @@ type Limiter struct {
 // NewLimiter returns a Limiter of its own. Most callers want SharedLimiter.
 func NewLimiter(opts LimiterOptions) *Limiter {
 	opts = opts.withDefaults()
-	return &Limiter{
+	l := &Limiter{
 		opts: opts,
-		rl:   rate.NewLimiter(rate.Limit(opts.RequestsPerSecond), opts.Burst),
+		rl:   rate.NewLimiter(rate.Inf, opts.Burst),
 		sem:  make(chan struct{}, opts.MaxConcurrent),
 		now:  time.Now,
 	}
+	if opts.RequestsPerSecond > 0 {
+		l.rl.SetLimit(rate.Limit(opts.RequestsPerSecond))
+	}
+	if !math.IsInf(opts.RequestsPerSecond, 1) {
+		l.pacer = newPacer(opts.RequestsPerSecond)
+	}
+	return l
 }
 
 var (
@@ -115,9 +124,23 @@ func sharedKey(baseURL, token string) string {
 // Options returns the configured options, with defaults filled in.
 func (l *Limiter) Options() LimiterOptions { return l.opts }
 
-// Rate returns the current rate in requests per second: the configured one, or lower
-// during a proactive slowdown.
-func (l *Limiter) Rate() float64 { return float64(l.rl.Limit()) }
+// Rate returns the ceiling's current rate in requests per second: the configured one,
+// lower during a slowdown, +Inf without a ceiling.
+func (l *Limiter) Rate() float64 {
+	if r := l.rl.Limit(); r != rate.Inf {
+		return float64(r)
+	}
+	return math.Inf(1)
+}
+
+// Pace returns the learned pace in requests per second: +Inf until the first
+// rate-limit header or 429, or when learning is off.
+func (l *Limiter) Pace() float64 {
+	if l.pacer == nil {
+		return math.Inf(1)
+	}
+	return l.pacer.Pace()
+}
 
 // InFlight returns how many requests hold a concurrency slot now.
 func (l *Limiter) InFlight() int { return len(l.sem) }
@@ -157,24 +180,40 @@ func (l *Limiter) acquire(ctx context.Context) (release func(), err error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	release = sync.OnceFunc(func() { <-l.sem })
+	release = sync.OnceFunc(func() {
+		if l.pacer != nil {
+			l.pacer.done()
+		}
+		<-l.sem
+	})
 	for {
 		if err := l.waitPause(ctx); err != nil {
 			release()
 			return nil, err
 		}
-		if err := l.rl.Wait(ctx); err != nil {
+		if err := l.waitSlot(ctx); err != nil {
 			release()
-			if ctxErr := ctx.Err(); ctxErr != nil {
-				return nil, ctxErr
-			}
-			return nil, fmt.Errorf("%w: the rate limiter's next slot is past the deadline", context.DeadlineExceeded)
+			return nil, err
 		}
 		// A 429 may have started a pause while this caller waited for its token.
 		if !l.now().Before(l.PausedUntil()) {
 			return release, nil
 		}
 	}
+}
+
+// waitSlot waits for a token of the ceiling's bucket, then for the learned pace.
+func (l *Limiter) waitSlot(ctx context.Context) error {
+	if err := l.rl.Wait(ctx); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		return fmt.Errorf("%w: the rate limiter's next slot is past the deadline", context.DeadlineExceeded)
+	}
+	if l.pacer == nil {
+		return nil
+	}
+	return l.pacer.wait(ctx)
 }
 
 // waitPause waits for the current pause, if any, to end. It fails at once when the
@@ -199,14 +238,20 @@ func (l *Limiter) waitPause(ctx context.Context) error {
 	}
 }
 
-// observe adapts the limiter to a response: a 429 pauses everyone, and the
-// rate-limit headers slow the rate down or restore it.
+// observe adapts the limiter to a response: a 429 pauses everyone, the pacer learns,
+// and under a ceiling the rate-limit headers slow the rate down or restore it.
 func (l *Limiter) observe(h http.Header, status int, retryAfter time.Duration, now time.Time) {
 	if status == http.StatusTooManyRequests {
 		if retryAfter <= 0 {
 			retryAfter = default429Pause
 		}
 		l.pauseUntil(now.Add(min(retryAfter, MaxRetryAfter)))
+	}
+	if l.pacer != nil {
+		l.pacer.observe(readSignal(h, status, now), now)
+	}
+	if l.opts.RequestsPerSecond == 0 {
+		return // no ceiling: the pacer alone follows the headers
 	}
 	remaining, ok := lowestHeader(h, remainingHeaders)
 	if !ok {
