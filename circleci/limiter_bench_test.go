@@ -11,13 +11,17 @@ import (
 // token, the share of the fake's budget used and the share of 429s (figures for
 // docs/rate-limits.md; run with -benchtime 1x).
 func BenchmarkAdaptiveLimiter(b *testing.B) {
-	runs := []fleetRun{}
+	var runs []fleetRun
 	for _, budget := range []float64{2, 10, 25, 100} {
+		dur := 6 * time.Second
+		if budget < 10 {
+			dur = 15 * time.Second // a few dozen requests at least
+		}
 		for _, n := range []int{1, 2, 4} {
-			runs = append(runs, fleetRun{budget: budget, instances: n, callers: 16 / n, dur: 6 * time.Second})
+			runs = append(runs, fleetRun{budget: budget, instances: n, callers: 16 / n, dur: dur})
 		}
 	}
-	for _, budget := range []float64{2, 25, 100} {
+	for _, budget := range []float64{25, 100} {
 		runs = append(runs, fleetRun{budget: budget, instances: 2, callers: 8, latency: 30 * time.Millisecond,
 			dur: 6 * time.Second})
 	}

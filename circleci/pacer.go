@@ -49,6 +49,7 @@ type pacer struct {
 	probing bool // no response seen yet: one request at a time
 	probe   bool // the probe is out
 	waited  bool // a caller waited since the last adjustment
+	started bool // the level fell to the target once: slow start is over
 	maxLeft float64
 	last    time.Time // last adjustment
 	lastCut time.Time
@@ -176,6 +177,12 @@ func (p *pacer) learn(e float64, now time.Time) {
 		e = 0 // the pace does not bind: learning more would only wind up
 	}
 	p.waited = false
+	switch {
+	case e <= 0:
+		p.started = true
+	case !p.started:
+		e = 0.5 // slow start: as fast as the budget left allows, until it binds
+	}
 	p.base *= math.Exp(pacerGain * e * dt)
 }
 
