@@ -14,8 +14,7 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Limiter defaults. CircleCI publishes no numeric limit, so by default no rate is
-// set and the limiter learns the token's budget (docs/rate-limits.md).
+// Limiter defaults: no rate, the budget is learned (docs/rate-limits.md).
 const (
 	DefaultRequestsPerSecond = 0.0
 	DefaultBurst             = 10
@@ -23,14 +22,11 @@ const (
 )
 
 const (
-	// minSlowRate is the lowest rate a proactive slowdown goes to (one request every
-	// 20 s), so that a limiter never stalls for good on a stale header.
+	// minSlowRate is the floor of the header slowdown, so that it never stalls.
 	minSlowRate = 0.05
-	// lowRemaining is the remaining budget under which the limiter slows down when
-	// no RateLimit-Limit tells the window size.
+	// lowRemaining is where the slowdown starts when no RateLimit-Limit is sent.
 	lowRemaining = 10
-	// default429Pause is how long every caller is held after a 429 that names no
-	// retry time.
+	// default429Pause holds every caller after a 429 that names no retry time.
 	default429Pause = time.Second
 )
 
@@ -58,11 +54,9 @@ func (o LimiterOptions) withDefaults() LimiterOptions {
 	return o
 }
 
-// Limiter paces requests to CircleCI: a semaphore for the requests in flight, a pause
-// after a 429 that holds every caller, a pace learned from the rate-limit headers and
-// 429s, and under a configured ceiling a token bucket that spreads what
-// RateLimit-Remaining leaves until the reset. Safe for concurrent use; share one per
-// token (SharedLimiter).
+// Limiter paces one token's requests: a cap on those in flight, a pause after a 429,
+// a learned pace and an optional ceiling. Safe for concurrent use; share one per token
+// (SharedLimiter).
 type Limiter struct {
 	opts  LimiterOptions
 	rl    *rate.Limiter
@@ -98,9 +92,8 @@ var (
 	sharedLimiters = map[string]*Limiter{}
 )
 
-// SharedLimiter returns the process-wide Limiter for baseURL and token, made with opts
-// on first use, as CircleCI's budget is per token. It is keyed by a SHA-256 of the
-// token, never the token itself.
+// SharedLimiter returns the process-wide Limiter of baseURL and token (the budget is
+// per token), made with opts on first use; keyed by the token's SHA-256.
 func SharedLimiter(baseURL, token string, opts LimiterOptions) *Limiter {
 	key := sharedKey(baseURL, token)
 	sharedMu.Lock()
@@ -124,8 +117,7 @@ func sharedKey(baseURL, token string) string {
 // Options returns the configured options, with defaults filled in.
 func (l *Limiter) Options() LimiterOptions { return l.opts }
 
-// Rate returns the ceiling's current rate in requests per second: the configured one,
-// lower during a slowdown, +Inf without a ceiling.
+// Rate returns the ceiling's current requests/s (lower in a slowdown; +Inf: none).
 func (l *Limiter) Rate() float64 {
 	if r := l.rl.Limit(); r != rate.Inf {
 		return float64(r)
@@ -133,8 +125,7 @@ func (l *Limiter) Rate() float64 {
 	return math.Inf(1)
 }
 
-// Pace returns the learned pace in requests per second: +Inf until the first
-// rate-limit header or 429, or when learning is off.
+// Pace returns the learned requests/s; +Inf before any signal or with learning off.
 func (l *Limiter) Pace() float64 {
 	if l.pacer == nil {
 		return math.Inf(1)
@@ -145,8 +136,7 @@ func (l *Limiter) Pace() float64 {
 // InFlight returns how many requests hold a concurrency slot now.
 func (l *Limiter) InFlight() int { return len(l.sem) }
 
-// PausedUntil returns when the current pause ends; a time in the past (or the zero
-// time) when there is none.
+// PausedUntil returns when the current pause ends (past or zero: none).
 func (l *Limiter) PausedUntil() time.Time {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -169,8 +159,8 @@ func (l *Limiter) pauseUntil(t time.Time) {
 	}
 }
 
-// acquire waits for a concurrency slot, the end of any pause and a rate token, in that
-// order. The returned release frees the slot; call it once the response is read.
+// acquire waits for a slot in flight, the end of any pause and the pace; release
+// frees the slot once the response is read.
 func (l *Limiter) acquire(ctx context.Context) (release func(), err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -216,8 +206,7 @@ func (l *Limiter) waitSlot(ctx context.Context) error {
 	return l.pacer.wait(ctx)
 }
 
-// waitPause waits for the current pause, if any, to end. It fails at once when the
-// pause outlasts ctx's deadline.
+// waitPause waits for the pause to end; it fails at once if that is past ctx's deadline.
 func (l *Limiter) waitPause(ctx context.Context) error {
 	for {
 		until := l.PausedUntil()
@@ -238,8 +227,8 @@ func (l *Limiter) waitPause(ctx context.Context) error {
 	}
 }
 
-// observe adapts the limiter to a response: a 429 pauses everyone, the pacer learns,
-// and under a ceiling the rate-limit headers slow the rate down or restore it.
+// observe adapts to a response: a 429 pauses everyone, the pacer learns, and under
+// a ceiling the headers slow the bucket down (slowFromHeaders).
 func (l *Limiter) observe(h http.Header, status int, retryAfter time.Duration, now time.Time) {
 	if status == http.StatusTooManyRequests {
 		if retryAfter <= 0 {
@@ -250,9 +239,14 @@ func (l *Limiter) observe(h http.Header, status int, retryAfter time.Duration, n
 	if l.pacer != nil {
 		l.pacer.observe(readSignal(h, status, now), now)
 	}
-	if l.opts.RequestsPerSecond == 0 {
-		return // no ceiling: the pacer alone follows the headers
+	if l.opts.RequestsPerSecond > 0 {
+		l.slowFromHeaders(h, now)
 	}
+}
+
+// slowFromHeaders spreads what RateLimit-Remaining leaves until the reset once it is
+// low, pausing until the reset at 0, and restores the ceiling when it is not.
+func (l *Limiter) slowFromHeaders(h http.Header, now time.Time) {
 	remaining, ok := lowestHeader(h, remainingHeaders)
 	if !ok {
 		return
@@ -273,8 +267,7 @@ func (l *Limiter) observe(h http.Header, status int, retryAfter time.Duration, n
 		r = minSlowRate
 		if reset > 0 {
 			l.pauseUntil(now.Add(reset))
-			// The budget is back at the reset: let the next token come then. At
-			// minSlowRate it would come up to 20 s after a 1 s reset.
+			// The next token comes at the reset, not 1/minSlowRate later.
 			r = 1 / reset.Seconds()
 		}
 	case reset > 0:
@@ -285,8 +278,7 @@ func (l *Limiter) observe(h http.Header, status int, retryAfter time.Duration, n
 	l.slowTo(math.Min(math.Max(r, minSlowRate), configured))
 }
 
-// slowTo lowers the rate to r without burst, emptying the bucket so that saved-up
-// tokens do not go out at once.
+// slowTo lowers the rate to r with the bucket emptied, so that no burst goes out.
 func (l *Limiter) slowTo(r float64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -311,8 +303,7 @@ func (l *Limiter) restore() {
 	l.rl.SetBurst(l.opts.Burst)
 }
 
-// pausedError: the pause after a 429 outlasts the caller's deadline (reported as a
-// rate limit).
+// pausedError: a 429's pause outlasts the caller's deadline (a rate limit).
 type pausedError struct{ remaining time.Duration }
 
 func (e *pausedError) Error() string {
