@@ -44,6 +44,8 @@ type simCaller struct {
 	busy   bool
 }
 
+var simSeed uint64
+
 // simulate runs fr on a virtual clock in steps of 1 ms and returns what the bucket
 // answered: the pacers, pauses and bucket are the real ones, the network is not.
 func simulate(fr fleetRun) fleetResult {
@@ -53,7 +55,7 @@ func simulate(fr fleetRun) fleetResult {
 	var callers []*simCaller
 	for i := range lims {
 		lims[i] = NewLimiter(LimiterOptions{})
-		lims[i].pacer.rng = rand.New(rand.NewPCG(uint64(i), 7))
+		lims[i].pacer.rng = rand.New(rand.NewPCG(uint64(i)+simSeed, 7))
 		for range fr.callers {
 			callers = append(callers, &simCaller{proc: i})
 		}

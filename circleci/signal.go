@@ -32,7 +32,7 @@ func readSignal(h http.Header, status int, now time.Time) rateSignal {
 }
 
 // minFull damps the excess of small budgets, whose remaining count moves in big steps.
-const minFull = 4
+const minFull = 8
 
 // excess is the budget left over the target, half of what a full budget leaves after
 // a request, as a share of the budget (-0.5..0.5). Without a limit header the most
@@ -45,7 +45,7 @@ func (s rateSignal) excess(maxLeft float64) float64 {
 	if full <= 0 {
 		return -0.5
 	}
-	return min(max((s.remaining-(full-1)/2)/max(full, minFull), -0.5), 0.5)
+	return min(max((s.remaining-(full-1)/3)/max(full, minFull), -0.5), 0.5)
 }
 
 // startRate is the first pace: what is left spread until the reset (one second when
