@@ -18,7 +18,7 @@ const (
 	// pacerGain is how fast the learned rate follows the level, per second.
 	pacerGain = 1.0
 	// pacerProp scales the pace by the budget left over the target.
-	pacerProp = 1.0
+	pacerProp = 1.5
 	// pacerSlack is how late a slot may be taken without shifting the next one.
 	pacerSlack = 20 * time.Millisecond
 	// pacerBlindExcess is the excess a success without rate-limit headers stands for.

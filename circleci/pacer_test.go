@@ -92,7 +92,7 @@ func TestPacerContradictoryHeaders(t *testing.T) {
 	sane(t, l)
 	assert.InDelta(t, 8.0/2, l.Pace(), 1e-9, "no reset: what is left in one second")
 	l.observe(hdr("RateLimit-Remaining", "1"), 200, 0, pacerT0)
-	assert.InDelta(t, (1-6.0/3)/8, l.pacer.excess, 1e-9, "no limit: the most remaining seen stands for it")
+	assert.InDelta(t, (1-6.0/2)/8, l.pacer.excess, 1e-9, "no limit: the most remaining seen stands for it")
 }
 
 func TestPacerAbsurdHeaders(t *testing.T) {
@@ -142,7 +142,7 @@ func TestPacerFollowsADrop(t *testing.T) {
 		l.pacer.take(now)
 		l.observe(hdr("RateLimit-Limit", "50", "RateLimit-Remaining", "2", "RateLimit-Reset", "1"), 200, 0, now)
 	}
-	assert.Less(t, l.Pace(), start/3, "under a third of the pace after 3 s")
+	assert.Less(t, l.Pace(), start/4, "under a quarter of the pace after 3 s")
 	sane(t, l)
 }
 

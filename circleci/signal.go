@@ -45,7 +45,7 @@ func (s rateSignal) excess(maxLeft float64) float64 {
 	if full <= 0 {
 		return -0.5
 	}
-	return min(max((s.remaining-(full-1)/3)/max(full, minFull), -0.5), 0.5)
+	return min(max((s.remaining-(full-1)/2)/max(full, minFull), -0.5), 0.5)
 }
 
 // startRate is the first pace: what is left spread until the reset (one second when
