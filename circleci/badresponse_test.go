@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -267,12 +268,15 @@ func TestFakeRetryAfterStorm(t *testing.T) {
 	s := startFake(t, circlecitest.Options{Seed: 41, Token: stormToken, Projects: 2, PipelinesPerProject: 3,
 		MaxWorkflowsPerPipeline: 2, MaxJobsPerWorkflow: 4,
 		Faults: circlecitest.Faults{Random429Rate: 0.3, Random500Rate: 0.05}})
+	// Learning off (+Inf): random 429s say nothing about a budget, and would teach
+	// the default limiter a pace near its floor (docs/rate-limits.md, limits).
+	shared := circleci.SharedLimiter(s.URL, stormToken, circleci.LimiterOptions{RequestsPerSecond: math.Inf(1)})
 	c1, err := circleci.New(circleci.Options{BaseURL: s.URL, Token: stormToken})
 	require.NoError(t, err)
 	c2, err := circleci.New(circleci.Options{BaseURL: s.URL, Token: stormToken})
 	require.NoError(t, err)
 	require.Same(t, c1.Limiter(), c2.Limiter(), "one shared limiter per token")
-	require.Equal(t, circleci.DefaultRequestsPerSecond, c1.Limiter().Options().RequestsPerSecond)
+	require.Same(t, shared, c1.Limiter())
 
 	st := &storm{t: t, ctx: testContext(t), clients: []*circleci.Client{c1, c2}}
 	got := st.crawl(4)

@@ -136,9 +136,9 @@ func TestFakeTokenBucket(t *testing.T) {
 			lim   circleci.LimiterOptions
 			pause bool // whether the fake's budget runs out (RateLimit-Remaining: 0)
 		}{
-			// Same rate and burst: the client spends the fake's whole burst, reads
-			// RateLimit-Remaining: 0 and holds itself until RateLimit-Reset.
-			{"at the fake's rate and burst", circleci.LimiterOptions{RequestsPerSecond: 100, Burst: 10, MaxConcurrent: 2}, true},
+			// Same rate and burst as a ceiling: the learned pace keeps a reserve, so
+			// RateLimit-Remaining never reaches 0 and nothing pauses.
+			{"at the fake's rate and burst", circleci.LimiterOptions{RequestsPerSecond: 100, Burst: 10, MaxConcurrent: 2}, false},
 			{"below the fake's rate", circleci.LimiterOptions{RequestsPerSecond: 60, Burst: 5, MaxConcurrent: 2}, false},
 		} {
 			t.Run(tc.name, func(t *testing.T) {

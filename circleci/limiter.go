@@ -14,32 +14,28 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Limiter defaults. CircleCI publishes no numeric limit for cloud; about 1000
-// requests a minute per token is reported, and Server's frontend allows 150 rps.
+// Limiter defaults: no rate, the budget is learned (docs/rate-limits.md).
 const (
-	DefaultRequestsPerSecond = 10.0
+	DefaultRequestsPerSecond = 0.0
 	DefaultBurst             = 10
 	DefaultMaxConcurrent     = 16
 )
 
 const (
-	// minSlowRate is the lowest rate a proactive slowdown goes to (one request every
-	// 20 s), so that a limiter never stalls for good on a stale header.
+	// minSlowRate is the floor of the header slowdown, so that it never stalls.
 	minSlowRate = 0.05
-	// lowRemaining is the remaining budget under which the limiter slows down when
-	// no RateLimit-Limit tells the window size.
+	// lowRemaining is where the slowdown starts when no RateLimit-Limit is sent.
 	lowRemaining = 10
-	// default429Pause is how long every caller is held after a 429 that names no
-	// retry time.
+	// default429Pause holds every caller after a 429 that names no retry time.
 	default429Pause = time.Second
 )
 
 // LimiterOptions configures a Limiter. Zero values mean the defaults.
 type LimiterOptions struct {
-	// RequestsPerSecond is the steady request rate (default 10). +Inf means no rate
-	// limit.
+	// RequestsPerSecond is a ceiling on the learned pace; 0 (the default) means none.
+	// +Inf turns learning off: only 429s and an exhausted budget slow requests down.
 	RequestsPerSecond float64
-	// Burst is how many requests may go at once after an idle spell (default 10).
+	// Burst is how many requests may go at once under the ceiling (default 10).
 	Burst int
 	// MaxConcurrent caps the requests in flight (default 16).
 	MaxConcurrent int
@@ -47,7 +43,7 @@ type LimiterOptions struct {
 
 func (o LimiterOptions) withDefaults() LimiterOptions {
 	if !(o.RequestsPerSecond > 0) { // also NaN
-		o.RequestsPerSecond = DefaultRequestsPerSecond
+		o.RequestsPerSecond = 0
 	}
 	if o.Burst <= 0 {
 		o.Burst = DefaultBurst
@@ -58,15 +54,15 @@ func (o LimiterOptions) withDefaults() LimiterOptions {
 	return o
 }
 
-// Limiter paces requests to CircleCI: a token bucket for the rate, a semaphore for the
-// requests in flight, and a pause after a 429 (or an exhausted budget) that holds every
-// caller. It slows down to spread what RateLimit-Remaining leaves until the reset.
-// Safe for concurrent use; share one per token (SharedLimiter).
+// Limiter paces one token's requests: a cap on those in flight, a pause after a 429,
+// a learned pace and an optional ceiling. Safe for concurrent use; share one per token
+// (SharedLimiter).
 type Limiter struct {
-	opts LimiterOptions
-	rl   *rate.Limiter
-	sem  chan struct{}
-	now  func() time.Time
+	opts  LimiterOptions
+	rl    *rate.Limiter
+	pacer *pacer // nil when learning is off
+	sem   chan struct{}
+	now   func() time.Time
 
 	mu          sync.Mutex
 	pausedUntil time.Time
@@ -76,12 +72,19 @@ type Limiter struct {
 // NewLimiter returns a Limiter of its own. Most callers want SharedLimiter.
 func NewLimiter(opts LimiterOptions) *Limiter {
 	opts = opts.withDefaults()
-	return &Limiter{
+	l := &Limiter{
 		opts: opts,
-		rl:   rate.NewLimiter(rate.Limit(opts.RequestsPerSecond), opts.Burst),
+		rl:   rate.NewLimiter(rate.Inf, opts.Burst),
 		sem:  make(chan struct{}, opts.MaxConcurrent),
 		now:  time.Now,
 	}
+	if opts.RequestsPerSecond > 0 {
+		l.rl.SetLimit(rate.Limit(opts.RequestsPerSecond))
+	}
+	if !math.IsInf(opts.RequestsPerSecond, 1) {
+		l.pacer = newPacer(opts.RequestsPerSecond)
+	}
+	return l
 }
 
 var (
@@ -89,9 +92,8 @@ var (
 	sharedLimiters = map[string]*Limiter{}
 )
 
-// SharedLimiter returns the process-wide Limiter for baseURL and token, made with opts
-// on first use, as CircleCI's budget is per token. It is keyed by a SHA-256 of the
-// token, never the token itself.
+// SharedLimiter returns the process-wide Limiter of baseURL and token (the budget is
+// per token), made with opts on first use; keyed by the token's SHA-256.
 func SharedLimiter(baseURL, token string, opts LimiterOptions) *Limiter {
 	key := sharedKey(baseURL, token)
 	sharedMu.Lock()
@@ -115,15 +117,26 @@ func sharedKey(baseURL, token string) string {
 // Options returns the configured options, with defaults filled in.
 func (l *Limiter) Options() LimiterOptions { return l.opts }
 
-// Rate returns the current rate in requests per second: the configured one, or lower
-// during a proactive slowdown.
-func (l *Limiter) Rate() float64 { return float64(l.rl.Limit()) }
+// Rate returns the ceiling's current requests/s (lower in a slowdown; +Inf: none).
+func (l *Limiter) Rate() float64 {
+	if r := l.rl.Limit(); r != rate.Inf {
+		return float64(r)
+	}
+	return math.Inf(1)
+}
+
+// Pace returns the learned requests/s; +Inf before any signal or with learning off.
+func (l *Limiter) Pace() float64 {
+	if l.pacer == nil {
+		return math.Inf(1)
+	}
+	return l.pacer.Pace()
+}
 
 // InFlight returns how many requests hold a concurrency slot now.
 func (l *Limiter) InFlight() int { return len(l.sem) }
 
-// PausedUntil returns when the current pause ends; a time in the past (or the zero
-// time) when there is none.
+// PausedUntil returns when the current pause ends (past or zero: none).
 func (l *Limiter) PausedUntil() time.Time {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -146,8 +159,8 @@ func (l *Limiter) pauseUntil(t time.Time) {
 	}
 }
 
-// acquire waits for a concurrency slot, the end of any pause and a rate token, in that
-// order. The returned release frees the slot; call it once the response is read.
+// acquire waits for a slot in flight, the end of any pause and the pace; release
+// frees the slot once the response is read.
 func (l *Limiter) acquire(ctx context.Context) (release func(), err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -157,18 +170,20 @@ func (l *Limiter) acquire(ctx context.Context) (release func(), err error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	release = sync.OnceFunc(func() { <-l.sem })
+	release = sync.OnceFunc(func() {
+		if l.pacer != nil {
+			l.pacer.done()
+		}
+		<-l.sem
+	})
 	for {
 		if err := l.waitPause(ctx); err != nil {
 			release()
 			return nil, err
 		}
-		if err := l.rl.Wait(ctx); err != nil {
+		if err := l.waitSlot(ctx); err != nil {
 			release()
-			if ctxErr := ctx.Err(); ctxErr != nil {
-				return nil, ctxErr
-			}
-			return nil, fmt.Errorf("%w: the rate limiter's next slot is past the deadline", context.DeadlineExceeded)
+			return nil, err
 		}
 		// A 429 may have started a pause while this caller waited for its token.
 		if !l.now().Before(l.PausedUntil()) {
@@ -177,8 +192,21 @@ func (l *Limiter) acquire(ctx context.Context) (release func(), err error) {
 	}
 }
 
-// waitPause waits for the current pause, if any, to end. It fails at once when the
-// pause outlasts ctx's deadline.
+// waitSlot waits for a token of the ceiling's bucket, then for the learned pace.
+func (l *Limiter) waitSlot(ctx context.Context) error {
+	if err := l.rl.Wait(ctx); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		return fmt.Errorf("%w: the rate limiter's next slot is past the deadline", context.DeadlineExceeded)
+	}
+	if l.pacer == nil {
+		return nil
+	}
+	return l.pacer.wait(ctx)
+}
+
+// waitPause waits for the pause to end; it fails at once if that is past ctx's deadline.
 func (l *Limiter) waitPause(ctx context.Context) error {
 	for {
 		until := l.PausedUntil()
@@ -199,8 +227,8 @@ func (l *Limiter) waitPause(ctx context.Context) error {
 	}
 }
 
-// observe adapts the limiter to a response: a 429 pauses everyone, and the
-// rate-limit headers slow the rate down or restore it.
+// observe adapts to a response: a 429 pauses everyone, the pacer learns, and under
+// a ceiling the headers slow the bucket down (slowFromHeaders).
 func (l *Limiter) observe(h http.Header, status int, retryAfter time.Duration, now time.Time) {
 	if status == http.StatusTooManyRequests {
 		if retryAfter <= 0 {
@@ -208,6 +236,17 @@ func (l *Limiter) observe(h http.Header, status int, retryAfter time.Duration, n
 		}
 		l.pauseUntil(now.Add(min(retryAfter, MaxRetryAfter)))
 	}
+	if l.pacer != nil {
+		l.pacer.observe(readSignal(h, status, now), now)
+	}
+	if l.opts.RequestsPerSecond > 0 {
+		l.slowFromHeaders(h, now)
+	}
+}
+
+// slowFromHeaders spreads what RateLimit-Remaining leaves until the reset once it is
+// low, pausing until the reset at 0, and restores the ceiling when it is not.
+func (l *Limiter) slowFromHeaders(h http.Header, now time.Time) {
 	remaining, ok := lowestHeader(h, remainingHeaders)
 	if !ok {
 		return
@@ -228,8 +267,7 @@ func (l *Limiter) observe(h http.Header, status int, retryAfter time.Duration, n
 		r = minSlowRate
 		if reset > 0 {
 			l.pauseUntil(now.Add(reset))
-			// The budget is back at the reset: let the next token come then. At
-			// minSlowRate it would come up to 20 s after a 1 s reset.
+			// The next token comes at the reset, not 1/minSlowRate later.
 			r = 1 / reset.Seconds()
 		}
 	case reset > 0:
@@ -240,8 +278,7 @@ func (l *Limiter) observe(h http.Header, status int, retryAfter time.Duration, n
 	l.slowTo(math.Min(math.Max(r, minSlowRate), configured))
 }
 
-// slowTo lowers the rate to r without burst, emptying the bucket so that saved-up
-// tokens do not go out at once.
+// slowTo lowers the rate to r with the bucket emptied, so that no burst goes out.
 func (l *Limiter) slowTo(r float64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -266,8 +303,7 @@ func (l *Limiter) restore() {
 	l.rl.SetBurst(l.opts.Burst)
 }
 
-// pausedError: the pause after a 429 outlasts the caller's deadline (reported as a
-// rate limit).
+// pausedError: a 429's pause outlasts the caller's deadline (a rate limit).
 type pausedError struct{ remaining time.Duration }
 
 func (e *pausedError) Error() string {

@@ -60,8 +60,9 @@ func runAll(n int, call func() error) func() []error {
 
 func TestLimiterDefaults(t *testing.T) {
 	l := NewLimiter(LimiterOptions{RequestsPerSecond: math.NaN(), Burst: -1})
-	assert.Equal(t, LimiterOptions{RequestsPerSecond: 10, Burst: 10, MaxConcurrent: 16}, l.Options())
-	assert.Equal(t, 10.0, l.Rate())
+	assert.Equal(t, LimiterOptions{RequestsPerSecond: 0, Burst: 10, MaxConcurrent: 16}, l.Options())
+	assert.True(t, math.IsInf(l.Rate(), 1), "no ceiling: the pace is learned")
+	assert.True(t, math.IsInf(l.Pace(), 1), "nothing learned yet")
 	assert.Zero(t, l.InFlight())
 	assert.True(t, l.PausedUntil().IsZero())
 }

@@ -24,9 +24,10 @@ const (
 	EnvTaskQueue = "CIRCLECI_SYNC_TASK_QUEUE"
 	// EnvDatabaseURL is the store (default store.DefaultURL).
 	EnvDatabaseURL = "DATABASE_URL"
-	// EnvRate is requests/s per token ("inf": no pacing).
+	// EnvRate caps the learned pace, requests/s per token (unset: learned only;
+	// "inf": no learning, only 429s and an exhausted budget slow down).
 	EnvRate = "CIRCLECI_RATE"
-	// EnvBurst is requests per token at once after an idle spell.
+	// EnvBurst is requests per token at once under the CIRCLECI_RATE ceiling.
 	EnvBurst = "CIRCLECI_BURST"
 	// EnvMaxConcurrent caps requests in flight per token.
 	EnvMaxConcurrent = "CIRCLECI_MAX_CONCURRENT"

@@ -1,0 +1,83 @@
+package circleci
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/circleci-sync/circleci-sync/circleci/circlecitest"
+)
+
+// fleetRun is one measured run against the fake's token bucket: instances
+// limiters, each with its own http client (as separate worker processes), share
+// one token; each has callers sending requests back to back.
+type fleetRun struct {
+	budget    float64       // the bucket's requests/s (its size is one second of it)
+	instances int           // limiters sharing the token
+	callers   int           // callers per limiter
+	latency   time.Duration // the fake's latency per request
+	dur       time.Duration
+	dropTo    float64 // when above 0, the budget after half of dur
+}
+
+// fleetResult is what the fake answered during a run.
+type fleetResult struct {
+	ok, limited int64
+	used        float64 // 2xx answers over what the bucket could give
+	share429    float64 // 429 answers over all answers
+}
+
+// runFleet runs fr and reads the fake's counters.
+func runFleet(t testing.TB, fr fleetRun) fleetResult {
+	s := circlecitest.NewServer(circlecitest.Options{Projects: 1, PipelinesPerProject: -1,
+		Faults: circlecitest.Faults{RateLimit: fr.budget, Latency: fr.latency}})
+	defer s.Close()
+	// Cancelled, not a deadline: a limiter fails at once on a slot past a deadline.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	time.AfterFunc(fr.dur, cancel)
+	var wg sync.WaitGroup
+	for range fr.instances {
+		c, err := New(Options{BaseURL: s.URL, Token: circlecitest.DefaultToken,
+			Limiter: NewLimiter(LimiterOptions{}), HTTPClient: NewDefaultHTTPClient()})
+		require.NoError(t, err)
+		for range fr.callers {
+			wg.Go(func() {
+				for ctx.Err() == nil {
+					_, _ = c.Me(ctx)
+				}
+			})
+		}
+	}
+	capacity := fr.budget * fr.dur.Seconds()
+	if fr.dropTo > 0 {
+		time.Sleep(fr.dur / 2)
+		s.SetFaults(circlecitest.Faults{RateLimit: fr.dropTo, Latency: fr.latency})
+		capacity = (fr.budget+fr.dropTo)*fr.dur.Seconds()/2 + fr.dropTo
+	}
+	wg.Wait()
+	st := s.Stats()
+	r := fleetResult{ok: st.CountStatus(http.StatusOK), limited: st.CountStatus(http.StatusTooManyRequests)}
+	r.used = float64(r.ok) / (capacity + fr.budget) // the bucket starts full
+	if st.Total > 0 {
+		r.share429 = float64(r.limited) / float64(st.Total)
+	}
+	return r
+}
+
+// TestAdaptiveLimiterFleet: two limiters on one token, told nothing, share a budget
+// of 20/s between them with few 429s. Loose bounds: it checks learning, not timing.
+func TestAdaptiveLimiterFleet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 4 s run against the fake")
+	}
+	r := runFleet(t, fleetRun{budget: 20, instances: 2, callers: 8, dur: 4 * time.Second})
+	t.Logf("ok %d, 429 %d, used %.2f, 429 share %.3f", r.ok, r.limited, r.used, r.share429)
+	assert.Less(t, r.share429, 0.05, "429 share")
+	assert.Greater(t, r.used, 0.6, "share of the budget used")
+}
