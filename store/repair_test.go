@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/circleci-sync/circleci-sync/circleci"
 )
 
 // The repair state round-trips, and a state saved without it reads back empty.
@@ -51,5 +53,17 @@ func TestWorkflowNames(t *testing.T) {
 		names, err := st.WorkflowNames(ctx, "gh/acme/api", at(5))
 		require.NoError(t, err)
 		require.Equal(t, []string{"a", "b"}, names)
+	})
+}
+
+// PipelineStates gives the state of the stored pipelines asked for.
+func TestPipelineStates(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, st Store) {
+		p1, p2 := newPipeline("p1", "gh/acme/api", 1, at(1)), newPipeline("p2", "gh/acme/api", 2, at(2))
+		p2.State = "setup"
+		write(t, st, Batch{Pipelines: []circleci.Pipeline{p1, p2}})
+		got, err := st.PipelineStates(context.Background(), []string{"p1", "p2", "p3"})
+		require.NoError(t, err)
+		require.Equal(t, map[string]string{"p1": "created", "p2": "setup"}, got)
 	})
 }

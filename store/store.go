@@ -192,6 +192,9 @@ type Store interface {
 	// WorkflowNames returns the distinct names of the project's stored workflows
 	// created at or after t, sorted bytewise.
 	WorkflowNames(ctx context.Context, projectSlug string, t time.Time) ([]string, error)
+	// PipelineStates returns the stored state of each of ids that is a stored
+	// pipeline; ids not stored are absent from the map.
+	PipelineStates(ctx context.Context, ids []string) (map[string]string, error)
 	// WorkflowStatuses returns the stored status of each of ids that is a stored
 	// workflow; ids not stored are absent from the map.
 	WorkflowStatuses(ctx context.Context, ids []string) (map[string]string, error)
