@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/circleci-sync/circleci-sync/circleci"
 	"github.com/circleci-sync/circleci-sync/store"
@@ -84,16 +85,15 @@ func checkTargets(conn Connection, ts []PipelineTarget) ([]PipelineTarget, error
 	return mergeTargets(ts), nil
 }
 
-// mergeTargets sorts targets by project and pipeline, merging duplicates.
+// mergeTargets sorts targets by project (canonical slug) and pipeline, merging duplicates.
 func mergeTargets(ts []PipelineTarget) []PipelineTarget {
 	out := slices.Clone(ts)
-	slices.SortFunc(out, func(a, b PipelineTarget) int {
-		return cmp.Or(cmp.Compare(a.ProjectSlug, b.ProjectSlug), cmp.Compare(a.PipelineID, b.PipelineID))
-	})
+	key := func(t PipelineTarget) string { return canonicalSlug(t.ProjectSlug) + " " + strings.ToLower(t.PipelineID) }
+	slices.SortFunc(out, func(a, b PipelineTarget) int { return cmp.Compare(key(a), key(b)) })
 	merged := out[:0]
 	for _, t := range out {
 		t.WorkflowIDs = slices.Clone(t.WorkflowIDs)
-		if n := len(merged); n > 0 && merged[n-1].ProjectSlug == t.ProjectSlug && merged[n-1].PipelineID == t.PipelineID {
+		if n := len(merged); n > 0 && key(merged[n-1]) == key(t) {
 			merged[n-1].WorkflowIDs = append(merged[n-1].WorkflowIDs, t.WorkflowIDs...)
 			continue
 		}
