@@ -88,7 +88,9 @@ func checkTargets(conn Connection, ts []PipelineTarget) ([]PipelineTarget, error
 // mergeTargets sorts targets by project (canonical slug) and pipeline, merging duplicates.
 func mergeTargets(ts []PipelineTarget) []PipelineTarget {
 	out := slices.Clone(ts)
-	key := func(t PipelineTarget) string { return canonicalSlug(t.ProjectSlug) + " " + strings.ToLower(t.PipelineID) }
+	key := func(t PipelineTarget) string {
+		return canonicalSlug(t.ProjectSlug) + " " + strings.ToLower(t.PipelineID)
+	}
 	slices.SortFunc(out, func(a, b PipelineTarget) int { return cmp.Compare(key(a), key(b)) })
 	merged := out[:0]
 	for _, t := range out {
