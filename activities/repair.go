@@ -92,6 +92,7 @@ type repair struct {
 	progress RepairProgress
 	namesAt  time.Time // when Insights' names were read, zero if not
 	insights []string
+	ledger   map[string]bool // the ledger's workflow ids, read once
 }
 
 // run reads the names, then each name's runs, then saves the state.
@@ -162,6 +163,9 @@ func (rp *repair) name(ctx context.Context, name string) error {
 		if err := rp.commit(ctx, store.Batch{Skipped: skipped}, nil); err != nil {
 			return err
 		}
+		for _, s := range skipped {
+			rp.ledger[s.ID] = true
+		}
 	}
 	for chunk := range slices.Chunk(targets, MaxTargets) {
 		if err := rp.syncTargets(ctx, chunk, prefetched, func(int) {}); err != nil {
@@ -181,19 +185,21 @@ func (rp *repair) unknown(ctx context.Context, runs []circleci.WorkflowRun) ([]s
 	if err != nil {
 		return nil, err
 	}
-	ledger, err := rp.a.Store.Skipped(ctx)
-	if err != nil {
-		return nil, err
-	}
-	skipped := map[string]bool{}
-	for _, s := range ledger {
-		if s.Kind == store.KindWorkflow {
-			skipped[s.ID] = true
+	if rp.ledger == nil {
+		ledger, err := rp.a.Store.Skipped(ctx)
+		if err != nil {
+			return nil, err
+		}
+		rp.ledger = map[string]bool{}
+		for _, s := range ledger {
+			if s.Kind == store.KindWorkflow {
+				rp.ledger[s.ID] = true
+			}
 		}
 	}
 	var out []string
 	for _, id := range ids {
-		if _, ok := stored[id]; !ok && !skipped[id] {
+		if _, ok := stored[id]; !ok && !rp.ledger[id] {
 			out = append(out, id)
 		}
 	}

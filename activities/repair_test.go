@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
 
 	"github.com/circleci-sync/circleci-sync/circleci/circlecitest"
 	"github.com/circleci-sync/circleci-sync/store"
@@ -229,4 +230,20 @@ func TestRepairProjectOddNames(t *testing.T) {
 func runName(r *http.Request) string {
 	name, _ := url.PathUnescape(path.Base(r.URL.EscapedPath()))
 	return name
+}
+
+// TestRepairProjectResumes: a retry keeps the first attempt's start and resumes
+// after the last name done (here every name: no run list is read).
+func TestRepairProjectResumes(t *testing.T) {
+	f := newFixture(t, circlecitest.Options{Seed: 5, Projects: 1, PipelinesPerProject: 4}, openSQLite(t))
+	slug := firstProject(f)
+	syncProject(t, f, slug, time.Time{})
+	started := time.Now().Add(-time.Minute).UTC()
+	var res RepairResult
+	require.NoError(t, run(t, f.a.RepairProject, RepairInput{Connection: f.conn, ProjectSlug: slug,
+		From: time.Now().Add(-RepairMargin)}, &res, func(env *testsuite.TestActivityEnvironment) {
+		env.SetHeartbeatDetails(RepairProgress{Result: RepairResult{StartedAt: started}, LastName: "\uffff"})
+	}))
+	require.Zero(t, res.RunLists)
+	require.True(t, started.Equal(res.StartedAt))
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
 
 	"github.com/circleci-sync/circleci-sync/circleci/circlecitest"
 	"github.com/circleci-sync/circleci-sync/store"
@@ -86,4 +87,17 @@ func TestSyncPipelinesTargets(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, st.Watermark.IsZero(), "no watermark moved")
 	})
+}
+
+// TestSyncPipelinesResumes: a retry resumes after the targets its heartbeat says are done.
+func TestSyncPipelinesResumes(t *testing.T) {
+	f := newFixture(t, circlecitest.Options{Seed: 5, Projects: 1, PipelinesPerProject: 4}, openSQLite(t))
+	slug := firstProject(f)
+	ex := f.srv.Expected(testToken)
+	ts := mergeTargets([]PipelineTarget{{ProjectSlug: slug, PipelineID: ex.Pipelines[0].ID},
+		{ProjectSlug: slug, PipelineID: ex.Pipelines[1].ID}})
+	var c SyncCounts
+	require.NoError(t, run(t, f.a.SyncPipelines, PipelinesInput{Connection: f.conn, Targets: ts}, &c,
+		func(env *testsuite.TestActivityEnvironment) { env.SetHeartbeatDetails(PipelinesProgress{Done: 1}) }))
+	require.Equal(t, []string{ts[1].PipelineID}, f.tdb.ids(t, "circleci_pipelines", "id"))
 }
