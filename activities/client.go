@@ -144,6 +144,10 @@ func (c *client) pipeline(ctx context.Context, id string) (circleci.Pipeline, er
 	return do(ctx, c, func(ctx context.Context) (circleci.Pipeline, error) { return c.c.Pipeline(ctx, id) })
 }
 
+func (c *client) workflow(ctx context.Context, id string) (circleci.Workflow, error) {
+	return do(ctx, c, func(ctx context.Context) (circleci.Workflow, error) { return c.c.Workflow(ctx, id) })
+}
+
 func (c *client) project(ctx context.Context, slug string) (circleci.Project, error) {
 	return do(ctx, c, func(ctx context.Context) (circleci.Project, error) { return c.c.Project(ctx, slug) })
 }
@@ -181,6 +185,28 @@ func (c *client) allJobs(ctx context.Context, workflowID string) ([]circleci.Job
 	return list(ctx, c, func(ctx context.Context, tok string) (circleci.Page[circleci.Job], error) {
 		return c.c.WorkflowJobsPage(ctx, workflowID, tok)
 	})
+}
+
+// insightsNames lists the workflow names Insights summarises over 90 days, all branches.
+func (c *client) insightsNames(ctx context.Context, slug string) ([]string, error) {
+	sums, err := list(ctx, c, func(ctx context.Context, tok string) (circleci.Page[circleci.WorkflowSummary], error) {
+		return c.c.InsightsWorkflowsPage(ctx, slug, circleci.SummaryQuery{AllBranches: true, ReportingWindow: "last-90-days"}, tok)
+	})
+	names := make([]string, 0, len(sums))
+	for _, s := range sums {
+		names = append(names, s.Name)
+	}
+	return names, err
+}
+
+// workflowRuns lists the runs of workflow name created since from, all branches.
+func (c *client) workflowRuns(ctx context.Context, slug, name string, from time.Time) ([]circleci.WorkflowRun, int, error) {
+	pages := 0
+	runs, err := list(ctx, c, func(ctx context.Context, tok string) (circleci.Page[circleci.WorkflowRun], error) {
+		pages++
+		return c.c.WorkflowRunsPage(ctx, slug, name, circleci.RunsQuery{AllBranches: true, Start: from}, tok)
+	})
+	return runs, pages, err
 }
 
 // sleep waits for d, or until ctx is done (its error then).

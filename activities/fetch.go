@@ -109,7 +109,16 @@ func (c *client) fetchWorkflows(ctx context.Context, d *pipelineData, slug, pipe
 	d.resolved = append(d.resolved, store.EntityRef{Kind: store.KindPipeline, ID: pipelineID})
 	d.workflows = append(d.workflows, wfs...)
 
+	return c.addJobs(ctx, d, slug, pipelineID, wfs, jobsFor)
+}
+
+// addJobs adds to d the jobs of the workflows wfs that jobsFor selects (all
+// when nil), or their ledger entries.
+func (c *client) addJobs(ctx context.Context, d *pipelineData, slug, pipelineID string, wfs []circleci.Workflow,
+	jobsFor jobSelector,
+) error {
 	want := make([]bool, len(wfs))
+	var err error
 	if jobsFor == nil {
 		for i := range want {
 			want[i] = true

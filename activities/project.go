@@ -57,12 +57,27 @@ func (a *Activities) StartProject(ctx context.Context, in StartProjectInput) (Pr
 		plan.Incremental = true
 		plan.Watermark = st.Watermark.UTC()
 		plan.StopBefore = plan.Watermark.Add(-in.Overlap)
+		plan.Repair = planRepair(in, st, plan.StartedAt)
 	} else if !in.Since.IsZero() {
 		plan.StopBefore = in.Since.UTC()
 	}
 	logger(ctx, conn).Info("project sync planned", "project", slug, "incremental", plan.Incremental,
-		"watermark", plan.Watermark, "stop_before", plan.StopBefore, "requests", plan.Requests)
+		"watermark", plan.Watermark, "stop_before", plan.StopBefore, "repair", plan.Repair.Due, "requests", plan.Requests)
 	return plan, nil
+}
+
+// planRepair plans an incremental sync's repair pass: due when on and the last
+// is RepairEvery old; from the last one's start less RepairMargin, within
+// Insights' horizon; Insights' names read when a day old.
+func planRepair(in StartProjectInput, st store.ProjectState, now time.Time) RepairPlan {
+	if !in.Repair || (!st.RepairedAt.IsZero() && now.Sub(st.RepairedAt) < in.RepairEvery) {
+		return RepairPlan{}
+	}
+	from := now.Add(-InsightsHorizon)
+	if t := st.RepairedAt.Add(-RepairMargin); !st.RepairedAt.IsZero() && t.After(from) {
+		from = t
+	}
+	return RepairPlan{Due: true, From: from.UTC(), ReadNames: !fresh(st.InsightsNamesAt, NamesFreshFor)}
 }
 
 // CompleteProject stores the project's watermark (never moved back) and figures.
@@ -84,6 +99,9 @@ func (a *Activities) CompleteProject(ctx context.Context, in CompleteProjectInpu
 	st.ConnectionID, st.ProjectSlug = conn.ConnectionID, in.ProjectSlug
 	if in.Watermark.After(st.Watermark) {
 		st.Watermark = in.Watermark.UTC()
+	}
+	if in.RepairedAt.After(st.RepairedAt) {
+		st.RepairedAt = in.RepairedAt.UTC()
 	}
 	st.LastRunAt = time.Now().UTC()
 	st.LastRun = in.Counts.Map()

@@ -80,6 +80,16 @@ type StartProjectInput struct {
 	Since time.Time `json:"since,omitempty"`
 	// Overlap is taken off the watermark on an incremental sync.
 	Overlap time.Duration `json:"overlap"`
+	// Repair: an incremental sync runs a repair pass when the last is RepairEvery old.
+	Repair      bool          `json:"repair,omitempty"`
+	RepairEvery time.Duration `json:"repair_every,omitempty"`
+}
+
+// RepairPlan says whether a repair pass is due, and its RepairInput's fields.
+type RepairPlan struct {
+	Due       bool      `json:"due,omitempty"`
+	From      time.Time `json:"from,omitempty"`
+	ReadNames bool      `json:"read_names,omitempty"`
 }
 
 // ProjectPlan is the result of StartProject: where the project's paging stops.
@@ -89,10 +99,11 @@ type ProjectPlan struct {
 	// StopBefore: paging stops at the first pipeline created before it (zero: never).
 	StopBefore time.Time `json:"stop_before,omitempty"`
 	// StartedAt is the worker's clock; the rerun window is measured back from it.
-	StartedAt time.Time `json:"started_at"`
-	Requests  int64     `json:"requests"`
-	Written   int64     `json:"written"` // the project row's write
-	Unchanged int64     `json:"unchanged"`
+	StartedAt time.Time  `json:"started_at"`
+	Requests  int64      `json:"requests"`
+	Written   int64      `json:"written"` // the project row's write
+	Unchanged int64      `json:"unchanged"`
+	Repair    RepairPlan `json:"repair"`
 }
 
 // PageInput is the input of SyncPipelinePage.
@@ -162,6 +173,9 @@ type CompleteProjectInput struct {
 	// Watermark is the newest pipeline seen; the stored one never moves back.
 	Watermark time.Time  `json:"watermark,omitempty"`
 	Counts    SyncCounts `json:"counts"`
+	// RepairedAt, when later than stored, is recorded as the last repair's start
+	// (a first sync's start: it saw every run until then).
+	RepairedAt time.Time `json:"repaired_at,omitempty"`
 }
 
 // ResolveUsersInput is the input of ResolveUsers.

@@ -99,6 +99,13 @@ func BenchmarkSync(b *testing.B) {
 			}
 		}
 	}
+	if cfg.RepairSweep && len(cfg.Backends) > 0 {
+		rows, err := runner.repairSweep(ctx, cfg.Backends[0])
+		if err != nil {
+			b.Fatal(err)
+		}
+		rep.repairSweep(cfg.Backends[0], rows)
+	}
 	if cfg.StoreResults != "" {
 		rep.storeBench(cfg.StoreResults)
 	}

@@ -43,6 +43,8 @@ type benchConfig struct {
 	FiveX        bool
 	FiveXFactor  int
 	FiveXBackend string
+	// RepairSweep runs the repair pass and rerun_window sweep on the first backend.
+	RepairSweep bool
 	// Advance is how the fake moves before the last incremental sync.
 	Advance circlecitest.Advance
 	// StoreResults is the output of the store benchmarks (make bench writes
@@ -57,7 +59,7 @@ func defaultBenchConfig() benchConfig {
 		Latency: 30 * time.Millisecond, Concurrency: circleci.DefaultMaxConcurrent,
 		Rate: 40, Burst: 5, BudgetLatency: 5 * time.Millisecond,
 		Settings: []string{"latency", "budget"}, Backends: []string{"sqlite", "postgres"},
-		Baseline: true, FiveX: true, FiveXFactor: 5, FiveXBackend: "sqlite",
+		Baseline: true, FiveX: true, FiveXFactor: 5, FiveXBackend: "sqlite", RepairSweep: true,
 		Advance: circlecitest.Advance{NewPipelines: 20, FinishRunning: true, Reruns: 1},
 	}
 }
@@ -66,7 +68,7 @@ func defaultBenchConfig() benchConfig {
 // BENCH_PROJECTS, BENCH_PIPELINES (per project), BENCH_SEED, BENCH_LATENCY,
 // BENCH_CONCURRENCY, BENCH_RATE, BENCH_BURST, BENCH_BUDGET_LATENCY,
 // BENCH_SETTINGS (latency,budget), BENCH_BACKENDS (sqlite,postgres),
-// BENCH_SKIP_BASELINE=1, BENCH_SKIP_5X=1, BENCH_5X_BACKEND (sqlite or
+// BENCH_SKIP_BASELINE=1, BENCH_SKIP_5X=1, BENCH_SKIP_REPAIR=1, BENCH_5X_BACKEND (sqlite or
 // postgres), BENCH_NEW_PIPELINES and BENCH_STORE_RESULTS.
 func benchConfigFromEnv() (benchConfig, error) {
 	c := defaultBenchConfig()
@@ -133,6 +135,7 @@ func benchConfigFromEnv() (benchConfig, error) {
 	listVar("BENCH_BACKENDS", &c.Backends, "sqlite", "postgres")
 	c.Baseline = os.Getenv("BENCH_SKIP_BASELINE") != "1"
 	c.FiveX = os.Getenv("BENCH_SKIP_5X") != "1"
+	c.RepairSweep = os.Getenv("BENCH_SKIP_REPAIR") != "1"
 	if v := os.Getenv("BENCH_5X_BACKEND"); v != "" {
 		if v != "sqlite" && v != "postgres" {
 			problems = append(problems, fmt.Sprintf("BENCH_5X_BACKEND=%q: want sqlite or postgres", v))

@@ -42,8 +42,9 @@ func expectedRows(ex circlecitest.Expected) (map[string]map[string]row, error) {
 		}
 	}
 	for _, j := range ex.Jobs {
-		// CircleCI does not send a job's workflow_id and pipeline_id.
-		if err := add("circleci_jobs", j.ID, map[string]string{"workflow_id": j.WorkflowID,
+		// Keyed per (workflow, job): a rerun from failed lists a job under two
+		// workflows. CircleCI does not send a job's workflow_id and pipeline_id.
+		if err := add("circleci_jobs", j.WorkflowID+"/"+j.ID, map[string]string{"workflow_id": j.WorkflowID,
 			"project_slug": j.ProjectSlug, "status": j.Status}, j, "workflow_id", "pipeline_id"); err != nil {
 			return nil, err
 		}

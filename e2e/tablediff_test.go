@@ -199,7 +199,7 @@ func requireComparisonDetectsChanges(t *testing.T, databaseURL string, ex circle
 		args []any
 	}{
 		{`UPDATE circleci_pipelines SET raw = $1 WHERE id = $2`, []any{string(changed), p.ID}},
-		{`UPDATE circleci_jobs SET status = 'e2e-changed' WHERE id = $1`, []any{j.ID}},
+		{`UPDATE circleci_jobs SET status = 'e2e-changed' WHERE workflow_id = $1 AND id = $2`, []any{j.WorkflowID, j.ID}},
 		{`DELETE FROM circleci_workflows WHERE id = $1`, []any{w.ID}},
 		{`INSERT INTO circleci_skipped (kind, id, project_slug, reason, http_status, message, first_seen, last_seen)
 		  VALUES ('user', 'e2e-extra', '', 'not_found', 404, '', $1, $1)`, []any{"2026-01-01T00:00:00.000000Z"}},

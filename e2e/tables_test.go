@@ -85,7 +85,7 @@ var tableQueries = []tableQuery{
 	{"circleci_workflows", []string{"pipeline_id", "project_slug", "status"}, true,
 		`SELECT id, pipeline_id, project_slug, status, CAST(raw AS TEXT) FROM circleci_workflows`},
 	{"circleci_jobs", []string{"workflow_id", "project_slug", "status"}, true,
-		`SELECT id, workflow_id, project_slug, status, CAST(raw AS TEXT) FROM circleci_jobs`},
+		`SELECT workflow_id || '/' || id, workflow_id, project_slug, status, CAST(raw AS TEXT) FROM circleci_jobs`},
 	{"circleci_users", []string{"login"}, true, `SELECT id, login, CAST(raw AS TEXT) FROM circleci_users`},
 	{"circleci_skipped", []string{"project_slug", "reason", "http_status"}, false,
 		`SELECT kind || '/' || id, project_slug, reason, COALESCE(CAST(http_status AS TEXT), '') FROM circleci_skipped`},

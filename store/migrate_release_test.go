@@ -54,13 +54,13 @@ func TestMigrateFromRelease(t *testing.T) {
 // checkReleaseMigration reads db's rows, opens the store at url (migrating it) and
 // requires the same rows after, then a job under two workflows.
 func checkReleaseMigration(t *testing.T, db *sql.DB, url string) {
-	before := tableDigests(t, db)
+	before := tableDigests(t, db, "before")
 	require.Equal(t, "1,2", strings.Join(readStrings(t, db, "SELECT CAST(version AS TEXT) FROM schema_migrations ORDER BY version"), ","))
 	require.Len(t, before["circleci_jobs"], 624)
 	st, err := Open(context.Background(), url)
 	require.NoError(t, err)
 	defer func() { require.NoError(t, st.Close()) }()
-	after := tableDigests(t, db)
+	after := tableDigests(t, db, "after")
 	require.Contains(t, readStrings(t, db, "SELECT CAST(version AS TEXT) FROM schema_migrations"), "4")
 	for _, tbl := range releaseTables {
 		t.Logf("%s: %d rows before, %d after", tbl, len(before[tbl]), len(after[tbl]))
@@ -83,11 +83,16 @@ func checkReleaseMigration(t *testing.T, db *sql.DB, url string) {
 	require.Len(t, readStrings(t, db, "SELECT workflow_id FROM circleci_jobs WHERE id = $1", id), 2)
 }
 
-// tableDigests returns, per release table, its rows as sorted strings (every column).
-func tableDigests(t *testing.T, db *sql.DB) map[string][]string {
+// addedColumns are the columns later migrations add (0005): NULL on migrated rows.
+var addedColumns = map[string]bool{"repaired_at": true, "insights_names": true, "insights_names_at": true}
+
+// tableDigests returns, per release table, its rows as sorted strings (every column
+// the release had; the added ones must be NULL). Each phase sends its own query text:
+// pgx caches prepared statements, whose result type a migration changes.
+func tableDigests(t *testing.T, db *sql.DB, phase string) map[string][]string {
 	out := map[string][]string{}
 	for _, tbl := range releaseTables {
-		rows, err := db.Query("SELECT * FROM " + tbl)
+		rows, err := db.Query("SELECT * FROM " + tbl + " -- " + phase)
 		require.NoError(t, err)
 		cols, err := rows.Columns()
 		require.NoError(t, err)
@@ -101,6 +106,10 @@ func tableDigests(t *testing.T, db *sql.DB) map[string][]string {
 			require.NoError(t, rows.Scan(ptrs...))
 			var b strings.Builder
 			for i, v := range vals {
+				if addedColumns[cols[i]] {
+					require.False(t, v.Valid, "%s.%s of a migrated row", tbl, cols[i])
+					continue
+				}
 				b.WriteString(cols[i] + "=" + v.String + "|")
 				if !v.Valid {
 					b.WriteString("NULL|")

@@ -113,15 +113,18 @@ func (q *queries) queryStrings(ctx context.Context, out []string, query string, 
 // ProjectState returns a project's stored state, or a zero state with its ids.
 func (q *queries) ProjectState(ctx context.Context, connectionID, projectSlug string) (ProjectState, error) {
 	st := ProjectState{ConnectionID: connectionID, ProjectSlug: projectSlug}
-	var watermark, lastRunAt scanTime
-	var lastRun sql.NullString
-	found, err := q.queryRow(ctx, []any{&watermark, &lastRunAt, &lastRun},
-		`SELECT watermark, last_run_at, last_run FROM circleci_sync_projects
-		WHERE connection_id = $1 AND project_slug = $2`,
+	var watermark, lastRunAt, repairedAt, namesAt scanTime
+	var lastRun, names sql.NullString
+	found, err := q.queryRow(ctx, []any{&watermark, &lastRunAt, &lastRun, &repairedAt, &names, &namesAt},
+		`SELECT watermark, last_run_at, last_run, repaired_at, insights_names, insights_names_at
+		FROM circleci_sync_projects WHERE connection_id = $1 AND project_slug = $2`,
 		connectionID, projectSlug)
 	if err == nil && found {
-		st.Watermark, st.LastRunAt = watermark.t, lastRunAt.t
+		st.Watermark, st.LastRunAt, st.RepairedAt, st.InsightsNamesAt = watermark.t, lastRunAt.t, repairedAt.t, namesAt.t
 		st.LastRun, err = decodeLastRun(lastRun)
+	}
+	if err == nil && names.Valid {
+		err = json.Unmarshal([]byte(names.String), &st.InsightsNames)
 	}
 	if err != nil {
 		return ProjectState{}, fmt.Errorf("store: read state of project %q (connection %q): %w", projectSlug, connectionID, err)
@@ -136,14 +139,21 @@ func (q *queries) SaveProjectState(ctx context.Context, s ProjectState) error {
 			ErrInvalidItem, s.ConnectionID, s.ProjectSlug)
 	}
 	lastRun, err := jsonArgOf(s.LastRun, s.LastRun == nil)
+	var names any
+	if err == nil {
+		names, err = jsonArgOf(s.InsightsNames, s.InsightsNames == nil)
+	}
 	if err == nil {
 		err = q.db.exec(ctx, `INSERT INTO circleci_sync_projects
-			(connection_id, project_slug, watermark, last_run_at, last_run, updated_at)
-			VALUES ($1, $2, $3, $4, `+q.jsonParam(5)+`, $6)
+			(connection_id, project_slug, watermark, last_run_at, last_run, updated_at, repaired_at, insights_names,
+			insights_names_at)
+			VALUES ($1, $2, $3, $4, `+q.jsonParam(5)+`, $6, $7, `+q.jsonParam(8)+`, $9)
 			ON CONFLICT (connection_id, project_slug) DO UPDATE SET
 				watermark = excluded.watermark, last_run_at = excluded.last_run_at,
-				last_run = excluded.last_run, updated_at = excluded.updated_at`,
-			s.ConnectionID, s.ProjectSlug, timeArg(s.Watermark), timeArg(s.LastRunAt), lastRun, timeArg(q.now()))
+				last_run = excluded.last_run, updated_at = excluded.updated_at, repaired_at = excluded.repaired_at,
+				insights_names = excluded.insights_names, insights_names_at = excluded.insights_names_at`,
+			s.ConnectionID, s.ProjectSlug, timeArg(s.Watermark), timeArg(s.LastRunAt), lastRun, timeArg(q.now()),
+			timeArg(s.RepairedAt), names, timeArg(s.InsightsNamesAt))
 	}
 	if err != nil {
 		return fmt.Errorf("store: save state of project %q (connection %q): %w", s.ProjectSlug, s.ConnectionID, err)

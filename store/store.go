@@ -110,6 +110,11 @@ type ProjectState struct {
 	// LastRun holds the last completed run's figures (counts of pipelines, workflows,
 	// jobs, requests, skipped...), by name.
 	LastRun map[string]int64
+	// RepairedAt is when the last completed repair pass started; zero before one.
+	RepairedAt time.Time
+	// InsightsNames are the workflow names Insights listed at InsightsNamesAt.
+	InsightsNames   []string
+	InsightsNamesAt time.Time
 }
 
 // ConnectionState is the sync state of one connection.
@@ -188,6 +193,12 @@ type Store interface {
 	// canceled, errored by) and jobs (approved, canceled by) of the given projects,
 	// sorted bytewise, without empty ids.
 	UserRefs(ctx context.Context, projectSlugs []string) ([]string, error)
+	// WorkflowNames returns the distinct names of the project's stored workflows
+	// created at or after t, sorted bytewise.
+	WorkflowNames(ctx context.Context, projectSlug string, t time.Time) ([]string, error)
+	// PipelineStates returns the stored state of each of ids that is a stored
+	// pipeline; ids not stored are absent from the map.
+	PipelineStates(ctx context.Context, ids []string) (map[string]string, error)
 	// WorkflowStatuses returns the stored status of each of ids that is a stored
 	// workflow; ids not stored are absent from the map.
 	WorkflowStatuses(ctx context.Context, ids []string) (map[string]string, error)

@@ -58,7 +58,8 @@ func (r *connectionRun) startProject(ctx workflow.Context, f *fanOut, slug strin
 		StaticDetails: projectDetails(in, slug, st.Cycle),
 	})
 	child := ProjectSyncInput{Connection: in.connection(), ProjectSlug: slug, Since: in.since(),
-		Overlap: *in.Overlap, RerunWindow: *in.RerunWindow, SearchAttributes: st.SearchAttributes}
+		Overlap: *in.Overlap, RerunWindow: *in.RerunWindow, RepairEvery: in.RepairEvery,
+		SearchAttributes: st.SearchAttributes}
 	fut := workflow.ExecuteChildWorkflow(cctx, ProjectSyncName, child)
 	st.InFlight = append(st.InFlight, slug)
 	f.running++

@@ -55,6 +55,8 @@ type ConnectionSyncInput struct {
 	Overlap *Duration `json:"overlap,omitempty"`
 	// RerunWindow is how far back an incremental sync re-lists workflows (reruns).
 	RerunWindow *Duration `json:"rerun_window,omitempty"`
+	// RepairEvery is how often a project's repair pass (Insights runs) runs, or "off".
+	RepairEvery *RepairEvery `json:"repair_every,omitempty"`
 	// UsersFreshFor: users fetched this recently are not fetched again.
 	UsersFreshFor *Duration `json:"users_fresh_for,omitempty"`
 	// RediscoverAfter: projects discovered this recently are taken as recorded.
@@ -106,7 +108,7 @@ func (in *ConnectionSyncInput) field(k string) any {
 		"connection_id": &in.ConnectionID, "org_slug": &in.OrgSlug, "base_url": &in.BaseURL,
 		"projects": &in.Projects, "token_env": &in.TokenEnv, "since": &in.Since,
 		"max_concurrent_projects": &in.MaxConcurrentProjects, "overlap": &in.Overlap,
-		"rerun_window": &in.RerunWindow, "users_fresh_for": &in.UsersFreshFor,
+		"rerun_window": &in.RerunWindow, "repair_every": &in.RepairEvery, "users_fresh_for": &in.UsersFreshFor,
 		"rediscover_after": &in.RediscoverAfter, "continuous": &in.Continuous,
 		"interval": &in.Interval, "state": &in.State,
 	}[k]
@@ -121,6 +123,8 @@ func decodeProblem(field string, err error) string {
 	switch field {
 	case "overlap", "rerun_window", "users_fresh_for", "rediscover_after", "interval":
 		return `want a Go duration such as "1h" or "72h", or a number of nanoseconds`
+	case "repair_every":
+		return `want a Go duration such as "6h", "0s" (every sync) or "off"`
 	}
 	return "not a valid value"
 }
@@ -226,6 +230,9 @@ func (in ConnectionSyncInput) checkKnobs(add func(string, ...any)) {
 			add("%s %s: must not be negative", f.name, f.d.D())
 		}
 	}
+	if r := in.RepairEvery; r != nil && r.Every < 0 {
+		add("repair_every %s: must not be negative (\"0s\": every sync, \"off\": never)", r.Every.D())
+	}
 	if in.Interval != nil {
 		switch {
 		case !in.Continuous:
@@ -273,8 +280,8 @@ func (in ProjectSyncInput) Validate() error {
 	if pr := projectSlugProblem(in.ProjectSlug); pr != "" {
 		problems = append(problems, "project_slug "+pr+" (want a project slug such as \"gh/acme/api\")")
 	}
-	if in.Overlap < 0 || in.RerunWindow < 0 {
-		problems = append(problems, "overlap and rerun_window must not be negative")
+	if in.Overlap < 0 || in.RerunWindow < 0 || (in.RepairEvery != nil && in.RepairEvery.Every < 0) {
+		problems = append(problems, "overlap, rerun_window and repair_every must not be negative")
 	}
 	if st := in.State; st != nil && (st.Runs < 0 || st.Pages < 0 || st.Restarts < 0) {
 		problems = append(problems, "state: inconsistent cursor (state is set by ProjectSync when it continues as new: leave it out)")
@@ -314,6 +321,9 @@ func (in ConnectionSyncInput) withDefaults() ConnectionSyncInput {
 	}
 	in.Overlap = def(in.Overlap, DefaultOverlap)
 	in.RerunWindow = def(in.RerunWindow, DefaultRerunWindow)
+	if in.RepairEvery == nil {
+		in.RepairEvery = &RepairEvery{Every: Duration(DefaultRepairEvery)}
+	}
 	in.UsersFreshFor = def(in.UsersFreshFor, DefaultUsersFreshFor)
 	in.RediscoverAfter = def(in.RediscoverAfter, DefaultRediscoverAfter)
 	if in.Continuous {

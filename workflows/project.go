@@ -79,6 +79,9 @@ func (r *projectRun) sync(ctx workflow.Context) (ProjectSyncResult, error) {
 	if err := r.refreshOpen(ctx); err != nil {
 		return ProjectSyncResult{}, err
 	}
+	if st.Plan.Repair.Due {
+		r.repair(ctx)
+	}
 	watermark := st.Plan.Watermark
 	if st.Newest.After(watermark) {
 		watermark = st.Newest
@@ -106,7 +109,7 @@ func (r *projectRun) plan(ctx workflow.Context) error {
 	r.setPhase(ctx, PhasePlan)
 	err := r.exec(withShortActivity(ctx), "plan", "plan the sync of "+r.in.ProjectSlug, a.StartProject,
 		activities.StartProjectInput{Connection: r.in.Connection, ProjectSlug: r.in.ProjectSlug, Since: r.in.Since,
-			Overlap: r.in.Overlap.D()}, &st.Plan)
+			Overlap: r.in.Overlap.D(), Repair: r.repairOn(), RepairEvery: r.repairEvery()}, &st.Plan)
 	if err == nil {
 		st.Planned = true
 		st.Counts.Requests += st.Plan.Requests
@@ -165,11 +168,15 @@ func (r *projectRun) refreshOpen(ctx workflow.Context) error {
 	return err
 }
 
-// complete stores the watermark: a sync failing before is redone from the same point.
+// complete stores the watermark: a sync failing before is redone from the same
+// point. A first sync's start is the repair passes' starting point.
 func (r *projectRun) complete(ctx workflow.Context, watermark time.Time) error {
-	return r.exec(withShortActivity(ctx), "record", "record the sync of "+r.in.ProjectSlug, a.CompleteProject,
-		activities.CompleteProjectInput{Connection: r.in.Connection, ProjectSlug: r.in.ProjectSlug,
-			Watermark: watermark, Counts: r.st.Counts}, nil)
+	in := activities.CompleteProjectInput{Connection: r.in.Connection, ProjectSlug: r.in.ProjectSlug,
+		Watermark: watermark, Counts: r.st.Counts}
+	if r.repairOn() && !r.st.Plan.Incremental {
+		in.RepairedAt = r.st.Plan.StartedAt
+	}
+	return r.exec(withShortActivity(ctx), "record", "record the sync of "+r.in.ProjectSlug, a.CompleteProject, in, nil)
 }
 
 // progress builds the progress query's answer.

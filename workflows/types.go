@@ -21,6 +21,7 @@ const (
 	PhasePlan     = "plan"
 	PhasePages    = "pages"
 	PhaseRefresh  = "refresh"
+	PhaseRepair   = "repair"
 	PhaseDone     = "done"
 	PhaseWaiting  = "waiting" // a continuous sync between cycles
 	PhaseFailed   = "failed"
@@ -129,6 +130,8 @@ type ProjectSyncInput struct {
 	Since       time.Time `json:"since,omitempty"`
 	Overlap     Duration  `json:"overlap"`
 	RerunWindow Duration  `json:"rerun_window"`
+	// RepairEvery: nil or "off" runs no repair pass.
+	RepairEvery *RepairEvery `json:"repair_every,omitempty"`
 	// SearchAttributes are the registered ones to set; nil: ask the worker.
 	SearchAttributes []string `json:"search_attributes"`
 	// State is set by ProjectSync itself when it continues as new.

@@ -1,0 +1,52 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// WorkflowNames returns the distinct names of the project's workflows created since t, sorted.
+func (q *queries) WorkflowNames(ctx context.Context, projectSlug string, t time.Time) ([]string, error) {
+	names, err := q.queryStrings(ctx, nil,
+		`SELECT DISTINCT name FROM circleci_workflows WHERE project_slug = $1 AND created_at >= $2 AND name IS NOT NULL`,
+		projectSlug, sinceArg(t))
+	if err != nil {
+		return nil, fmt.Errorf("store: workflow names of %q since %s: %w", projectSlug, t.Format(time.RFC3339Nano), err)
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// PipelineStates returns the stored state of those of ids that are stored pipelines.
+func (q *queries) PipelineStates(ctx context.Context, ids []string) (map[string]string, error) {
+	out := make(map[string]string)
+	if len(ids) == 0 {
+		return out, nil
+	}
+	keys, asked := q.storedKeys(ids)
+	for _, chunk := range q.chunks(keys) {
+		cond, args := q.inList("id", 1, chunk)
+		rows, err := q.db.query(ctx, `SELECT id, state FROM circleci_pipelines WHERE `+cond, args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: states of %d pipelines: %w", len(ids), err)
+		}
+		for rows.Next() {
+			var id, state string
+			if err := rows.Scan(&id, &state); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: states of %d pipelines: %w", len(ids), err)
+			}
+			for _, a := range asked[id] {
+				out[a] = state
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("store: states of %d pipelines: %w", len(ids), err)
+		}
+	}
+	return out, nil
+}
