@@ -31,14 +31,14 @@ func (w *world) terminalSet() map[string]bool {
 }
 
 // completedSince returns the events of the workflows and jobs finished since done
-// was taken, by time: a job's events before its workflow's. Jobs a rerun from
-// failed reuses finished before, and approvals and jobs that never ran send none.
+// was taken, by time: a job's as it ends, even in a running workflow. Jobs a rerun
+// from failed reuses finished before; approvals and jobs that never ran send none.
 func (w *world) completedSince(done map[string]bool) []hookEvent {
 	var out []hookEvent
 	for _, p := range w.all {
 		pi := w.pipelineProj[p.ID]
 		for _, wf := range w.wfByPipeline[p.ID] {
-			if done[wf.ID] || !isTerminalWorkflow(wf.Status) || wf.StoppedAt == nil {
+			if done[wf.ID] {
 				continue
 			}
 			for _, j := range w.jobsByWf[wf.ID] {
@@ -48,7 +48,7 @@ func (w *world) completedSince(done map[string]bool) []hookEvent {
 				}
 				out = append(out, hookEvent{pi, *j.StoppedAt, w.eventBody(pi, p, wf, j)})
 			}
-			if slices.Contains([]string{"success", "failed", "error", "canceled", "unauthorized"}, wf.Status) {
+			if wf.StoppedAt != nil && slices.Contains([]string{"success", "failed", "error", "canceled", "unauthorized"}, wf.Status) {
 				out = append(out, hookEvent{pi, *wf.StoppedAt, w.eventBody(pi, p, wf, nil)})
 			}
 		}
@@ -61,14 +61,16 @@ func (w *world) completedSince(done map[string]bool) []hookEvent {
 func (w *world) eventBody(pi int, p *Pipeline, wf *Workflow, j *Job) wireEvent {
 	pr, o := w.projects[pi], w.projectOrg[pi]
 	slug := longSlug(pr.Slug)
-	ev := wireEvent{Type: "workflow-completed", HappenedAt: wireTime(*wf.StoppedAt),
+	ev := wireEvent{Type: "workflow-completed",
 		Project:      wireEventProject{ID: pr.ID, Slug: slug, Name: pr.Name},
 		Organization: wireNamed{ID: o.id, Name: o.name},
 		Workflow: wireEventWorkflow{ID: wf.ID, Name: wf.Name, Status: wf.Status, CreatedAt: wireTime(wf.CreatedAt),
 			StoppedAt: wtp(wf.StoppedAt),
 			URL:       fmt.Sprintf("https://app.circleci.com/pipelines/%s/%d/workflows/%s", slug, p.Number, wf.ID)},
 		Pipeline: eventPipeline(p)}
-	if j != nil {
+	if j == nil {
+		ev.HappenedAt = wireTime(*wf.StoppedAt)
+	} else {
 		ev.Type, ev.HappenedAt, ev.Workflow.Status = "job-completed", wireTime(*j.StoppedAt), ""
 		ev.Job = &wireEventJob{ID: j.ID, Name: j.Name, Status: j.Status, StartedAt: wtp(j.StartedAt), StoppedAt: wtp(j.StoppedAt)}
 		if j.JobNumber != nil {

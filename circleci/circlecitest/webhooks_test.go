@@ -70,7 +70,7 @@ func TestWebhookCRUD(t *testing.T) {
 
 	var list struct {
 		Items         []testHook `json:"items"`
-		NextPageToken *string       `json:"next_page_token"`
+		NextPageToken *string    `json:"next_page_token"`
 	}
 	get(t, s, withQuery("/api/v2/webhook", "scope-id", pid, "scope-type", "project"), &list)
 	require.Len(t, list.Items, 1)
