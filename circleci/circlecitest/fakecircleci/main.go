@@ -52,6 +52,18 @@ func webhookFlags(fs *flag.FlagSet, o *circlecitest.Options) {
 	fs.DurationVar(&o.Webhooks.RetryBase, "webhook-retry-base", time.Second, "first retry delay of a webhook delivery, doubling up to 6 retries")
 }
 
+// corruptFlag sets -corrupt, a JSON array of corruptions.
+func corruptFlag(fs *flag.FlagSet, f *circlecitest.Faults) {
+	fs.Func("corrupt", `JSON array of corruptions, e.g. '[{"route":"workflow_jobs","kind":"truncated","first":3}]'`,
+		func(v string) error {
+			if strings.TrimSpace(v) == "" {
+				f.Corrupt = nil
+				return nil
+			}
+			return json.Unmarshal([]byte(v), &f.Corrupt)
+		})
+}
+
 // parseFlags reads the flags, with FAKECIRCLECI_* environment variables as
 // defaults.
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -81,14 +93,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&f.MissingUsers, "missing-users", 0, "referenced users whose /user/{id} answers 404")
 	oddAndInsightsFlags(fs, o)
 	webhookFlags(fs, o)
-	fs.Func("corrupt", `JSON array of corruptions, e.g. '[{"route":"workflow_jobs","kind":"truncated","first":3}]'`,
-		func(v string) error {
-			if strings.TrimSpace(v) == "" {
-				f.Corrupt = nil
-				return nil
-			}
-			return json.Unmarshal([]byte(v), &f.Corrupt)
-		})
+	corruptFlag(fs, f)
 
 	var envErr error
 	fs.VisitAll(func(fl *flag.Flag) {
