@@ -257,3 +257,35 @@ func TestWebhookDeterminism(t *testing.T) {
 	assert.Positive(t, hooked.DeliveryStats().Delivered)
 	assert.Zero(t, plain.DeliveryStats().Events)
 }
+
+// TestWebhookDeliveryVerifyTLS: verify-tls false reaches a self-signed https
+// endpoint; true does not (the deliveries fail after their retries).
+func TestWebhookDeliveryVerifyTLS(t *testing.T) {
+	var mu sync.Mutex
+	got := 0
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		got++
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	for _, verify := range []bool{false, true} {
+		s := NewServer(Options{Seed: 5, Webhooks: WebhookOptions{RetryBase: time.Millisecond, MaxRetries: 1}})
+		b := newHookBody(s.Dataset().Projects[0].ID, srv.URL+"/hook")
+		b["verify-tls"] = verify
+		require.Equal(t, http.StatusCreated, send(t, s, http.MethodPost, "/api/v2/webhook", s.Token(), b).status)
+		s.Advance(Advance{NewPipelines: 3, FinishRunning: true})
+		waitDeliveries(t, s)
+		st := s.DeliveryStats()
+		require.Positive(t, st.Events)
+		if verify {
+			assert.Equal(t, st.Events, st.Failed)
+		} else {
+			assert.Equal(t, st.Events, st.Delivered)
+		}
+		s.Close()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Positive(t, got)
+}
