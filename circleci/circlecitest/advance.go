@@ -89,10 +89,22 @@ type AdvanceResult struct {
 }
 
 // Advance moves the dataset clock by a.Step and applies a (see Advance).
+// Workflows and jobs it finishes are reported to the registered webhooks.
 func (s *Server) Advance(a Advance) AdvanceResult {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.advance(a, s.sets)
+	var done map[string]bool
+	if s.hooks.any() {
+		done = s.w.terminalSet()
+	}
+	res := s.w.advance(a, s.sets)
+	var ds []*delivery
+	dups := 0
+	if done != nil {
+		ds, dups = s.hooks.plan(s.w.completedSince(done), s.hooks.out.opts)
+	}
+	s.mu.Unlock()
+	s.hooks.out.enqueue(ds, dups)
+	return res
 }
 
 func (w *world) advance(a Advance, sets faultSets) AdvanceResult {

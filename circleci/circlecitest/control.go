@@ -7,7 +7,7 @@ import (
 )
 
 // controlPrefix is where the control API lives: health, stats, stats/reset, dataset,
-// expected (?token=), advance (POST Advance) and faults (GET, PUT Faults). It is not
+// expected (?token=), advance (POST Advance), webhooks (DeliveryStats) and faults (GET, PUT Faults). It is not
 // CircleCI's: no token, no faults, not counted in Stats.
 const controlPrefix = "/_fake/"
 
@@ -37,6 +37,8 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, http.StatusOK, s.Advance(a))
+	case path == "webhooks" && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, s.DeliveryStats())
 	case path == "faults" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, s.Faults())
 	case path == "faults" && (r.Method == http.MethodPut || r.Method == http.MethodPost):

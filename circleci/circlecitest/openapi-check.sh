@@ -8,7 +8,8 @@
 # each slug style (gh/, bb/, circleci/) with paging and a branch filter,
 # pipeline by number, pipeline by id, workflow lists, workflow by id, job
 # lists (every page), users, Insights summaries and runs (paging, branch and
-# date filters, odd names escaped as one segment), and a few error answers —
+# date filters, odd names escaped as one segment), outbound webhooks (create up
+# to the limit, list, get, update, delete), and a few error answers —
 # and counts the violations Prism reports.
 #
 # Violations that are deliberate deviations from the spec (real CircleCI
@@ -137,8 +138,10 @@ let requests = 0;
 const violations = [];        // {route, url, where, message, allowedAs}
 const walked = new Set();      // coverage markers
 
-async function getJSON(url, headers = {}) {
-  const r = await fetch(url, { headers: { "Circle-Token": token, Accept: "application/json", ...headers } });
+async function getJSON(url, headers = {}, method = "GET", payload = undefined) {
+  const r = await fetch(url, { method, body: payload === undefined ? undefined : JSON.stringify(payload),
+    headers: { "Circle-Token": token, Accept: "application/json",
+      ...(payload === undefined ? {} : { "Content-Type": "application/json" }), ...headers } });
   const text = await r.text();
   let body = null;
   try { body = JSON.parse(text); } catch { /* not JSON */ }
@@ -147,9 +150,9 @@ async function getJSON(url, headers = {}) {
 
 // check sends path through the proxy, records violations, and returns the
 // fake's own answer for the same request (Prism replaces a violating body).
-async function check(route, path, headers = {}) {
+async function check(route, path, headers = {}, method = "GET", body = undefined) {
   requests++;
-  const viaProxy = await getJSON(proxy + path, headers);
+  const viaProxy = await getJSON(proxy + path, headers, method, body);
   const ct = viaProxy.headers.get("content-type") || "";
   if (ct.includes("problem+json")) {
     const list = (viaProxy.body && viaProxy.body.validation) ||
@@ -161,6 +164,7 @@ async function check(route, path, headers = {}) {
       violations.push(rec);
     }
   }
+  if (method !== "GET") return viaProxy; // a change is made once, through the proxy
   return getJSON(fake + "/api/v2" + path, headers);
 }
 
@@ -210,6 +214,31 @@ async function walkInsights(ds) {
   await check(runRoute, `/insights/${p}/workflows/build-and-test?end-date=2026-01-01T00:00:00Z`);
   // Malformed dates and windows are refused by Prism itself; Go tests cover their 400s.
   walked.add("insights errors");
+}
+
+// walkWebhooks creates, lists, reads, updates and deletes a project's outbound
+// webhooks, up to CircleCI's limit of 5 (the 6th answers 400), and their 404s.
+async function walkWebhooks(ds) {
+  const pid = ds.projects[0].id, list = "GET /webhook", one = "GET /webhook/{webhook-id}";
+  const body = n => ({ name: "sync " + n, events: ["workflow-completed", "job-completed"],
+    url: "https://hooks.example.com/circleci/c" + n, "verify-tls": true, "signing-secret": "secret-" + n,
+    scope: { id: pid, type: "project" } });
+  const ids = [];
+  for (let n = 1; n <= 6; n++) {
+    const r = await check("POST /webhook", "/webhook", {}, "POST", body(n));
+    if (n <= 5 && r.status !== 201) throw new Error(`POST /webhook: ${r.status} ${r.text}`);
+    if (n === 6 && r.status !== 400) throw new Error(`6th POST /webhook: ${r.status}, want 400`);
+    if (n <= 5) ids.push(r.body.id);
+  }
+  const q = `?scope-id=${pid}&scope-type=project`;
+  const l = await check(list, "/webhook" + q);
+  if (l.status !== 200 || l.body.items.length !== 5) throw new Error(`GET /webhook: ${l.status} ${l.text}`);
+  await check(one, `/webhook/${ids[0]}`);
+  await check("PUT /webhook/{webhook-id}", `/webhook/${ids[0]}`, {}, "PUT", { name: "renamed", events: ["job-completed"] });
+  for (const id of ids) await check("DELETE /webhook/{webhook-id}", `/webhook/${id}`, {}, "DELETE");
+  await check(one, `/webhook/${ids[0]}`);
+  await check(list, `/webhook?scope-id=00000000-0000-4000-8000-000000000000&scope-type=project`);
+  walked.add("webhooks");
 }
 
 (async () => {
@@ -276,6 +305,7 @@ async function walkInsights(ds) {
   }
 
   await walkInsights(ds);
+  await walkWebhooks(ds);
 
   // Error answers are validated against the operations' "default" response.
   const missing = "00000000-0000-4000-8000-000000000000";
@@ -310,7 +340,7 @@ async function walkInsights(ds) {
     "project pipelines circleci", "project pipelines gh page 2", "project pipelines bb page 2",
     "project pipelines circleci page 2", "pipeline", "workflows", "workflow", "jobs", "jobs page 2", "user", "errors", "v1.1 projects",
     "insights summary", "insights runs gh", "insights runs bb", "insights runs circleci", "insights runs page 2",
-    "insights odd name", "insights errors"];
+    "insights odd name", "insights errors", "webhooks"];
   const notWalked = need.filter(n => !walked.has(n));
 
   const unexpected = violations.filter(v => !v.allowedAs);

@@ -84,6 +84,13 @@ type Options struct {
 	// '/', '%', unicode), to test escaping; other data stays the same.
 	OddWorkflowNames bool
 
+	// AllowHTTPWebhooks lets webhooks deliver to http URLs (tests); CircleCI takes https only.
+	AllowHTTPWebhooks bool
+	// TokenNotAdmin makes Token a non-admin of the organization: changing webhooks answers 403.
+	TokenNotAdmin bool
+	// Webhooks shape the delivery of webhook events (faults off by default).
+	Webhooks WebhookOptions
+
 	// Faults are the faults switched on from the start. They can be changed
 	// later with Server.SetFaults or POST /_fake/faults.
 	Faults Faults

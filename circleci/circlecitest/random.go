@@ -24,6 +24,10 @@ const (
 	streamPages = 0x70616765 // "page": page-token keys
 	// streamCorrupt draws Corruption.Rate; restarted whenever faults are set.
 	streamCorrupt = 0x636f7272 // "corr"
+	// streamEvents draws webhook and event ids, so that the dataset is the same with
+	// or without webhooks; streamHookFaults draws delivery duplicates and reordering.
+	streamEvents     = 0x65766e74 // "evnt"
+	streamHookFaults = 0x686b6674 // "hkft"
 )
 
 // uuid returns a random version-4 UUID.

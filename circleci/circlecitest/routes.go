@@ -15,19 +15,27 @@ type apiRoute struct {
 	// short is the route's name in Corruption.Route (CorruptionRoutes).
 	short string
 	// list marks a route answering {"items":[…],"next_page_token":…}.
-	list   bool
-	handle func(s *Server, w http.ResponseWriter, r *http.Request, a routeArgs)
+	list bool
+	// methods are the methods it answers besides GET and HEAD.
+	methods []string
+	handle  func(s *Server, w http.ResponseWriter, r *http.Request, a routeArgs)
 }
 
 // apiRoutes are the operations the fake answers, kind by kind.
 var apiRoutes = slices.Concat(userRoutes, projectRoutes, pipelineRoutes, workflowRoutes, jobRoutes,
-	insightsRoutes)
+	insightsRoutes, webhookRoutes)
 
 // route is the operation matched for a request.
 type route struct {
 	// template is the path template of the Stats key; "(unmatched)" for unknown paths.
 	template string
+	methods  []string
 	handle   func(s *Server, w http.ResponseWriter, r *http.Request, a routeArgs)
+}
+
+// allows reports whether the route answers method.
+func (rt route) allows(method string) bool {
+	return method == http.MethodGet || method == http.MethodHead || slices.Contains(rt.methods, method)
 }
 
 // routeArgs are the path parameters of a request.
@@ -41,7 +49,7 @@ type routeArgs struct {
 var unmatched = route{template: "(unmatched)"}
 
 // pathOf returns the path template of a Stats route key.
-func pathOf(key string) string { return strings.TrimPrefix(key, "GET ") }
+func pathOf(key string) string { _, p, _ := strings.Cut(key, " "); return p }
 
 // matchRoute finds the route of a request from its escaped path, so that a project
 // slug may come with its slashes raw or escaped as %2F.
@@ -52,10 +60,10 @@ func matchRoute(r *http.Request) (route, routeArgs) {
 		tmpl := pathOf(ar.key)
 		if rest, v2 := strings.CutPrefix(tmpl, "/api/v2/"); !v2 {
 			if esc == tmpl {
-				return route{tmpl, ar.handle}, routeArgs{}
+				return route{tmpl, ar.methods, ar.handle}, routeArgs{}
 			}
 		} else if a, match := matchSegments(strings.Split(rest, "/"), segs); ok && match {
-			return route{tmpl, ar.handle}, a
+			return route{tmpl, ar.methods, ar.handle}, a
 		}
 	}
 	return unmatched, routeArgs{}

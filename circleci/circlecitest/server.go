@@ -24,6 +24,7 @@ type Server struct {
 	faults *faultState
 	pager  *pager
 	stats  *statsCollector
+	hooks  *hookState
 
 	listener net.Listener
 	srv      *http.Server
@@ -40,6 +41,7 @@ func NewHandler(opts Options) *Server {
 		faults: newFaultState(opts.Seed, opts.Faults),
 		pager:  newPager(opts.Seed),
 		stats:  newStatsCollector(),
+		hooks:  newHookState(opts),
 		client: &http.Client{Timeout: 30 * time.Second},
 	}
 	s.sets = s.w.faultSets(s.faults.get())
@@ -61,9 +63,10 @@ func NewServer(opts Options) *Server {
 	return s
 }
 
-// Close stops a server started by NewServer and closes its connections. It
-// does nothing for a Server made by NewHandler.
+// Close stops webhook deliveries and a server started by NewServer, closing its
+// connections.
 func (s *Server) Close() {
+	s.hooks.out.close()
 	if s.srv == nil {
 		return
 	}
@@ -154,8 +157,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, http.StatusNotFound, msgNotFound)
 		return
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		rec.Header().Set("Allow", "GET, HEAD")
+	if !rt.allows(r.Method) {
+		rec.Header().Set("Allow", strings.Join(append([]string{"GET", "HEAD"}, rt.methods...), ", "))
 		writeError(rec, http.StatusMethodNotAllowed, "Method Not Allowed")
 		return
 	}

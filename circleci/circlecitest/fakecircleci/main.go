@@ -43,6 +43,27 @@ func oddAndInsightsFlags(fs *flag.FlagSet, o *circlecitest.Options) {
 		"how long after it stops a run shows in Insights (negative: at once)")
 }
 
+// webhookFlags sets the flags of outbound webhooks and their delivery.
+func webhookFlags(fs *flag.FlagSet, o *circlecitest.Options) {
+	fs.BoolVar(&o.AllowHTTPWebhooks, "allow-http-webhooks", false, "accept http:// webhook URLs (CircleCI takes https only)")
+	fs.BoolVar(&o.TokenNotAdmin, "token-not-admin", false, "the token is no org admin: creating, changing or deleting webhooks answers 403")
+	fs.Float64Var(&o.Webhooks.DuplicateRate, "webhook-duplicates", 0, "probability that a webhook event is delivered twice")
+	fs.BoolVar(&o.Webhooks.Reorder, "webhook-reorder", false, "shuffle the webhook events of each advance (seeded)")
+	fs.DurationVar(&o.Webhooks.RetryBase, "webhook-retry-base", time.Second, "first retry delay of a webhook delivery, doubling up to 6 retries")
+}
+
+// corruptFlag sets -corrupt, a JSON array of corruptions.
+func corruptFlag(fs *flag.FlagSet, f *circlecitest.Faults) {
+	fs.Func("corrupt", `JSON array of corruptions, e.g. '[{"route":"workflow_jobs","kind":"truncated","first":3}]'`,
+		func(v string) error {
+			if strings.TrimSpace(v) == "" {
+				f.Corrupt = nil
+				return nil
+			}
+			return json.Unmarshal([]byte(v), &f.Corrupt)
+		})
+}
+
 // parseFlags reads the flags, with FAKECIRCLECI_* environment variables as
 // defaults.
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -71,14 +92,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&f.ExpiredPipelines, "expired", 0, "oldest pipelines whose workflows and jobs answer 404 (retention)")
 	fs.IntVar(&f.MissingUsers, "missing-users", 0, "referenced users whose /user/{id} answers 404")
 	oddAndInsightsFlags(fs, o)
-	fs.Func("corrupt", `JSON array of corruptions, e.g. '[{"route":"workflow_jobs","kind":"truncated","first":3}]'`,
-		func(v string) error {
-			if strings.TrimSpace(v) == "" {
-				f.Corrupt = nil
-				return nil
-			}
-			return json.Unmarshal([]byte(v), &f.Corrupt)
-		})
+	webhookFlags(fs, o)
+	corruptFlag(fs, f)
 
 	var envErr error
 	fs.VisitAll(func(fl *flag.Flag) {
@@ -139,6 +154,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case <-ctx.Done():
 	}
 	fmt.Fprintln(stderr, "fakecircleci: shutting down")
+	defer h.Close() // stops webhook deliveries
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
