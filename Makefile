@@ -20,7 +20,7 @@ run:
 ## The Temporal tests use the CLI's dev server, installed first by `make tools`.
 test: tools
 	$(GO) vet $(PKGS)
-	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} $(GO) test -count=1 -timeout 20m $(PKGS)
+	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} $(GO) test -count=1 -timeout 45m $(PKGS)
 	bash circleci/circlecitest/openapi-check.sh
 	bash scripts/check-compose.sh
 	bash scripts/fuzz.sh
