@@ -92,6 +92,7 @@ else
     # The search attributes the syncs set (workflows/searchattributes.go).
     "$temporal" server start-dev --ip 127.0.0.1 --port 7233 --ui-port 8233 \
       --db-filename .tmp/temporal.db --log-level error \
+      --dynamic-config-value matching.useNewMatcher=true --dynamic-config-value matching.enableFairness=true \
       --search-attribute CircleCIConnection=Keyword --search-attribute CircleCIOrg=Keyword \
       --search-attribute CircleCIProject=Keyword --search-attribute CircleCISyncPhase=Keyword \
       --search-attribute CircleCIPipelinesSynced=Int >.tmp/temporal.log 2>&1 &
