@@ -23,7 +23,7 @@ import (
 // one's projects, so that its activities queue.
 const (
 	fairBigProjects   = 50
-	fairBigPipelines  = 20
+	fairBigPipelines  = 60
 	fairSmallOrgs     = 5
 	fairSmallProjects = 2
 	fairPipelines     = 20
