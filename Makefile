@@ -79,7 +79,7 @@ bench-scale: tools
 		$(GO) test -run '^$$' -bench '^BenchmarkOrgScale$$' -benchtime 1x -timeout 3h ./e2e/
 
 ## bench-fairness: five small organisations' first syncs alone, then beside a 50-project one on
-## one worker, with Temporal's fairness on and off (e2e BenchmarkFairness); about 3 minutes.
+## one worker, with Temporal's fairness on and off and the big one bounded (e2e BenchmarkFairness); about 5 minutes.
 bench-fairness: tools
 	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} \
 		$(GO) test -run '^$$' -bench '^BenchmarkFairness$$' -benchtime 1x -timeout 15m ./e2e/

@@ -41,16 +41,25 @@ type fairFigures struct {
 	small        waits         // of the first small one, beside the big one
 }
 
+// fairModes are the modes measured: fairness on and off with the big one's 50
+// projects at once, and on with it bounded below the worker's slots.
+var fairModes = []struct {
+	name, mode string
+	fair       bool
+	bigAtOnce  int
+}{
+	{"on", "fairness on", true, fairBigProjects},
+	{"off", "fairness off (FIFO)", false, fairBigProjects},
+	{"on-bounded", "fairness on, the big one 8 projects at once", true, 8},
+}
+
 // BenchmarkFairness syncs the small organisations alone, then with the big one,
-// on a dev server with fairness on and then off, and prints the times. Run it
+// in each of fairModes on a dev server of its own, and prints the times. Run it
 // with `make bench-fairness`.
 func BenchmarkFairness(b *testing.B) {
 	var all []fairFigures
-	for _, fair := range []bool{true, false} {
-		mode := map[bool]string{true: "fairness on", false: "fairness off (FIFO)"}[fair]
-		b.Run(map[bool]string{true: "on", false: "off"}[fair], func(b *testing.B) {
-			all = append(all, fairnessRun(b, fair, mode))
-		})
+	for _, m := range fairModes {
+		b.Run(m.name, func(b *testing.B) { all = append(all, fairnessRun(b, m.fair, m.bigAtOnce, m.mode)) })
 	}
 	for _, f := range all {
 		printFairness(f)
@@ -93,7 +102,7 @@ func timedSync(b *testing.B, c client.Client, tq string, in workflows.Connection
 }
 
 // fairnessRun measures one mode on a dev server of its own.
-func fairnessRun(b *testing.B, fair bool, mode string) fairFigures {
+func fairnessRun(b *testing.B, fair bool, bigAtOnce int, mode string) fairFigures {
 	// One partition: a task queue's partitions are each fair on their own.
 	tsrv := testenv.StartTemporal(b, testenv.DevServerOptions{NoFairness: !fair, ExtraArgs: []string{
 		"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
@@ -114,7 +123,7 @@ func fairnessRun(b *testing.B, fair bool, mode string) fairFigures {
 	big := fairFake(b, 99, fairBigProjects, fairBigPipelines)
 	bigDone := make(chan time.Duration, 1)
 	bigStart := time.Now()
-	go func() { bigDone <- timedSync(b, c, tq, fairInput(b, big, "big", fairBigProjects)) }()
+	go func() { bigDone <- timedSync(b, c, tq, fairInput(b, big, "big", bigAtOnce)) }()
 	// The big one's projects have started: its activities fill the slots.
 	for deadline := time.Now().Add(time.Minute); big.Stats().Total < 400 && time.Now().Before(deadline); {
 		time.Sleep(50 * time.Millisecond)
