@@ -6,7 +6,7 @@ TOOLS_BIN ?= $(HOME)/.cache/circleci-sync/bin
 STATICCHECK_VERSION ?= v0.8.2
 PKGS := ./...
 
-.PHONY: run test lint fake openapi-check bench bench-scale fuzz fuzz-ci tools build worker clean
+.PHONY: run test lint fake openapi-check bench bench-scale bench-fairness fuzz fuzz-ci tools build worker clean
 
 ## run: the main job (see README.md, "Quick start").
 run:
@@ -77,6 +77,12 @@ bench: tools
 bench-scale: tools
 	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} \
 		$(GO) test -run '^$$' -bench '^BenchmarkOrgScale$$' -benchtime 1x -timeout 3h ./e2e/
+
+## bench-fairness: five small organisations' first syncs alone, then beside a 50-project one on
+## one worker, with Temporal's fairness on and off and the big one bounded (e2e BenchmarkFairness); about 5 minutes.
+bench-fairness: tools
+	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} \
+		$(GO) test -run '^$$' -bench '^BenchmarkFairness$$' -benchtime 1x -timeout 15m ./e2e/
 
 ## fuzz: each fuzz target for a bounded time (FUZZTIME, default 30s).
 FUZZTIME ?= 30s

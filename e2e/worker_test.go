@@ -17,7 +17,7 @@ import (
 )
 
 // startTemporal starts a Temporal dev server for t (stopped when t ends).
-func startTemporal(t *testing.T, extraArgs ...string) *testsuite.DevServer {
+func startTemporal(t testing.TB, extraArgs ...string) *testsuite.DevServer {
 	t.Helper()
 	start := time.Now()
 	srv := testenv.StartTemporal(t, testenv.DevServerOptions{ExtraArgs: extraArgs})
@@ -43,7 +43,7 @@ func workerConfig(taskQueue, databaseURL string) syncworker.Config {
 // with workerConfig changed by tune. It
 // gets a Temporal client of its own whose SDK log, like the worker's, goes to the
 // returned buffer (debug level), for the token checks.
-func startWorker(t *testing.T, tsrv *testsuite.DevServer, taskQueue, databaseURL string,
+func startWorker(t testing.TB, tsrv *testsuite.DevServer, taskQueue, databaseURL string,
 	tune ...func(cfg *syncworker.Config)) *testenv.Buffer {
 	t.Helper()
 	logs := &testenv.Buffer{}

@@ -104,6 +104,7 @@ func RunAsChild(ctx workflow.Context, in workflows.ConnectionSyncInput, opts Opt
 		TaskQueue:     opts.taskQueue(),
 		StaticSummary: workflows.ConnectionSummary(in),
 		StaticDetails: workflows.ConnectionDetails(in, "workflow "+workflow.GetInfo(ctx).WorkflowExecution.ID+" (as its child)"),
+		Priority:      workflows.SyncPriority(in.ConnectionID, workflows.PriorityIncremental),
 	})
 	var res workflows.ConnectionSyncResult
 	err := workflow.ExecuteChildWorkflow(cctx, workflows.ConnectionSyncName, in).Get(ctx, &res)
@@ -142,6 +143,7 @@ func (Activities) RequestResync(ctx context.Context, in RequestInput) (workflows
 		StaticSummary:            workflows.ConnectionSummary(in.Sync),
 		StaticDetails: workflows.ConnectionDetails(in.Sync,
 			"a resync request of workflow "+activity.GetInfo(ctx).WorkflowExecution.ID),
+		Priority: workflows.SyncPriority(in.Sync.ConnectionID, workflows.PriorityIncremental),
 	}, workflows.ConnectionSyncName, in.Sync)
 	h, err := c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: op,

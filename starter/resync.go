@@ -72,6 +72,7 @@ func requestResync(ctx context.Context, c client.Client, conn string, req workfl
 			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 			StaticSummary:            workflows.ConnectionSummary(in),
 			StaticDetails:            workflows.ConnectionDetails(in, "starter resync -start"),
+			Priority:                 workflows.SyncPriority(conn, workflows.PriorityIncremental),
 		}, workflows.ConnectionSyncName, in)
 		h, err = c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 			StartWorkflowOperation: op, UpdateOptions: uo})

@@ -127,6 +127,7 @@ func createSchedule(ctx context.Context, c client.Client, id string, sc schedule
 			TaskQueue:     sc.TaskQueue,
 			StaticSummary: workflows.ConnectionSummary(sc.Input),
 			StaticDetails: workflows.ConnectionDetails(sc.Input, "the schedule "+id),
+			Priority:      workflows.SyncPriority(sc.Input.ConnectionID, workflows.PriorityIncremental),
 		},
 		// A sync still running when the next is due: skip the next.
 		Overlap:            enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,

@@ -171,6 +171,7 @@ func startSync(ctx context.Context, c client.Client, cfg startConfig, timeout ti
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		StaticSummary:            workflows.ConnectionSummary(cfg.Input),
 		StaticDetails:            workflows.ConnectionDetails(cfg.Input, "the starter"),
+		Priority:                 workflows.SyncPriority(cfg.Input.ConnectionID, workflows.PriorityIncremental),
 	}, workflows.ConnectionSyncName, cfg.Input)
 	if err != nil {
 		return fmt.Errorf("start workflow %s (%s) on task queue %s: %w", id, workflows.ConnectionSyncName, cfg.TaskQueue, err)

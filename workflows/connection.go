@@ -25,7 +25,7 @@ func ConnectionSync(ctx workflow.Context, in ConnectionSyncInput) (ConnectionSyn
 		r.st = &ConnectionSyncState{Phase: PhaseVerify}
 	}
 	r.st.Cycle = max(r.st.Cycle, 1)
-	return r.run(ctx)
+	return r.run(prioritized(ctx, in.ConnectionID))
 }
 
 // connectionRun is one run of ConnectionSync.

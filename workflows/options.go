@@ -38,23 +38,26 @@ func retryPolicy() *temporal.RetryPolicy {
 }
 
 // withShortActivity sets the options of the short activities (they heartbeat
-// too, while a request waits for the limiter).
+// too, while a request waits for the limiter); ctx's priority stays.
 func withShortActivity(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    ShortActivityTimeout,
 		HeartbeatTimeout:       PageHeartbeatTimeout,
 		ScheduleToCloseTimeout: ActivityRetryBudget,
 		RetryPolicy:            retryPolicy(),
+		Priority:               workflow.GetActivityOptions(ctx).Priority,
 	})
 }
 
-// withPageActivity sets the options of the heartbeating activities.
+// withPageActivity sets the options of the heartbeating activities; ctx's
+// priority stays.
 func withPageActivity(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    PageActivityTimeout,
 		HeartbeatTimeout:       PageHeartbeatTimeout,
 		ScheduleToCloseTimeout: ActivityRetryBudget,
 		RetryPolicy:            retryPolicy(),
+		Priority:               workflow.GetActivityOptions(ctx).Priority,
 	})
 }
 

@@ -27,7 +27,7 @@ func ProjectSync(ctx workflow.Context, in ProjectSyncInput) (ProjectSyncResult, 
 	if r.st == nil {
 		r.st = &ProjectSyncState{Phase: PhasePlan}
 	}
-	return r.run(ctx)
+	return r.run(prioritized(ctx, in.Connection.ConnectionID))
 }
 
 // projectRun is one run of ProjectSync.
@@ -64,6 +64,7 @@ func (r *projectRun) sync(ctx workflow.Context) (ProjectSyncResult, error) {
 			return ProjectSyncResult{}, err
 		}
 	}
+	ctx = planned(ctx, r.in.Connection.ConnectionID, st.Plan.Incremental)
 	for activitiesThisRun := 0; !st.Paged; activitiesThisRun++ {
 		// Every run pages at least once, so a sync always progresses.
 		if activitiesThisRun > 0 && continueAsNewSuggested(ctx) {

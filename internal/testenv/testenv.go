@@ -61,12 +61,25 @@ type DevServerOptions struct {
 	EnableUI   bool   // serve the Web UI, on UIPort or the frontend port + 1000
 	UIPort     string
 	ExtraArgs  []string // appended to `temporal server start-dev`
+	// NoFairness leaves the task queues FIFO (the server's default): without
+	// it, FairnessArgs turn priority and fairness on.
+	NoFairness bool
 }
+
+// FairnessArgs turn on the priority and fairness matcher (off by default in
+// server 1.29), so that the syncs' priority and fairness keys count.
+var FairnessArgs = []string{"--dynamic-config-value", "matching.useNewMatcher=true",
+	"--dynamic-config-value", "matching.enableFairness=true"}
 
 // StartTemporal starts a Temporal dev server for t and stops it when t ends.
 func StartTemporal(t testing.TB, opts DevServerOptions) *testsuite.DevServer {
 	t.Helper()
 	path := TemporalCLI(t)
+	// Search attributes a worker adds are usable at once.
+	args := []string{"--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true"}
+	if !opts.NoFairness {
+		args = append(args, FairnessArgs...)
+	}
 	srv, err := testsuite.StartDevServer(context.Background(), testsuite.DevServerOptions{
 		ExistingPath:  path,
 		ClientOptions: &client.Options{HostPort: opts.HostPort, Namespace: "default"},
@@ -74,11 +87,9 @@ func StartTemporal(t testing.TB, opts DevServerOptions) *testsuite.DevServer {
 		EnableUI:      opts.EnableUI,
 		UIPort:        opts.UIPort,
 		LogLevel:      "error",
-		// Search attributes a worker adds are usable at once.
-		ExtraArgs: append([]string{"--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true"},
-			opts.ExtraArgs...),
-		Stdout: testWriter{t},
-		Stderr: testWriter{t},
+		ExtraArgs:     append(args, opts.ExtraArgs...),
+		Stdout:        testWriter{t},
+		Stderr:        testWriter{t},
 	})
 	if err != nil {
 		t.Fatalf("start the Temporal dev server (%s): %v", path, err)

@@ -52,6 +52,8 @@ func StartOptions(in workflows.ConnectionSyncInput, taskQueue string) client.Sta
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		StaticSummary:            workflows.ConnectionSummary(in),
 		StaticDetails:            workflows.ConnectionDetails(in, "the webhook receiver"),
+		// A targeted re-sync goes first.
+		Priority: workflows.SyncPriority(in.ConnectionID, workflows.PriorityTargeted),
 	}
 }
 
