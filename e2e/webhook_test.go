@@ -6,11 +6,16 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/circleci-sync/circleci-sync/circleci/circlecitest"
 	"github.com/circleci-sync/circleci-sync/circleci/webhooks"
@@ -42,27 +47,65 @@ func TestWebhookRerunsOnOldPipelines(t *testing.T) {
 			srv := httptest.NewServer(receiver.NewMux(h, false))
 			t.Cleanup(srv.Close)
 			started := deliverReruns(t, srv.URL, secret, sc, wfs)
-			for id := range started {
+			for id, n := range started {
 				var res workflows.ConnectionSyncResult
 				require.NoError(t, sc.s.c.GetWorkflow(t.Context(), workflows.ConnectionWorkflowID(id), "").Get(t.Context(), &res))
 				t.Logf("connection %s: %d workflows, %d jobs, %d requests by targets", id,
 					res.TargetCounts.Of("workflow"), res.TargetCounts.Of("job"), res.TargetCounts.Requests)
 				require.Zero(t, res.Cycle, "no cycle ran")
+				require.Equal(t, n, countEvents(historyOf(t, sc, id), enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED),
+					"connection %s: each event, delivered twice, is one Update", id)
 			}
 			requireTablesEqual(t, sc.dbURL, sc.fake.Expected(sc.fake.Token()))
+			if dir := os.Getenv("RECORD_HISTORIES_DIR"); dir != "" && b.name == "sqlite" {
+				recordTargetsHistory(t, sc, dir)
+			}
 		})
 	}
 }
 
+// historyOf returns the history of connection id's latest run.
+func historyOf(t *testing.T, sc *rerunScenario, id string) []*historypb.HistoryEvent {
+	var events []*historypb.HistoryEvent
+	it := sc.s.c.GetWorkflowHistory(t.Context(), workflows.ConnectionWorkflowID(id), "", false,
+		enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(t, err)
+		events = append(events, ev)
+	}
+	return events
+}
+
+// countEvents counts the events of type typ.
+func countEvents(events []*historypb.HistoryEvent, typ enumspb.EventType) int {
+	n := 0
+	for _, ev := range events {
+		if ev.GetEventType() == typ {
+			n++
+		}
+	}
+	return n
+}
+
+// recordTargetsHistory writes the first connection's targets-only run, for
+// the replay test (scripts/record-histories.sh).
+func recordTargetsHistory(t *testing.T, sc *rerunScenario, dir string) {
+	events := historyOf(t, sc, sc.ins[0].ConnectionID)
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: events})
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "ConnectionSync-targets.json"), append(b, '\n'), 0o644))
+}
+
 // deliverReruns posts a signed workflow-completed event per workflow, twice,
-// to its connection; it returns the connections that got events.
-func deliverReruns(t *testing.T, url, secret string, sc *rerunScenario, wfs []string) map[string]bool {
+// to its connection; it returns the number of events of each connection.
+func deliverReruns(t *testing.T, url, secret string, sc *rerunScenario, wfs []string) map[string]int {
 	t.Helper()
 	byID := map[string]circlecitest.Workflow{}
 	for _, w := range sc.fake.Expected(sc.fake.Token()).Workflows {
 		byID[w.ID] = w
 	}
-	got := map[string]bool{}
+	got := map[string]int{}
 	for i, id := range wfs {
 		w, ok := byID[id]
 		require.True(t, ok, "workflow %s in the truth", id)
@@ -78,7 +121,7 @@ func deliverReruns(t *testing.T, url, secret string, sc *rerunScenario, wfs []st
 			resp.Body.Close()
 			require.Equal(t, http.StatusAccepted, resp.StatusCode, "event %d", i)
 		}
-		got[conn] = true
+		got[conn]++
 	}
 	return got
 }

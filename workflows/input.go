@@ -242,6 +242,9 @@ func (in ConnectionSyncInput) checkKnobs(add func(string, ...any)) {
 	if r := in.RepairEvery; r != nil && r.Every < 0 {
 		add("repair_every %s: must not be negative (\"0s\": every sync, \"off\": never)", r.Every.D())
 	}
+	if in.TargetsOnly && in.Continuous {
+		add("targets_only: a targets-only run is not continuous (the receiver sets it; leave it out)")
+	}
 	if in.Interval != nil {
 		switch {
 		case !in.Continuous:

@@ -89,6 +89,9 @@ func (p ConnectionProgress) details() string {
 	if p.ResyncPending > 0 {
 		fmt.Fprintf(&b, "\n\nRe-sync requested: %d request(s) for cycle %d", p.ResyncPending, p.Cycle+1)
 	}
+	if p.Targets > 0 {
+		fmt.Fprintf(&b, "\n\n%d pipeline(s) queued for a targeted sync", p.Targets)
+	}
 	if !p.NextCycleAt.IsZero() && p.Phase == PhaseWaiting {
 		fmt.Fprintf(&b, "\n\nNext cycle at %s (or on a resync request)", p.NextCycleAt.UTC().Format(time.RFC3339))
 	}
