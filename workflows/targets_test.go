@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/circleci-sync/circleci-sync/activities"
@@ -252,4 +253,48 @@ func TestTargetsStateIsBounded(t *testing.T) {
 	assert.NoError(t, in.Validate(), "the carried state passes the input's bounds")
 	st.RecentEvents = append(st.RecentEvents, "one-more")
 	assert.Error(t, in.Validate())
+}
+
+// TestTargetsOnlyResyncRunsACycle: a resync request to a targets-only run
+// continues as new into a normal cycle that includes it, carrying the queue.
+func TestTargetsOnlyResyncRunsACycle(t *testing.T) {
+	env := newEnv(t)
+	calls := &targetCalls{}
+	calls.mock(env)
+	var r targetAnswers
+	var rs resyncs
+	env.RegisterDelayedCallback(func() {
+		r.send(env, "e1", target("e1", 1, 1))
+		rs.send(env, "u1", ResyncRequest{Reason: "by hand"})
+	}, time.Second)
+	env.ExecuteWorkflow(ConnectionSync, targetsOnlyInput())
+	next := nextRun(t, env.GetWorkflowError())
+	assert.False(t, next.TargetsOnly, "the next run runs a cycle")
+	require.NotNil(t, next.State)
+	assert.Equal(t, PhaseVerify, next.State.Phase)
+	assert.Equal(t, 1, next.State.Included, "the cycle includes the request")
+	assert.Equal(t, ResyncIncluded, rs.answers["u1"].Status)
+	assert.Len(t, next.State.Targets, 1, "the queued target is carried")
+	assert.Empty(t, calls.batches)
+}
+
+// TestTargetsFailedBatchRequeuedOnce: a failed batch runs once more, then is
+// dropped; an invalid one is dropped at once. The run still completes.
+func TestTargetsFailedBatchRequeuedOnce(t *testing.T) {
+	for typ, want := range map[string]int{activities.ErrInvalidCredentials: 2, activities.ErrInvalidInput: 1} {
+		t.Run(typ, func(t *testing.T) {
+			env := newEnv(t)
+			calls := 0
+			env.OnActivity(a.SyncPipelines, mock.Anything, mock.Anything).Return(
+				func(context.Context, activities.PipelinesInput) (activities.SyncCounts, error) {
+					calls++
+					return activities.SyncCounts{}, temporal.NewNonRetryableApplicationError("nope", typ, nil)
+				})
+			var r targetAnswers
+			env.RegisterDelayedCallback(func() { r.send(env, "e1", target("e1", 1, 1)) }, time.Second)
+			env.ExecuteWorkflow(ConnectionSync, targetsOnlyInput())
+			require.NoError(t, env.GetWorkflowError())
+			assert.Equal(t, want, calls)
+		})
+	}
 }
