@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Records the histories workflows/replay_test.go replays: runs e2e.TestContinueAsNew
 # (a dev server that suggests continue-as-new early, so both workflows continue as
-# new) and writes the first connection's histories into
+# new) and TestWebhookRerunsOnOldPipelines, and writes the first connection's histories into
 # workflows/testdata/histories/$HISTORIES_VERSION (default v1). See docs/versioning.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,4 +10,6 @@ dir="$PWD/workflows/testdata/histories/${HISTORIES_VERSION:-v1}"
 rm -rf "$dir"
 mkdir -p "$dir"
 RECORD_HISTORIES_DIR="$dir" go test -count=1 -run '^TestContinueAsNew$' ./e2e/
+# Then a targets-only run started by webhook events (ConnectionSync-targets.json).
+RECORD_HISTORIES_DIR="$dir" go test -count=1 -run '^TestWebhookRerunsOnOldPipelines$/^sqlite$' ./e2e/
 ls -l "$dir"

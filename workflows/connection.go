@@ -34,6 +34,9 @@ type connectionRun struct {
 	st      *ConnectionSyncState
 	sa      *searchAttrs
 	signals workflow.ReceiveChannel
+	// batches counts the targeted syncs running; closing stops new ones.
+	batches int
+	closing bool
 }
 
 // run runs the cycle (unless it continues a wait), then ends or waits for the
@@ -41,6 +44,9 @@ type connectionRun struct {
 func (r *connectionRun) run(ctx workflow.Context) (ConnectionSyncResult, error) {
 	if err := r.setUp(ctx); err != nil {
 		return ConnectionSyncResult{}, err
+	}
+	if r.in.TargetsOnly {
+		return r.targetsOnly(ctx)
 	}
 	var res ConnectionSyncResult
 	if r.st.NextCycleAt.IsZero() {
@@ -51,7 +57,7 @@ func (r *connectionRun) run(ctx workflow.Context) (ConnectionSyncResult, error) 
 		}
 		drainResyncSignals(ctx, r.signals, r.st)
 		if r.ends(ctx, res, err) {
-			return res, err
+			return r.finish(ctx, res, err)
 		}
 	}
 	if err := r.waitForNextCycle(ctx); err != nil {
@@ -73,6 +79,10 @@ func (r *connectionRun) setUp(ctx workflow.Context) error {
 	if r.signals, err = handleResyncs(ctx, r.st); err != nil {
 		return err
 	}
+	if err := r.handleTargets(ctx); err != nil {
+		return err
+	}
+	workflow.Go(ctx, r.serveTargets)
 	if r.st.SearchAttributes == nil {
 		r.st.SearchAttributes = lookUpSearchAttrs(ctx)
 	}
@@ -134,7 +144,8 @@ func (r *connectionRun) waitForNextCycle(ctx workflow.Context) error {
 // continueAsNew continues as new with next, once the handlers have finished and
 // the signals are drained, carrying the pending requests.
 func (r *connectionRun) continueAsNew(ctx workflow.Context, next *ConnectionSyncState) error {
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+	r.closing = true
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && r.batches == 0 }); err != nil {
 		return err
 	}
 	drainResyncSignals(ctx, r.signals, r.st)
@@ -145,6 +156,10 @@ func (r *connectionRun) continueAsNew(ctx workflow.Context, next *ConnectionSync
 	}
 	next.LastResyncReason = r.st.LastResyncReason
 	next.DroppedSignals = r.st.DroppedSignals
+	if !r.st.Begun {
+		next.Included = r.st.Included
+	}
+	next.Targets, next.RecentEvents, next.TargetCounts = r.st.Targets, r.st.RecentEvents, r.st.TargetCounts
 	in := r.in
 	in.State = next
 	return workflow.NewContinueAsNewError(ctx, ConnectionSyncName, in)

@@ -31,6 +31,7 @@ const (
 	DefaultRediscoverAfter     = time.Hour
 	DefaultInterval            = time.Hour
 	MinInterval                = time.Minute
+	DefaultTargetsIdle         = 5 * time.Minute
 )
 
 // ConnectionSyncInput is the input of ConnectionSync, a JSON object such as
@@ -65,6 +66,10 @@ type ConnectionSyncInput struct {
 	Continuous bool `json:"continuous,omitempty"`
 	// Interval is the wait between the cycles of a continuous sync.
 	Interval *Duration `json:"interval,omitempty"`
+	// TargetsOnly (set by the webhook receiver) runs no cycle: the run serves
+	// targets Updates and completes after TargetsIdle without any.
+	TargetsOnly bool      `json:"targets_only,omitempty"`
+	TargetsIdle *Duration `json:"targets_idle,omitempty"`
 
 	// State is set by ConnectionSync when it continues as new; leave it out.
 	State *ConnectionSyncState `json:"state,omitempty"`
@@ -110,7 +115,8 @@ func (in *ConnectionSyncInput) field(k string) any {
 		"max_concurrent_projects": &in.MaxConcurrentProjects, "overlap": &in.Overlap,
 		"rerun_window": &in.RerunWindow, "repair_every": &in.RepairEvery, "users_fresh_for": &in.UsersFreshFor,
 		"rediscover_after": &in.RediscoverAfter, "continuous": &in.Continuous,
-		"interval": &in.Interval, "state": &in.State,
+		"interval": &in.Interval, "targets_only": &in.TargetsOnly, "targets_idle": &in.TargetsIdle,
+		"state": &in.State,
 	}[k]
 }
 
@@ -121,7 +127,7 @@ func decodeProblem(field string, err error) string {
 		return fmt.Sprintf("got a JSON %s, want %s", kind, te.Type)
 	}
 	switch field {
-	case "overlap", "rerun_window", "users_fresh_for", "rediscover_after", "interval":
+	case "overlap", "rerun_window", "users_fresh_for", "rediscover_after", "interval", "targets_idle":
 		return `want a Go duration such as "1h" or "72h", or a number of nanoseconds`
 	case "repair_every":
 		return `want a Go duration such as "6h", "0s" (every sync) or "off"`
@@ -202,6 +208,9 @@ func (in ConnectionSyncInput) checkState(add func(string, ...any)) {
 		(!st.Discovered && (len(st.Projects) > 0 || len(st.Retry) > 0 || st.Next > 0)) {
 		add("state: inconsistent cursor" + hint)
 	}
+	if len(st.Targets) > MaxPendingTargets || len(st.RecentEvents) > MaxRecentEvents {
+		add("state: more targets or events than held" + hint)
+	}
 	// Discovered slugs are CircleCI's: only their shape is checked.
 	for i, p := range append(slices.Clone(st.Projects), st.Retry...) {
 		if pr := projectSlugShape(p); pr != "" {
@@ -225,13 +234,16 @@ func (in ConnectionSyncInput) checkKnobs(add func(string, ...any)) {
 		name string
 		d    *Duration
 	}{{"overlap", in.Overlap}, {"rerun_window", in.RerunWindow}, {"users_fresh_for", in.UsersFreshFor},
-		{"rediscover_after", in.RediscoverAfter}} {
+		{"rediscover_after", in.RediscoverAfter}, {"targets_idle", in.TargetsIdle}} {
 		if f.d != nil && *f.d < 0 {
 			add("%s %s: must not be negative", f.name, f.d.D())
 		}
 	}
 	if r := in.RepairEvery; r != nil && r.Every < 0 {
 		add("repair_every %s: must not be negative (\"0s\": every sync, \"off\": never)", r.Every.D())
+	}
+	if in.TargetsOnly && in.Continuous {
+		add("targets_only: a targets-only run is not continuous (the receiver sets it; leave it out)")
 	}
 	if in.Interval != nil {
 		switch {
@@ -329,6 +341,7 @@ func (in ConnectionSyncInput) withDefaults() ConnectionSyncInput {
 	if in.Continuous {
 		in.Interval = def(in.Interval, DefaultInterval)
 	}
+	in.TargetsIdle = def(in.TargetsIdle, DefaultTargetsIdle)
 	return in
 }
 

@@ -28,6 +28,10 @@ type ConnectionProgress struct {
 	Previous       *CycleSummary `json:"previous,omitempty"`
 	Runs           int           `json:"runs"`
 	DroppedSignals int           `json:"dropped_signals,omitempty"`
+	// Targets are the pipelines queued for a targeted sync; TargetCounts the
+	// figures of those synced.
+	Targets      int                   `json:"targets"`
+	TargetCounts activities.SyncCounts `json:"target_counts"`
 }
 
 // ProjectCounts counts a cycle's projects; Running are those being synced.
@@ -56,7 +60,7 @@ func (r *connectionRun) progress() ConnectionProgress {
 	p := ConnectionProgress{ConnectionID: r.in.ConnectionID, OrgSlug: r.in.OrgSlug, Cycle: st.Cycle, Phase: st.Phase,
 		ResyncPending: st.ResyncPending, Continuous: r.in.Continuous, NextCycleAt: st.NextCycleAt,
 		LastError: st.LastError, Previous: st.Previous, Runs: st.Runs + 1, DroppedSignals: st.DroppedSignals,
-		Totals: st.Totals}
+		Totals: st.Totals, Targets: len(st.Targets), TargetCounts: st.TargetCounts}
 	p.Projects = ProjectCounts{Total: st.Total, Completed: st.Completed, Failed: st.Failed,
 		Running: slices.Clone(st.InFlight)}
 	if p.Projects.Running == nil {
@@ -84,6 +88,9 @@ func (p ConnectionProgress) details() string {
 	writeCounts(&b, p.Totals)
 	if p.ResyncPending > 0 {
 		fmt.Fprintf(&b, "\n\nRe-sync requested: %d request(s) for cycle %d", p.ResyncPending, p.Cycle+1)
+	}
+	if p.Targets > 0 {
+		fmt.Fprintf(&b, "\n\n%d pipeline(s) queued for a targeted sync", p.Targets)
 	}
 	if !p.NextCycleAt.IsZero() && p.Phase == PhaseWaiting {
 		fmt.Fprintf(&b, "\n\nNext cycle at %s (or on a resync request)", p.NextCycleAt.UTC().Format(time.RFC3339))

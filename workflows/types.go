@@ -24,6 +24,7 @@ const (
 	PhaseRepair   = "repair"
 	PhaseDone     = "done"
 	PhaseWaiting  = "waiting" // a continuous sync between cycles
+	PhaseTargets  = "targets" // a targets-only run (started by a webhook)
 	PhaseFailed   = "failed"
 )
 
@@ -72,6 +73,12 @@ type ConnectionSyncState struct {
 	Outcomes []ProjectOutcome `json:"outcomes,omitempty"`
 	// Requests counts the API requests of verification and discovery.
 	Requests int64 `json:"requests"`
+	// Targets are the pipelines queued for a targeted sync (MaxPendingTargets),
+	// RecentEvents the last MaxRecentEvents event ids taken, TargetCounts the
+	// figures of the targeted syncs of this and the previous runs.
+	Targets      []QueuedTarget        `json:"targets,omitempty"`
+	RecentEvents []string              `json:"recent_events,omitempty"`
+	TargetCounts activities.SyncCounts `json:"target_counts"`
 }
 
 // ProjectOutcome is one project's result within a connection sync.
@@ -119,6 +126,8 @@ type ConnectionSyncResult struct {
 	Totals activities.SyncCounts `json:"totals"`
 	// Runs is the number of workflow runs of the cycle.
 	Runs int `json:"runs"`
+	// TargetCounts are the figures of the run's targeted syncs.
+	TargetCounts activities.SyncCounts `json:"target_counts"`
 }
 
 // ProjectSyncInput is the input of ProjectSync, built by ConnectionSync (start

@@ -57,10 +57,12 @@ func StartOptions(in workflows.ConnectionSyncInput, taskQueue string) client.Sta
 	}
 }
 
-// StartInput is the input a webhook starts a stopped connection with: one
-// run, not a continuous one (the polling schedule, if any, stays in charge).
+// StartInput is the input a webhook starts a stopped connection with: a
+// targets-only run, no cycle (the polling schedule, if any, stays in charge).
 func StartInput(in workflows.ConnectionSyncInput) workflows.ConnectionSyncInput {
 	in.Continuous = false
+	in.Interval = nil
+	in.TargetsOnly = true
 	in.State = nil
 	return in
 }

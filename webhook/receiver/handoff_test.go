@@ -41,7 +41,7 @@ func TestTemporalHandoff(t *testing.T) {
 		t.Errorf("start options %+v", s)
 	}
 	start, ok := f.inputs[0].(workflows.ConnectionSyncInput)
-	if !ok || start.Continuous || start.ConnectionID != "acme" || start.OrgSlug != "gh/acme" {
+	if !ok || start.Continuous || !start.TargetsOnly || start.ConnectionID != "acme" || start.OrgSlug != "gh/acme" {
 		t.Errorf("start input %+v", f.inputs[0])
 	}
 	if !in.Continuous {
