@@ -385,32 +385,41 @@ func (q *queries) UsersFetchedSince(ctx context.Context, ids []string, t time.Ti
 
 // WorkflowStatuses returns the stored status of those of ids that are stored workflows.
 func (q *queries) WorkflowStatuses(ctx context.Context, ids []string) (map[string]string, error) {
+	return q.columnByID(ctx, "statuses of %d workflows", "circleci_workflows", "status", ids)
+}
+
+// columnByID returns table's column (a constant name) for those of ids that are stored,
+// keyed by the ids as asked; what names the read in errors ("%d" takes the count).
+func (q *queries) columnByID(ctx context.Context, what, table, column string, ids []string) (map[string]string, error) {
 	out := make(map[string]string)
 	if len(ids) == 0 {
 		return out, nil
 	}
+	fail := func(err error) (map[string]string, error) {
+		return nil, fmt.Errorf("store: "+what+": %w", len(ids), err)
+	}
 	keys, asked := q.storedKeys(ids)
 	for _, chunk := range q.chunks(keys) {
 		cond, args := q.inList("id", 1, chunk)
-		rows, err := q.db.query(ctx, `SELECT id, status FROM circleci_workflows WHERE `+cond, args...)
+		rows, err := q.db.query(ctx, `SELECT id, `+column+` FROM `+table+` WHERE `+cond, args...)
 		if err != nil {
-			return nil, fmt.Errorf("store: statuses of %d workflows: %w", len(ids), err)
+			return fail(err)
 		}
 		for rows.Next() {
 			var id string
-			var status sql.NullString
-			if err := rows.Scan(&id, &status); err != nil {
+			var v sql.NullString
+			if err := rows.Scan(&id, &v); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("store: statuses of %d workflows: %w", len(ids), err)
+				return fail(err)
 			}
 			for _, a := range asked[id] {
-				out[a] = status.String
+				out[a] = v.String
 			}
 		}
 		err = rows.Err()
 		rows.Close()
 		if err != nil {
-			return nil, fmt.Errorf("store: statuses of %d workflows: %w", len(ids), err)
+			return fail(err)
 		}
 	}
 	return out, nil

@@ -21,32 +21,5 @@ func (q *queries) WorkflowNames(ctx context.Context, projectSlug string, t time.
 
 // PipelineStates returns the stored state of those of ids that are stored pipelines.
 func (q *queries) PipelineStates(ctx context.Context, ids []string) (map[string]string, error) {
-	out := make(map[string]string)
-	if len(ids) == 0 {
-		return out, nil
-	}
-	keys, asked := q.storedKeys(ids)
-	for _, chunk := range q.chunks(keys) {
-		cond, args := q.inList("id", 1, chunk)
-		rows, err := q.db.query(ctx, `SELECT id, state FROM circleci_pipelines WHERE `+cond, args...)
-		if err != nil {
-			return nil, fmt.Errorf("store: states of %d pipelines: %w", len(ids), err)
-		}
-		for rows.Next() {
-			var id, state string
-			if err := rows.Scan(&id, &state); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("store: states of %d pipelines: %w", len(ids), err)
-			}
-			for _, a := range asked[id] {
-				out[a] = state
-			}
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, fmt.Errorf("store: states of %d pipelines: %w", len(ids), err)
-		}
-	}
-	return out, nil
+	return q.columnByID(ctx, "states of %d pipelines", "circleci_pipelines", "state", ids)
 }
