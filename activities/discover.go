@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/circleci-sync/circleci-sync/circleci"
+	"github.com/circleci-sync/circleci-sync/circleci/webhooks"
 	"github.com/circleci-sync/circleci-sync/store"
 )
 
@@ -54,7 +55,7 @@ func (a *Activities) DiscoverProjects(ctx context.Context, in DiscoverInput) (Di
 	}
 	var recorded []string
 	for _, s := range st.Projects {
-		if InOrg(org, s) {
+		if webhooks.InOrg(org, s) {
 			recorded = append(recorded, s)
 		}
 	}
@@ -150,7 +151,7 @@ func (r *activityRun) discover(ctx context.Context, st store.ConnectionState, fi
 			return nil, false, r.diagnose(ctx, err, "list the followed projects")
 		}
 		for _, f := range followed {
-			if s := f.Slug(); InOrg(org, s) {
+			if s := f.Slug(); webhooks.InOrg(org, s) {
 				slugs = append(slugs, s)
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/circleci-sync/circleci-sync/circleci"
+	"github.com/circleci-sync/circleci-sync/circleci/webhooks"
 	"github.com/circleci-sync/circleci-sync/store"
 )
 
@@ -229,7 +230,7 @@ func (rp *repair) resolve(ctx context.Context, ids []string) ([]PipelineTarget, 
 			return nil, nil, nil, fmt.Errorf("read workflow %s: %w", id, err)
 		}
 		wf := wfs[i]
-		if canonicalSlug(wf.ProjectSlug) != canonicalSlug(rp.slug) || !uuidPattern.MatchString(wf.PipelineID) {
+		if webhooks.CanonicalSlug(wf.ProjectSlug) != webhooks.CanonicalSlug(rp.slug) || !uuidPattern.MatchString(wf.PipelineID) {
 			rp.log.Warn("run refused: not a workflow of the project", "workflow_id", id)
 			continue
 		}

@@ -5,27 +5,8 @@ import (
 	"strings"
 
 	"github.com/circleci-sync/circleci-sync/circleci"
+	"github.com/circleci-sync/circleci-sync/circleci/webhooks"
 )
-
-// InOrg reports whether project slug (vcs/org/repo) belongs to the organization
-// org (vcs/org), case-insensitively and with github/bitbucket as gh/bb.
-func InOrg(org, slug string) bool {
-	o := canonicalSlug(org)
-	s := canonicalSlug(slug)
-	return o != "" && strings.HasPrefix(s, o+"/") && strings.Count(s[len(o)+1:], "/") == 0 && len(s) > len(o)+1
-}
-
-// canonicalSlug lowercases a slug and shortens its VCS prefix.
-func canonicalSlug(s string) string {
-	s = strings.ToLower(strings.Trim(strings.TrimSpace(s), "/"))
-	if rest, ok := strings.CutPrefix(s, "github/"); ok {
-		return "gh/" + rest
-	}
-	if rest, ok := strings.CutPrefix(s, "bitbucket/"); ok {
-		return "bb/" + rest
-	}
-	return s
-}
 
 // mergeRecord returns a connection's new project record: the projects of prev
 // that belong to org (all of them when org is empty), plus add, minus those of
@@ -34,7 +15,7 @@ func canonicalSlug(s string) string {
 func mergeRecord(org string, prev, add, drop []string) []string {
 	var out []string
 	for _, s := range prev {
-		if s = strings.TrimSpace(s); s != "" && (org == "" || InOrg(org, s)) {
+		if s = strings.TrimSpace(s); s != "" && (org == "" || webhooks.InOrg(org, s)) {
 			out = append(out, s)
 		}
 	}
@@ -46,9 +27,9 @@ func mergeRecord(org string, prev, add, drop []string) []string {
 	if len(drop) > 0 {
 		gone := map[string]bool{}
 		for _, s := range drop {
-			gone[canonicalSlug(s)] = true
+			gone[webhooks.CanonicalSlug(s)] = true
 		}
-		out = slices.DeleteFunc(out, func(s string) bool { return gone[canonicalSlug(s)] })
+		out = slices.DeleteFunc(out, func(s string) bool { return gone[webhooks.CanonicalSlug(s)] })
 	}
 	slices.Sort(out)
 	return slices.Compact(out)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/circleci-sync/circleci-sync/circleci"
+	"github.com/circleci-sync/circleci-sync/circleci/webhooks"
 	"github.com/circleci-sync/circleci-sync/store"
 )
 
@@ -73,7 +74,7 @@ func checkTargets(conn Connection, ts []PipelineTarget) ([]PipelineTarget, error
 		return nil, nonRetryable(fmt.Sprintf("%d pipeline targets: want 1 to %d", len(ts), MaxTargets), ErrInvalidInput)
 	}
 	for i, t := range ts {
-		bad := checkSlug(t.ProjectSlug) != nil || !InOrg(conn.OrgSlug, t.ProjectSlug) || !uuidPattern.MatchString(t.PipelineID)
+		bad := checkSlug(t.ProjectSlug) != nil || !webhooks.InOrg(conn.OrgSlug, t.ProjectSlug) || !uuidPattern.MatchString(t.PipelineID)
 		for _, id := range t.WorkflowIDs {
 			bad = bad || !uuidPattern.MatchString(id)
 		}
@@ -89,7 +90,7 @@ func checkTargets(conn Connection, ts []PipelineTarget) ([]PipelineTarget, error
 func mergeTargets(ts []PipelineTarget) []PipelineTarget {
 	out := slices.Clone(ts)
 	key := func(t PipelineTarget) string {
-		return canonicalSlug(t.ProjectSlug) + " " + strings.ToLower(t.PipelineID)
+		return webhooks.CanonicalSlug(t.ProjectSlug) + " " + strings.ToLower(t.PipelineID)
 	}
 	slices.SortFunc(out, func(a, b PipelineTarget) int { return cmp.Compare(key(a), key(b)) })
 	merged := out[:0]
@@ -151,7 +152,7 @@ func (r *activityRun) knownWorkflows(ctx context.Context, t PipelineTarget, pref
 				return d, fmt.Errorf("read workflow %s: %w", id, err)
 			}
 		}
-		if wf.PipelineID != t.PipelineID || canonicalSlug(wf.ProjectSlug) != canonicalSlug(t.ProjectSlug) {
+		if wf.PipelineID != t.PipelineID || webhooks.CanonicalSlug(wf.ProjectSlug) != webhooks.CanonicalSlug(t.ProjectSlug) {
 			r.log.Warn("workflow refused: not of the target's pipeline", "workflow_id", id, "pipeline_id", t.PipelineID)
 			continue
 		}
@@ -175,7 +176,7 @@ func (r *activityRun) wholePipeline(ctx context.Context, t PipelineTarget) (pipe
 		}
 		return d, fmt.Errorf("read pipeline %s: %w", t.PipelineID, err)
 	}
-	if canonicalSlug(pl.ProjectSlug) != canonicalSlug(t.ProjectSlug) {
+	if webhooks.CanonicalSlug(pl.ProjectSlug) != webhooks.CanonicalSlug(t.ProjectSlug) {
 		r.log.Warn("pipeline refused: not of the target's project", "pipeline_id", t.PipelineID)
 		return d, nil
 	}

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/log"
 
 	"github.com/circleci-sync/circleci-sync/circleci"
+	"github.com/circleci-sync/circleci-sync/circleci/webhooks"
 	"github.com/circleci-sync/circleci-sync/store"
 )
 
@@ -271,7 +272,7 @@ func decideVerify(conn Connection, org, project string, configured []string, org
 // anyFollowedOf reports whether one of followed belongs to org.
 func anyFollowedOf(org string, followed []circleci.FollowedProject) bool {
 	for _, f := range followed {
-		if InOrg(org, f.Slug()) {
+		if webhooks.InOrg(org, f.Slug()) {
 			return true
 		}
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/circleci-sync/circleci-sync/circleci"
 	"github.com/circleci-sync/circleci-sync/circleci/circlecitest"
+	"github.com/circleci-sync/circleci-sync/circleci/webhooks"
 	"github.com/circleci-sync/circleci-sync/store"
 )
 
@@ -239,14 +240,14 @@ func TestDecideVerify(t *testing.T) {
 }
 
 func TestInOrg(t *testing.T) {
-	require.True(t, InOrg("gh/acme", "gh/acme/widgets"))
-	require.True(t, InOrg("gh/Acme", "github/acme/widgets"))
-	require.True(t, InOrg("bitbucket/acme", "bb/acme/widgets"))
-	require.True(t, InOrg("circleci/OrgID", "circleci/OrgID/ProjID"))
-	require.False(t, InOrg("gh/acme", "gh/acme-2/widgets"))
-	require.False(t, InOrg("gh/acme", "bb/acme/widgets"))
-	require.False(t, InOrg("gh/acme", "gh/acme"))
-	require.False(t, InOrg("", "gh/acme/widgets"))
+	require.True(t, webhooks.InOrg("gh/acme", "gh/acme/widgets"))
+	require.True(t, webhooks.InOrg("gh/Acme", "github/acme/widgets"))
+	require.True(t, webhooks.InOrg("bitbucket/acme", "bb/acme/widgets"))
+	require.True(t, webhooks.InOrg("circleci/OrgID", "circleci/OrgID/ProjID"))
+	require.False(t, webhooks.InOrg("gh/acme", "gh/acme-2/widgets"))
+	require.False(t, webhooks.InOrg("gh/acme", "bb/acme/widgets"))
+	require.False(t, webhooks.InOrg("gh/acme", "gh/acme"))
+	require.False(t, webhooks.InOrg("", "gh/acme/widgets"))
 }
 
 func TestDiscoverConfiguredProjects(t *testing.T) {

@@ -9,8 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/circleci-sync/circleci-sync/activities"
 	"github.com/circleci-sync/circleci-sync/circleci"
+	"github.com/circleci-sync/circleci-sync/circleci/webhooks"
 )
 
 // listConfig is what -list needs.
@@ -93,7 +93,7 @@ func projectSlugs(ctx context.Context, client *circleci.Client, orgSlug string) 
 	}
 	var slugs []string
 	for _, f := range followed {
-		if s := f.Slug(); s != "" && (orgSlug == "" || activities.InOrg(orgSlug, s)) {
+		if s := f.Slug(); s != "" && (orgSlug == "" || webhooks.InOrg(orgSlug, s)) {
 			slugs = append(slugs, s)
 		}
 	}
