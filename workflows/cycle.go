@@ -105,6 +105,8 @@ func (r *connectionRun) nextWindow(ctx workflow.Context) error {
 func (r *connectionRun) resolveUsers(ctx workflow.Context) error {
 	r.setPhase(ctx, PhaseUsers)
 	var users activities.ResolveUsersResult
+	r.live.start(activities.StepUsers)
+	defer r.live.end()
 	err := r.exec(withPageActivity(ctx), "resolve the users of connection "+r.in.ConnectionID, a.ResolveCycleUsers,
 		activities.ResolveUsersInput{Connection: r.in.connection(), Projects: r.st.allProjects(),
 			FreshFor: r.in.UsersFreshFor.D()}, &users)
