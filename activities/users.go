@@ -84,7 +84,7 @@ func (u *userSync) notFresh(ctx context.Context, ids []string) ([]string, error)
 	if u.in.FreshFor <= 0 {
 		return ids, nil
 	}
-	fresh, err := u.a.Store.UsersFetchedSince(ctx, ids, time.Now().Add(-u.in.FreshFor))
+	fresh, err := u.a.Store.UsersFetchedSince(ctx, ids, time.Now().Add(-u.in.FreshFor.D()))
 	if err != nil {
 		return nil, applicationError(ctx, err, "read the users fetched recently")
 	}

@@ -23,7 +23,7 @@ type ConnectionProgress struct {
 	ResyncPending int                   `json:"resync_pending"`
 	Continuous    bool                  `json:"continuous"`
 	// NextCycleAt is when a waiting continuous sync starts its next cycle.
-	NextCycleAt    time.Time     `json:"next_cycle_at,omitempty"`
+	NextCycleAt    time.Time     `json:"next_cycle_at,omitzero"`
 	LastError      *ErrorNote    `json:"last_error,omitempty"`
 	Previous       *CycleSummary `json:"previous,omitempty"`
 	Runs           int           `json:"runs"`

@@ -113,7 +113,7 @@ func (r *projectRun) plan(ctx workflow.Context) error {
 	r.setPhase(ctx, PhasePlan)
 	err := r.exec(withShortActivity(ctx), "plan", "plan the sync of "+r.in.ProjectSlug, a.StartProject,
 		activities.StartProjectInput{Connection: r.in.Connection, ProjectSlug: r.in.ProjectSlug, Since: r.in.Since,
-			Overlap: r.in.Overlap.D(), Repair: r.repairOn(), RepairEvery: r.repairEvery()}, &st.Plan)
+			Overlap: r.in.Overlap, Repair: r.repairOn(), RepairEvery: Duration(r.repairEvery())}, &st.Plan)
 	if err == nil {
 		st.Planned = true
 		st.Counts.Requests += st.Plan.Requests
