@@ -25,6 +25,8 @@ const (
 	colTime
 	// colJSON is a JSON document (TEXT / JSONB): nil or a string holding valid JSON.
 	colJSON
+	// colFloat is a number (REAL / DOUBLE PRECISION): nil or float64.
+	colFloat
 )
 
 // column is one column a table write sets.
