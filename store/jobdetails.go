@@ -27,8 +27,8 @@ var jobDetailsTable = &table{
 	skipIdentical: true,
 }
 
-var jobDetailsKind = kindOf(KindJobDetails, "job details", jobDetailsTable, "JobDetails",
-	func(b Batch) []circleci.JobDetails { return b.JobDetails }, jobDetailsRow)
+var jobDetailsKind = optIn(kindOf(KindJobDetails, "job_details", jobDetailsTable, "JobDetails",
+	func(b Batch) []circleci.JobDetails { return b.JobDetails }, jobDetailsRow))
 
 // jobDetailsRow is the circleci_job_details row of d.
 func jobDetailsRow(d circleci.JobDetails, now time.Time) ([]any, error) {

@@ -34,8 +34,8 @@ var testResultsTable = &table{
 	stamp:  "fetched_at",
 }
 
-var testResultKind = kindOf(KindTestResult, "test results", testResultsTable, "TestResults",
-	func(b Batch) []TestResult { return b.TestResults }, testResultRow)
+var testResultKind = optIn(kindOf(KindTestResult, "test_results", testResultsTable, "TestResults",
+	func(b Batch) []TestResult { return b.TestResults }, testResultRow))
 
 // testResultRow is the circleci_test_results row of r, its message cut.
 func testResultRow(r TestResult, now time.Time) ([]any, error) {
