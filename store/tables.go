@@ -98,9 +98,9 @@ type EntityKind struct {
 	// OptIn kinds are fetched only when a sync's input includes them: summaries and
 	// counts leave them out while they are zero.
 	OptIn bool
-	table  *table
-	count  func(Batch) int
-	rows   func(Batch, time.Time) ([][]any, error)
+	table *table
+	count func(Batch) int
+	rows  func(Batch, time.Time) ([][]any, error)
 }
 
 // Table is the name of the kind's table.
