@@ -80,3 +80,35 @@ func TestCutUTF8(t *testing.T) {
 	require.Equal(t, "a", cutUTF8("aé", 2))
 	require.Equal(t, "", cutUTF8("é", 1))
 }
+
+// TestPendingJobs: terminal build jobs with a number, once each however many
+// workflows list them, until their details or tests are stored or skipped.
+func TestPendingJobs(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, st Store) {
+		job := func(id, wf string, n int64, status string) circleci.Job {
+			j := newJob(id, wf, "gh/o/r", status, ptr(at(5)))
+			j.JobNumber = &n
+			return j
+		}
+		approval := job("a", "w1", 9, circleci.JobStatusSuccess)
+		approval.Type, approval.JobNumber = circleci.JobTypeApproval, nil
+		write(t, st, Batch{Jobs: []circleci.Job{job("j1", "w1", 1, "success"), job("j1", "w2", 1, "success"),
+			job("j2", "w1", 2, "running"), job("j3", "w1", 3, "failed"), job("j4", "w1", 4, "canceled"), approval}})
+		pending := func(after int64, limit int, d, tests bool) []PendingJob {
+			p, err := st.PendingJobs(t.Context(), "gh/o/r", after, limit, d, tests)
+			require.NoError(t, err)
+			return p
+		}
+		require.Equal(t, []PendingJob{{1, "j1", "test", true, true}, {3, "j3", "test", true, true},
+			{4, "j4", "test", true, true}}, pending(0, 10, true, true))
+		require.Equal(t, []PendingJob{{3, "j3", "test", true, false}}, pending(1, 1, true, false))
+		require.Empty(t, pending(0, 10, false, false))
+
+		write(t, st, Batch{JobDetails: []circleci.JobDetails{newJobDetails("gh/o/r", 1, "j1")},
+			JobTests: []JobTests{{ProjectSlug: "gh/o/r", JobNumber: 3, Outcome: TestsEmpty}},
+			Skipped: []Skipped{{EntityRef: EntityRef{Kind: KindJobDetails, ID: JobRef("gh/o/r", 4)}, Reason: "expired"}}})
+		require.Equal(t, []PendingJob{{1, "j1", "test", false, true}, {3, "j3", "test", true, false},
+			{4, "j4", "test", false, true}}, pending(0, 10, true, true))
+		require.Equal(t, []PendingJob{{3, "j3", "test", true, false}}, pending(0, 10, true, false))
+	})
+}
