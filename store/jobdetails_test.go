@@ -106,7 +106,7 @@ func TestPendingJobs(t *testing.T) {
 
 		write(t, st, Batch{JobDetails: []circleci.JobDetails{newJobDetails("gh/o/r", 1, "j1")},
 			JobTests: []JobTests{{ProjectSlug: "gh/o/r", JobNumber: 3, Outcome: TestsEmpty}},
-			Skipped: []Skipped{{EntityRef: EntityRef{Kind: KindJobDetails, ID: JobRef("gh/o/r", 4)}, Reason: "expired"}}})
+			Skipped:  []Skipped{{EntityRef: EntityRef{Kind: KindJobDetails, ID: JobRef("gh/o/r", 4)}, Reason: "expired"}}})
 		require.Equal(t, []PendingJob{{1, "j1", "test", false, true}, {3, "j3", "test", true, false},
 			{4, "j4", "test", false, true}}, pending(0, 10, true, true))
 		require.Equal(t, []PendingJob{{3, "j3", "test", true, false}}, pending(0, 10, true, false))
