@@ -25,7 +25,21 @@ type LiveProgress struct {
 const (
 	StepRefresh = "refresh"
 	StepUsers   = "users"
+	StepProject = "project" // SyncProject: its pages and refresh, after the plan
 )
+
+// liveScope makes the activities SyncProject runs report as its step, their
+// counts added to those of the steps before (base).
+type liveScope struct {
+	step string
+	base SyncCounts
+}
+
+type liveScopeKey struct{}
+
+func withLiveScope(ctx context.Context, step string, base SyncCounts) context.Context {
+	return context.WithValue(ctx, liveScopeKey{}, liveScope{step, base})
+}
 
 // PagesStep names the SyncPipelinePage run whose first page is first.
 func PagesStep(first int) string { return fmt.Sprintf("pages from %d", first) }
@@ -53,8 +67,15 @@ func (r *activityRun) reportAs(ctx context.Context, step string) {
 	}
 	we := activity.GetInfo(ctx).WorkflowExecution
 	report, log := r.a.Report, r.log
+	scope, scoped := ctx.Value(liveScopeKey{}).(liveScope)
 	r.live = newLiveReporter(r.a.reportEvery(), func(p LiveProgress) {
 		p.Step = step
+		if scoped {
+			p.Step = scope.step
+			c := scope.base
+			c.Add(p.Counts)
+			p.Counts = c
+		}
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := report(sctx, we.ID, we.RunID, p); err != nil {
