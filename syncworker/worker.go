@@ -113,6 +113,7 @@ func newActivities(cfg Config, st store.Store, observer circleci.Observer, batch
 		TokenEnvPattern:     cfg.TokenEnvPattern,
 		SearchAttributes:    sas.Present,
 		Report:              signalLive(c),
+		ReportEvery:         cfg.ReportEvery,
 	}
 }
 
