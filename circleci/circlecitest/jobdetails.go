@@ -112,8 +112,12 @@ type (
 		ResourceClass string `json:"resource_class"`
 		Type          string `json:"type,omitempty"`
 	}
-	wireID         struct{ ID string `json:"id"` }
-	wireName       struct{ Name string `json:"name"` }
+	wireID struct {
+		ID string `json:"id"`
+	}
+	wireName struct {
+		Name string `json:"name"`
+	}
 	wireJobMessage struct {
 		Type    string `json:"type"`
 		Message string `json:"message"`
