@@ -77,11 +77,18 @@ func (r *projectRun) sync(ctx workflow.Context) (ProjectSyncResult, error) {
 			return ProjectSyncResult{}, err
 		}
 	}
-	if err := r.refreshOpen(ctx); err != nil {
-		return ProjectSyncResult{}, err
+	if !st.ExtrasStarted { // a run continued as new among the extras did these
+		if err := r.refreshOpen(ctx); err != nil {
+			return ProjectSyncResult{}, err
+		}
+		if st.Plan.Repair.Due {
+			r.repair(ctx)
+		}
 	}
-	if st.Plan.Repair.Due {
-		r.repair(ctx)
+	if r.in.Extras.Any() {
+		if res, err, stop := r.extrasAll(ctx); stop {
+			return res, err
+		}
 	}
 	watermark := st.Plan.Watermark
 	if st.Newest.After(watermark) {
