@@ -128,6 +128,8 @@ func TestPacerSimulated(t *testing.T) {
 		{budget: 25, instances: 2, callers: 8, latency: 30 * time.Millisecond, dur: 20 * time.Second},
 		{budget: 100, instances: 4, callers: 4, dur: 10 * time.Second},
 		{budget: 25, instances: 2, callers: 8, dur: 20 * time.Second, dropTo: 10},
+		{budget: 2, bucket: 60, instances: 4, callers: 4, dur: 180 * time.Second},
+		{budget: 25, bucket: 10, instances: 4, callers: 4, dur: 60 * time.Second},
 	} {
 		r := simulate(fr)
 		t.Logf("%+v: used %.2f, 429 %.2f%%, follows a drop in %v", fr, r.used, 100*r.share429, r.follow)
