@@ -24,7 +24,7 @@ type ProjectCycleResult struct {
 	Refreshed bool `json:"refreshed,omitempty"`
 	// Completed: the watermark (Watermark) and the figures were stored.
 	Completed bool      `json:"completed,omitempty"`
-	Watermark time.Time `json:"watermark,omitempty"`
+	Watermark time.Time `json:"watermark,omitzero"`
 	// Counts are every step's figures, the plan's included.
 	Counts SyncCounts `json:"counts"`
 }
