@@ -27,7 +27,7 @@ func (r *projectRun) start(ctx workflow.Context) error {
 		return r.plan(ctx)
 	}
 	st.Planned, st.Plan = true, res.Plan
-	st.Counts.Add(res.Counts)
+	st.Counts.Then(res.Counts)
 	page := res.Page
 	st.Pages += int(page.Counts.Pages)
 	st.Newest = page.Newest
