@@ -114,9 +114,9 @@ func TestSyncJobExtrasBadInput(t *testing.T) {
 		huge := `{"items":[{"message":"` + strings.Repeat("x", 10<<20) +
 			`","source":"junit","run_time":1,"file":"f","result":"failure","name":"n","classname":"c"}],"next_page_token":null}`
 		bad := map[string]func(w http.ResponseWriter){
-			"/job/" + n(0): func(w http.ResponseWriter) { answer(w, http.StatusNotFound, `{"message":"Not Found"}`) },
-			"/job/" + n(1): func(w http.ResponseWriter) { answer(w, http.StatusInternalServerError, `{"message":"boom"}`) },
-			"/job/" + n(2): func(w http.ResponseWriter) { answer(w, http.StatusOK, `{"number": "garbage`) },
+			"/job/" + n(0):        func(w http.ResponseWriter) { answer(w, http.StatusNotFound, `{"message":"Not Found"}`) },
+			"/job/" + n(1):        func(w http.ResponseWriter) { answer(w, http.StatusInternalServerError, `{"message":"boom"}`) },
+			"/job/" + n(2):        func(w http.ResponseWriter) { answer(w, http.StatusOK, `{"number": "garbage`) },
 			"/" + n(3) + "/tests": func(w http.ResponseWriter) { answer(w, http.StatusOK, `<html>oops</html>`) },
 			"/" + n(4) + "/tests": func(w http.ResponseWriter) { answer(w, http.StatusOK, huge) },
 		}
