@@ -174,6 +174,8 @@ func defineStartFlags(fs *flag.FlagSet, s *startFlags) {
 	fs.Var(&s.rediscoverAfter, "rediscover-after", fmt.Sprintf("projects discovered this recently are not discovered again (default %s; 0s: every sync)", workflows.DefaultRediscoverAfter))
 	fs.BoolVar(&s.continuous, "continuous", false, "keep the sync running: a cycle every -interval, and on resync requests")
 	fs.Var(&s.interval, "interval", fmt.Sprintf("-continuous: the wait between cycles (default %s, at least %s)", workflows.DefaultInterval, workflows.MinInterval))
+	fs.StringVar(&s.include, "include", "", "comma-separated extras read once per finished build job: job_details, tests (each a request or more per job); empty: none")
+	fs.StringVar(&s.testsJobs, "tests-jobs", "", "-include tests: read the tests of jobs whose name matches this regular expression (RE2) only; empty: every job's")
 	fs.StringVar(&s.taskQueue, "task-queue", envOr(syncworker.EnvTaskQueue, workflows.DefaultTaskQueue), "task queue the worker polls (env "+syncworker.EnvTaskQueue+")")
 	fs.BoolVar(&s.wait, "wait", false, "wait for the sync to end and print its result as JSON (Ctrl-C stops waiting, not the sync)")
 	fs.StringVar(&s.uiURL, "ui", envOr("TEMPORAL_UI_URL", "http://localhost:8233"), "Temporal Web UI base URL, for the printed link (env TEMPORAL_UI_URL)")
