@@ -29,6 +29,10 @@ const (
 	pacerMaxStep = time.Second
 	// pacerCutEvery spaces the halvings a burst of 429s causes.
 	pacerCutEvery = time.Second
+	// pacerLow is the level, as a share of the budget, under which the learned rate
+	// halves before any 429 (every pacerLowCutEvery): in a deep bucket the level lags.
+	pacerLow         = 1.0 / 8
+	pacerLowCutEvery = 250 * time.Millisecond
 	// pacerRecheck bounds a wait, so that a new pace applies to every waiter.
 	pacerRecheck = 50 * time.Millisecond
 )
@@ -46,10 +50,12 @@ type pacer struct {
 	slot    time.Time     // when the last request went
 	gap     time.Duration // to the next slot: 1/pace with some jitter
 	rng     *rand.Rand
-	probing bool // no response seen yet: one request at a time
-	probe   bool // the probe is out
-	waited  bool // a caller waited since the last adjustment
-	started bool // the level fell to the target once: slow start is over
+	probing bool    // no response seen yet: one request at a time
+	probe   bool    // the probe is out
+	waited  bool    // a caller waited since the last adjustment
+	started bool    // the level fell to the target once: slow start is over
+	leveled bool    // a response carried the remaining count
+	level   float64 // the excess it showed
 	maxLeft float64
 	last    time.Time // last adjustment
 	lastCut time.Time
@@ -135,10 +141,20 @@ func (p *pacer) observe(s rateSignal, now time.Time) {
 	case p.engaged && !s.limited:
 		p.learn(pacerBlindExcess, now) // no headers: probe upwards, as AIMD does
 	}
-	if s.limited {
+	if s.limited && !p.notTheBudget(s) {
 		p.onLimited(now)
 	}
 	p.setPace()
+}
+
+// notTheBudget reports whether the headers contradict a 429: it shows budget
+// left, or it has no level and the last one read was at or over the target. Such
+// a 429 (a fault, not the budget) pauses the callers but teaches no budget.
+func (p *pacer) notTheBudget(s rateSignal) bool {
+	if s.remaining >= 1 {
+		return true
+	}
+	return s.remaining < 0 && p.leveled && p.level >= 0
 }
 
 // onLimited halves the learned rate on a 429 (once per pacerCutEvery); the first
@@ -158,8 +174,10 @@ func (p *pacer) onLimited(now time.Time) {
 // onLevel moves the learned rate by how far the budget left is from the target:
 // up while above it and callers wait on the pace, down while below it.
 func (p *pacer) onLevel(s rateSignal, now time.Time) {
+	p.leveled = true
 	p.maxLeft = max(p.maxLeft, s.remaining)
 	e := s.excess(p.maxLeft)
+	p.level = e
 	if !p.engaged {
 		// Half, as other processes may be starting on the same token too.
 		p.engage(s.startRate()/2, now)
@@ -167,6 +185,11 @@ func (p *pacer) onLevel(s rateSignal, now time.Time) {
 	}
 	p.excess = e
 	p.learn(e, now)
+	if full := max(s.limit, p.maxLeft); full >= minFull && s.remaining <= max(1, pacerLow*full) &&
+		now.Sub(p.lastCut) >= pacerLowCutEvery {
+		p.base /= 2
+		p.lastCut = now
+	}
 }
 
 // learn moves the learned rate by e (the excess) for the time since the last move.

@@ -15,6 +15,7 @@ import (
 type simBucket struct {
 	rate, burst, tokens float64
 	last                time.Time
+	mangle              func(status int, h http.Header) // rewrites the answers' headers, if set
 }
 
 // take answers one request: its status and headers.
@@ -32,6 +33,9 @@ func (b *simBucket) take(now time.Time) (int, http.Header) {
 	h.Set("RateLimit-Limit", strconv.Itoa(int(b.burst)))
 	h.Set("RateLimit-Remaining", strconv.Itoa(int(math.Floor(b.tokens))))
 	h.Set("RateLimit-Reset", strconv.Itoa(int(math.Ceil((b.burst-b.tokens)/b.rate))))
+	if b.mangle != nil {
+		b.mangle(status, h)
+	}
 	return status, h
 }
 
@@ -50,7 +54,8 @@ var simSeed uint64
 // answered: the pacers, pauses and bucket are the real ones, the network is not.
 func simulate(fr fleetRun) fleetResult {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	b := &simBucket{rate: fr.budget, burst: math.Ceil(fr.budget), tokens: math.Ceil(fr.budget), last: start}
+	full := float64(fr.burst(fr.budget))
+	b := &simBucket{rate: fr.budget, burst: full, tokens: full, last: start, mangle: fr.mangle}
 	lims := make([]*Limiter, fr.instances)
 	var callers []*simCaller
 	for i := range lims {
@@ -61,17 +66,25 @@ func simulate(fr fleetRun) fleetResult {
 		}
 	}
 	var r fleetResult
-	capacity := fr.budget*fr.dur.Seconds() + b.burst
+	capacity := fr.budget*fr.dur.Seconds() + full
 	for now := start; now.Before(start.Add(fr.dur)); now = now.Add(time.Millisecond) {
 		if fr.dropTo > 0 && now.Equal(start.Add(fr.dur/2)) {
-			b = &simBucket{rate: fr.dropTo, burst: math.Ceil(fr.dropTo), tokens: math.Ceil(fr.dropTo), last: now}
-			capacity = (fr.budget+fr.dropTo)*fr.dur.Seconds()/2 + fr.budget + fr.dropTo
+			drop := float64(fr.burst(fr.dropTo))
+			b = &simBucket{rate: fr.dropTo, burst: drop, tokens: drop, last: now}
+			capacity = (fr.budget+fr.dropTo)*fr.dur.Seconds()/2 + full + drop
 		}
 		for _, c := range callers {
 			simStep(c, lims[c.proc], b, now, fr.latency, &r)
 		}
 	}
 	r.used = float64(r.ok) / capacity
+	if fr.dropTo > 0 {
+		sends := make([]time.Duration, len(r.sends))
+		for i, at := range r.sends {
+			sends[i] = at.Sub(start)
+		}
+		r.follow = followTime(sends, fr.dur/2, fr.dur, fr.dropTo)
+	}
 	r.share429 = float64(r.limited) / math.Max(1, float64(r.ok+r.limited))
 	return r
 }
@@ -96,6 +109,7 @@ func simStep(c *simCaller, l *Limiter, b *simBucket, now time.Time, lat time.Dur
 		return
 	}
 	c.status, c.header = b.take(now.Add(lat / 2))
+	r.sends = append(r.sends, now.Add(lat+time.Millisecond))
 	if c.status == 200 {
 		r.ok++
 	} else {
@@ -114,10 +128,15 @@ func TestPacerSimulated(t *testing.T) {
 		{budget: 25, instances: 2, callers: 8, latency: 30 * time.Millisecond, dur: 20 * time.Second},
 		{budget: 100, instances: 4, callers: 4, dur: 10 * time.Second},
 		{budget: 25, instances: 2, callers: 8, dur: 20 * time.Second, dropTo: 10},
+		{budget: 2, bucket: 60, instances: 4, callers: 4, dur: 180 * time.Second},
+		{budget: 25, bucket: 10, instances: 4, callers: 4, dur: 60 * time.Second},
 	} {
 		r := simulate(fr)
-		t.Logf("%+v: used %.2f, 429 %.2f%%", fr, r.used, 100*r.share429)
+		t.Logf("%+v: used %.2f, 429 %.2f%%, follows a drop in %v", fr, r.used, 100*r.share429, r.follow)
 		assert.Greater(t, r.used, 0.7, "%+v", fr)
 		assert.Less(t, r.share429, 0.02, "%+v", fr)
+		if fr.dropTo > 0 {
+			assert.Less(t, r.follow, 5*time.Second, "follows a drop of the budget within seconds")
+		}
 	}
 }
