@@ -214,6 +214,9 @@ type Store interface {
 	Skipped(ctx context.Context) ([]Skipped, error)
 	// Counts counts the rows of each data table.
 	Counts(ctx context.Context) (Counts, error)
+	// WorkflowSummaries sums up the workflow runs created in a window with Insights'
+	// definitions (metrics.go, docs/metrics.md), by project, name and branch.
+	WorkflowSummaries(ctx context.Context, f WindowFilter) ([]WorkflowSummary, error)
 
 	// Cycles keeps the ConnectionSync cycles in progress (cycles.go).
 	Cycles
