@@ -29,12 +29,17 @@ type WorkflowSummary struct {
 	DurationMax                 *int64
 	Recoveries                  int64
 	MTTR                        *int64 // seconds; nil without a recovery
+	// Pipelines that ran the name in the window (by their first attempt), those with
+	// a rerun, those with a rerun after a first attempt that did not succeed, and
+	// those of them whose last attempt succeeded (circleci_workflow_reruns_daily).
+	Pipelines, RerunPipelines, RerunsAfterFailure, SuccessesAfterRerun int64
 }
 
 // windowSummaryQuery sums up the runs of a window in one pass. Recoveries count only
 // runs of the window, as Insights does; the grouping branch is %[1]s.
 const windowSummaryQuery = `WITH runs AS (
-	SELECT project_slug, workflow_name, %[1]s AS branch, id, status, created_at, stopped_us, duration_secs
+	SELECT project_slug, workflow_name, %[1]s AS branch, id, pipeline_id, status, created_at, stopped_us,
+		duration_secs
 	FROM circleci_workflow_runs WHERE created_at >= $1 AND created_at <= $2
 ), ranked AS (
 	SELECT project_slug, workflow_name, branch, status, duration_secs,
@@ -67,11 +72,26 @@ const windowSummaryQuery = `WITH runs AS (
 		CAST(sum((stopped_us - first_stopped_us) / 1000000) AS BIGINT) / count(*) AS mttr
 	FROM streaks WHERE status = 'success' AND first_status = 'failed'
 	GROUP BY project_slug, workflow_name, branch
+), attempts AS (
+	SELECT project_slug, workflow_name, branch, status, row_number() OVER w AS attempt,
+		count(*) OVER (PARTITION BY pipeline_id, workflow_name) AS attempts,
+		last_value(status) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS last_status
+	FROM runs
+	WINDOW w AS (PARTITION BY pipeline_id, workflow_name ORDER BY created_at, id)
+), reruns AS (
+	SELECT project_slug, workflow_name, branch, count(*) AS pipelines,
+		sum(CASE WHEN attempts > 1 THEN 1 ELSE 0 END) AS rerun,
+		sum(CASE WHEN attempts > 1 AND status <> 'success' THEN 1 ELSE 0 END) AS after_failure,
+		sum(CASE WHEN attempts > 1 AND status <> 'success' AND last_status = 'success' THEN 1 ELSE 0 END) AS saved
+	FROM attempts WHERE attempt = 1
+	GROUP BY project_slug, workflow_name, branch
 )
 SELECT t.project_slug, t.workflow_name, t.branch, t.runs, t.successful, t.failed, t.canceled,
-	t.dmin, t.dmean, t.dmedian, t.dp95, t.dmax, COALESCE(r.recoveries, 0), r.mttr
+	t.dmin, t.dmean, t.dmedian, t.dp95, t.dmax, COALESCE(r.recoveries, 0), r.mttr,
+	COALESCE(a.pipelines, 0), COALESCE(a.rerun, 0), COALESCE(a.after_failure, 0), COALESCE(a.saved, 0)
 FROM totals t LEFT JOIN recovered r ON r.project_slug = t.project_slug
 	AND r.workflow_name = t.workflow_name AND r.branch = t.branch
+LEFT JOIN reruns a ON a.project_slug = t.project_slug AND a.workflow_name = t.workflow_name AND a.branch = t.branch
 ORDER BY t.project_slug, t.workflow_name, t.branch`
 
 // WorkflowSummaries sums up the runs created in the filter's window, by project,
@@ -92,7 +112,8 @@ func (q *queries) WorkflowSummaries(ctx context.Context, f WindowFilter) ([]Work
 		var s WorkflowSummary
 		if err := rows.Scan(&s.ProjectSlug, &s.WorkflowName, &s.Branch, &s.Runs, &s.Successful, &s.Failed,
 			&s.Canceled, &s.DurationMin, &s.DurationMean, &s.DurationMedian, &s.DurationP95, &s.DurationMax,
-			&s.Recoveries, &s.MTTR); err != nil {
+			&s.Recoveries, &s.MTTR, &s.Pipelines, &s.RerunPipelines, &s.RerunsAfterFailure,
+			&s.SuccessesAfterRerun); err != nil {
 			return nil, fmt.Errorf("store: workflow summaries: %w", err)
 		}
 		if decided := s.Runs - s.Canceled; decided > 0 {

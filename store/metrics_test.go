@@ -60,11 +60,13 @@ func TestWorkflowMetrics(t *testing.T) {
 		require.Len(t, byBranch, 2)
 		assert.Equal(t, WorkflowSummary{ProjectSlug: "gh/acme/api", WorkflowName: "build-and-test", Branch: "feature",
 			Runs: 1, Failed: 1, Throughput: 1, DurationMin: ptr[int64](10), DurationMean: ptr[int64](10),
-			DurationMedian: ptr[int64](10), DurationP95: ptr[int64](10), DurationMax: ptr[int64](10)}, byBranch[0])
+			DurationMedian: ptr[int64](10), DurationP95: ptr[int64](10), DurationMax: ptr[int64](10),
+			Pipelines: 1}, byBranch[0])
 		main := WorkflowSummary{ProjectSlug: "gh/acme/api", WorkflowName: "build-and-test", Branch: "main",
 			Runs: 6, Successful: 2, Failed: 2, Canceled: 1, SuccessRate: 0.4, Throughput: 6,
 			DurationMin: ptr[int64](5), DurationMean: ptr[int64](81), DurationMedian: ptr[int64](61),
-			DurationP95: ptr[int64](200), DurationMax: ptr[int64](200), Recoveries: 2, MTTR: ptr[int64](350)}
+			DurationP95: ptr[int64](200), DurationMax: ptr[int64](200), Recoveries: 2, MTTR: ptr[int64](350),
+			Pipelines: 5, RerunPipelines: 1, RerunsAfterFailure: 1, SuccessesAfterRerun: 1}
 		assert.Equal(t, main, byBranch[1])
 
 		f.AllBranches = true
@@ -74,7 +76,8 @@ func TestWorkflowMetrics(t *testing.T) {
 		assert.Equal(t, WorkflowSummary{ProjectSlug: "gh/acme/api", WorkflowName: "build-and-test",
 			Runs: 7, Successful: 2, Failed: 3, Canceled: 1, SuccessRate: 2.0 / 6, Throughput: 7,
 			DurationMin: ptr[int64](5), DurationMean: ptr[int64](69), DurationMedian: ptr[int64](40),
-			DurationP95: ptr[int64](200), DurationMax: ptr[int64](200), Recoveries: 2, MTTR: ptr[int64](350)}, all[0])
+			DurationP95: ptr[int64](200), DurationMax: ptr[int64](200), Recoveries: 2, MTTR: ptr[int64](350),
+			Pipelines: 6, RerunPipelines: 1, RerunsAfterFailure: 1, SuccessesAfterRerun: 1}, all[0])
 
 		late, err := st.WorkflowSummaries(ctx, WindowFilter{From: base.Add(7 * time.Minute), To: base.Add(time.Hour)})
 		require.NoError(t, err)
