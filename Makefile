@@ -6,7 +6,7 @@ TOOLS_BIN ?= $(HOME)/.cache/circleci-sync/bin
 STATICCHECK_VERSION ?= v0.8.2
 PKGS := ./...
 
-.PHONY: run test lint fake openapi-check bench bench-scale bench-fairness fuzz fuzz-ci tools build worker clean
+.PHONY: run test lint fake openapi-check bench bench-scale bench-fairness bench-fleet fuzz fuzz-ci tools build worker clean
 
 ## run: the main job (see README.md, "Quick start").
 run:
@@ -83,6 +83,14 @@ bench-scale: tools
 bench-fairness: tools
 	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} \
 		$(GO) test -run '^$$' -bench '^BenchmarkFairness$$' -benchtime 1x -timeout 15m ./e2e/
+
+## bench-fleet: 500 projects × 40 pipelines as 50 connections of 10 projects on 3 worker processes and
+## one dev server (e2e BenchmarkFleet): a full sync, three steps of activity, an incremental cycle;
+## wall, requests over the minimum, history events, worker RSS, rows/s, each connection's time.
+## PostgreSQL when TEST_DATABASE_URL is set. BENCH_FLEET_* variables resize it (e2e/benchfleet_test.go).
+bench-fleet: tools
+	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} \
+		$(GO) test -run '^$$' -bench '^BenchmarkFleet$$' -benchtime 1x -timeout 2h ./e2e/
 
 ## fuzz: each fuzz target for a bounded time (FUZZTIME, default 30s).
 FUZZTIME ?= 30s

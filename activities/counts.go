@@ -79,7 +79,8 @@ func (c *SyncCounts) AddEntities(kind string, n int64) {
 // countsJSON is SyncCounts without its JSON methods.
 type countsJSON SyncCounts
 
-// MarshalJSON writes c flat, each kind under its plural: the histories' format.
+// MarshalJSON writes c flat, each kind under its plural (opt-in kinds only when
+// counted): the histories' format.
 func (c SyncCounts) MarshalJSON() ([]byte, error) {
 	b, err := json.Marshal(countsJSON(c))
 	if err != nil {
@@ -87,7 +88,9 @@ func (c SyncCounts) MarshalJSON() ([]byte, error) {
 	}
 	b = b[:len(b)-1]
 	for _, k := range CountedKinds() {
-		b = fmt.Appendf(b, ",%q:%d", k.Plural, c.Entities[k.Name])
+		if n := c.Entities[k.Name]; n != 0 || !k.OptIn {
+			b = fmt.Appendf(b, ",%q:%d", k.Plural, n)
+		}
 	}
 	return append(b, '}'), nil
 }
@@ -153,7 +156,9 @@ func (c SyncCounts) Map() map[string]int64 {
 		"rate_limited": c.RateLimited, "rate_limit_wait_ms": c.RateLimitWaitMS,
 	}
 	for _, k := range CountedKinds() {
-		m[k.Plural] = c.Entities[k.Name]
+		if n := c.Entities[k.Name]; n != 0 || !k.OptIn {
+			m[k.Plural] = n
+		}
 	}
 	return m
 }

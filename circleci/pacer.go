@@ -46,10 +46,12 @@ type pacer struct {
 	slot    time.Time     // when the last request went
 	gap     time.Duration // to the next slot: 1/pace with some jitter
 	rng     *rand.Rand
-	probing bool // no response seen yet: one request at a time
-	probe   bool // the probe is out
-	waited  bool // a caller waited since the last adjustment
-	started bool // the level fell to the target once: slow start is over
+	probing bool    // no response seen yet: one request at a time
+	probe   bool    // the probe is out
+	waited  bool    // a caller waited since the last adjustment
+	started bool    // the level fell to the target once: slow start is over
+	leveled bool    // a response carried the remaining count
+	level   float64 // the excess it showed
 	maxLeft float64
 	last    time.Time // last adjustment
 	lastCut time.Time
@@ -135,10 +137,20 @@ func (p *pacer) observe(s rateSignal, now time.Time) {
 	case p.engaged && !s.limited:
 		p.learn(pacerBlindExcess, now) // no headers: probe upwards, as AIMD does
 	}
-	if s.limited {
+	if s.limited && !p.notTheBudget(s) {
 		p.onLimited(now)
 	}
 	p.setPace()
+}
+
+// notTheBudget reports whether the headers contradict a 429: it shows budget
+// left, or it has no level and the last one read was at or over the target. Such
+// a 429 (a fault, not the budget) pauses the callers but teaches no budget.
+func (p *pacer) notTheBudget(s rateSignal) bool {
+	if s.remaining >= 1 {
+		return true
+	}
+	return s.remaining < 0 && p.leveled && p.level >= 0
 }
 
 // onLimited halves the learned rate on a 429 (once per pacerCutEvery); the first
@@ -158,8 +170,10 @@ func (p *pacer) onLimited(now time.Time) {
 // onLevel moves the learned rate by how far the budget left is from the target:
 // up while above it and callers wait on the pace, down while below it.
 func (p *pacer) onLevel(s rateSignal, now time.Time) {
+	p.leveled = true
 	p.maxLeft = max(p.maxLeft, s.remaining)
 	e := s.excess(p.maxLeft)
+	p.level = e
 	if !p.engaged {
 		// Half, as other processes may be starting on the same token too.
 		p.engage(s.startRate()/2, now)

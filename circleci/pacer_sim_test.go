@@ -50,7 +50,8 @@ var simSeed uint64
 // answered: the pacers, pauses and bucket are the real ones, the network is not.
 func simulate(fr fleetRun) fleetResult {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	b := &simBucket{rate: fr.budget, burst: math.Ceil(fr.budget), tokens: math.Ceil(fr.budget), last: start}
+	full := float64(fr.burst(fr.budget))
+	b := &simBucket{rate: fr.budget, burst: full, tokens: full, last: start}
 	lims := make([]*Limiter, fr.instances)
 	var callers []*simCaller
 	for i := range lims {
@@ -61,17 +62,25 @@ func simulate(fr fleetRun) fleetResult {
 		}
 	}
 	var r fleetResult
-	capacity := fr.budget*fr.dur.Seconds() + b.burst
+	capacity := fr.budget*fr.dur.Seconds() + full
 	for now := start; now.Before(start.Add(fr.dur)); now = now.Add(time.Millisecond) {
 		if fr.dropTo > 0 && now.Equal(start.Add(fr.dur/2)) {
-			b = &simBucket{rate: fr.dropTo, burst: math.Ceil(fr.dropTo), tokens: math.Ceil(fr.dropTo), last: now}
-			capacity = (fr.budget+fr.dropTo)*fr.dur.Seconds()/2 + fr.budget + fr.dropTo
+			drop := float64(fr.burst(fr.dropTo))
+			b = &simBucket{rate: fr.dropTo, burst: drop, tokens: drop, last: now}
+			capacity = (fr.budget+fr.dropTo)*fr.dur.Seconds()/2 + full + drop
 		}
 		for _, c := range callers {
 			simStep(c, lims[c.proc], b, now, fr.latency, &r)
 		}
 	}
 	r.used = float64(r.ok) / capacity
+	if fr.dropTo > 0 {
+		sends := make([]time.Duration, len(r.sends))
+		for i, at := range r.sends {
+			sends[i] = at.Sub(start)
+		}
+		r.follow = followTime(sends, fr.dur/2, fr.dur, fr.dropTo)
+	}
 	r.share429 = float64(r.limited) / math.Max(1, float64(r.ok+r.limited))
 	return r
 }
@@ -96,6 +105,7 @@ func simStep(c *simCaller, l *Limiter, b *simBucket, now time.Time, lat time.Dur
 		return
 	}
 	c.status, c.header = b.take(now.Add(lat / 2))
+	r.sends = append(r.sends, now.Add(lat+time.Millisecond))
 	if c.status == 200 {
 		r.ok++
 	} else {
@@ -116,8 +126,11 @@ func TestPacerSimulated(t *testing.T) {
 		{budget: 25, instances: 2, callers: 8, dur: 20 * time.Second, dropTo: 10},
 	} {
 		r := simulate(fr)
-		t.Logf("%+v: used %.2f, 429 %.2f%%", fr, r.used, 100*r.share429)
+		t.Logf("%+v: used %.2f, 429 %.2f%%, follows a drop in %v", fr, r.used, 100*r.share429, r.follow)
 		assert.Greater(t, r.used, 0.7, "%+v", fr)
 		assert.Less(t, r.share429, 0.02, "%+v", fr)
+		if fr.dropTo > 0 {
+			assert.Less(t, r.follow, 5*time.Second, "follows a drop of the budget within seconds")
+		}
 	}
 }

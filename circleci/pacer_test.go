@@ -120,7 +120,7 @@ func TestPacerAbsurdHeaders(t *testing.T) {
 }
 
 func TestPacerRetryAfterInThePast(t *testing.T) {
-	l := engaged(t, hdr("RateLimit-Limit", "20", "RateLimit-Remaining", "19", "RateLimit-Reset", "1"))
+	l := engaged(t, hdr("RateLimit-Limit", "20", "RateLimit-Remaining", "3", "RateLimit-Reset", "1"))
 	before := l.Pace()
 	now := pacerT0.Add(2 * time.Second)
 	h := hdr("Retry-After", now.Add(-time.Hour).Format(http.TimeFormat))
@@ -180,4 +180,29 @@ func TestPacerWaitHonoursDeadline(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Contains(t, err.Error(), "past the deadline")
 	assert.Zero(t, l.InFlight())
+}
+
+func TestPacerRandom429sTeachNoBudget(t *testing.T) {
+	h := hdr("RateLimit-Limit", "20", "RateLimit-Remaining", "15", "RateLimit-Reset", "1")
+	l := engaged(t, h)
+	before := l.Pace()
+	now := pacerT0.Add(2 * time.Second)
+	l.now = func() time.Time { return now }
+	l.observe(h, 429, time.Second, now)
+	assert.Equal(t, now.Add(time.Second), l.PausedUntil(), "every 429 pauses")
+	assert.GreaterOrEqual(t, l.Pace(), before, "a 429 showing budget left is no budget's: not halved")
+	now = now.Add(2 * time.Second)
+	l.observe(http.Header{}, 429, time.Second, now)
+	assert.GreaterOrEqual(t, l.Pace(), before, "nor is one without headers while the last level was high")
+
+	now = now.Add(2 * time.Second)
+	low := hdr("RateLimit-Limit", "20", "RateLimit-Remaining", "0", "RateLimit-Reset", "1")
+	l.observe(low, 200, 0, now)
+	paced := l.pacer.base
+	now = now.Add(2 * time.Second)
+	l.observe(http.Header{}, 429, time.Second, now)
+	assert.InDelta(t, paced/2, l.pacer.base, 1e-9, "one without headers after a low level halves")
+	now = now.Add(2 * time.Second)
+	l.observe(low, 429, time.Second, now)
+	assert.Less(t, l.pacer.base, paced/4, "and one showing nothing left halves")
 }

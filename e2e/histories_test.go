@@ -24,8 +24,8 @@ import (
 type chainStats struct {
 	// Runs is the number of runs of each workflow ID (continue-as-new makes more).
 	Runs map[string]int
-	// Events is the number of events read.
-	Events int
+	// Events is the number of events read; MaxRunEvents the most in one run.
+	Events, MaxRunEvents int
 	// MaxAttempt is the highest activity attempt started.
 	MaxAttempt int32
 	// Retries counts the activities that ended after more than one attempt, by
@@ -116,6 +116,7 @@ func scanHistories(c client.Client, roots []runRef, needles []string) (chainStat
 				st.WorkflowTaskProblems++
 			}
 		}
+		st.MaxRunEvents = max(st.MaxRunEvents, int(last.GetEventId()))
 		if a := last.GetWorkflowExecutionContinuedAsNewEventAttributes(); a != nil {
 			queue = append(queue, runRef{ref.WorkflowID, a.GetNewExecutionRunId()})
 		}

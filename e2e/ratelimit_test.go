@@ -41,6 +41,10 @@ func TestRateLimitStorm(t *testing.T) {
 					opts.MaxWorkflowsPerPipeline = 2
 					opts.MaxJobsPerWorkflow = 3
 					opts.Faults.Latency = 5 * time.Millisecond
+					// A bucket far above the sync's pace, so that every answer
+					// carries RateLimit-* headers as CircleCI's do: their budget
+					// left tells the worker's pacer the 429s are not the budget's.
+					opts.Faults.RateLimit = 1000
 					opts.Faults.Random429Rate = 0.3
 					opts.Faults.Random500Rate = 0.05
 				}})

@@ -23,11 +23,16 @@ type rerunScenario struct {
 	cycles int
 }
 
-// newRerunScenario starts the fake, a worker on b and runs the full sync.
-func newRerunScenario(t *testing.T, b backend, name string) *rerunScenario {
+// newRerunScenario starts the fake (its options changed by opts), a worker on
+// b and runs the full sync.
+func newRerunScenario(t *testing.T, b backend, name string, opts ...func(*circlecitest.Options)) *rerunScenario {
 	tsrv := startTemporal(t)
 	dbURL := b.url(t)
-	fake := startFake(t, datasetOptions(7))
+	o := datasetOptions(7)
+	for _, f := range opts {
+		f(&o)
+	}
+	fake := startFake(t, o)
 	tokenEnv := newEnvName("TOKEN")
 	t.Setenv(tokenEnv, fake.Token())
 	tq := newID("e2e-" + name + "-" + b.name)

@@ -60,8 +60,10 @@ func TestObserveBatch(t *testing.T) {
 # HELP circleci_sync_entities_total Entities fetched from CircleCI and written to the store, changed or not, by kind.
 # TYPE circleci_sync_entities_total counter
 circleci_sync_entities_total{kind="job"} 20
+circleci_sync_entities_total{kind="job_details"} 0
 circleci_sync_entities_total{kind="pipeline"} 3
 circleci_sync_entities_total{kind="project"} 1
+circleci_sync_entities_total{kind="test_result"} 0
 circleci_sync_entities_total{kind="user"} 2
 circleci_sync_entities_total{kind="workflow"} 5
 # HELP circleci_sync_rows_unchanged_total Store rows the sync left alone: identical, or older than the stored row.
@@ -89,8 +91,10 @@ func TestEntityKindsStartAtZero(t *testing.T) {
 # HELP circleci_sync_entities_total Entities fetched from CircleCI and written to the store, changed or not, by kind.
 # TYPE circleci_sync_entities_total counter
 circleci_sync_entities_total{kind="job"} 0
+circleci_sync_entities_total{kind="job_details"} 0
 circleci_sync_entities_total{kind="pipeline"} 0
 circleci_sync_entities_total{kind="project"} 0
+circleci_sync_entities_total{kind="test_result"} 0
 circleci_sync_entities_total{kind="user"} 0
 circleci_sync_entities_total{kind="workflow"} 0
 # HELP circleci_sync_rows_written_total Store rows inserted, updated or deleted by the sync.
@@ -136,7 +140,7 @@ func TestLint(t *testing.T) {
 	// Every one of our series was there to lint.
 	n, err := testutil.GatherAndCount(m.Registry(), ourSeries...)
 	require.NoError(t, err)
-	require.Equal(t, 5+1+1+1+1+1+1+1, n)
+	require.Equal(t, len(store.EntityKinds)+1+1+1+1+1+1+1, n)
 }
 
 func TestTemporalHandler(t *testing.T) {

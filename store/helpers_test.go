@@ -134,6 +134,8 @@ func readRows(t testing.TB, st Store, tbl *table, where string, args ...any) []m
 				dest[i] = new(sql.NullString)
 			case colInt:
 				dest[i] = new(sql.NullInt64)
+			case colFloat:
+				dest[i] = new(sql.NullFloat64)
 			case colTime:
 				dest[i] = new(scanTime)
 			}
@@ -151,6 +153,12 @@ func readRows(t testing.TB, st Store, tbl *table, where string, args ...any) []m
 			case *sql.NullInt64:
 				if d.Valid {
 					row[c.name] = d.Int64
+				} else {
+					row[c.name] = nil
+				}
+			case *sql.NullFloat64:
+				if d.Valid {
+					row[c.name] = d.Float64
 				} else {
 					row[c.name] = nil
 				}

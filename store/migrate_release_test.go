@@ -70,7 +70,9 @@ func checkReleaseMigration(t *testing.T, db *sql.DB, url string) {
 	c := counts(t, st)
 	want := Counts{Entities: map[string]int64{}, Skipped: int64(len(before["circleci_skipped"]))}
 	for _, k := range EntityKinds {
-		want.Entities[k.Name] = int64(len(before[k.Table()]))
+		if n := len(before[k.Table()]); n > 0 { // kinds newer than the release have none
+			want.Entities[k.Name] = int64(n)
+		}
 	}
 	require.Equal(t, want, c)
 

@@ -168,6 +168,8 @@ func pgUpsertSQL(t *table) string {
 		case colJSON:
 			arrays[i] = fmt.Sprintf("$%d::text[]", i+1)
 			selects[i] += "::jsonb"
+		case colFloat:
+			arrays[i] = fmt.Sprintf("$%d::float8[]", i+1)
 		}
 	}
 	s := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM unnest(%s) AS u (%s) %s",
@@ -214,6 +216,14 @@ func pgColumnArrays(t *table, rows [][]any) []any {
 			for r, row := range rows {
 				if v, ok := row[c].(int64); ok {
 					a[r] = pgtype.Int8{Int64: v, Valid: true}
+				}
+			}
+			args[c] = a
+		case colFloat:
+			a := make([]pgtype.Float8, len(rows))
+			for r, row := range rows {
+				if v, ok := row[c].(float64); ok {
+					a[r] = pgtype.Float8{Float64: v, Valid: true}
 				}
 			}
 			args[c] = a

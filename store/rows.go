@@ -51,6 +51,10 @@ func planBatch(b Batch, now time.Time) (writePlan, error) {
 		return writePlan{}, err
 	}
 	add(skippedTable, rows)
+	if rows, err = buildRows(b.JobTests, "JobTests", now, jobTestsRow); err != nil {
+		return writePlan{}, err
+	}
+	add(jobTestsTable, rows)
 
 	for i, r := range b.Resolved {
 		if r.Kind == "" || r.ID == "" {
@@ -83,7 +87,7 @@ func buildRows[T any](items []T, field string, now time.Time, row func(T, time.T
 // snapshots in Batch order (PostgreSQL refuses to upsert a row twice in a statement);
 // each round is sorted by key.
 func rounds(rows [][]any, keyLen int) [][][]any {
-	seen := make(map[[2]string]int, len(rows))
+	seen := make(map[rowKeyT]int, len(rows))
 	var out [][][]any
 	for _, r := range rows {
 		k := rowKey(r, keyLen)
@@ -96,19 +100,39 @@ func rounds(rows [][]any, keyLen int) [][][]any {
 	}
 	for _, round := range out {
 		slices.SortFunc(round, func(a, b []any) int {
-			return compareKeys(rowKey(a, keyLen), rowKey(b, keyLen))
+			return compareRowKeys(rowKey(a, keyLen), rowKey(b, keyLen))
 		})
 	}
 	return out
 }
 
-// rowKey returns the key of a row: its first keyLen (1 or 2) text columns.
-func rowKey(r []any, keyLen int) [2]string {
-	var k [2]string
-	for i := 0; i < keyLen; i++ {
-		k[i] = r[i].(string)
-	}
+// rowKeyT is the key of a row: up to three text or integer columns.
+type rowKeyT [3]any
+
+// rowKey returns the key of a row: its first keyLen (1 to 3) columns, each a string
+// or an int64.
+func rowKey(r []any, keyLen int) rowKeyT {
+	var k rowKeyT
+	copy(k[:], r[:keyLen])
 	return k
+}
+
+// compareRowKeys orders row keys column by column (strings bytewise, integers by
+// value; a column holds one type).
+func compareRowKeys(a, b rowKeyT) int {
+	for i := range a {
+		var c int
+		switch x := a[i].(type) {
+		case string:
+			c = cmp.Compare(x, b[i].(string))
+		case int64:
+			c = cmp.Compare(x, b[i].(int64))
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return 0
 }
 
 // compareKeys orders keys bytewise.

@@ -138,6 +138,11 @@ func TestRowShapes(t *testing.T) {
 			return jobRow(j, now)
 		}},
 		{usersTable, func() ([]any, error) { return userRow(newUser("u", "l"), now) }},
+		{jobDetailsTable, func() ([]any, error) { return jobDetailsRow(newJobDetails("gh/o/r", 7, "j"), now) }},
+		{testResultsTable, func() ([]any, error) { return testResultRow(newTestResult("gh/o/r", 7, 0), now) }},
+		{jobTestsTable, func() ([]any, error) {
+			return jobTestsRow(JobTests{ProjectSlug: "s", JobNumber: 1, Outcome: TestsEmpty}, now)
+		}},
 		{skippedTable, func() ([]any, error) {
 			return skippedRow(Skipped{EntityRef: EntityRef{Kind: "k", ID: "i"}, HTTPStatus: 500}, now)
 		}},
@@ -154,6 +159,7 @@ func TestRowShapes(t *testing.T) {
 			want := map[colType]reflect.Type{
 				colText: reflect.TypeFor[string](), colJSON: reflect.TypeFor[string](),
 				colInt: reflect.TypeFor[int64](), colTime: reflect.TypeFor[time.Time](),
+				colFloat: reflect.TypeFor[float64](),
 			}[col.typ]
 			require.Equal(t, want, reflect.TypeOf(v), "%s.%s", c.table.name, col.name)
 		}

@@ -37,6 +37,12 @@ type Batch struct {
 	// Jobs must have WorkflowID set (the client sets it when it lists a workflow's jobs).
 	Jobs  []circleci.Job
 	Users []circleci.User
+	// JobDetails need ProjectSlug, Number and JobID (details of an opted-in sync).
+	JobDetails []circleci.JobDetails
+	// TestResults are test results of jobs; JobTests records jobs whose results were
+	// all read (the tests ledger), written after them.
+	TestResults []TestResult
+	JobTests    []JobTests
 	// Skipped records entities that could not be fetched (expired, broken, missing).
 	Skipped []Skipped
 	// Resolved removes entities from the skipped ledger because they were fetched
@@ -68,11 +74,16 @@ const (
 	KindWorkflow = "workflow"
 	KindJob      = "job"
 	KindUser     = "user"
+	// KindJobDetails and KindTestResult are fetched only when a sync's input
+	// includes them; a job's ledger entries use "slug/number" as the id.
+	KindJobDetails = "job_details"
+	KindTestResult = "test_result"
 )
 
 // EntityKinds are the data kinds, in write order (tables in a fixed order: concurrent
 // writers never deadlock). Each is declared in its own file, with its table and rows.
-var EntityKinds = []EntityKind{projectKind, pipelineKind, workflowKind, jobKind, userKind}
+var EntityKinds = []EntityKind{projectKind, pipelineKind, workflowKind, jobKind, userKind,
+	jobDetailsKind, testResultKind}
 
 // EntityRef names one CircleCI entity.
 type EntityRef struct {
@@ -206,6 +217,10 @@ type Store interface {
 	// created_at of its newest one (pipelines stored without created_at are not
 	// counted), by project slug as stored.
 	NewestPipelines(ctx context.Context) (map[string]time.Time, error)
+	// PendingJobs returns up to limit of the project's terminal build jobs numbered
+	// above after, in number order, whose details or tests (as asked) were never
+	// read nor skipped (pendingjobs.go).
+	PendingJobs(ctx context.Context, projectSlug string, after int64, limit int, details, tests bool) ([]PendingJob, error)
 	// ConnectionStates lists the stored state of every connection, ordered by
 	// connection id (bytewise).
 	ConnectionStates(ctx context.Context) ([]ConnectionState, error)

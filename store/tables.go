@@ -25,6 +25,8 @@ const (
 	colTime
 	// colJSON is a JSON document (TEXT / JSONB): nil or a string holding valid JSON.
 	colJSON
+	// colFloat is a number (REAL / DOUBLE PRECISION): nil or float64.
+	colFloat
 )
 
 // column is one column a table write sets.
@@ -93,9 +95,12 @@ type EntityKind struct {
 	Name string
 	// Plural names the kind's count in run figures and summaries ("pipelines").
 	Plural string
-	table  *table
-	count  func(Batch) int
-	rows   func(Batch, time.Time) ([][]any, error)
+	// OptIn kinds are fetched only when a sync's input includes them: summaries and
+	// counts leave them out while they are zero.
+	OptIn bool
+	table *table
+	count func(Batch) int
+	rows  func(Batch, time.Time) ([][]any, error)
 }
 
 // Table is the name of the kind's table.
@@ -109,6 +114,12 @@ func kindOf[T any](name, plural string, t *table, field string, items func(Batch
 		count: func(b Batch) int { return len(items(b)) },
 		rows:  func(b Batch, now time.Time) ([][]any, error) { return buildRows(items(b), field, now, row) },
 	}
+}
+
+// optIn marks k as fetched only on request (EntityKind.OptIn).
+func optIn(k EntityKind) EntityKind {
+	k.OptIn = true
+	return k
 }
 
 // SkippedTable is the name of the skipped ledger's table.

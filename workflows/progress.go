@@ -120,7 +120,9 @@ func (p ProjectProgress) details() string {
 func writeCounts(b *strings.Builder, c activities.SyncCounts) {
 	fmt.Fprintf(b, "%d pages", c.Pages)
 	for _, k := range activities.CountedKinds() {
-		fmt.Fprintf(b, " · %d %s", c.Of(k.Name), k.Plural)
+		if n := c.Of(k.Name); n != 0 || !k.OptIn {
+			fmt.Fprintf(b, " · %d %s", n, k.Plural)
+		}
 	}
 	fmt.Fprintf(b, " · %d requests", c.Requests)
 	if c.Skipped > 0 {

@@ -60,7 +60,7 @@ func (r *projectRun) run(ctx workflow.Context) (ProjectSyncResult, error) {
 func (r *projectRun) sync(ctx workflow.Context) (ProjectSyncResult, error) {
 	st := r.st
 	if !st.Planned {
-		if err := r.plan(ctx); err != nil {
+		if err := r.start(ctx); err != nil {
 			return ProjectSyncResult{}, err
 		}
 	}
@@ -77,8 +77,10 @@ func (r *projectRun) sync(ctx workflow.Context) (ProjectSyncResult, error) {
 			return ProjectSyncResult{}, err
 		}
 	}
-	if err := r.refreshOpen(ctx); err != nil {
-		return ProjectSyncResult{}, err
+	if !st.Refreshed {
+		if err := r.refreshOpen(ctx); err != nil {
+			return ProjectSyncResult{}, err
+		}
 	}
 	if st.Plan.Repair.Due {
 		r.repair(ctx)
@@ -87,8 +89,10 @@ func (r *projectRun) sync(ctx workflow.Context) (ProjectSyncResult, error) {
 	if st.Newest.After(watermark) {
 		watermark = st.Newest
 	}
-	if err := r.complete(ctx, watermark); err != nil {
-		return ProjectSyncResult{}, err
+	if !st.Recorded {
+		if err := r.complete(ctx, watermark); err != nil {
+			return ProjectSyncResult{}, err
+		}
 	}
 	r.setPhase(ctx, PhaseDone)
 	return ProjectSyncResult{ProjectSlug: r.in.ProjectSlug, Incremental: st.Plan.Incremental, Watermark: watermark,

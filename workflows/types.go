@@ -158,6 +158,10 @@ type ProjectSyncState struct {
 	PageToken string `json:"page_token,omitempty"`
 	Pages     int    `json:"pages"`
 	Paged     bool   `json:"paged"`
+	// Refreshed and Recorded: SyncProject polled the open items, and stored the
+	// watermark (the steps the sync then skips).
+	Refreshed bool `json:"refreshed,omitempty"`
+	Recorded  bool `json:"recorded,omitempty"`
 	// Lowest is the lowest pipeline number paged so far (a page with none
 	// below it means paging loops).
 	Lowest int64 `json:"lowest,omitempty"`

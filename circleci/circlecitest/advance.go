@@ -26,6 +26,9 @@ type Advance struct {
 	// RerunMinAge: both kinds rerun only pipelines created at least this long ago
 	// (default DefaultRerunMinAge; weeks force reruns on old pipelines).
 	RerunMinAge time.Duration `json:"rerun_min_age"`
+	// RerunUsers adds that many users, new to the dataset, who start the step's
+	// reruns (round-robin): a rerun's actor may be someone no sync has seen.
+	RerunUsers int `json:"rerun_users"`
 	// Step is how far the clock moves (default DefaultAdvanceStep, at least a minute).
 	Step time.Duration `json:"step"`
 }
@@ -86,6 +89,8 @@ type AdvanceResult struct {
 	RerunFromFailedWorkflows []string `json:"rerun_from_failed_workflows"`
 	// ReusedJobs counts the jobs those workflows list from their originals.
 	ReusedJobs int `json:"reused_jobs"`
+	// RerunUsers are the users Advance.RerunUsers added.
+	RerunUsers []string `json:"rerun_users"`
 }
 
 // Advance moves the dataset clock by a.Step and applies a (see Advance).
@@ -118,7 +123,7 @@ func (w *world) advance(a Advance, sets faultSets) AdvanceResult {
 	w.now = old.Add(step).Truncate(time.Millisecond)
 	res := AdvanceResult{Now: w.now, NewPipelines: []string{}, FinishedWorkflows: []string{}, FinishedJobs: []string{},
 		NotRunJobs: []string{}, RerunPipelines: []string{}, RerunWorkflows: []string{},
-		RerunFromFailedPipelines: []string{}, RerunFromFailedWorkflows: []string{}}
+		RerunFromFailedPipelines: []string{}, RerunFromFailedWorkflows: []string{}, RerunUsers: []string{}}
 	minAge := a.RerunMinAge
 	if minAge <= 0 {
 		minAge = DefaultRerunMinAge
@@ -131,6 +136,9 @@ func (w *world) advance(a Advance, sets faultSets) AdvanceResult {
 	}
 	if a.RerunsFromFailed > 0 {
 		w.rerunFromFailed(g, a.RerunsFromFailed, w.rerunCandidates(minAge, sets), &res)
+	}
+	if a.RerunUsers > 0 {
+		w.startReruns(g, a.RerunUsers, &res)
 	}
 	if a.NewPipelines > 0 {
 		w.addNewPipelines(g, a.NewPipelines, old, &res)

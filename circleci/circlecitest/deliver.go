@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"net/http"
 	"slices"
 	"sync"
@@ -30,6 +31,9 @@ type WebhookOptions struct {
 	// Parallel is how many deliveries are in flight at most (default 4; 1 keeps
 	// the send order).
 	Parallel int `json:"parallel,omitempty"`
+	// RootCAs, when set, replace the system's roots for webhooks with
+	// verify-tls true (a test's CA stands in for a public one).
+	RootCAs *x509.CertPool `json:"-"`
 }
 
 func (o WebhookOptions) withDefaults() WebhookOptions {
@@ -97,7 +101,9 @@ func newDeliverer(o WebhookOptions) *deliverer {
 	ctx, cancel := context.WithCancel(context.Background())
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // verify-tls false
-	return &deliverer{opts: o, client: &http.Client{Timeout: o.Timeout},
+	verified := http.DefaultTransport.(*http.Transport).Clone()
+	verified.TLSClientConfig = &tls.Config{RootCAs: o.RootCAs, MinVersion: tls.VersionTLS12}
+	return &deliverer{opts: o, client: &http.Client{Timeout: o.Timeout, Transport: verified},
 		insecure: &http.Client{Timeout: o.Timeout, Transport: tr},
 		wake:     make(chan struct{}, 1), ctx: ctx, cancel: cancel, delivered: map[string][]string{}}
 }

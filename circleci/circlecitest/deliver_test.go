@@ -2,6 +2,7 @@ package circlecitest
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -288,4 +289,23 @@ func TestWebhookDeliveryVerifyTLS(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Positive(t, got)
+}
+
+// TestWebhookDeliveryRootCAs: with the test server's certificate among
+// RootCAs, verify-tls true reaches it.
+func TestWebhookDeliveryRootCAs(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	s := NewServer(Options{Seed: 5, Webhooks: WebhookOptions{RetryBase: time.Millisecond, MaxRetries: 1, RootCAs: roots}})
+	defer s.Close()
+	b := newHookBody(s.Dataset().Projects[0].ID, srv.URL+"/hook")
+	b["verify-tls"] = true
+	require.Equal(t, http.StatusCreated, send(t, s, http.MethodPost, "/api/v2/webhook", s.Token(), b).status)
+	s.Advance(Advance{NewPipelines: 3, FinishRunning: true})
+	waitDeliveries(t, s)
+	st := s.DeliveryStats()
+	require.Positive(t, st.Events)
+	assert.Equal(t, st.Events, st.Delivered)
 }

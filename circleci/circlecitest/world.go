@@ -115,28 +115,34 @@ func newWorld(opts Options) *world {
 
 func (w *world) genUsers(g gen) {
 	for i := range w.opts.Users {
-		login, name := fmt.Sprintf("user%02d", i), fmt.Sprintf("User %d", i)
-		if i < len(userNames) {
-			login, name = userNames[i].login, userNames[i].name
-		}
-		u := &User{ID: g.uuid(), Login: login, Name: name}
-		switch i % 10 {
-		case 7:
-			u.Name = login // name may equal the login
-		case 9:
-			u.Name = "" // or be empty
-		}
-		avatar := fmt.Sprintf("https://avatars.githubusercontent.com/u/%d?v=4", 1000+g.intn(9_000_000))
-		if i%4 != 3 {
-			u.AvatarURL = &avatar
-		}
-		w.users = append(w.users, u)
-		w.userByID[u.ID] = u
+		w.addUser(g, i)
 	}
 	w.meFull = w.users[0].ID
 	if w.opts.LimitedToken != "" {
 		w.meLimited = w.users[1%len(w.users)].ID
 	}
+}
+
+// addUser adds the i-th user.
+func (w *world) addUser(g gen, i int) *User {
+	login, name := fmt.Sprintf("user%02d", i), fmt.Sprintf("User %d", i)
+	if i < len(userNames) {
+		login, name = userNames[i].login, userNames[i].name
+	}
+	u := &User{ID: g.uuid(), Login: login, Name: name}
+	switch i % 10 {
+	case 7:
+		u.Name = login // name may equal the login
+	case 9:
+		u.Name = "" // or be empty
+	}
+	avatar := fmt.Sprintf("https://avatars.githubusercontent.com/u/%d?v=4", 1000+g.intn(9_000_000))
+	if i%4 != 3 {
+		u.AvatarURL = &avatar
+	}
+	w.users = append(w.users, u)
+	w.userByID[u.ID] = u
+	return u
 }
 
 func (w *world) genOrgs(g gen) {
