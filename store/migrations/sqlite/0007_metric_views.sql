@@ -1,7 +1,8 @@
 -- Metric views (issue 15): CircleCI Insights' workflow metrics, computed from the
--- stored runs so that they reconcile with the Insights UI; docs/metrics.md defines
--- each with an example query. Views only: no data changes. Every view but
--- circleci_workflow_runs has the same text in both dialects (TestMetricViewsShared).
+-- stored runs so that they reconcile with the Insights UI, job queue times and flaky
+-- tests; docs/metrics.md defines each with an example query. Views only: no data
+-- changes. Every view but circleci_workflow_runs, circleci_job_queue (dates) and
+-- circleci_flaky_tests (now) has the same text in both dialects (TestMetricViewsShared).
 --
 -- circleci_workflow_runs: one row per workflow run with what the metrics need: the
 -- pipeline's branch ('' for tags, as Insights), day (the UTC date of created_at, 'YYYY-MM-DD' text),
@@ -124,3 +125,67 @@ SELECT project_slug, workflow_name, branch, day, pipelines, rerun_pipelines,
     CASE WHEN reruns_after_failure > 0
         THEN CAST(successes_after_rerun AS DOUBLE PRECISION) / reruns_after_failure END AS success_after_rerun
 FROM firsts;
+
+-- circleci_job_queue: one row per build job whose details have queued_at and
+-- started_at: its resource class, day (of queued_at, UTC, as circleci_workflow_runs'
+-- day) and queue_ms, started_at - queued_at in whole milliseconds (truncated).
+CREATE VIEW circleci_job_queue AS
+SELECT project_slug, job_number, name AS job_name, resource_class, executor_type, status,
+    substr(queued_at, 1, 10) AS day, queued_at, started_at, (started_us - queued_us) / 1000 AS queue_ms
+FROM (SELECT project_slug, job_number, name, resource_class, executor_type, status, queued_at, started_at,
+        CAST(strftime('%s', queued_at) AS INTEGER) * 1000000 + CAST(substr(queued_at, 21, 6) AS INTEGER) AS queued_us,
+        CAST(strftime('%s', started_at) AS INTEGER) * 1000000 + CAST(substr(started_at, 21, 6) AS INTEGER) AS started_us
+    FROM circleci_job_details
+    WHERE queued_at IS NOT NULL AND started_at IS NOT NULL) d;
+
+-- circleci_job_queue_daily: per project, resource class and day (of queued_at, UTC),
+-- how long build jobs waited from queued to started (job details): jobs, and the
+-- queue time's p50, p95 (nearest rank, as for workflows), max and mean (rounded),
+-- in milliseconds.
+CREATE VIEW circleci_job_queue_daily AS
+WITH ranked AS (
+    SELECT project_slug, resource_class, day, queue_ms,
+        row_number() OVER (PARTITION BY project_slug, resource_class, day ORDER BY queue_ms) AS rn,
+        count(*) OVER (PARTITION BY project_slug, resource_class, day) AS n
+    FROM circleci_job_queue
+)
+SELECT project_slug, resource_class, day, count(*) AS jobs,
+    min(CASE WHEN 100 * rn >= 50 * n THEN queue_ms END) AS queue_p50_ms,
+    min(CASE WHEN 100 * rn >= 95 * n THEN queue_ms END) AS queue_p95_ms,
+    max(queue_ms) AS queue_max_ms,
+    CAST(round(avg(queue_ms)) AS BIGINT) AS queue_mean_ms
+FROM ranked
+GROUP BY project_slug, resource_class, day;
+
+-- circleci_test_flakes: one row per test (job name, classname, name, file) and commit
+-- (the pipeline's vcs_revision) on which the test both passed (result 'success') and
+-- failed ('failure' or 'error'): CircleCI's "passed and failed in the same commit".
+-- flaked_at is the latest stopped_at of the jobs that ran it on that commit.
+CREATE VIEW circleci_test_flakes AS
+WITH jobs AS (
+    SELECT DISTINCT j.project_slug, j.job_number, j.name AS job_name, p.vcs_revision AS revision, j.stopped_at
+    FROM circleci_jobs j
+    JOIN circleci_workflows w ON w.id = j.workflow_id
+    JOIN circleci_pipelines p ON p.id = w.pipeline_id
+    WHERE j.job_number IS NOT NULL AND p.vcs_revision IS NOT NULL
+)
+SELECT t.project_slug, j.job_name, t.classname, t.name, t.file, j.revision,
+    sum(CASE WHEN t.result = 'success' THEN 1 ELSE 0 END) AS passes,
+    sum(CASE WHEN t.result IN ('failure', 'error') THEN 1 ELSE 0 END) AS failures,
+    max(j.stopped_at) AS flaked_at
+FROM circleci_test_results t
+JOIN jobs j ON j.project_slug = t.project_slug AND j.job_number = t.job_number
+GROUP BY t.project_slug, j.job_name, t.classname, t.name, t.file, j.revision
+HAVING sum(CASE WHEN t.result = 'success' THEN 1 ELSE 0 END) > 0
+    AND sum(CASE WHEN t.result IN ('failure', 'error') THEN 1 ELSE 0 END) > 0;
+
+-- circleci_flaky_tests: the tests with a flake (circleci_test_flakes) in the last 14
+-- days, CircleCI's "no longer flaky after 2 weeks without a flake": times_flaked is
+-- the commits it flaked on in those days, failures its failed results there, and
+-- last_flaked_at the latest flake.
+CREATE VIEW circleci_flaky_tests AS
+SELECT project_slug, job_name, classname, name, file, count(*) AS times_flaked,
+    sum(failures) AS failures, max(flaked_at) AS last_flaked_at
+FROM circleci_test_flakes
+WHERE flaked_at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-14 days')
+GROUP BY project_slug, job_name, classname, name, file;
