@@ -23,8 +23,9 @@ type reportFlags struct {
 	timeout                 time.Duration
 }
 
-// runReport prints the workflow metrics of the last -since, per project, as the
-// metric views define them (docs/metrics.md), read from the database as counts does.
+// runReport prints the workflow metrics and queue times of the last -since and the
+// flaky tests, per project, as the metric views define them (docs/metrics.md), read
+// from the database as counts does.
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f, err := parseReportFlags(args, stderr)
 	if err != nil {
@@ -45,17 +46,35 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		projects = cs.Projects
 	}
-	to := time.Now().UTC()
-	w := store.WindowFilter{From: to.Add(-f.since), To: to, AllBranches: !f.branches}
-	sums, err := st.WorkflowSummaries(ctx, w)
+	d, err := readReport(ctx, st, f)
 	if err != nil {
-		return fmt.Errorf("read the workflow metrics: %w", err)
+		return err
 	}
 	if f.connection != "" {
-		sums = slices.DeleteFunc(sums, func(s store.WorkflowSummary) bool { return !slices.Contains(projects, s.ProjectSlug) })
+		keep := func(slug string) bool { return slices.Contains(projects, slug) }
+		d.sums = slices.DeleteFunc(d.sums, func(s store.WorkflowSummary) bool { return !keep(s.ProjectSlug) })
+		d.queues = slices.DeleteFunc(d.queues, func(s store.QueueSummary) bool { return !keep(s.ProjectSlug) })
+		d.flaky = slices.DeleteFunc(d.flaky, func(s store.FlakyTest) bool { return !keep(s.ProjectSlug) })
 	}
-	printReport(stdout, f, w, sums)
+	printReport(stdout, f, d)
 	return nil
+}
+
+// readReport reads the window's metrics and the flaky tests.
+func readReport(ctx context.Context, st store.Store, f reportFlags) (reportData, error) {
+	to := time.Now().UTC()
+	d := reportData{window: store.WindowFilter{From: to.Add(-f.since), To: to, AllBranches: !f.branches}}
+	var err error
+	if d.sums, err = st.WorkflowSummaries(ctx, d.window); err != nil {
+		return d, fmt.Errorf("read the workflow metrics: %w", err)
+	}
+	if d.queues, err = st.QueueSummaries(ctx, d.window); err != nil {
+		return d, fmt.Errorf("read the queue times: %w", err)
+	}
+	if d.flaky, err = st.FlakyTests(ctx); err != nil {
+		return d, fmt.Errorf("read the flaky tests: %w", err)
+	}
+	return d, nil
 }
 
 // parseReportFlags parses the flags of starter report.

@@ -73,5 +73,16 @@ func TestJobQueueAndFlakyViews(t *testing.T) {
 			{"name", colText}, {"times_flaked", colInt}, {"failures", colInt}}}, "")
 		assert.Equal(t, []map[string]any{{"job_name": "test", "name": "T1", "times_flaked": int64(1),
 			"failures": int64(1)}}, flaky, "T3 flaked 20 days ago")
+
+		ft, err := st.FlakyTests(t.Context())
+		require.NoError(t, err)
+		assert.Equal(t, []FlakyTest{{ProjectSlug: slug, JobName: "test", Classname: "pkg", Name: "T1", File: "pkg/x_test.go",
+			TimesFlaked: 1, Failures: 1, LastFlakedAt: two.Add(time.Minute)}}, ft)
+		qs, err := st.QueueSummaries(t.Context(), WindowFilter{From: q.Add(-time.Second), To: q})
+		require.NoError(t, err)
+		assert.Equal(t, []QueueSummary{{slug, "large", 1, 500, 500, 500}, {slug, "medium", 3, 3200, 10000, 10000}}, qs)
+		qs, err = st.QueueSummaries(t.Context(), WindowFilter{From: q.Add(time.Second), To: now})
+		require.NoError(t, err)
+		assert.Empty(t, qs, "queued before the window")
 	})
 }

@@ -232,6 +232,11 @@ type Store interface {
 	// WorkflowSummaries sums up the workflow runs created in a window with Insights'
 	// definitions (metrics.go, docs/metrics.md), by project, name and branch.
 	WorkflowSummaries(ctx context.Context, f WindowFilter) ([]WorkflowSummary, error)
+	// QueueSummaries sums up the queue times of the build jobs queued in a window, by
+	// project and resource class (metricsjobs.go).
+	QueueSummaries(ctx context.Context, f WindowFilter) ([]QueueSummary, error)
+	// FlakyTests lists the tests with a flake in the last 14 days (circleci_flaky_tests).
+	FlakyTests(ctx context.Context) ([]FlakyTest, error)
 
 	// Cycles keeps the ConnectionSync cycles in progress (cycles.go).
 	Cycles
