@@ -209,3 +209,36 @@ type CompleteConnectionInput struct {
 	Counts     SyncCounts `json:"counts"`
 	Failed     int64      `json:"failed"` // projects whose sync failed
 }
+
+// JobExtras says which extras of each terminal build job a sync reads (the
+// ConnectionSync input's include and tests_jobs): each costs a request or more
+// per job, so none by default.
+type JobExtras struct {
+	Details bool `json:"details,omitempty"`
+	Tests   bool `json:"tests,omitempty"`
+	// TestsJobs, when set, is a regular expression (RE2, unanchored) a job's name
+	// must match for its tests to be read.
+	TestsJobs string `json:"tests_jobs,omitempty"`
+}
+
+// Any tells whether any extra is asked for.
+func (x JobExtras) Any() bool { return x.Details || x.Tests }
+
+// JobExtrasInput is the input of SyncJobExtras.
+type JobExtrasInput struct {
+	Connection  Connection `json:"connection"`
+	ProjectSlug string     `json:"project_slug"`
+	Extras      JobExtras  `json:"extras"`
+	// After: the jobs numbered up to After were done by earlier calls.
+	After int64 `json:"after,omitempty"`
+	// MaxJobs bounds the jobs one call reads (default DefaultExtrasJobs).
+	MaxJobs int `json:"max_jobs,omitempty"`
+}
+
+// JobExtrasResult is the result of SyncJobExtras (and its heartbeat).
+type JobExtrasResult struct {
+	Counts SyncCounts `json:"counts"`
+	// After is the highest job number done; Done: no job is left above it.
+	After int64 `json:"after,omitempty"`
+	Done  bool  `json:"done,omitempty"`
+}

@@ -26,6 +26,8 @@ type fleetRun struct {
 	latency   time.Duration // the fake's latency per request
 	dur       time.Duration
 	dropTo    float64 // when above 0, the budget after half of dur
+	// mangle rewrites the bucket's answers (simulate only).
+	mangle func(status int, h http.Header)
 }
 
 // burst is the bucket's size at budget: fr.bucket seconds of it, at least one request.

@@ -29,6 +29,10 @@ const (
 	pacerMaxStep = time.Second
 	// pacerCutEvery spaces the halvings a burst of 429s causes.
 	pacerCutEvery = time.Second
+	// pacerLow is the level, as a share of the budget, under which the learned rate
+	// halves before any 429 (every pacerLowCutEvery): in a deep bucket the level lags.
+	pacerLow         = 1.0 / 8
+	pacerLowCutEvery = 250 * time.Millisecond
 	// pacerRecheck bounds a wait, so that a new pace applies to every waiter.
 	pacerRecheck = 50 * time.Millisecond
 )
@@ -181,6 +185,11 @@ func (p *pacer) onLevel(s rateSignal, now time.Time) {
 	}
 	p.excess = e
 	p.learn(e, now)
+	if full := max(s.limit, p.maxLeft); full >= minFull && s.remaining <= max(1, pacerLow*full) &&
+		now.Sub(p.lastCut) >= pacerLowCutEvery {
+		p.base /= 2
+		p.lastCut = now
+	}
 }
 
 // learn moves the learned rate by e (the excess) for the time since the last move.

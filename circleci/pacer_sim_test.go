@@ -15,6 +15,7 @@ import (
 type simBucket struct {
 	rate, burst, tokens float64
 	last                time.Time
+	mangle              func(status int, h http.Header) // rewrites the answers' headers, if set
 }
 
 // take answers one request: its status and headers.
@@ -32,6 +33,9 @@ func (b *simBucket) take(now time.Time) (int, http.Header) {
 	h.Set("RateLimit-Limit", strconv.Itoa(int(b.burst)))
 	h.Set("RateLimit-Remaining", strconv.Itoa(int(math.Floor(b.tokens))))
 	h.Set("RateLimit-Reset", strconv.Itoa(int(math.Ceil((b.burst-b.tokens)/b.rate))))
+	if b.mangle != nil {
+		b.mangle(status, h)
+	}
 	return status, h
 }
 
@@ -51,7 +55,7 @@ var simSeed uint64
 func simulate(fr fleetRun) fleetResult {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	full := float64(fr.burst(fr.budget))
-	b := &simBucket{rate: fr.budget, burst: full, tokens: full, last: start}
+	b := &simBucket{rate: fr.budget, burst: full, tokens: full, last: start, mangle: fr.mangle}
 	lims := make([]*Limiter, fr.instances)
 	var callers []*simCaller
 	for i := range lims {
@@ -124,6 +128,8 @@ func TestPacerSimulated(t *testing.T) {
 		{budget: 25, instances: 2, callers: 8, latency: 30 * time.Millisecond, dur: 20 * time.Second},
 		{budget: 100, instances: 4, callers: 4, dur: 10 * time.Second},
 		{budget: 25, instances: 2, callers: 8, dur: 20 * time.Second, dropTo: 10},
+		{budget: 2, bucket: 60, instances: 4, callers: 4, dur: 180 * time.Second},
+		{budget: 25, bucket: 10, instances: 4, callers: 4, dur: 60 * time.Second},
 	} {
 		r := simulate(fr)
 		t.Logf("%+v: used %.2f, 429 %.2f%%, follows a drop in %v", fr, r.used, 100*r.share429, r.follow)

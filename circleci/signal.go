@@ -6,7 +6,7 @@ import (
 )
 
 // rateSignal is what one response says about the token's budget, sanitised: the
-// remaining count is -1 when unknown and never above the limit or below 0.
+// remaining count is -1 when unknown (or negative) and never above the limit.
 type rateSignal struct {
 	limited   bool // answered 429
 	limit     float64
@@ -21,8 +21,9 @@ func readSignal(h http.Header, status int, now time.Time) rateSignal {
 	if l, ok := lowestHeader(h, limitHeaders); ok && l > 0 {
 		s.limit = l
 	}
-	if r, ok := lowestHeader(h, remainingHeaders); ok {
-		s.remaining = max(r, 0)
+	// A negative count is no count: read as 0 it would hold the pace at its floor.
+	if r, ok := lowestHeader(h, remainingHeaders); ok && r >= 0 {
+		s.remaining = r
 		if s.limit > 0 {
 			s.remaining = min(s.remaining, s.limit)
 		}

@@ -40,6 +40,8 @@ type fleetSync struct {
 	Rows     int64 // rows written (the tables' growth)
 	// Pipelines is the pipelines the cycle wrote; Failed the projects failed.
 	Pipelines, Failed int64
+	// Tables compares the tables with the fake's expected data.
+	Tables string
 }
 
 // start builds the worker, starts the dev server and cfg.Workers workers.
@@ -104,6 +106,13 @@ func (f *fleetRun) sync(ctx context.Context, b *testing.B, label string) fleetSy
 		out.Failed += int64(r.FailedProjects)
 	}
 	f.progress("  %s, %d requests; reading the histories...", out.Wall.Round(time.Millisecond), out.Stats.Total)
+	f.measure(ctx, b, &out, roots, before)
+	return out
+}
+
+// measure reads the histories of roots and the tables (before rows before).
+func (f *fleetRun) measure(ctx context.Context, b *testing.B, out *fleetSync, roots []runRef, before int64) {
+	var err error
 	if out.History, _, err = scanHistories(f.tsrv.Client(), roots, nil); err != nil {
 		b.Fatal(err)
 	}
@@ -112,7 +121,11 @@ func (f *fleetRun) sync(ctx context.Context, b *testing.B, label string) fleetSy
 		b.Fatal(err)
 	}
 	out.Rows = after - before
-	return out
+	rep, err := compareDB(ctx, f.dbURL, f.fake.Expected(f.fake.Token()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	out.Tables = tablesText(rep)
 }
 
 // peakRSS is each worker's peak resident set, in KiB.
@@ -143,10 +156,11 @@ func syncLine(s fleetSync, pipelines int64) string {
 		perK = float64(s.History.Events) / float64(pipelines) * 1000
 	}
 	return fmt.Sprintf("%s: %s wall, %d requests (%.0f/s), %d failed projects; history %d events (%.0f per 1,000 pipelines), "+
-		"largest run %d events, %d activity retries; %d rows (%.0f rows/s); connection done after min %s / median %s / max %s",
+		"largest run %d events, %d activity retries; %d rows (%.0f rows/s); connection done after min %s / median %s / max %s; "+
+		"tables %s",
 		s.Label, secs(s.Wall), s.Stats.Total, float64(s.Stats.Total)/s.Wall.Seconds(), s.Failed, s.History.Events, perK,
 		s.History.MaxRunEvents, sumRetries(s.History), s.Rows, float64(s.Rows)/s.Wall.Seconds(),
-		secs(quantile(s.Done, 0)), secs(quantile(s.Done, 0.5)), secs(quantile(s.Done, 1)))
+		secs(quantile(s.Done, 0)), secs(quantile(s.Done, 0.5)), secs(quantile(s.Done, 1)), s.Tables)
 }
 
 // sumRetries counts the activities that needed more than one attempt.

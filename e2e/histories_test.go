@@ -66,7 +66,7 @@ func walkHistories(t *testing.T, c client.Client, roots []runRef, fakeURL string
 // inputs, results, heartbeat details and failures, appear verbatim; protojson
 // writes them in base64).
 func scanHistories(c client.Client, roots []runRef, needles []string) (chainStats, map[string][]string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	st := chainStats{Runs: map[string]int{}, Retries: map[string]int{}}
 	hits := map[string][]string{}

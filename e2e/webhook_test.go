@@ -1,14 +1,11 @@
 package e2e
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -57,8 +54,9 @@ func TestWebhookRerunsOnOldPipelines(t *testing.T) {
 					"connection %s: each event, delivered twice, is one Update", id)
 			}
 			requireTablesEqual(t, sc.dbURL, sc.fake.Expected(sc.fake.Token()))
+			runs := requireNewRun(t, srv.URL, secret, sc, wfs[0])
 			if dir := os.Getenv("RECORD_HISTORIES_DIR"); dir != "" && b.name == "sqlite" {
-				recordTargetsHistory(t, sc, dir)
+				recordTargetsHistories(t, sc, dir, runs)
 			}
 		})
 	}
@@ -66,8 +64,13 @@ func TestWebhookRerunsOnOldPipelines(t *testing.T) {
 
 // historyOf returns the history of connection id's latest run.
 func historyOf(t *testing.T, sc *rerunScenario, id string) []*historypb.HistoryEvent {
+	return runHistory(t, sc, id, "")
+}
+
+// runHistory returns the history of connection id's run runID ("": the latest).
+func runHistory(t *testing.T, sc *rerunScenario, id, runID string) []*historypb.HistoryEvent {
 	var events []*historypb.HistoryEvent
-	it := sc.s.c.GetWorkflowHistory(t.Context(), workflows.ConnectionWorkflowID(id), "", false,
+	it := sc.s.c.GetWorkflowHistory(t.Context(), workflows.ConnectionWorkflowID(id), runID, false,
 		enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
@@ -88,13 +91,54 @@ func countEvents(events []*historypb.HistoryEvent, typ enumspb.EventType) int {
 	return n
 }
 
-// recordTargetsHistory writes the first connection's targets-only run, for
-// the replay test (scripts/record-histories.sh).
-func recordTargetsHistory(t *testing.T, sc *rerunScenario, dir string) {
-	events := historyOf(t, sc, sc.ins[0].ConnectionID)
-	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: events})
+// recordTargetsHistories writes, for the replay test
+// (scripts/record-histories.sh), a targets-only run that ended idle and the
+// run a later event started.
+func recordTargetsHistories(t *testing.T, sc *rerunScenario, dir string, r targetsRuns) {
+	for i, name := range []string{"ConnectionSync-targets.json", "ConnectionSync-targets-again.json"} {
+		events := runHistory(t, sc, r.conn, r.runs[i])
+		b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: events})
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), append(b, '\n'), 0o644))
+	}
+}
+
+// targetsRuns are a connection and two of its targets-only runs.
+type targetsRuns struct {
+	conn string
+	runs [2]string
+}
+
+// requireNewRun: once the targets-only run of workflow wf's connection has
+// ended idle, a new event on wf starts a new run, which ends idle too.
+func requireNewRun(t *testing.T, url, secret string, sc *rerunScenario, wf string) targetsRuns {
+	t.Helper()
+	var w circlecitest.Workflow
+	for _, x := range sc.fake.Expected(sc.fake.Token()).Workflows {
+		if x.ID == wf {
+			w = x
+		}
+	}
+	conn := connectionOf(t, sc.ins, w.ProjectSlug)
+	first, err := sc.s.c.DescribeWorkflowExecution(t.Context(), workflows.ConnectionWorkflowID(conn), "")
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "ConnectionSync-targets.json"), append(b, '\n'), 0o644))
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, first.GetWorkflowExecutionInfo().GetStatus())
+	require.Equal(t, http.StatusAccepted, postEvent(t, url+"/circleci/"+conn, secret, rerunEvent(t, "evt-again", w)))
+	run := sc.s.c.GetWorkflow(t.Context(), workflows.ConnectionWorkflowID(conn), "")
+	var res workflows.ConnectionSyncResult
+	require.NoError(t, run.Get(t.Context(), &res))
+	runs := [2]string{first.GetWorkflowExecutionInfo().GetExecution().GetRunId(), run.GetRunID()}
+	require.NotEqual(t, runs[0], runs[1], "a new run")
+	require.Zero(t, res.Cycle)
+	require.Positive(t, res.TargetCounts.Requests, "the new run synced the event's pipeline")
+	return targetsRuns{conn, runs}
+}
+
+// postEvent posts body signed with secret and returns the status.
+func postEvent(t *testing.T, url, secret string, body []byte) int {
+	code, err := signedPost(url, secret, body)
+	require.NoError(t, err)
+	return code
 }
 
 // deliverReruns posts a signed workflow-completed event per workflow, twice,
@@ -112,14 +156,7 @@ func deliverReruns(t *testing.T, url, secret string, sc *rerunScenario, wfs []st
 		conn := connectionOf(t, sc.ins, w.ProjectSlug)
 		body := rerunEvent(t, fmt.Sprintf("evt-%d", i), w)
 		for range 2 {
-			req, err := http.NewRequest(http.MethodPost, url+"/circleci/"+conn, bytes.NewReader(body))
-			require.NoError(t, err)
-			req.Header.Set(webhooks.SignatureHeader, webhooks.Sign([]byte(secret), body))
-			req.Header.Set("content-type", "application/json")
-			resp, err := http.DefaultClient.Do(req)
-			require.NoError(t, err)
-			resp.Body.Close()
-			require.Equal(t, http.StatusAccepted, resp.StatusCode, "event %d", i)
+			require.Equal(t, http.StatusAccepted, postEvent(t, url+"/circleci/"+conn, secret, body), "event %d", i)
 		}
 		got[conn]++
 	}
@@ -139,14 +176,4 @@ func connectionOf(t *testing.T, ins []workflows.ConnectionSyncInput, slug string
 
 // rerunEvent is the body of w's workflow-completed event, its slug in the
 // long form CircleCI sends.
-func rerunEvent(t *testing.T, id string, w circlecitest.Workflow) []byte {
-	slug := strings.Replace(strings.Replace(w.ProjectSlug, "gh/", "github/", 1), "bb/", "bitbucket/", 1)
-	body, err := json.Marshal(map[string]any{
-		"id": id, "type": webhooks.WorkflowCompleted, "happened_at": time.Now().UTC(),
-		"project":  map[string]any{"id": "p", "slug": slug, "name": "p"},
-		"workflow": map[string]any{"id": w.ID, "name": w.Name, "status": w.Status},
-		"pipeline": map[string]any{"id": w.PipelineID, "number": 1},
-	})
-	require.NoError(t, err)
-	return body
-}
+func rerunEvent(_ *testing.T, id string, w circlecitest.Workflow) []byte { return eventBody(id, w) }

@@ -10,6 +10,7 @@ dir="$PWD/workflows/testdata/histories/${HISTORIES_VERSION:-v1}"
 rm -rf "$dir"
 mkdir -p "$dir"
 RECORD_HISTORIES_DIR="$dir" go test -count=1 -run '^TestContinueAsNew$' ./e2e/
-# Then a targets-only run started by webhook events (ConnectionSync-targets.json).
+# Then a targets-only run started by webhook events that ends idle (ConnectionSync-targets.json)
+# and the run a later event starts (ConnectionSync-targets-again.json).
 RECORD_HISTORIES_DIR="$dir" go test -count=1 -run '^TestWebhookRerunsOnOldPipelines$/^sqlite$' ./e2e/
 ls -l "$dir"

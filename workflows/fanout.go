@@ -60,7 +60,7 @@ func (r *connectionRun) startProject(ctx workflow.Context, f *fanOut, slug strin
 	})
 	child := ProjectSyncInput{Connection: in.connection(), ProjectSlug: slug, Since: in.since(),
 		Overlap: *in.Overlap, RerunWindow: *in.RerunWindow, RepairEvery: in.RepairEvery,
-		SearchAttributes: st.SearchAttributes}
+		SearchAttributes: st.SearchAttributes, Extras: in.extras()}
 	fut := workflow.ExecuteChildWorkflow(cctx, ProjectSyncName, child)
 	st.InFlight = append(st.InFlight, slug)
 	f.running++

@@ -70,6 +70,12 @@ type ConnectionSyncInput struct {
 	// targets Updates and completes after TargetsIdle without any.
 	TargetsOnly bool      `json:"targets_only,omitempty"`
 	TargetsIdle *Duration `json:"targets_idle,omitempty"`
+	// Include lists the extras read once per terminal build job: "job_details",
+	// "tests" (default none: each costs a request or more per job).
+	Include []string `json:"include,omitempty"`
+	// TestsJobs, with "tests" included, is a regular expression (RE2, unanchored)
+	// a job's name must match for its tests to be read; empty: every job's.
+	TestsJobs string `json:"tests_jobs,omitempty"`
 
 	// State is set by ConnectionSync when it continues as new; leave it out.
 	State *ConnectionSyncState `json:"state,omitempty"`
@@ -116,7 +122,7 @@ func (in *ConnectionSyncInput) field(k string) any {
 		"rerun_window": &in.RerunWindow, "repair_every": &in.RepairEvery, "users_fresh_for": &in.UsersFreshFor,
 		"rediscover_after": &in.RediscoverAfter, "continuous": &in.Continuous,
 		"interval": &in.Interval, "targets_only": &in.TargetsOnly, "targets_idle": &in.TargetsIdle,
-		"state": &in.State,
+		"include": &in.Include, "tests_jobs": &in.TestsJobs, "state": &in.State,
 	}[k]
 }
 
@@ -150,6 +156,7 @@ func (in ConnectionSyncInput) Validate() error {
 	}
 	in.checkState(add)
 	in.checkKnobs(add)
+	in.checkInclude(add)
 	if len(problems) == 0 {
 		return nil
 	}
@@ -294,6 +301,9 @@ func (in ProjectSyncInput) Validate() error {
 	}
 	if in.Overlap < 0 || in.RerunWindow < 0 || (in.RepairEvery != nil && in.RepairEvery.Every < 0) {
 		problems = append(problems, "overlap, rerun_window and repair_every must not be negative")
+	}
+	if _, err := regexp.Compile(in.Extras.TestsJobs); err != nil || len(in.Extras.TestsJobs) > MaxTestsJobs {
+		problems = append(problems, "extras.tests_jobs: want a regular expression (RE2) of at most 256 bytes")
 	}
 	if st := in.State; st != nil && (st.Runs < 0 || st.Pages < 0 || st.Restarts < 0) {
 		problems = append(problems, "state: inconsistent cursor (state is set by ProjectSync when it continues as new: leave it out)")

@@ -77,13 +77,19 @@ func (r *projectRun) sync(ctx workflow.Context) (ProjectSyncResult, error) {
 			return ProjectSyncResult{}, err
 		}
 	}
-	if !st.Refreshed {
+	// A run continued as new among the extras has refreshed and repaired.
+	if !st.Refreshed && !st.ExtrasStarted {
 		if err := r.refreshOpen(ctx); err != nil {
 			return ProjectSyncResult{}, err
 		}
 	}
-	if st.Plan.Repair.Due {
+	if st.Plan.Repair.Due && !st.ExtrasStarted {
 		r.repair(ctx)
+	}
+	if r.in.Extras.Any() {
+		if res, err, stop := r.extrasAll(ctx); stop {
+			return res, err
+		}
 	}
 	watermark := st.Plan.Watermark
 	if st.Newest.After(watermark) {

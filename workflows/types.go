@@ -22,6 +22,7 @@ const (
 	PhasePages    = "pages"
 	PhaseRefresh  = "refresh"
 	PhaseRepair   = "repair"
+	PhaseExtras   = "extras" // job details and tests
 	PhaseDone     = "done"
 	PhaseWaiting  = "waiting" // a continuous sync between cycles
 	PhaseTargets  = "targets" // a targets-only run (started by a webhook)
@@ -143,6 +144,8 @@ type ProjectSyncInput struct {
 	RepairEvery *RepairEvery `json:"repair_every,omitempty"`
 	// SearchAttributes are the registered ones to set; nil: ask the worker.
 	SearchAttributes []string `json:"search_attributes"`
+	// Extras are the job extras to read (the connection's include).
+	Extras activities.JobExtras `json:"extras,omitempty"`
 	// State is set by ProjectSync itself when it continues as new.
 	State *ProjectSyncState `json:"state,omitempty"`
 }
@@ -168,9 +171,14 @@ type ProjectSyncState struct {
 	// Restarts counts paging restarts after a stale page token.
 	Restarts int `json:"restarts,omitempty"`
 	// Newest is the newest pipeline's created_at: the next watermark.
-	Newest    time.Time             `json:"newest,omitempty"`
-	Counts    activities.SyncCounts `json:"counts"`
-	LastError *ErrorNote            `json:"last_error,omitempty"`
+	Newest time.Time `json:"newest,omitempty"`
+	// ExtrasAfter is the last job number whose extras were read; ExtrasDone: all.
+	// ExtrasStarted: refresh and repair are done, the extras begun.
+	ExtrasStarted bool                  `json:"extras_started,omitempty"`
+	ExtrasAfter   int64                 `json:"extras_after,omitempty"`
+	ExtrasDone    bool                  `json:"extras_done,omitempty"`
+	Counts        activities.SyncCounts `json:"counts"`
+	LastError     *ErrorNote            `json:"last_error,omitempty"`
 }
 
 // ProjectSyncResult is the result of ProjectSync.

@@ -145,6 +145,7 @@ func (w *world) advance(a Advance, sets faultSets) AdvanceResult {
 	}
 	w.assignJobNumbers()
 	w.sortAll()
+	w.indexJobNumbers()
 	return res
 }
 

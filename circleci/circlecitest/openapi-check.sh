@@ -189,6 +189,35 @@ async function walkPipelines(route, path, extra, marker) {
 
 // walkInsights walks the Insights summary and runs of every project (names escaped
 // as one segment), with paging, branch and date filters, and their 400 and 404 answers.
+// walkJobExtras gets the details and every test page of numbered jobs (up to 40,
+// each once), and the 404 of a job number that does not exist.
+async function walkJobExtras(numbered) {
+  const seen = new Set();
+  for (const [slug, n] of numbered) {
+    const key = slug + "/" + n;
+    if (seen.has(key) || seen.size >= 40) continue;
+    seen.add(key);
+    const d = await check("GET /project/{project-slug}/job/{job-number}", `/project/${enc(slug)}/job/${n}`);
+    if (d.status === 200) walked.add("job details");
+    let token = null, pages = 0;
+    do {
+      const t = await check("GET /project/{project-slug}/{job-number}/tests",
+        `/project/${enc(slug)}/${n}/tests` + (token ? "?page-token=" + enc(token) : ""));
+      if (t.status !== 200) throw new Error(`tests of ${key}: ${t.status} ${t.text}`);
+      walked.add("tests");
+      if (t.body.items.length === 0) walked.add("tests empty");
+      token = t.body.next_page_token;
+      if (++pages > 1) walked.add("tests page 2");
+    } while (token);
+  }
+  if (numbered.length) {
+    const slug = enc(numbered[0][0]);
+    await check("GET /project/{project-slug}/job/{job-number}", `/project/${slug}/job/999999999`);
+    await check("GET /project/{project-slug}/{job-number}/tests", `/project/${slug}/999999999/tests`);
+    walked.add("job extras errors");
+  }
+}
+
 async function walkInsights(ds) {
   const sumRoute = "GET /insights/{project-slug}/workflows";
   const runRoute = "GET /insights/{project-slug}/workflows/{workflow-name}";
@@ -277,6 +306,7 @@ async function walkWebhooks(ds) {
   }
 
   const users = new Set();
+  const numbered = [];
   for (const p of pipelines) {
     await check("GET /pipeline/{pipeline-id}", `/pipeline/${p.id}`); walked.add("pipeline");
     let wtoken = null;
@@ -299,6 +329,7 @@ async function walkWebhooks(ds) {
           for (const job of j.body.items) {
             if (job.approved_by) users.add(job.approved_by);
             if (job.canceled_by) users.add(job.canceled_by);
+            if (job.job_number !== undefined) numbered.push([p.project_slug, job.job_number]);
           }
           jtoken = j.body.next_page_token;
           if (++pages > 1) walked.add("jobs page 2");
@@ -310,6 +341,7 @@ async function walkWebhooks(ds) {
   for (const u of users) {
     await check("GET /user/{id}", `/user/${u}`); walked.add("user");
   }
+  await walkJobExtras(numbered);
 
   await walkInsights(ds);
   await walkWebhooks(ds);
@@ -347,7 +379,9 @@ async function walkWebhooks(ds) {
     "project pipelines circleci", "project pipelines gh page 2", "project pipelines bb page 2",
     "project pipelines circleci page 2", "pipeline", "workflows", "workflow", "jobs", "jobs page 2", "user", "errors", "v1.1 projects",
     "insights summary", "insights runs gh", "insights runs bb", "insights runs circleci", "insights runs page 2",
-    "insights name summary gh", "insights name summary bb", "insights name summary circleci", "insights odd name", "insights errors", "webhooks"];
+    "insights name summary gh", "insights name summary bb", "insights name summary circleci",
+    "insights odd name", "insights errors", "webhooks", "job details", "tests", "tests page 2", "tests empty",
+    "job extras errors"];
   const notWalked = need.filter(n => !walked.has(n));
 
   const unexpected = violations.filter(v => !v.allowedAs);

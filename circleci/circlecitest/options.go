@@ -91,6 +91,13 @@ type Options struct {
 	// Webhooks shape the delivery of webhook events (faults off by default).
 	Webhooks WebhookOptions
 
+	// MaxTestsPerJob bounds the test results of a job named like tests (default
+	// DefaultMaxTestsPerJob).
+	MaxTestsPerJob int
+	// BigTestJob, when > 0, gives the lowest-numbered test job of the first project
+	// that many test results (a memory check).
+	BigTestJob int
+
 	// Faults are the faults switched on from the start. They can be changed
 	// later with Server.SetFaults or POST /_fake/faults.
 	Faults Faults
@@ -115,6 +122,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Users <= 0 {
 		o.Users = DefaultUsers
+	}
+	if o.MaxTestsPerJob <= 0 {
+		o.MaxTestsPerJob = DefaultMaxTestsPerJob
 	}
 	o.OddProjects = max(o.OddProjects, 0)
 	if o.Now.IsZero() {

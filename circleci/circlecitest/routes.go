@@ -23,7 +23,7 @@ type apiRoute struct {
 
 // apiRoutes are the operations the fake answers, kind by kind.
 var apiRoutes = slices.Concat(userRoutes, projectRoutes, pipelineRoutes, workflowRoutes, jobRoutes,
-	insightsRoutes, webhookRoutes)
+	jobDetailsRoutes, testRoutes, insightsRoutes, webhookRoutes)
 
 // route is the operation matched for a request.
 type route struct {

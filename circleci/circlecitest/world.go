@@ -34,6 +34,10 @@ type world struct {
 	wfByPipeline map[string][]*Workflow // newest first
 	jobs         map[string]*Job
 	jobsByWf     map[string][]*Job
+	// numbered indexes each project's numbered jobs (indexJobNumbers).
+	numbered []map[int64]numberedJob
+	// bigTestJob is the number of Options.BigTestJob's job in the first project.
+	bigTestJob int64
 
 	nextPipelineNumber []int64
 	nextJobNumber      []int64
@@ -110,6 +114,7 @@ func newWorld(opts Options) *world {
 	w.genProjects(g)
 	w.genPipelines(g)
 	w.rank()
+	w.indexJobNumbers()
 	return w
 }
 
