@@ -44,7 +44,10 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return fmt.Errorf("read the state of connection %s: %w", f.connection, err)
 		}
-		projects = cs.Projects
+		if projects = cs.Projects; len(projects) == 0 {
+			fmt.Fprintf(stdout, "Connection %s: no projects on record (has it synced?)\n", f.connection)
+			return nil
+		}
 	}
 	d, err := readReport(ctx, st, f)
 	if err != nil {

@@ -71,6 +71,10 @@ func TestReport(t *testing.T) {
 	require.Regexp(t, `build +main +1 +100\.0% `, text)
 	require.Contains(t, text, "\ngh/acme/web\n")
 
+	out.Reset()
+	require.NoError(t, run(ctx, []string{"report", "-database-url", dbURL, "-connection", "other"}, &out, &errOut))
+	require.Contains(t, out.String(), "Connection other: no projects on record")
+
 	for _, bad := range []string{"0d", "x", "-3h"} {
 		err := run(ctx, []string{"report", "-database-url", dbURL, "-since", bad}, &out, &errOut)
 		require.ErrorAs(t, err, new(usageError), bad)
