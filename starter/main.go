@@ -74,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runReport(ctx, args[1:], stdout, stderr)
 		case "webhooks":
 			return runWebhooks(ctx, args[1:], stdout, stderr)
+		case "watch":
+			return runWatch(ctx, args[1:], stdout, stderr)
 		case "resync":
 			o, err := parseFlags(args[1:], stderr)
 			if err != nil {
