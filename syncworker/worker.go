@@ -130,6 +130,8 @@ func poll(ctx context.Context, cfg Config, c client.Client, acts *activities.Act
 	fatal := make(chan error, 1)
 	w := worker.New(c, cfg.TaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: cfg.MaxConcurrentActivities,
+		MaxConcurrentWorkflowTaskPollers:   TaskPollers,
+		MaxConcurrentActivityTaskPollers:   TaskPollers,
 		WorkerStopTimeout:                  cfg.StopTimeout,
 		OnFatalError: func(err error) {
 			select {
