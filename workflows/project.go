@@ -51,7 +51,7 @@ func (r *projectRun) run(ctx workflow.Context) (ProjectSyncResult, error) {
 	if r.in.SearchAttributes == nil {
 		r.in.SearchAttributes = lookUpSearchAttrs(ctx)
 	}
-	r.sa = newSearchAttrs(r.in.SearchAttributes)
+	r.sa = newSearchAttrs(ctx, r.in.SearchAttributes)
 	res, err := r.sync(ctx)
 	if err != nil && !workflow.IsContinueAsNewError(err) {
 		r.setPhase(ctx, PhaseFailed)
