@@ -11,7 +11,7 @@ import (
 // steps run one activity each (plan, pages, refresh, record), with their retries.
 func (r *projectRun) start(ctx workflow.Context) error {
 	st := r.st
-	r.setPhase(ctx, PhasePlan)
+	r.setPhase(ctx, PhasePages) // mostly the pages
 	opts := workflow.GetActivityOptions(withPageActivity(ctx))
 	opts.RetryPolicy.MaximumAttempts = 1
 	opts.Summary = "sync " + r.in.ProjectSlug
