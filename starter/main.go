@@ -1,5 +1,5 @@
 // Command starter starts a connection's sync (-wait waits for its result) and inspects
-// syncs: -list (what CircleCI shows the token), counts, schedule, resync and keygen
+// syncs: -list (what CircleCI shows the token), counts, report, schedule, resync and keygen
 // (`starter -h`; docs/operations.md). Tokens are never flags: a sync names the worker's
 // variable. Exit status: 0 on success, 2 on bad flags or input, 1 otherwise.
 package main
@@ -70,8 +70,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			args = append([]string{"-counts"}, args[1:]...)
 		case "schedule":
 			return runSchedule(ctx, args[1:], stdout, stderr)
+		case "report":
+			return runReport(ctx, args[1:], stdout, stderr)
 		case "webhooks":
 			return runWebhooks(ctx, args[1:], stdout, stderr)
+		case "watch":
+			return runWatch(ctx, args[1:], stdout, stderr)
 		case "resync":
 			o, err := parseFlags(args[1:], stderr)
 			if err != nil {
@@ -150,6 +154,8 @@ const usage = `Usage:
   starter -connection ID -org SLUG [flags]   start (or attach to) a connection's sync
   starter -list [-org SLUG] [flags]          list what a connection would sync (talks to CircleCI)
   starter counts [-connection ID]            print the database's row counts
+  starter report [-connection ID] [-since 30d] [-branches]
+                                             print the workflow metrics of the window, per project
   starter schedule create|describe|trigger|delete -connection ID [-org SLUG -every 1h ...]
                                              manage the connection's Temporal Schedule
   starter resync -connection ID [-reason R] [-start -org SLUG ...]
