@@ -126,4 +126,3 @@ func sampleRSS(peak *atomic.Int64) (stop func()) {
 	}()
 	return func() { close(done); <-finished }
 }
-
