@@ -1,0 +1,40 @@
+package receiver
+
+import (
+	"context"
+	"sync"
+)
+
+// DefaultMaxInFlight bounds a connection's hand-offs in flight in one
+// receiver: Temporal refuses more than 10 in-flight Updates on a workflow
+// (history.maxInFlightUpdates), so a burst waits here, within the hand-off
+// timeout, rather than being refused.
+const DefaultMaxInFlight = 8
+
+// gate holds a semaphore per connection (ids come from the connections file,
+// so the map stays small).
+type gate struct {
+	max   int
+	mu    sync.Mutex
+	slots map[string]chan struct{}
+}
+
+// acquire takes one of id's slots, or fails when ctx ends first.
+func (g *gate) acquire(ctx context.Context, id string) (release func(), err error) {
+	g.mu.Lock()
+	if g.slots == nil {
+		g.slots = map[string]chan struct{}{}
+	}
+	s, ok := g.slots[id]
+	if !ok {
+		s = make(chan struct{}, g.max)
+		g.slots[id] = s
+	}
+	g.mu.Unlock()
+	select {
+	case s <- struct{}{}:
+		return func() { <-s }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
