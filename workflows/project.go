@@ -90,7 +90,7 @@ func (r *projectRun) sync(ctx workflow.Context) (ProjectSyncResult, error) {
 		r.repair(ctx)
 	}
 	if r.in.Extras.Any() {
-		if res, err, stop := r.extrasAll(ctx); stop {
+		if res, stop, err := r.extrasAll(ctx); stop {
 			return res, err
 		}
 	}
