@@ -6,7 +6,7 @@ TOOLS_BIN ?= $(HOME)/.cache/circleci-sync/bin
 STATICCHECK_VERSION ?= v0.8.2
 PKGS := ./...
 
-.PHONY: run test lint fake openapi-check bench bench-scale bench-fairness bench-fleet bench-webhooks fuzz fuzz-ci tools build worker clean
+.PHONY: run test lint fake openapi-check bench bench-scale bench-fairness bench-ratelimit bench-fleet bench-webhooks fuzz fuzz-ci tools build worker clean
 
 ## run: the main job (see README.md, "Quick start").
 run:
@@ -84,6 +84,13 @@ bench-scale: tools
 bench-fairness: tools
 	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} \
 		$(GO) test -run '^$$' -bench '^BenchmarkFairness$$' -benchtime 1x -timeout 15m ./e2e/
+
+## bench-ratelimit: the adaptive limiter against the fake's token bucket over HTTP (circleci
+## BenchmarkAdaptiveLimiter): budgets 2-100 requests/s × 1, 2 and 4 limiters on one token (each its
+## own http client, as worker processes), deeper buckets and drops of the budget; the table in
+## docs/rate-limits.md. About 7 minutes.
+bench-ratelimit:
+	$(GO) test -run '^$$' -bench '^BenchmarkAdaptiveLimiter$$' -benchtime 1x -timeout 30m ./circleci/
 
 ## bench-fleet: 500 projects × 40 pipelines as 50 connections of 10 projects on 3 worker processes and
 ## one dev server (e2e BenchmarkFleet): a full sync, three steps of activity, an incremental cycle;

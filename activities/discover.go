@@ -59,7 +59,7 @@ func (a *Activities) DiscoverProjects(ctx context.Context, in DiscoverInput) (Di
 			recorded = append(recorded, s)
 		}
 	}
-	if !configured && len(recorded) > 0 && fresh(st.DiscoveredAt, in.FreshFor) {
+	if !configured && len(recorded) > 0 && fresh(st.DiscoveredAt, in.FreshFor.D()) {
 		res.Projects = slices.Compact(slices.Sorted(slices.Values(recorded)))
 		res.Recent = true
 		r.log.Info("projects discovered recently: the recorded ones are synced", "projects", len(res.Projects),

@@ -32,7 +32,8 @@ func (f *fleetRun) report(w io.Writer, full, cycle fleetSync, minimum incMinimum
 	fullMin := budgetTotal(ex.MinimumRequests)
 	fmt.Fprintf(w, "  %s\n  full sync: minimum %d requests, %d over (%.3fx)\n", syncLine(full, pipelines), fullMin,
 		full.Stats.Total-fullMin, float64(full.Stats.Total)/float64(fullMin))
-	fmt.Fprintf(w, "  %s\n", syncLine(cycle, pipelines))
+	fmt.Fprintf(w, "  full sync %s\n", full.Times)
+	fmt.Fprintf(w, "  %s\n  incremental cycle %s\n", syncLine(cycle, pipelines), cycle.Times)
 	fmt.Fprintf(w, "  incremental cycle after %d steps (%d new pipelines): minimum %d requests (%s), %d over; "+
 		"%.1f history events per project\n", f.cfg.Steps, newPipelines, minimum.Total(), minimum,
 		cycle.Stats.Total-int64(minimum.Total()), float64(cycle.History.Events)/float64(f.cfg.Projects))

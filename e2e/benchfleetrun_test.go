@@ -42,6 +42,7 @@ type fleetSync struct {
 	Pipelines, Failed int64
 	// Tables compares the tables with the fake's expected data.
 	Tables string
+	Times  childTimes
 }
 
 // start builds the worker, starts the dev server and cfg.Workers workers.
@@ -121,6 +122,9 @@ func (f *fleetRun) measure(ctx context.Context, b *testing.B, out *fleetSync, ro
 		b.Fatal(err)
 	}
 	out.Rows = after - before
+	if out.Times, err = projectChildTimes(ctx, f.tsrv.Client(), roots); err != nil {
+		b.Fatal(err)
+	}
 	rep, err := compareDB(ctx, f.dbURL, f.fake.Expected(f.fake.Token()))
 	if err != nil {
 		b.Fatal(err)

@@ -33,6 +33,7 @@ type startFlags struct {
 	interval                           durationFlag
 	taskQueue, uiURL                   string
 	wait                               bool
+	include, testsJobs                 string
 }
 
 // durationFlag is an optional duration flag: unset leaves the workflow's default.
@@ -73,6 +74,12 @@ func (s startFlags) input() workflows.ConnectionSyncInput {
 		RediscoverAfter:       s.rediscoverAfter.d,
 		Continuous:            s.continuous,
 		Interval:              s.interval.d,
+		TestsJobs:             s.testsJobs,
+	}
+	for v := range strings.SplitSeq(s.include, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			in.Include = append(in.Include, v)
+		}
 	}
 	for p := range strings.SplitSeq(s.projects, ",") {
 		if p = strings.TrimSpace(p); p != "" {
@@ -98,7 +105,7 @@ const flagOfField = "flags to fields: -connection connection_id, -org org_slug, 
 	"-projects projects, -token-env token_env, -since since, -max-concurrent-projects max_concurrent_projects, " +
 	"-overlap overlap, -rerun-window rerun_window, -repair-every repair_every, -users-fresh-for users_fresh_for, " +
 	"-rediscover-after rediscover_after, -continuous continuous, " +
-	"-interval interval"
+	"-interval interval, -include include, -tests-jobs tests_jobs"
 
 // validateInput checks in as ConnectionSync will, as a usageError.
 func validateInput(in workflows.ConnectionSyncInput) error {

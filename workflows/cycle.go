@@ -75,7 +75,7 @@ func (r *connectionRun) discover(ctx workflow.Context) error {
 	var found activities.CycleDiscovery
 	err := r.exec(withPageActivity(ctx), "discover the projects of "+r.in.OrgSlug, a.DiscoverCycle,
 		activities.DiscoverInput{Connection: r.in.connection(), Projects: r.in.Projects,
-			FreshFor: r.in.RediscoverAfter.D()}, &found)
+			FreshFor: *r.in.RediscoverAfter}, &found)
 	if err == nil {
 		r.st.Discovered = true
 		r.st.Total, r.st.Projects = found.Projects, found.First
@@ -105,9 +105,11 @@ func (r *connectionRun) nextWindow(ctx workflow.Context) error {
 func (r *connectionRun) resolveUsers(ctx workflow.Context) error {
 	r.setPhase(ctx, PhaseUsers)
 	var users activities.ResolveUsersResult
+	r.live.start(activities.StepUsers)
+	defer r.live.end()
 	err := r.exec(withPageActivity(ctx), "resolve the users of connection "+r.in.ConnectionID, a.ResolveCycleUsers,
 		activities.ResolveUsersInput{Connection: r.in.connection(), Projects: r.st.allProjects(),
-			FreshFor: r.in.UsersFreshFor.D()}, &users)
+			FreshFor: *r.in.UsersFreshFor}, &users)
 	if err == nil {
 		r.st.Users = &users
 	}

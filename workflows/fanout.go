@@ -72,6 +72,7 @@ func (r *connectionRun) startProject(ctx workflow.Context, f *fanOut, slug strin
 		err := fut.Get(ctx, &res)
 		f.running--
 		st.InFlight = slices.DeleteFunc(st.InFlight, func(s string) bool { return s == slug })
+		delete(r.projects, slug)
 		if childIDTaken(err) && f.tries[slug] < ChildIDTakenRetries {
 			r.retryLater(ctx, f, slug)
 			return

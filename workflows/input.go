@@ -22,7 +22,7 @@ import (
 const (
 	DefaultBaseURL               = "https://circleci.com"
 	DefaultTokenEnv              = "CIRCLECI_TOKEN"
-	DefaultMaxConcurrentProjects = 4
+	DefaultMaxConcurrentProjects = 16
 	// MaxConcurrentProjectsLimit: the token's rate budget is the real bound.
 	MaxConcurrentProjectsLimit = 100
 	DefaultOverlap             = time.Hour

@@ -23,7 +23,7 @@ type ConnectionProgress struct {
 	ResyncPending int                   `json:"resync_pending"`
 	Continuous    bool                  `json:"continuous"`
 	// NextCycleAt is when a waiting continuous sync starts its next cycle.
-	NextCycleAt    time.Time     `json:"next_cycle_at,omitempty"`
+	NextCycleAt    time.Time     `json:"next_cycle_at,omitzero"`
 	LastError      *ErrorNote    `json:"last_error,omitempty"`
 	Previous       *CycleSummary `json:"previous,omitempty"`
 	Runs           int           `json:"runs"`
@@ -32,6 +32,16 @@ type ConnectionProgress struct {
 	// figures of those synced.
 	Targets      int                   `json:"targets"`
 	TargetCounts activities.SyncCounts `json:"target_counts"`
+	// RunningProjects are the running projects' figures as they last
+	// reported them (Totals include them).
+	RunningProjects []RunningProject `json:"running_projects"`
+}
+
+// RunningProject is a running project's phase and figures so far.
+type RunningProject struct {
+	ProjectSlug string                `json:"project_slug"`
+	Phase       string                `json:"phase,omitempty"`
+	Counts      activities.SyncCounts `json:"counts"`
 }
 
 // ProjectCounts counts a cycle's projects; Running are those being synced.
@@ -69,6 +79,16 @@ func (r *connectionRun) progress() ConnectionProgress {
 	p.Totals.Requests += st.Requests
 	if st.Users != nil {
 		p.Totals.Add(st.Users.Counts)
+	}
+	p.Totals.Add(r.live.counts)
+	p.RunningProjects = []RunningProject{}
+	for _, slug := range st.InFlight {
+		rp := RunningProject{ProjectSlug: slug}
+		if l, ok := r.projects[slug]; ok {
+			rp.Phase, rp.Counts = l.Phase, l.Counts
+		}
+		p.Totals.Add(rp.Counts)
+		p.RunningProjects = append(p.RunningProjects, rp)
 	}
 	return p
 }

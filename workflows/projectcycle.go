@@ -16,10 +16,12 @@ func (r *projectRun) start(ctx workflow.Context) error {
 	opts.RetryPolicy.MaximumAttempts = 1
 	opts.Summary = "sync " + r.in.ProjectSlug
 	var res activities.ProjectCycleResult
+	r.live.start(activities.StepProject)
+	defer r.live.end()
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.SyncProject, activities.ProjectCycleInput{
 		Start: activities.StartProjectInput{Connection: r.in.Connection, ProjectSlug: r.in.ProjectSlug,
-			Since: r.in.Since, Overlap: r.in.Overlap.D(), Repair: r.repairOn(), RepairEvery: r.repairEvery()},
-		MaxPages: PagesPerActivity, RerunWindow: r.in.RerunWindow.D()}).Get(ctx, &res)
+			Since: r.in.Since, Overlap: r.in.Overlap, Repair: r.repairOn(), RepairEvery: Duration(r.repairEvery())},
+		MaxPages: PagesPerActivity, RerunWindow: r.in.RerunWindow}).Get(ctx, &res)
 	if err != nil {
 		noteError(ctx, &st.LastError, "sync", describe(err))
 		return r.plan(ctx)

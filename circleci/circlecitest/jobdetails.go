@@ -191,7 +191,7 @@ type JobDetailsTruth struct {
 }
 
 // ExpectedJobDetails returns the details of every terminal numbered job the token
-// sees whose pipeline is not past retention, by project then number: what a
+// sees that a sync lists (terminalNumbered), by project then number: what a
 // complete sync that includes job details stores (an opt-in kind: not in Expected).
 func (s *Server) ExpectedJobDetails(token string) []JobDetailsTruth {
 	s.mu.RLock()
@@ -218,14 +218,15 @@ func (s *Server) ExpectedJobDetails(token string) []JobDetailsTruth {
 	return out
 }
 
-// terminalNumbered returns project i's terminal numbered build jobs outside expired
-// pipelines, by number. Must be called with s.mu held.
+// terminalNumbered returns project i's terminal numbered build jobs a sync lists:
+// outside expired pipelines and those whose workflow list is broken, by number.
+// Must be called with s.mu held.
 func (s *Server) terminalNumbered(i int) []numberedJob {
 	var out []numberedJob
 	for _, n := range slices.Sorted(maps.Keys(s.w.numbered[i])) {
 		nj := s.w.numbered[i][n]
 		if nj.job != nil && nj.job.Type == jobTypeBuild && isTerminalJob(nj.job.Status) &&
-			!s.sets.expired[nj.job.PipelineID] {
+			!s.sets.expired[nj.job.PipelineID] && !s.sets.broken[nj.job.PipelineID] {
 			out = append(out, nj)
 		}
 	}
