@@ -6,7 +6,7 @@ TOOLS_BIN ?= $(HOME)/.cache/circleci-sync/bin
 STATICCHECK_VERSION ?= v0.8.2
 PKGS := ./...
 
-.PHONY: run test lint fake openapi-check bench bench-scale bench-fairness bench-ratelimit bench-fleet fuzz fuzz-ci tools build worker clean
+.PHONY: run test lint fake openapi-check bench bench-extras bench-scale bench-fairness bench-ratelimit bench-fleet fuzz fuzz-ci tools build worker clean
 
 ## run: the main job (see README.md, "Quick start").
 run:
@@ -69,7 +69,9 @@ bench: tools
 	set -o pipefail; $(GO) test -run '^$$' -bench . -benchtime 2s ./store/ | tee .tmp/store-bench.txt
 	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} BENCH_STORE_RESULTS=$(CURDIR)/.tmp/store-bench.txt \
 		$(GO) test -run '^$$' -bench '^BenchmarkSync$$' -benchtime 1x -timeout 60m ./e2e/
+	$(MAKE) --no-print-directory bench-extras
 	@if [ "$${BENCH_SKIP_SCALE:-}" != 1 ]; then $(MAKE) --no-print-directory bench-scale; fi
+	@if [ "$${BENCH_SKIP_FLEET:-}" != 1 ]; then $(MAKE) --no-print-directory bench-fleet; fi
 
 ## bench-scale: one organisation of BENCH_SCALE_PROJECTS projects (default 10,000) synced to the
 ## end (e2e BenchmarkOrgScale): wall time, requests, largest histories and continue-as-new input.
@@ -77,6 +79,13 @@ bench: tools
 bench-scale: tools
 	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} \
 		$(GO) test -run '^$$' -bench '^BenchmarkOrgScale$$' -benchtime 1x -timeout 3h ./e2e/
+
+## bench-extras: issue 15's figures: a full sync with include job_details and tests against the
+## least requests, an incremental cycle's extras requests, and the worker's RSS while a job of
+## BENCH_EXTRAS_BIG (100,000) test results is read. PostgreSQL when TEST_DATABASE_URL is set.
+bench-extras: tools
+	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} \
+		$(GO) test -run '^$$' -bench '^BenchmarkJobExtras$$' -benchtime 1x -timeout 30m ./e2e/
 
 ## bench-fairness: five small organisations' first syncs alone, then beside a 50-project one on
 ## one worker, with Temporal's fairness on and off and the big one bounded (e2e BenchmarkFairness); about 5 minutes.
@@ -94,6 +103,7 @@ bench-ratelimit:
 ## bench-fleet: 500 projects × 40 pipelines as 50 connections of 10 projects on 3 worker processes and
 ## one dev server (e2e BenchmarkFleet): a full sync, three steps of activity, an incremental cycle;
 ## wall, requests over the minimum, history events, worker RSS, rows/s, each connection's time.
+## About 15 minutes on 2 cores; `make bench` runs it last unless BENCH_SKIP_FLEET=1.
 ## PostgreSQL when TEST_DATABASE_URL is set. BENCH_FLEET_* variables resize it (e2e/benchfleet_test.go).
 bench-fleet: tools
 	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} \

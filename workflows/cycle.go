@@ -144,7 +144,7 @@ func (r *connectionRun) result() ConnectionSyncResult {
 		FailedProjects: st.Failed, Totals: st.Totals, Projects: slices.Clone(st.Outcomes)}
 	slices.SortFunc(res.Projects, func(x, y ProjectOutcome) int { return strings.Compare(x.ProjectSlug, y.ProjectSlug) })
 	res.OmittedProjects = st.Completed + st.Failed - len(res.Projects)
-	res.Totals.Add(st.Users.Counts)
+	res.Totals.Then(st.Users.Counts)
 	res.Totals.Requests += st.Requests
 	return res
 }

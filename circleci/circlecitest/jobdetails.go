@@ -31,7 +31,6 @@ func (w *world) indexJobNumbers() {
 	for i := range w.numbered {
 		w.numbered[i] = map[int64]numberedJob{}
 	}
-	w.bigTestJob = 0
 	for wfID, jobs := range w.jobsByWf {
 		wf := w.workflows[wfID]
 		for _, j := range jobs {
@@ -44,10 +43,16 @@ func (w *world) indexJobNumbers() {
 				(wf.CreatedAt.Equal(n.latest.CreatedAt) && wf.ID > n.latest.ID) {
 				idx[*j.JobNumber] = numberedJob{job: w.jobs[j.ID], latest: wf}
 			}
-			if w.pipelineProj[j.PipelineID] == 0 && strings.Contains(j.Name, "test") &&
-				(w.bigTestJob == 0 || *j.JobNumber < w.bigTestJob) {
-				w.bigTestJob = *j.JobNumber
-			}
+		}
+	}
+}
+
+// pickBigTestJob picks Options.BigTestJob's job, once: the first project's
+// highest-numbered finished test job (in a recent pipeline: never expired nor broken).
+func (w *world) pickBigTestJob() {
+	for n, nj := range w.numbered[0] {
+		if nj.job != nil && strings.Contains(nj.job.Name, "test") && isTerminalJob(nj.job.Status) && n > w.bigTestJob {
+			w.bigTestJob = n
 		}
 	}
 }
