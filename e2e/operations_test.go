@@ -148,6 +148,14 @@ func (o *opsRun) searchAttributes(t *testing.T) {
 		fmt.Sprintf(`CircleCIConnection=%q`, in.ConnectionID))
 	require.Contains(t, out, connID)
 	t.Logf("temporal workflow list --query 'CircleCIConnection=%q':\n%s", in.ConnectionID, out)
+	// docs/operations.md: the phase and counts from the command line.
+	out = temporalCLI(t, tsrv.FrontendHostPort(), "workflow", "list", "--query",
+		fmt.Sprintf(`CircleCIConnection=%q`, in.ConnectionID), "-o", "json")
+	require.Contains(t, out, "CircleCISyncPhase")
+	require.Contains(t, out, "CircleCIPipelinesSynced")
+	out = temporalCLI(t, tsrv.FrontendHostPort(), "workflow", "count", "--query",
+		fmt.Sprintf(`CircleCIConnection=%q AND CircleCISyncPhase="done"`, in.ConnectionID))
+	require.Contains(t, out, fmt.Sprint(1+len(ex.Projects)), "the connection and its projects are done:\n%s", out)
 }
 
 // progressMatchesStore checks the progress query's figures against the store's.
