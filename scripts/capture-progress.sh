@@ -16,7 +16,7 @@ trap cleanup EXIT
 "$temporal" server start-dev --ip 127.0.0.1 --port "$port" --ui-port "$ui" --log-level error \
   --db-filename "$tmp/temporal.db" >"$tmp/temporal.log" 2>&1 &
 pids+=($!)
-"$tmp/bin/fakecircleci" -addr 127.0.0.1:0 -projects 4 -pipelines 3000 -latency 120ms -rate 20 -random-500 0.01 \
+"$tmp/bin/fakecircleci" -addr 127.0.0.1:0 -projects 4 -pipelines 800 -latency 120ms -rate 20 -random-500 0.01 \
   >"$tmp/fake.log" 2>&1 &
 pids+=($!)
 until grep -q '^TOKEN=' "$tmp/fake.log"; do sleep 0.2; done
@@ -27,7 +27,7 @@ DATABASE_URL="sqlite://$PWD/$tmp/data.db" CIRCLECI_SYNC_TASK_QUEUE=capture CIRCL
   CIRCLECI_RATE=20 "$tmp/bin/worker" >"$tmp/worker.log" 2>&1 &
 pids+=($!)
 until grep -q 'worker polling' "$tmp/worker.log"; do sleep 0.2; done
-"$tmp/bin/starter" -connection demo -org gh/acme -base-url "$base_url" -task-queue capture -max-concurrent-projects 2 -projects gh/acme/api,gh/acme/infra,gh/acme/web \
+"$tmp/bin/starter" -connection demo -org gh/acme -base-url "$base_url" -task-queue capture -max-concurrent-projects 2 -projects gh/acme/api,gh/acme/infra,gh/acme/deploy \
   >"$tmp/start.log" 2>&1
 tmux new-session -d -s capture -x 150 -y 24 "$tmp/bin/starter watch -connection demo; sleep 600"
 sleep "${MID:-25}"
@@ -36,7 +36,7 @@ run=$(sed -n 's/^run_id=//p' "$tmp/start.log")
 "$temporal" workflow list --query 'WorkflowType="ProjectSync" AND ExecutionStatus="Running"' -o json >"$tmp/running.json"
 project=$(grep -o '"workflowId": *"[^"]*"' "$tmp/running.json" | head -1 | sed 's/.*: *"//; s/"$//')
 prun=$(grep -o '"runId": *"[^"]*"' "$tmp/running.json" | head -1 | sed 's/.*: *"//; s/"$//')
-shot() { chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,1100 \
+shot() { [ "${SHOTS:-1}" = 0 ] && return 0; chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,1100 \
   --virtual-time-budget=6000 --screenshot="$1" "$2" >/dev/null 2>&1; }
 enc() { printf %s "$1" | sed "s#/#%2F#g"; }
 shot docs/img/connection-running.png "http://127.0.0.1:$ui/namespaces/default/workflows/$(enc circleci-sync/demo)/$run/user-metadata" &

@@ -89,11 +89,17 @@ func (v *watchView) sample(ctx context.Context, c client.Client, id string, time
 	if err := val.Get(&p); err != nil {
 		return err
 	}
-	now := time.Now()
-	if v.cur.at.IsZero() {
-		v.cur = watchSample{at: now, p: p}
+	// The figures change when a report arrives (every few seconds): the
+	// rates are over the last two changes, not two refreshes.
+	v.now = time.Now()
+	switch {
+	case v.cur.at.IsZero():
+		v.prev, v.cur = watchSample{at: v.now, p: p}, watchSample{at: v.now, p: p}
+	case p.Totals.Requests != v.cur.p.Totals.Requests:
+		v.prev, v.cur = v.cur, watchSample{at: v.now, p: p}
+	default:
+		v.cur.p = p
 	}
-	v.prev, v.cur = v.cur, watchSample{at: now, p: p}
 	return nil
 }
 

@@ -21,6 +21,7 @@ type watchSample struct {
 type watchView struct {
 	prev, cur watchSample
 	started   time.Time
+	now       time.Time // the last refresh
 }
 
 const barWidth = 24
@@ -31,7 +32,7 @@ func (v watchView) render(w io.Writer) {
 	p := v.cur.p
 	done := p.Projects.Completed + p.Projects.Failed
 	fmt.Fprintf(w, "connection %s (%s) · cycle %d · phase %s · %s elapsed\n", p.ConnectionID, p.OrgSlug, p.Cycle,
-		p.Phase, roundDuration(v.cur.at.Sub(v.started)))
+		p.Phase, roundDuration(v.now.Sub(v.started)))
 	fmt.Fprintf(w, "projects %s %d/%d done", bar(done, p.Projects.Total), done, p.Projects.Total)
 	if p.Projects.Failed > 0 {
 		fmt.Fprintf(w, " (%d failed)", p.Projects.Failed)
@@ -97,7 +98,7 @@ func (v watchView) eta(done int) string {
 	if done == 0 || done >= total {
 		return ""
 	}
-	elapsed := v.cur.at.Sub(v.started)
+	elapsed := v.now.Sub(v.started)
 	return fmt.Sprintf(", about %s left", roundDuration(elapsed*time.Duration(total-done)/time.Duration(done)))
 }
 

@@ -30,7 +30,7 @@ func TestWatchViewRenders(t *testing.T) {
 		Totals:    counts(60, 462),
 		LastError: &workflows.ErrorNote{Where: "pages from 1", Error: "HTTP 500\nretried", At: t0}}
 	v := watchView{started: t0.Add(-time.Minute), prev: watchSample{t0.Add(-2 * time.Second), prev},
-		cur: watchSample{t0, cur}}
+		cur: watchSample{t0, cur}, now: t0}
 	var b bytes.Buffer
 	v.render(&b)
 	want := `connection acme (gh/acme) · cycle 1 · phase projects · 1m elapsed
