@@ -71,6 +71,7 @@ bench: tools
 		$(GO) test -run '^$$' -bench '^BenchmarkSync$$' -benchtime 1x -timeout 60m ./e2e/
 	$(MAKE) --no-print-directory bench-extras
 	@if [ "$${BENCH_SKIP_SCALE:-}" != 1 ]; then $(MAKE) --no-print-directory bench-scale; fi
+	@if [ "$${BENCH_SKIP_FLEET:-}" != 1 ]; then $(MAKE) --no-print-directory bench-fleet; fi
 
 ## bench-scale: one organisation of BENCH_SCALE_PROJECTS projects (default 10,000) synced to the
 ## end (e2e BenchmarkOrgScale): wall time, requests, largest histories and continue-as-new input.
@@ -102,6 +103,7 @@ bench-ratelimit:
 ## bench-fleet: 500 projects × 40 pipelines as 50 connections of 10 projects on 3 worker processes and
 ## one dev server (e2e BenchmarkFleet): a full sync, three steps of activity, an incremental cycle;
 ## wall, requests over the minimum, history events, worker RSS, rows/s, each connection's time.
+## About 15 minutes on 2 cores; `make bench` runs it last unless BENCH_SKIP_FLEET=1.
 ## PostgreSQL when TEST_DATABASE_URL is set. BENCH_FLEET_* variables resize it (e2e/benchfleet_test.go).
 bench-fleet: tools
 	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} \

@@ -16,6 +16,17 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 	return json.Marshal(d.String())
 }
 
+// Round rounds d for people: to the second, to the minute from an hour.
+func (d Duration) Round() Duration {
+	if time.Duration(d) >= time.Hour {
+		return Duration(time.Duration(d).Round(time.Minute))
+	}
+	if time.Duration(d) >= time.Second {
+		return Duration(time.Duration(d).Round(time.Second))
+	}
+	return Duration(time.Duration(d).Round(time.Millisecond))
+}
+
 // String is d as people write it: "1h" rather than "1h0m0s".
 func (d Duration) String() string {
 	s := time.Duration(d).String()

@@ -73,7 +73,7 @@ func (r *activityRun) reportAs(ctx context.Context, step string) {
 		if scoped {
 			p.Step = scope.step
 			c := scope.base
-			c.Add(p.Counts)
+			c.Then(p.Counts)
 			p.Counts = c
 		}
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -46,7 +46,7 @@ func (a *Activities) SyncProject(ctx context.Context, in ProjectCycleInput) (Pro
 	conn, slug := in.Start.Connection, in.Start.ProjectSlug
 	res.Page, err = a.SyncPipelinePage(withLiveScope(ctx, StepProject, res.Counts), PageInput{Connection: conn, ProjectSlug: slug, PageNumber: 1,
 		StopBefore: plan.StopBefore, MaxPages: in.MaxPages, Incremental: plan.Incremental})
-	res.Counts.Add(res.Page.Counts)
+	res.Counts.Then(res.Page.Counts)
 	if err != nil || !res.Page.Done && res.Page.NextPageToken != "" {
 		return res, err
 	}
@@ -55,7 +55,7 @@ func (a *Activities) SyncProject(ctx context.Context, in ProjectCycleInput) (Pro
 		refresh.RerunWindowStart = plan.StartedAt.Add(-in.RerunWindow.D())
 	}
 	refreshed, err := a.RefreshProject(withLiveScope(ctx, StepProject, res.Counts), refresh)
-	res.Counts.Add(refreshed)
+	res.Counts.Then(refreshed)
 	if err != nil {
 		return res, err
 	}

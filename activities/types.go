@@ -45,6 +45,10 @@ type DiscoverInput struct {
 	Projects []string `json:"projects,omitempty"`
 	// FreshFor: projects discovered this recently are not discovered again.
 	FreshFor Duration `json:"fresh_for,omitempty"`
+	// OrgListLater: a first discovery that finds followed projects returns them
+	// and leaves the org pipeline list to DiscoverCycleRest, so that the
+	// projects start syncing while it is read.
+	OrgListLater bool `json:"org_list_later,omitempty"`
 }
 
 // DiscoverResult is the result of DiscoverProjects.
@@ -59,6 +63,8 @@ type DiscoverResult struct {
 	FirstDiscovery bool `json:"first_discovery,omitempty"`
 	// Recent: discovered within FreshFor; the recorded projects were taken.
 	Recent bool `json:"recent,omitempty"`
+	// OrgListLeft: the org pipeline list is left to DiscoverCycleRest (OrgListLater).
+	OrgListLeft bool `json:"org_list_left,omitempty"`
 }
 
 // DiscoverProgress is DiscoverProjects' heartbeat detail, from which a retry

@@ -91,8 +91,8 @@ func TestStartSync(t *testing.T) {
 		"token_env":               "ACME_CIRCLECI_TOKEN",
 		"since":                   "2026-01-01",
 		"max_concurrent_projects": float64(3),
-		"overlap":                 "1h30m0s",
-		"rerun_window":            "48h0m0s",
+		"overlap":                 "1h30m",
+		"rerun_window":            "48h",
 	}, fields)
 	var in workflows.ConnectionSyncInput
 	require.NoError(t, json.Unmarshal(raw, &in))

@@ -91,7 +91,7 @@ func (r *connectionRun) setUp(ctx workflow.Context) error {
 	if r.st.SearchAttributes == nil {
 		r.st.SearchAttributes = lookUpSearchAttrs(ctx)
 	}
-	r.sa = newSearchAttrs(r.st.SearchAttributes)
+	r.sa = newSearchAttrs(ctx, r.st.SearchAttributes)
 	r.setPhase(ctx, r.st.Phase)
 	return nil
 }

@@ -74,7 +74,7 @@ func (r *projectRun) extras(ctx workflow.Context) error {
 	if err != nil {
 		return err
 	}
-	st.Counts.Add(res.Counts)
+	st.Counts.Then(res.Counts)
 	st.ExtrasAfter, st.ExtrasDone = res.After, res.Done
 	return nil
 }

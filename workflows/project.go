@@ -51,7 +51,7 @@ func (r *projectRun) run(ctx workflow.Context) (ProjectSyncResult, error) {
 	if r.in.SearchAttributes == nil {
 		r.in.SearchAttributes = lookUpSearchAttrs(ctx)
 	}
-	r.sa = newSearchAttrs(r.in.SearchAttributes)
+	r.sa = newSearchAttrs(ctx, r.in.SearchAttributes)
 	res, err := r.sync(ctx)
 	if err != nil && !workflow.IsContinueAsNewError(err) {
 		r.setPhase(ctx, PhaseFailed)
@@ -158,7 +158,7 @@ func (r *projectRun) pages(ctx workflow.Context) error {
 		return nil
 	}
 	st.Pages += int(page.Counts.Pages)
-	st.Counts.Add(page.Counts)
+	st.Counts.Then(page.Counts)
 	noteError(ctx, &st.LastError, fmt.Sprintf("%s (attempt %d)", where, page.Attempt), page.LastError)
 	if page.Newest.After(st.Newest) {
 		st.Newest = page.Newest
@@ -182,7 +182,7 @@ func (r *projectRun) refreshOpen(ctx workflow.Context) error {
 	defer r.live.end()
 	err := r.exec(withPageActivity(ctx), "refresh", "poll the open items of "+r.in.ProjectSlug, a.RefreshProject,
 		in, &refreshed)
-	st.Counts.Add(refreshed)
+	st.Counts.Then(refreshed)
 	return err
 }
 
@@ -203,7 +203,7 @@ func (r *projectRun) progress() ProjectProgress {
 	p := ProjectProgress{ConnectionID: r.in.Connection.ConnectionID, ProjectSlug: r.in.ProjectSlug,
 		Phase: r.st.Phase, Incremental: r.st.Plan.Incremental, Counts: r.st.Counts, Restarts: r.st.Restarts,
 		LastError: r.st.LastError, Runs: r.st.Runs + 1}
-	p.Counts.Add(r.live.counts)
+	p.Counts.Then(r.live.counts)
 	return p
 }
 

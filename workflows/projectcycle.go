@@ -11,7 +11,7 @@ import (
 // steps run one activity each (plan, pages, refresh, record), with their retries.
 func (r *projectRun) start(ctx workflow.Context) error {
 	st := r.st
-	r.setPhase(ctx, PhasePlan)
+	r.setPhase(ctx, PhasePages) // mostly the pages
 	opts := workflow.GetActivityOptions(withPageActivity(ctx))
 	opts.RetryPolicy.MaximumAttempts = 1
 	opts.Summary = "sync " + r.in.ProjectSlug
@@ -27,7 +27,7 @@ func (r *projectRun) start(ctx workflow.Context) error {
 		return r.plan(ctx)
 	}
 	st.Planned, st.Plan = true, res.Plan
-	st.Counts.Add(res.Counts)
+	st.Counts.Then(res.Counts)
 	page := res.Page
 	st.Pages += int(page.Counts.Pages)
 	st.Newest = page.Newest

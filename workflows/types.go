@@ -56,11 +56,14 @@ type ConnectionSyncState struct {
 	Verified bool `json:"verified"`
 	// Discovered: the cycle's Total projects are in the store; Projects holds
 	// those from Offset on, Next indexes the first not started.
-	Discovered bool     `json:"discovered"`
-	Total      int      `json:"total,omitempty"`
-	Offset     int      `json:"offset,omitempty"`
-	Projects   []string `json:"projects,omitempty"`
-	Next       int      `json:"next"`
+	Discovered bool `json:"discovered"`
+	// DiscoverRest: the org pipeline list is still to read beside the projects
+	// (DiscoverCycleRest), and may add to Total.
+	DiscoverRest bool     `json:"discover_rest,omitempty"`
+	Total        int      `json:"total,omitempty"`
+	Offset       int      `json:"offset,omitempty"`
+	Projects     []string `json:"projects,omitempty"`
+	Next         int      `json:"next"`
 	// Retry are projects to start again (their child workflow ID was taken).
 	Retry []string `json:"retry,omitempty"`
 	// InFlight are the projects being synced (empty across continue-as-new).
