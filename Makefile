@@ -6,7 +6,7 @@ TOOLS_BIN ?= $(HOME)/.cache/circleci-sync/bin
 STATICCHECK_VERSION ?= v0.8.2
 PKGS := ./...
 
-.PHONY: run test lint fake openapi-check bench bench-scale bench-fairness bench-fleet fuzz fuzz-ci tools build worker clean
+.PHONY: run test lint fake openapi-check bench bench-extras bench-scale bench-fairness bench-ratelimit bench-fleet bench-webhooks fuzz fuzz-ci tools build worker clean
 
 ## run: the main job (see README.md, "Quick start").
 run:
@@ -69,6 +69,8 @@ bench: tools
 	set -o pipefail; $(GO) test -run '^$$' -bench . -benchtime 2s ./store/ | tee .tmp/store-bench.txt
 	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} BENCH_STORE_RESULTS=$(CURDIR)/.tmp/store-bench.txt \
 		$(GO) test -run '^$$' -bench '^BenchmarkSync$$' -benchtime 1x -timeout 60m ./e2e/
+	$(MAKE) --no-print-directory bench-extras
+	@if [ "$${BENCH_SKIP_WEBHOOKS:-}" != 1 ]; then $(MAKE) --no-print-directory bench-webhooks; fi
 	@if [ "$${BENCH_SKIP_SCALE:-}" != 1 ]; then $(MAKE) --no-print-directory bench-scale; fi
 	@if [ "$${BENCH_SKIP_FLEET:-}" != 1 ]; then $(MAKE) --no-print-directory bench-fleet; fi
 
@@ -79,11 +81,25 @@ bench-scale: tools
 	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} \
 		$(GO) test -run '^$$' -bench '^BenchmarkOrgScale$$' -benchtime 1x -timeout 3h ./e2e/
 
+## bench-extras: issue 15's figures: a full sync with include job_details and tests against the
+## least requests, an incremental cycle's extras requests, and the worker's RSS while a job of
+## BENCH_EXTRAS_BIG (100,000) test results is read. PostgreSQL when TEST_DATABASE_URL is set.
+bench-extras: tools
+	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} \
+		$(GO) test -run '^$$' -bench '^BenchmarkJobExtras$$' -benchtime 1x -timeout 30m ./e2e/
+
 ## bench-fairness: five small organisations' first syncs alone, then beside a 50-project one on
 ## one worker, with Temporal's fairness on and off and the big one bounded (e2e BenchmarkFairness); about 5 minutes.
 bench-fairness: tools
 	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} \
 		$(GO) test -run '^$$' -bench '^BenchmarkFairness$$' -benchtime 1x -timeout 15m ./e2e/
+
+## bench-ratelimit: the adaptive limiter against the fake's token bucket over HTTP (circleci
+## BenchmarkAdaptiveLimiter): budgets 2-100 requests/s × 1, 2 and 4 limiters on one token (each its
+## own http client, as worker processes), deeper buckets and drops of the budget; the table in
+## docs/rate-limits.md. About 7 minutes.
+bench-ratelimit:
+	$(GO) test -run '^$$' -bench '^BenchmarkAdaptiveLimiter$$' -benchtime 1x -timeout 30m ./circleci/
 
 ## bench-fleet: 500 projects × 40 pipelines as 50 connections of 10 projects on 3 worker processes and
 ## one dev server (e2e BenchmarkFleet): a full sync, three steps of activity, an incremental cycle;
@@ -93,6 +109,14 @@ bench-fairness: tools
 bench-fleet: tools
 	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} \
 		$(GO) test -run '^$$' -bench '^BenchmarkFleet$$' -benchtime 1x -timeout 2h ./e2e/
+
+## bench-webhooks: the webhook path (e2e BenchmarkWebhooks): event received → rows committed at
+## 30 ms per CircleCI request, requests per pipeline and for a burst, 1,000 events a minute, and
+## Temporal unreachable from the receiver for 20 s; about 6 minutes. `make bench` runs it unless
+## BENCH_SKIP_WEBHOOKS=1. PostgreSQL when TEST_DATABASE_URL is set.
+bench-webhooks: tools
+	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} \
+		$(GO) test -run '^$$' -bench '^BenchmarkWebhooks$$' -benchtime 1x -timeout 30m ./e2e/
 
 ## fuzz: each fuzz target for a bounded time (FUZZTIME, default 30s).
 FUZZTIME ?= 30s

@@ -48,6 +48,10 @@ type Activities struct {
 	TokenEnvPattern *regexp.Regexp
 	// SearchAttributes, when set, names the namespace's custom search attributes.
 	SearchAttributes func(ctx context.Context) []string
+	// Report, when set, delivers the long activities' live progress to their
+	// workflow, at most every ReportEvery (0: DefaultReportEvery).
+	Report      ProgressReporter
+	ReportEvery time.Duration
 
 	retryDelays []time.Duration // overrides defaultRetryDelays (tests)
 }

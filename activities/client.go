@@ -126,6 +126,8 @@ func (c *client) fillRequests(cnt *SyncCounts, base SyncCounts) {
 	cnt.Requests = base.Requests + c.stats.Requests()
 	cnt.RateLimited = base.RateLimited + c.stats.RateLimited()
 	cnt.RateLimitWaitMS = base.RateLimitWaitMS + c.stats.Wait().Milliseconds()
+	cnt.RateLimitHeldMS = base.RateLimitHeldMS + c.stats.Held().Milliseconds()
+	cnt.ServerErrors = base.ServerErrors + c.stats.ServerErrors()
 }
 
 func (c *client) orgPipelinesPage(ctx context.Context, org, token string) (circleci.Page[circleci.Pipeline], error) {

@@ -25,6 +25,12 @@ type SyncCounts struct {
 	RateLimited int64 `json:"rate_limited"`
 	// RateLimitWaitMS sums the time requests waited for the token's limiter.
 	RateLimitWaitMS int64 `json:"rate_limit_wait_ms"`
+	// RateLimitHeldMS is the wall time some request waited for the limiter:
+	// concurrent waits count once; Add keeps the longer of two (steps that
+	// ran at the same time), Then adds (steps one after the other).
+	RateLimitHeldMS int64 `json:"rate_limit_held_ms,omitempty"`
+	// ServerErrors counts the 5xx answers (the client retries them).
+	ServerErrors int64 `json:"server_errors,omitempty"`
 }
 
 // SkipCounts counts skipped-ledger entries by reason.
@@ -132,6 +138,15 @@ func (c *SyncCounts) Add(o SyncCounts) {
 	c.Requests += o.Requests
 	c.RateLimited += o.RateLimited
 	c.RateLimitWaitMS += o.RateLimitWaitMS
+	c.RateLimitHeldMS = max(c.RateLimitHeldMS, o.RateLimitHeldMS)
+	c.ServerErrors += o.ServerErrors
+}
+
+// Then adds o, a step run after c's: its rate-limit hold adds up.
+func (c *SyncCounts) Then(o SyncCounts) {
+	held := c.RateLimitHeldMS + o.RateLimitHeldMS
+	c.Add(o)
+	c.RateLimitHeldMS = held
 }
 
 // addBatch adds a written batch's figures to c.
@@ -154,6 +169,7 @@ func (c SyncCounts) Map() map[string]int64 {
 		"skipped_server_error": c.SkippedBy.ServerError, "skipped_not_found": c.SkippedBy.NotFound,
 		"written": c.Written, "unchanged": c.Unchanged, "requests": c.Requests,
 		"rate_limited": c.RateLimited, "rate_limit_wait_ms": c.RateLimitWaitMS,
+		"rate_limit_held_ms": c.RateLimitHeldMS, "server_errors": c.ServerErrors,
 	}
 	for _, k := range CountedKinds() {
 		if n := c.Entities[k.Name]; n != 0 || !k.OptIn {

@@ -26,7 +26,7 @@ func syncProject(t *testing.T, f *fixture, slug string, since time.Time) (SyncCo
 	t.Helper()
 	var plan ProjectPlan
 	require.NoError(t, run(t, f.a.StartProject, StartProjectInput{Connection: f.conn, ProjectSlug: slug,
-		Since: since, Overlap: time.Hour}, &plan))
+		Since: since, Overlap: Duration(time.Hour)}, &plan))
 	counts := SyncCounts{Requests: plan.Requests, Written: plan.Written, Unchanged: plan.Unchanged}
 	var newest time.Time
 	tok := ""
@@ -204,7 +204,7 @@ func TestFullCrawl(t *testing.T) {
 
 		// Users fetched recently are not fetched again.
 		require.NoError(t, run(t, f.a.ResolveUsers, ResolveUsersInput{Connection: f.conn, Projects: projects,
-			FreshFor: time.Hour}, &users))
+			FreshFor: Duration(time.Hour)}, &users))
 		require.Equal(t, int64(len(ex.Users)), users.Fresh)
 		require.Equal(t, int64(0), users.Counts.Of(store.KindUser))
 

@@ -23,6 +23,8 @@ type CycleDiscovery struct {
 	Projects int      `json:"projects"`
 	First    []string `json:"first"`
 	Requests int64    `json:"requests"`
+	// Rest: the org pipeline list is left to DiscoverCycleRest, which may add projects.
+	Rest bool `json:"rest,omitempty"`
 }
 
 // CyclePageInput asks for the cycle's projects from Offset, at most Limit.
@@ -50,7 +52,7 @@ func (a *Activities) DiscoverCycle(ctx context.Context, in DiscoverInput) (Cycle
 		return CycleDiscovery{}, applicationError(ctx, err, "save the cycle of connection "+c.ConnectionID)
 	}
 	return CycleDiscovery{Projects: len(res.Projects), First: res.Projects[:min(len(res.Projects), CycleFirstProjects)],
-		Requests: res.Requests}, nil
+		Requests: res.Requests, Rest: res.OrgListLeft}, nil
 }
 
 // CycleProjects returns a page of the calling workflow's cycle projects.

@@ -59,7 +59,7 @@ func (a *Activities) DiscoverProjects(ctx context.Context, in DiscoverInput) (Di
 			recorded = append(recorded, s)
 		}
 	}
-	if !configured && len(recorded) > 0 && fresh(st.DiscoveredAt, in.FreshFor) {
+	if !configured && len(recorded) > 0 && fresh(st.DiscoveredAt, in.FreshFor.D()) {
 		res.Projects = slices.Compact(slices.Sorted(slices.Values(recorded)))
 		res.Recent = true
 		r.log.Info("projects discovered recently: the recorded ones are synced", "projects", len(res.Projects),
@@ -72,7 +72,7 @@ func (a *Activities) DiscoverProjects(ctx context.Context, in DiscoverInput) (Di
 			r.log.Info("resuming the org pipeline list", "pages_read", prog.Pages, "projects_found", len(prog.Slugs))
 		}
 		var found []string
-		found, readFollowed, err = r.discover(ctx, st, len(recorded) == 0, &prog, &res)
+		found, readFollowed, err = r.discover(ctx, st, len(recorded) == 0, in.OrgListLater, &prog, &res)
 		if err != nil {
 			return res, err
 		}
@@ -97,7 +97,7 @@ func (r *activityRun) saveDiscovery(ctx context.Context, st store.ConnectionStat
 	if readFollowed {
 		st.FollowedAt = now
 	}
-	if !configured {
+	if !configured && !res.OrgListLeft {
 		st.DiscoveredAt = now
 	}
 	// The watermark moves only when the list was read back to it (or to its
@@ -133,9 +133,10 @@ func configuredSlugs(projects []string, org string) ([]string, error) {
 }
 
 // discover reads the followed projects (unless read within RefreshAfter) and
-// the org pipeline list from where prog stands.
-func (r *activityRun) discover(ctx context.Context, st store.ConnectionState, first bool, prog *DiscoverProgress,
-	res *DiscoverResult,
+// the org pipeline list from where prog stands; on a first discovery that found
+// followed projects, with later, it leaves the list to DiscoverCycleRest.
+func (r *activityRun) discover(ctx context.Context, st store.ConnectionState, first, later bool,
+	prog *DiscoverProgress, res *DiscoverResult,
 ) (slugs []string, readFollowed bool, err error) {
 	conn := r.conn
 	org := strings.TrimSpace(conn.OrgSlug)
@@ -155,6 +156,10 @@ func (r *activityRun) discover(ctx context.Context, st store.ConnectionState, fi
 				slugs = append(slugs, s)
 			}
 		}
+	}
+	if first && later && len(slugs) > 0 && prog.Pages == 0 {
+		res.Requests, res.OrgListLeft = r.api.Requests(), true
+		return slugs, readFollowed, nil
 	}
 	maxPages := r.a.discoveryMaxPages()
 	var stopBefore time.Time

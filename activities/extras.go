@@ -17,6 +17,11 @@ const DefaultExtrasJobs = 500
 // concurrently, at a time.
 const extrasBatch = 50
 
+// extrasFlushRows is how many rows the run gathers before it writes them in one
+// transaction (and at the end of each batch of jobs): memory stays bounded, and
+// the store writes thousands of rows a transaction, not a page's 20.
+const extrasFlushRows = 1000
+
 // reasonBadResponse is the ledger reason of a job whose details or tests CircleCI
 // answered with something unreadable (not JSON, over the body limit, a page token
 // loop): asking again would get the same.
@@ -65,7 +70,8 @@ type extras struct {
 	slug      string
 	testsJobs *regexp.Regexp
 	res       JobExtrasResult
-	mu        sync.Mutex // serialises commits (the counts)
+	mu        sync.Mutex // guards buf and serialises commits (the counts)
+	buf       store.Batch
 }
 
 // run reads pending jobs batch by batch until none is left or MaxJobs are done.
@@ -90,6 +96,9 @@ func (x *extras) run(ctx context.Context) error {
 			}
 		}
 		if err := x.batch(ctx, jobs); err != nil {
+			return err
+		}
+		if err := x.flush(ctx); err != nil {
 			return err
 		}
 		x.res.After = jobs[len(jobs)-1].Number
@@ -138,10 +147,35 @@ func (x *extras) job(ctx context.Context, j store.PendingJob) error {
 	return nil
 }
 
-// commit writes b under the run's lock.
+// commit adds b to the rows gathered, written when they reach extrasFlushRows. A
+// job's ledger entry is added after its rows, so it is never written before them.
 func (x *extras) commit(ctx context.Context, b store.Batch) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	x.buf.JobDetails = append(x.buf.JobDetails, b.JobDetails...)
+	x.buf.TestResults = append(x.buf.TestResults, b.TestResults...)
+	x.buf.JobTests = append(x.buf.JobTests, b.JobTests...)
+	x.buf.Skipped = append(x.buf.Skipped, b.Skipped...)
+	if len(x.buf.JobDetails)+len(x.buf.TestResults)+len(x.buf.JobTests)+len(x.buf.Skipped) < extrasFlushRows {
+		return nil
+	}
+	return x.flushLocked(ctx)
+}
+
+// flush writes the rows gathered.
+func (x *extras) flush(ctx context.Context) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.flushLocked(ctx)
+}
+
+// flushLocked writes the rows gathered in one transaction; x.mu is held.
+func (x *extras) flushLocked(ctx context.Context) error {
+	b := x.buf
+	x.buf = store.Batch{}
+	if len(b.JobDetails)+len(b.TestResults)+len(b.JobTests)+len(b.Skipped) == 0 {
+		return nil
+	}
 	return x.activityRun.commit(ctx, b, nil)
 }
 

@@ -66,7 +66,7 @@ func TestStartProjectSkipsFreshMetadata(t *testing.T) {
 	f := newFixture(t, circlecitest.Options{Seed: 6, Projects: 1, PipelinesPerProject: 3}, openSQLite(t))
 	ctx := context.Background()
 	slug := firstProject(f)
-	in := StartProjectInput{Connection: f.conn, ProjectSlug: slug, Overlap: time.Hour}
+	in := StartProjectInput{Connection: f.conn, ProjectSlug: slug, Overlap: Duration(time.Hour)}
 	var plan ProjectPlan
 	require.NoError(t, run(t, f.a.StartProject, in, &plan))
 	require.EqualValues(t, 1, plan.Requests)
@@ -93,7 +93,7 @@ func TestStartProjectSkipsFreshMetadata(t *testing.T) {
 func TestDiscoverProjectsRecently(t *testing.T) {
 	f, orgProjects := orgFixture(t, openSQLite(t))
 	ctx := context.Background()
-	in := DiscoverInput{Connection: f.conn, FreshFor: time.Hour}
+	in := DiscoverInput{Connection: f.conn, FreshFor: Duration(time.Hour)}
 	var res DiscoverResult
 	require.NoError(t, run(t, f.a.DiscoverProjects, in, &res))
 	require.False(t, res.Recent, "nothing on record: discovered")
@@ -140,7 +140,7 @@ func TestResolveUsersOnceForConcurrentConnections(t *testing.T) {
 			conn.ConnectionID = fmt.Sprintf("conn-%d", i)
 			wg.Go(func() {
 				errs[i] = run(t, f.a.ResolveUsers, ResolveUsersInput{Connection: conn, Projects: []string{slug},
-					FreshFor: time.Hour}, &results[i])
+					FreshFor: Duration(time.Hour)}, &results[i])
 			})
 		}
 		wg.Wait()

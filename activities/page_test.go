@@ -100,6 +100,7 @@ func TestSyncPipelinePageStopsBefore(t *testing.T) {
 		f.tdb.ids(t, "circleci_pipelines", "id"))
 
 	// Stopping before the first pipeline processes none.
+	res = PageResult{}
 	require.NoError(t, run(t, f.a.SyncPipelinePage, PageInput{Connection: f.conn, ProjectSlug: slug, PageNumber: 1,
 		StopBefore: pipes[0].CreatedAt.Add(time.Second)}, &res))
 	require.True(t, res.Done)
@@ -229,7 +230,7 @@ func TestStartProjectUnknownProject(t *testing.T) {
 	require.NoError(t, run(t, f.a.CompleteProject, CompleteProjectInput{Connection: f.conn, ProjectSlug: slug,
 		Watermark: w1.Add(-time.Hour)}, nil))
 	require.NoError(t, run(t, f.a.StartProject, StartProjectInput{Connection: f.conn, ProjectSlug: slug, Since: since,
-		Overlap: 2 * time.Hour}, &plan))
+		Overlap: Duration(2 * time.Hour)}, &plan))
 	require.True(t, plan.Incremental)
 	require.Equal(t, w1, plan.Watermark)
 	require.Equal(t, w1.Add(-2*time.Hour), plan.StopBefore)

@@ -56,7 +56,7 @@ func (a *Activities) StartProject(ctx context.Context, in StartProjectInput) (Pr
 	if !st.Watermark.IsZero() {
 		plan.Incremental = true
 		plan.Watermark = st.Watermark.UTC()
-		plan.StopBefore = plan.Watermark.Add(-in.Overlap)
+		plan.StopBefore = plan.Watermark.Add(-in.Overlap.D())
 		plan.Repair = planRepair(in, st, plan.StartedAt)
 	} else if !in.Since.IsZero() {
 		plan.StopBefore = in.Since.UTC()
@@ -70,7 +70,7 @@ func (a *Activities) StartProject(ctx context.Context, in StartProjectInput) (Pr
 // is RepairEvery old; from the last one's start less RepairMargin, within
 // Insights' horizon; Insights' names read when a day old.
 func planRepair(in StartProjectInput, st store.ProjectState, now time.Time) RepairPlan {
-	if !in.Repair || (!st.RepairedAt.IsZero() && now.Sub(st.RepairedAt) < in.RepairEvery) {
+	if !in.Repair || (!st.RepairedAt.IsZero() && now.Sub(st.RepairedAt) < in.RepairEvery.D()) {
 		return RepairPlan{}
 	}
 	from := now.Add(-InsightsHorizon)

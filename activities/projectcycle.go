@@ -12,7 +12,7 @@ type ProjectCycleInput struct {
 	MaxPages int `json:"max_pages"`
 	// RerunWindow: an incremental sync polls the stored pipelines created this
 	// long before its start again.
-	RerunWindow time.Duration `json:"rerun_window,omitempty"`
+	RerunWindow Duration `json:"rerun_window,omitempty"`
 }
 
 // ProjectCycleResult says how far SyncProject went: the plan always, the
@@ -24,7 +24,7 @@ type ProjectCycleResult struct {
 	Refreshed bool `json:"refreshed,omitempty"`
 	// Completed: the watermark (Watermark) and the figures were stored.
 	Completed bool      `json:"completed,omitempty"`
-	Watermark time.Time `json:"watermark,omitempty"`
+	Watermark time.Time `json:"watermark,omitzero"`
 	// Counts are every step's figures, the plan's included.
 	Counts SyncCounts `json:"counts"`
 }
@@ -44,18 +44,18 @@ func (a *Activities) SyncProject(ctx context.Context, in ProjectCycleInput) (Pro
 	res.Plan = plan
 	res.Counts = SyncCounts{Requests: plan.Requests, Written: plan.Written, Unchanged: plan.Unchanged}
 	conn, slug := in.Start.Connection, in.Start.ProjectSlug
-	res.Page, err = a.SyncPipelinePage(ctx, PageInput{Connection: conn, ProjectSlug: slug, PageNumber: 1,
+	res.Page, err = a.SyncPipelinePage(withLiveScope(ctx, StepProject, res.Counts), PageInput{Connection: conn, ProjectSlug: slug, PageNumber: 1,
 		StopBefore: plan.StopBefore, MaxPages: in.MaxPages, Incremental: plan.Incremental})
-	res.Counts.Add(res.Page.Counts)
+	res.Counts.Then(res.Page.Counts)
 	if err != nil || !res.Page.Done && res.Page.NextPageToken != "" {
 		return res, err
 	}
 	refresh := RefreshInput{Connection: conn, ProjectSlug: slug, SyncedSince: plan.StopBefore}
 	if in.RerunWindow > 0 && plan.Incremental {
-		refresh.RerunWindowStart = plan.StartedAt.Add(-in.RerunWindow)
+		refresh.RerunWindowStart = plan.StartedAt.Add(-in.RerunWindow.D())
 	}
-	refreshed, err := a.RefreshProject(ctx, refresh)
-	res.Counts.Add(refreshed)
+	refreshed, err := a.RefreshProject(withLiveScope(ctx, StepProject, res.Counts), refresh)
+	res.Counts.Then(refreshed)
 	if err != nil {
 		return res, err
 	}

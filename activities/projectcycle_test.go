@@ -19,8 +19,8 @@ func TestSyncProjectRunsTheWholeSyncInOneActivity(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, tdb testDB) {
 		f := newFixture(t, circlecitest.Options{Seed: 5, Projects: 1, PipelinesPerProject: 25}, tdb)
 		slug := firstProject(f)
-		in := ProjectCycleInput{Start: StartProjectInput{Connection: f.conn, ProjectSlug: slug, Overlap: time.Hour,
-			Repair: true, RepairEvery: 6 * time.Hour}, MaxPages: 10, RerunWindow: 24 * time.Hour}
+		in := ProjectCycleInput{Start: StartProjectInput{Connection: f.conn, ProjectSlug: slug, Overlap: Duration(time.Hour),
+			Repair: true, RepairEvery: Duration(6 * time.Hour)}, MaxPages: 10, RerunWindow: Duration(24 * time.Hour)}
 		var first ProjectCycleResult
 		require.NoError(t, run(t, f.a.SyncProject, in, &first))
 		assert.False(t, first.Plan.Incremental)

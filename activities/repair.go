@@ -29,7 +29,7 @@ type RepairInput struct {
 	Connection  Connection `json:"connection"`
 	ProjectSlug string     `json:"project_slug"`
 	// From: runs created since are read.
-	From time.Time `json:"from"`
+	From time.Time `json:"from,omitzero"`
 	// ReadNames: Insights' workflow names are read (else the stored ones are used).
 	ReadNames bool `json:"read_names,omitempty"`
 }
@@ -43,7 +43,7 @@ type RepairResult struct {
 	Runs         int64     `json:"runs"`
 	Unknown      int64     `json:"unknown"`
 	MissingNames int64     `json:"missing_names,omitempty"`
-	StartedAt    time.Time `json:"started_at"`
+	StartedAt    time.Time `json:"started_at,omitzero"`
 }
 
 // RepairProgress is RepairProject's heartbeat detail: a retry resumes after LastName.

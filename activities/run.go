@@ -22,6 +22,7 @@ type activityRun struct {
 	snapshot func() any
 	counts   *SyncCounts
 	base     SyncCounts
+	live     *liveReporter // nil: no live progress (reportAs)
 }
 
 // startRun starts heartbeating snapshot() (nil details when nil) at once: a
@@ -70,6 +71,9 @@ func (r *activityRun) commit(ctx context.Context, b store.Batch, advance func())
 func (r *activityRun) checkpoint() {
 	r.fill()
 	r.hb.record(r.snapshot())
+	if r.counts != nil {
+		r.live.update(LiveProgress{Counts: *r.counts})
+	}
 }
 
 // fill brings the counts' request figures up to date.

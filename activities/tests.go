@@ -7,9 +7,9 @@ import (
 	"github.com/circleci-sync/circleci-sync/store"
 )
 
-// tests reads every page of one job's test results, writing each page as it
-// comes (its results keyed by their position), and the job's tests ledger entry
-// with the last; a failure the ledger takes (404, 5xx, garbage) is recorded
+// tests reads every page of one job's test results, handing each page to the
+// run's writer as it comes (its results keyed by their position), and the job's
+// tests ledger entry after the last; a failure the ledger takes (404, 5xx, garbage) is recorded
 // instead, keeping the pages written.
 func (x *extras) tests(ctx context.Context, j store.PendingJob) error {
 	ledger := store.JobTests{ProjectSlug: x.slug, JobNumber: j.Number, Outcome: store.TestsEmpty}

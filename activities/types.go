@@ -35,7 +35,7 @@ type VerifyReport struct {
 	Requests         int64        `json:"requests"`
 	// Skipped: verified at VerifiedAt, recently enough not to be checked again.
 	Skipped    bool      `json:"skipped,omitempty"`
-	VerifiedAt time.Time `json:"verified_at,omitempty"`
+	VerifiedAt time.Time `json:"verified_at,omitzero"`
 }
 
 // DiscoverInput is the input of DiscoverProjects.
@@ -44,7 +44,11 @@ type DiscoverInput struct {
 	// Projects, when given, are the result: nothing is discovered.
 	Projects []string `json:"projects,omitempty"`
 	// FreshFor: projects discovered this recently are not discovered again.
-	FreshFor time.Duration `json:"fresh_for,omitempty"`
+	FreshFor Duration `json:"fresh_for,omitempty"`
+	// OrgListLater: a first discovery that finds followed projects returns them
+	// and leaves the org pipeline list to DiscoverCycleRest, so that the
+	// projects start syncing while it is read.
+	OrgListLater bool `json:"org_list_later,omitempty"`
 }
 
 // DiscoverResult is the result of DiscoverProjects.
@@ -59,6 +63,8 @@ type DiscoverResult struct {
 	FirstDiscovery bool `json:"first_discovery,omitempty"`
 	// Recent: discovered within FreshFor; the recorded projects were taken.
 	Recent bool `json:"recent,omitempty"`
+	// OrgListLeft: the org pipeline list is left to DiscoverCycleRest (OrgListLater).
+	OrgListLeft bool `json:"org_list_left,omitempty"`
 }
 
 // DiscoverProgress is DiscoverProjects' heartbeat detail, from which a retry
@@ -67,7 +73,7 @@ type DiscoverProgress struct {
 	NextPageToken string    `json:"next_page_token,omitempty"` // "" once Pages > 0: read to the end
 	Pages         int       `json:"pages"`
 	Slugs         []string  `json:"slugs,omitempty"` // the projects found, sorted
-	Newest        time.Time `json:"newest,omitempty"`
+	Newest        time.Time `json:"newest,omitzero"`
 	// Reached: a page went back past the last discovery's watermark.
 	Reached bool `json:"reached,omitempty"`
 }
@@ -77,29 +83,29 @@ type StartProjectInput struct {
 	Connection  Connection `json:"connection"`
 	ProjectSlug string     `json:"project_slug"`
 	// Since bounds a first sync (zero: the whole history).
-	Since time.Time `json:"since,omitempty"`
+	Since time.Time `json:"since,omitzero"`
 	// Overlap is taken off the watermark on an incremental sync.
-	Overlap time.Duration `json:"overlap"`
+	Overlap Duration `json:"overlap"`
 	// Repair: an incremental sync runs a repair pass when the last is RepairEvery old.
-	Repair      bool          `json:"repair,omitempty"`
-	RepairEvery time.Duration `json:"repair_every,omitempty"`
+	Repair      bool     `json:"repair,omitempty"`
+	RepairEvery Duration `json:"repair_every,omitempty"`
 }
 
 // RepairPlan says whether a repair pass is due, and its RepairInput's fields.
 type RepairPlan struct {
 	Due       bool      `json:"due,omitempty"`
-	From      time.Time `json:"from,omitempty"`
+	From      time.Time `json:"from,omitzero"`
 	ReadNames bool      `json:"read_names,omitempty"`
 }
 
 // ProjectPlan is the result of StartProject: where the project's paging stops.
 type ProjectPlan struct {
 	Incremental bool      `json:"incremental"`
-	Watermark   time.Time `json:"watermark,omitempty"`
+	Watermark   time.Time `json:"watermark,omitzero"`
 	// StopBefore: paging stops at the first pipeline created before it (zero: never).
-	StopBefore time.Time `json:"stop_before,omitempty"`
+	StopBefore time.Time `json:"stop_before,omitzero"`
 	// StartedAt is the worker's clock; the rerun window is measured back from it.
-	StartedAt time.Time  `json:"started_at"`
+	StartedAt time.Time  `json:"started_at,omitzero"`
 	Requests  int64      `json:"requests"`
 	Written   int64      `json:"written"` // the project row's write
 	Unchanged int64      `json:"unchanged"`
@@ -113,7 +119,7 @@ type PageInput struct {
 	PageToken   string     `json:"page_token,omitempty"` // "" for the first page
 	PageNumber  int        `json:"page_number"`          // from 1, for summaries and logs
 	// StopBefore: pipelines created before it end the paging.
-	StopBefore time.Time `json:"stop_before,omitempty"`
+	StopBefore time.Time `json:"stop_before,omitzero"`
 	MaxPages   int       `json:"max_pages,omitempty"` // 0 means 1
 	// Below is the lowest pipeline number read before (0: none): a page with
 	// none below it means the paging loops.
@@ -126,7 +132,7 @@ type PageInput struct {
 type PageResult struct {
 	NextPageToken string     `json:"next_page_token,omitempty"` // "" when Done
 	Done          bool       `json:"done"`
-	Newest        time.Time  `json:"newest,omitempty"` // the newest pipeline's created_at
+	Newest        time.Time  `json:"newest,omitzero"` // the newest pipeline's created_at
 	Counts        SyncCounts `json:"counts"`
 	// LastError is the error an earlier attempt failed with ("type: message").
 	LastError string `json:"last_error,omitempty"`
@@ -142,7 +148,7 @@ type PageProgress struct {
 	Next       int    `json:"next"` // the page index of the first pipeline not written
 	// LastPipelineID is the last pipeline written: a shifted page resumes after it.
 	LastPipelineID string     `json:"last_pipeline_id,omitempty"`
-	Newest         time.Time  `json:"newest,omitempty"`
+	Newest         time.Time  `json:"newest,omitzero"`
 	Lowest         int64      `json:"lowest,omitempty"`
 	Counts         SyncCounts `json:"counts"`
 	LastError      string     `json:"last_error,omitempty"`
@@ -153,9 +159,9 @@ type RefreshInput struct {
 	Connection  Connection `json:"connection"`
 	ProjectSlug string     `json:"project_slug"`
 	// SyncedSince: pipelines created since were just paged (zero: all were).
-	SyncedSince time.Time `json:"synced_since,omitempty"`
+	SyncedSince time.Time `json:"synced_since,omitzero"`
 	// RerunWindowStart: stored pipelines created since are polled for reruns.
-	RerunWindowStart time.Time `json:"rerun_window_start,omitempty"`
+	RerunWindowStart time.Time `json:"rerun_window_start,omitzero"`
 }
 
 // RefreshProgress is RefreshProject's heartbeat detail.
@@ -171,18 +177,18 @@ type CompleteProjectInput struct {
 	Connection  Connection `json:"connection"`
 	ProjectSlug string     `json:"project_slug"`
 	// Watermark is the newest pipeline seen; the stored one never moves back.
-	Watermark time.Time  `json:"watermark,omitempty"`
+	Watermark time.Time  `json:"watermark,omitzero"`
 	Counts    SyncCounts `json:"counts"`
 	// RepairedAt, when later than stored, is recorded as the last repair's start
 	// (a first sync's start: it saw every run until then).
-	RepairedAt time.Time `json:"repaired_at,omitempty"`
+	RepairedAt time.Time `json:"repaired_at,omitzero"`
 }
 
 // ResolveUsersInput is the input of ResolveUsers.
 type ResolveUsersInput struct {
-	Connection Connection    `json:"connection"`
-	Projects   []string      `json:"projects"`  // whose workflows and jobs reference the users
-	FreshFor   time.Duration `json:"fresh_for"` // users fetched this recently are not fetched again
+	Connection Connection `json:"connection"`
+	Projects   []string   `json:"projects"`  // whose workflows and jobs reference the users
+	FreshFor   Duration   `json:"fresh_for"` // users fetched this recently are not fetched again
 }
 
 // ResolveUsersResult is the result of ResolveUsers.

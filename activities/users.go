@@ -27,6 +27,7 @@ func (a *Activities) ResolveUsers(ctx context.Context, in ResolveUsersInput) (Re
 	u := &userSync{in: in}
 	heartbeatDetails(ctx, &u.progress)
 	u.activityRun = a.startRun(ctx, in.Connection, &u.progress.Counts, func() any { return u.progress })
+	u.reportAs(ctx, StepUsers)
 	defer u.stop()
 	todo, err := u.todo(ctx)
 	if err != nil {
@@ -83,7 +84,7 @@ func (u *userSync) notFresh(ctx context.Context, ids []string) ([]string, error)
 	if u.in.FreshFor <= 0 {
 		return ids, nil
 	}
-	fresh, err := u.a.Store.UsersFetchedSince(ctx, ids, time.Now().Add(-u.in.FreshFor))
+	fresh, err := u.a.Store.UsersFetchedSince(ctx, ids, time.Now().Add(-u.in.FreshFor.D()))
 	if err != nil {
 		return nil, applicationError(ctx, err, "read the users fetched recently")
 	}

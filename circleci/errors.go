@@ -44,7 +44,8 @@ const (
 	// NotFoundProject is a 404 on a /project/{project-slug} route: the project is gone
 	// or not visible, or the token is invalid (CircleCI answers 404, not 401, there).
 	NotFoundProject NotFoundKind = "project_missing"
-	// NotFoundExpired is a 404 on a pipeline's workflows or a workflow's jobs: past retention.
+	// NotFoundExpired is a 404 on a pipeline's workflows, a workflow's jobs or a job's details
+	// or tests: past retention (or, for a job, a number CircleCI does not know).
 	NotFoundExpired NotFoundKind = "expired"
 	// NotFoundPageToken is a 404 on a request with a page token: restart the listing
 	// later; the entity is not missing.
@@ -167,6 +168,13 @@ func (e *Error) NotFoundKind() NotFoundKind {
 	case e.Continuation:
 		return NotFoundPageToken
 	case e.Route == RoutePipelineWorkflow || e.Route == RouteWorkflowJobs:
+		return NotFoundExpired
+	case e.Route == RouteJobDetails || e.Route == RouteJobTests:
+		// A job past retention or a number CircleCI does not know, unless the
+		// project itself is missing.
+		if strings.EqualFold(e.Message, "Project not found") {
+			return NotFoundProject
+		}
 		return NotFoundExpired
 	case e.Route == RouteProject || strings.HasPrefix(e.Route, RouteProject+"/"):
 		return NotFoundProject

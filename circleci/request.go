@@ -123,7 +123,9 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 // outlasts the deadline is a rate limit, to be retried after it.
 func (c *Client) acquire(ctx context.Context, r *request) (release func(), err error) {
 	waitStart := time.Now()
+	endWait := requestStats(ctx).beginWait(waitStart)
 	release, err = c.limiter.acquire(ctx)
+	endWait()
 	if err != nil {
 		if pe, ok := errors.AsType[*pausedError](err); ok {
 			e := r.newError(ClassRateLimited)

@@ -2,6 +2,7 @@ package circleci
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -10,9 +11,52 @@ import (
 // WithRequestStats): requests, 429s, time waited for the limiter. Safe for concurrent
 // use; the zero value is ready.
 type RequestStats struct {
-	requests    atomic.Int64
-	rateLimited atomic.Int64
-	waitNanos   atomic.Int64
+	requests     atomic.Int64
+	rateLimited  atomic.Int64
+	serverErrors atomic.Int64
+	waitNanos    atomic.Int64
+
+	mu      sync.Mutex
+	waiting int       // requests waiting for the limiter now
+	since   time.Time // when the first of them began
+	held    time.Duration
+}
+
+// ServerErrors is the number of requests CircleCI answered 5xx (retried or not).
+func (s *RequestStats) ServerErrors() int64 { return s.serverErrors.Load() }
+
+// Held is the wall time during which at least one request waited for the
+// limiter: concurrent waits count once (Wait adds them up).
+func (s *RequestStats) Held() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.waiting > 0 {
+		return s.held + time.Since(s.since)
+	}
+	return s.held
+}
+
+// beginWait counts a request waiting from start; the function returned ends
+// its wait. Nil-safe.
+func (s *RequestStats) beginWait(start time.Time) func() {
+	if s == nil {
+		return func() {}
+	}
+	s.mu.Lock()
+	if s.waiting == 0 {
+		s.since = start
+	}
+	s.waiting++
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.waiting--; s.waiting == 0 {
+			if d := time.Since(s.since); d >= minObservedWait {
+				s.held += d
+			}
+		}
+	}
 }
 
 // Requests is the number of HTTP requests sent (retries by the caller included;
@@ -71,7 +115,10 @@ func recordSent(ctx context.Context, status int) {
 		return
 	}
 	s.requests.Add(1)
-	if status == 429 {
+	switch {
+	case status == 429:
 		s.rateLimited.Add(1)
+	case status >= 500:
+		s.serverErrors.Add(1)
 	}
 }

@@ -1,5 +1,5 @@
 // Command starter starts a connection's sync (-wait waits for its result) and inspects
-// syncs: -list (what CircleCI shows the token), counts, schedule, resync and keygen
+// syncs: -list (what CircleCI shows the token), counts, report, schedule, resync and keygen
 // (`starter -h`; docs/operations.md). Tokens are never flags: a sync names the worker's
 // variable. Exit status: 0 on success, 2 on bad flags or input, 1 otherwise.
 package main
@@ -70,8 +70,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			args = append([]string{"-counts"}, args[1:]...)
 		case "schedule":
 			return runSchedule(ctx, args[1:], stdout, stderr)
+		case "report":
+			return runReport(ctx, args[1:], stdout, stderr)
 		case "webhooks":
 			return runWebhooks(ctx, args[1:], stdout, stderr)
+		case "watch":
+			return runWatch(ctx, args[1:], stdout, stderr)
 		case "resync":
 			o, err := parseFlags(args[1:], stderr)
 			if err != nil {
@@ -150,6 +154,8 @@ const usage = `Usage:
   starter -connection ID -org SLUG [flags]   start (or attach to) a connection's sync
   starter -list [-org SLUG] [flags]          list what a connection would sync (talks to CircleCI)
   starter counts [-connection ID]            print the database's row counts
+  starter report [-connection ID] [-since 30d] [-branches]
+                                             print the workflow metrics of the window, per project
   starter schedule create|describe|trigger|delete -connection ID [-org SLUG -every 1h ...]
                                              manage the connection's Temporal Schedule
   starter resync -connection ID [-reason R] [-start -org SLUG ...]
@@ -170,10 +176,13 @@ func defineStartFlags(fs *flag.FlagSet, s *startFlags) {
 	fs.IntVar(&s.maxConcurrentProjects, "max-concurrent-projects", 0, fmt.Sprintf("projects synced at once (0: %d, at most %d)", workflows.DefaultMaxConcurrentProjects, workflows.MaxConcurrentProjectsLimit))
 	fs.Var(&s.overlap, "overlap", fmt.Sprintf("incremental sync: re-read pipelines this far before the watermark (default %s)", workflows.DefaultOverlap))
 	fs.Var(&s.rerunWindow, "rerun-window", fmt.Sprintf("incremental sync: re-list the workflows of pipelines this recent, to catch reruns (default %s)", workflows.DefaultRerunWindow))
+	fs.Var(&s.repairEvery, "repair-every", fmt.Sprintf("how often a project's repair pass (reruns at any age) runs: a duration, 0s (every sync) or off (default %s)", workflows.DefaultRepairEvery))
 	fs.Var(&s.usersFreshFor, "users-fresh-for", fmt.Sprintf("users fetched this recently are not fetched again (default %s)", workflows.DefaultUsersFreshFor))
 	fs.Var(&s.rediscoverAfter, "rediscover-after", fmt.Sprintf("projects discovered this recently are not discovered again (default %s; 0s: every sync)", workflows.DefaultRediscoverAfter))
 	fs.BoolVar(&s.continuous, "continuous", false, "keep the sync running: a cycle every -interval, and on resync requests")
 	fs.Var(&s.interval, "interval", fmt.Sprintf("-continuous: the wait between cycles (default %s, at least %s)", workflows.DefaultInterval, workflows.MinInterval))
+	fs.StringVar(&s.include, "include", "", "comma-separated extras read once per finished build job: job_details, tests (each a request or more per job); empty: none")
+	fs.StringVar(&s.testsJobs, "tests-jobs", "", "-include tests: read the tests of jobs whose name matches this regular expression (RE2) only; empty: every job's")
 	fs.StringVar(&s.taskQueue, "task-queue", envOr(syncworker.EnvTaskQueue, workflows.DefaultTaskQueue), "task queue the worker polls (env "+syncworker.EnvTaskQueue+")")
 	fs.BoolVar(&s.wait, "wait", false, "wait for the sync to end and print its result as JSON (Ctrl-C stops waiting, not the sync)")
 	fs.StringVar(&s.uiURL, "ui", envOr("TEMPORAL_UI_URL", "http://localhost:8233"), "Temporal Web UI base URL, for the printed link (env TEMPORAL_UI_URL)")

@@ -28,10 +28,12 @@ type startFlags struct {
 	maxConcurrentProjects              int
 	overlap, rerunWindow               durationFlag
 	usersFreshFor, rediscoverAfter     durationFlag
+	repairEvery                        repairEveryFlag
 	continuous                         bool
 	interval                           durationFlag
 	taskQueue, uiURL                   string
 	wait                               bool
+	include, testsJobs                 string
 }
 
 // durationFlag is an optional duration flag: unset leaves the workflow's default.
@@ -67,10 +69,17 @@ func (s startFlags) input() workflows.ConnectionSyncInput {
 		MaxConcurrentProjects: s.maxConcurrentProjects,
 		Overlap:               s.overlap.d,
 		RerunWindow:           s.rerunWindow.d,
+		RepairEvery:           s.repairEvery.r,
 		UsersFreshFor:         s.usersFreshFor.d,
 		RediscoverAfter:       s.rediscoverAfter.d,
 		Continuous:            s.continuous,
 		Interval:              s.interval.d,
+		TestsJobs:             s.testsJobs,
+	}
+	for v := range strings.SplitSeq(s.include, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			in.Include = append(in.Include, v)
+		}
 	}
 	for p := range strings.SplitSeq(s.projects, ",") {
 		if p = strings.TrimSpace(p); p != "" {
@@ -94,9 +103,9 @@ type startConfig struct {
 // flagOfField names the flag that sets each input field, for error messages.
 const flagOfField = "flags to fields: -connection connection_id, -org org_slug, -base-url base_url, " +
 	"-projects projects, -token-env token_env, -since since, -max-concurrent-projects max_concurrent_projects, " +
-	"-overlap overlap, -rerun-window rerun_window, -users-fresh-for users_fresh_for, " +
+	"-overlap overlap, -rerun-window rerun_window, -repair-every repair_every, -users-fresh-for users_fresh_for, " +
 	"-rediscover-after rediscover_after, -continuous continuous, " +
-	"-interval interval"
+	"-interval interval, -include include, -tests-jobs tests_jobs"
 
 // validateInput checks in as ConnectionSync will, as a usageError.
 func validateInput(in workflows.ConnectionSyncInput) error {

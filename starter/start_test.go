@@ -91,8 +91,8 @@ func TestStartSync(t *testing.T) {
 		"token_env":               "ACME_CIRCLECI_TOKEN",
 		"since":                   "2026-01-01",
 		"max_concurrent_projects": float64(3),
-		"overlap":                 "1h30m0s",
-		"rerun_window":            "48h0m0s",
+		"overlap":                 "1h30m",
+		"rerun_window":            "48h",
 	}, fields)
 	var in workflows.ConnectionSyncInput
 	require.NoError(t, json.Unmarshal(raw, &in))
@@ -273,6 +273,8 @@ func TestStartBadInput(t *testing.T) {
 		{[]string{"-connection", "acme", "-org", "gh/acme", "-base-url", "circleci.com"}, []string{`base_url: want an absolute http(s) URL`}},
 		{[]string{"-connection", "acme", "-org", "gh/acme", "-overlap", "-1h"}, []string{"overlap -1h0m0s: must not be negative"}},
 		{[]string{"-connection", "acme", "-org", "gh/acme", "-rerun-window", "3 days"}, []string{"-rerun-window", "duration"}},
+		{[]string{"-connection", "acme", "-org", "gh/acme", "-repair-every", "never"}, []string{"-repair-every", `"off"`}},
+		{[]string{"-connection", "acme", "-org", "gh/acme", "-repair-every", "-1h"}, []string{"repair_every -1h0m0s: must not be negative"}},
 		{[]string{"-connection", "acme", "-org", "gh/acme", "extra"}, []string{"unexpected arguments"}},
 		{[]string{"-list", "-counts"}, []string{"-list and -counts"}},
 	} {

@@ -229,6 +229,14 @@ type Store interface {
 	Skipped(ctx context.Context) ([]Skipped, error)
 	// Counts counts the rows of each data table.
 	Counts(ctx context.Context) (Counts, error)
+	// WorkflowSummaries sums up the workflow runs created in a window with Insights'
+	// definitions (metrics.go, docs/metrics.md), by project, name and branch.
+	WorkflowSummaries(ctx context.Context, f WindowFilter) ([]WorkflowSummary, error)
+	// QueueSummaries sums up the queue times of the build jobs queued in a window, by
+	// project and resource class (metricsjobs.go).
+	QueueSummaries(ctx context.Context, f WindowFilter) ([]QueueSummary, error)
+	// FlakyTests lists the tests with a flake in the last 14 days (circleci_flaky_tests).
+	FlakyTests(ctx context.Context) ([]FlakyTest, error)
 
 	// Cycles keeps the ConnectionSync cycles in progress (cycles.go).
 	Cycles

@@ -54,7 +54,7 @@ func RunWorker(ctx context.Context, cfg Config, c client.Client, logger *slog.Lo
 	} else {
 		logger.Info("search attributes", "present", present)
 	}
-	return poll(ctx, cfg, c, newActivities(cfg, st, observer, batches, sas), logger)
+	return poll(ctx, cfg, c, newActivities(cfg, st, observer, batches, sas, c), logger)
 }
 
 // startServers registers the store's metrics and serves metrics and codec when cfg
@@ -97,7 +97,7 @@ func startServers(ctx context.Context, cfg Config, st store.Store, logger *slog.
 
 // newActivities is the activities' configuration from cfg.
 func newActivities(cfg Config, st store.Store, observer circleci.Observer, batches activities.BatchObserver,
-	sas *SearchAttributeRegistry) *activities.Activities {
+	sas *SearchAttributeRegistry, c client.Client) *activities.Activities {
 	return &activities.Activities{
 		Store:       st,
 		Credentials: activities.EnvCredentials{},
@@ -112,6 +112,16 @@ func newActivities(cfg Config, st store.Store, observer circleci.Observer, batch
 		AllowedBaseURLs:     cfg.AllowedBaseURLs,
 		TokenEnvPattern:     cfg.TokenEnvPattern,
 		SearchAttributes:    sas.Present,
+		Report:              signalLive(c),
+		ReportEvery:         cfg.ReportEvery,
+	}
+}
+
+// signalLive delivers an activity's live progress to its workflow as the
+// LiveProgressSignal.
+func signalLive(c client.Client) activities.ProgressReporter {
+	return func(ctx context.Context, workflowID, runID string, p activities.LiveProgress) error {
+		return c.SignalWorkflow(ctx, workflowID, runID, workflows.LiveProgressSignal, p)
 	}
 }
 

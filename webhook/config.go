@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/circleci-sync/circleci-sync/syncworker"
 	"github.com/circleci-sync/circleci-sync/webhook/receiver"
@@ -16,6 +17,7 @@ const (
 	EnvSecret          = "CIRCLECI_WEBHOOK_SECRET"
 	EnvSecretsDir      = "CIRCLECI_WEBHOOK_SECRETS_DIR"
 	EnvConnectionsFile = "WEBHOOK_CONNECTIONS_FILE"
+	EnvMaxInFlight     = "WEBHOOK_MAX_IN_FLIGHT"
 	DefaultAddr        = ":8088"
 )
 
@@ -26,6 +28,7 @@ type config struct {
 	TaskQueue       string
 	ConnectionsFile string
 	Secrets         receiver.Secrets
+	MaxInFlight     int
 }
 
 // configFromEnv reads the configuration through getenv.
@@ -39,6 +42,13 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	}
 	if cfg.ConnectionsFile == "" {
 		return cfg, fmt.Errorf("%s is not set: a JSON file of connection id to ConnectionSync input (docs/webhooks.md)", EnvConnectionsFile)
+	}
+	if v := getenv(EnvMaxInFlight); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return cfg, fmt.Errorf("%s=%q: want 1 to 1000 (default %d)", EnvMaxInFlight, v, receiver.DefaultMaxInFlight)
+		}
+		cfg.MaxInFlight = n
 	}
 	if cfg.Secrets.Global == "" && cfg.Secrets.Dir == "" {
 		return cfg, errors.New("no signing secret: set " + EnvSecret + " or " + EnvSecretsDir)

@@ -52,9 +52,10 @@ func run(ctx context.Context, stderr io.Writer, getenv func(string) string) erro
 	}
 	defer c.Close()
 	h := receiver.NewHandler(conns, receiver.Options{
-		Secrets: cfg.Secrets,
-		Handoff: receiver.Temporal{Client: c, TaskQueue: cfg.TaskQueue},
-		Logger:  logger,
+		Secrets:     cfg.Secrets,
+		Handoff:     receiver.Temporal{Client: c, TaskQueue: cfg.TaskQueue},
+		Logger:      logger,
+		MaxInFlight: cfg.MaxInFlight,
 	})
 	go reloadOnHangup(ctx, h, cfg.ConnectionsFile, logger)
 	logger.Info("webhook receiver listening", "addr", cfg.Addr, "connections", len(conns), "task_queue", cfg.TaskQueue)

@@ -17,13 +17,16 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Errorf("defaults: %+v, %v", cfg, err)
 	}
 	cfg, err = configFromEnv(env(map[string]string{EnvConnectionsFile: "c.json", EnvSecretsDir: "/d",
-		EnvAddr: "127.0.0.1:9", "CIRCLECI_SYNC_TASK_QUEUE": "q", "METRICS_ADDR": ":9090"}))
-	if err != nil || cfg.Addr != "127.0.0.1:9" || cfg.TaskQueue != "q" || cfg.MetricsAddr != ":9090" || cfg.Secrets.Dir != "/d" {
+		EnvAddr: "127.0.0.1:9", "CIRCLECI_SYNC_TASK_QUEUE": "q", "METRICS_ADDR": ":9090", EnvMaxInFlight: "4"}))
+	if err != nil || cfg.Addr != "127.0.0.1:9" || cfg.TaskQueue != "q" || cfg.MetricsAddr != ":9090" || cfg.Secrets.Dir != "/d" ||
+		cfg.MaxInFlight != 4 {
 		t.Errorf("set: %+v, %v", cfg, err)
 	}
 	for name, m := range map[string]map[string]string{
 		"no connections file": {EnvSecret: "s"},
 		"no secret":           {EnvConnectionsFile: "c.json"},
+		"bad max in flight":   {EnvConnectionsFile: "c.json", EnvSecret: "s", EnvMaxInFlight: "0"},
+		"max in flight text":  {EnvConnectionsFile: "c.json", EnvSecret: "s", EnvMaxInFlight: "many"},
 	} {
 		if _, err := configFromEnv(env(m)); err == nil {
 			t.Errorf("%s: no error", name)

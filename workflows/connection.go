@@ -37,6 +37,10 @@ type connectionRun struct {
 	// batches counts the targeted syncs running; closing stops new ones.
 	batches int
 	closing bool
+	// projects are the running projects' reported figures; live those of the
+	// connection's own running activity.
+	projects map[string]activities.LiveProgress
+	live     stepLive
 }
 
 // run runs the cycle (unless it continues a wait), then ends or waits for the
@@ -76,6 +80,7 @@ func (r *connectionRun) setUp(ctx workflow.Context) error {
 	if err != nil {
 		return fmt.Errorf("set the progress query handler: %w", err)
 	}
+	receiveLive(ctx, r.onLive)
 	if r.signals, err = handleResyncs(ctx, r.st); err != nil {
 		return err
 	}
@@ -86,7 +91,7 @@ func (r *connectionRun) setUp(ctx workflow.Context) error {
 	if r.st.SearchAttributes == nil {
 		r.st.SearchAttributes = lookUpSearchAttrs(ctx)
 	}
-	r.sa = newSearchAttrs(r.st.SearchAttributes)
+	r.sa = newSearchAttrs(ctx, r.st.SearchAttributes)
 	r.setPhase(ctx, r.st.Phase)
 	return nil
 }

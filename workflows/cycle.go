@@ -75,13 +75,34 @@ func (r *connectionRun) discover(ctx workflow.Context) error {
 	var found activities.CycleDiscovery
 	err := r.exec(withPageActivity(ctx), "discover the projects of "+r.in.OrgSlug, a.DiscoverCycle,
 		activities.DiscoverInput{Connection: r.in.connection(), Projects: r.in.Projects,
-			FreshFor: r.in.RediscoverAfter.D()}, &found)
+			FreshFor: *r.in.RediscoverAfter, OrgListLater: true}, &found)
 	if err == nil {
-		r.st.Discovered = true
+		r.st.Discovered, r.st.DiscoverRest = true, found.Rest
 		r.st.Total, r.st.Projects = found.Projects, found.First
 		r.st.Requests += found.Requests
 	}
 	return err
+}
+
+// discoverRest reads the org pipeline list a first discovery left, beside the
+// projects' children: the projects it finds join the cycle's total. A failure
+// stops new children and fails the cycle once the running ones are done.
+func (r *connectionRun) discoverRest(ctx workflow.Context, f *fanOut) {
+	actx := summarized(withPageActivity(ctx), "read the org pipeline list of "+r.in.OrgSlug)
+	fut := workflow.ExecuteActivity(actx, a.DiscoverCycleRest, activities.DiscoverInput{Connection: r.in.connection()})
+	f.pending++
+	f.sel.AddFuture(fut, func(fut workflow.Future) {
+		var found activities.CycleDiscovery
+		if err := fut.Get(ctx, &found); err != nil {
+			noteError(ctx, &r.st.LastError, "read the org pipeline list of "+r.in.OrgSlug, describe(err))
+			f.err = err
+			return
+		}
+		r.st.DiscoverRest = false
+		r.st.Total = found.Projects
+		r.st.Requests += found.Requests
+		r.refresh(ctx)
+	})
 }
 
 // nextWindow reads the cycle's next projects from the store.
@@ -105,9 +126,11 @@ func (r *connectionRun) nextWindow(ctx workflow.Context) error {
 func (r *connectionRun) resolveUsers(ctx workflow.Context) error {
 	r.setPhase(ctx, PhaseUsers)
 	var users activities.ResolveUsersResult
+	r.live.start(activities.StepUsers)
+	defer r.live.end()
 	err := r.exec(withPageActivity(ctx), "resolve the users of connection "+r.in.ConnectionID, a.ResolveCycleUsers,
 		activities.ResolveUsersInput{Connection: r.in.connection(), Projects: r.st.allProjects(),
-			FreshFor: r.in.UsersFreshFor.D()}, &users)
+			FreshFor: *r.in.UsersFreshFor}, &users)
 	if err == nil {
 		r.st.Users = &users
 	}
@@ -121,7 +144,7 @@ func (r *connectionRun) result() ConnectionSyncResult {
 		FailedProjects: st.Failed, Totals: st.Totals, Projects: slices.Clone(st.Outcomes)}
 	slices.SortFunc(res.Projects, func(x, y ProjectOutcome) int { return strings.Compare(x.ProjectSlug, y.ProjectSlug) })
 	res.OmittedProjects = st.Completed + st.Failed - len(res.Projects)
-	res.Totals.Add(st.Users.Counts)
+	res.Totals.Then(st.Users.Counts)
 	res.Totals.Requests += st.Requests
 	return res
 }

@@ -44,8 +44,8 @@ func (in ConnectionSyncInput) extras() activities.JobExtras {
 }
 
 // extrasAll reads the job extras until done, continuing as new when the history
-// grows long (stop: return res, err).
-func (r *projectRun) extrasAll(ctx workflow.Context) (res ProjectSyncResult, err error, stop bool) {
+// grows long (stop: return the result and the error).
+func (r *projectRun) extrasAll(ctx workflow.Context) (res ProjectSyncResult, stop bool, err error) {
 	st := r.st
 	st.ExtrasStarted = true
 	for calls := 0; !st.ExtrasDone; calls++ {
@@ -53,13 +53,13 @@ func (r *projectRun) extrasAll(ctx workflow.Context) (res ProjectSyncResult, err
 			st.Runs++
 			next := r.in
 			next.State = st
-			return ProjectSyncResult{}, workflow.NewContinueAsNewError(ctx, ProjectSyncName, next), true
+			return ProjectSyncResult{}, true, workflow.NewContinueAsNewError(ctx, ProjectSyncName, next)
 		}
 		if err := r.extras(ctx); err != nil {
-			return ProjectSyncResult{}, err, true
+			return ProjectSyncResult{}, true, err
 		}
 	}
-	return ProjectSyncResult{}, nil, false
+	return ProjectSyncResult{}, false, nil
 }
 
 // extras runs one SyncJobExtras activity from where the last left off.
@@ -74,7 +74,7 @@ func (r *projectRun) extras(ctx workflow.Context) error {
 	if err != nil {
 		return err
 	}
-	st.Counts.Add(res.Counts)
+	st.Counts.Then(res.Counts)
 	st.ExtrasAfter, st.ExtrasDone = res.After, res.Done
 	return nil
 }

@@ -23,15 +23,20 @@ type fanOut struct {
 	running, pending int
 	started          int
 	tries            map[string]int // looked up only, never ranged over
+	err              error          // the org pipeline list's failure (discoverRest)
 }
 
 // runProjects runs the children, at most MaxConcurrentProjects at a time, until
 // all have finished or, when continue-as-new is suggested, the running ones.
 func (r *connectionRun) runProjects(ctx workflow.Context) error {
 	f := &fanOut{sel: workflow.NewSelector(ctx), tries: map[string]int{}}
+	if r.st.DiscoverRest {
+		r.discoverRest(ctx, f)
+	}
 	for {
 		// Every run starts at least one child, so a sync always progresses.
-		if r.st.more() && f.running < r.in.MaxConcurrentProjects && !(f.started > 0 && continueAsNewSuggested(ctx)) {
+		if r.st.more() && f.err == nil && f.running < r.in.MaxConcurrentProjects &&
+			!(f.started > 0 && continueAsNewSuggested(ctx)) {
 			if r.st.windowUsedUp() {
 				if err := r.nextWindow(ctx); err != nil {
 					return err
@@ -41,6 +46,9 @@ func (r *connectionRun) runProjects(ctx workflow.Context) error {
 			continue
 		}
 		if f.pending == 0 {
+			if f.err != nil {
+				return f.err
+			}
 			return ctx.Err()
 		}
 		f.sel.Select(ctx)
@@ -72,6 +80,7 @@ func (r *connectionRun) startProject(ctx workflow.Context, f *fanOut, slug strin
 		err := fut.Get(ctx, &res)
 		f.running--
 		st.InFlight = slices.DeleteFunc(st.InFlight, func(s string) bool { return s == slug })
+		delete(r.projects, slug)
 		if childIDTaken(err) && f.tries[slug] < ChildIDTakenRetries {
 			r.retryLater(ctx, f, slug)
 			return
@@ -109,7 +118,7 @@ func projectDetails(in ConnectionSyncInput, slug string, cycle int) string {
 	}
 	return fmt.Sprintf("Project **%s** of organisation **%s**, connection **%s** (%s), cycle %d.\n\n"+
 		"- first sync from: %s\n- incremental overlap: %s, rerun window: %s\n- parent: `%s`\n",
-		slug, in.OrgSlug, in.ConnectionID, in.BaseURL, cycle, since, in.Overlap.D(), in.RerunWindow.D(),
+		slug, in.OrgSlug, in.ConnectionID, in.BaseURL, cycle, since, *in.Overlap, *in.RerunWindow,
 		ConnectionWorkflowID(in.ConnectionID))
 }
 

@@ -53,7 +53,7 @@ func TestInputRoundTripsThroughJSON(t *testing.T) {
 	in.State = &ConnectionSyncState{Runs: 2, Verified: true, Discovered: true, Projects: []string{"gh/acme/a"}, Next: 1}
 	b, err := json.Marshal(in)
 	require.NoError(t, err)
-	assert.Contains(t, string(b), `"overlap":"2h0m0s"`)
+	assert.Contains(t, string(b), `"overlap":"2h"`)
 	back := decodeInput(t, string(b))
 	require.NoError(t, back.Validate())
 	assert.Equal(t, in.State, back.State)
@@ -282,4 +282,25 @@ func TestProjectSyncInputValidateChecksTheConnection(t *testing.T) {
 		"connection.base_url contains a control character"} {
 		assert.Contains(t, msg, want)
 	}
+}
+
+func TestInputIncludeAndTestsJobs(t *testing.T) {
+	in := ConnectionSyncInput{ConnectionID: "acme", OrgSlug: "gh/acme", Include: []string{"job_details", "tests"},
+		TestsJobs: "^(unit|e2e)-tests$"}
+	require.NoError(t, in.Validate())
+	require.Equal(t, activities.JobExtras{Details: true, Tests: true, TestsJobs: "^(unit|e2e)-tests$"}, in.extras())
+	require.False(t, ConnectionSyncInput{}.extras().Any(), "none by default")
+
+	var decoded ConnectionSyncInput
+	require.NoError(t, json.Unmarshal([]byte(`{"connection_id":"acme","org_slug":"gh/acme","include":["artifacts"],
+		"tests_jobs":"("}`), &decoded))
+	msg := invalidInput(t, decoded.Validate())
+	assert.Contains(t, msg, `include[0] (9 bytes): want "job_details" or "tests"`)
+	assert.NotContains(t, msg, "artifacts", "a refused value is not echoed")
+	assert.Contains(t, msg, "tests_jobs: applies only when include lists \"tests\"")
+	assert.Contains(t, msg, "tests_jobs (1 bytes): want a regular expression")
+
+	p := ProjectSyncInput{Connection: activities.Connection{ConnectionID: "acme"}, ProjectSlug: "gh/acme/api",
+		Extras: activities.JobExtras{Tests: true, TestsJobs: "["}}
+	assert.Contains(t, invalidInput(t, p.Validate()), "extras.tests_jobs")
 }

@@ -22,8 +22,8 @@ const (
 	ActivityRetryBudget  = 6 * time.Hour
 	// PagesPerActivity is how many pipeline pages one SyncPipelinePage covers at
 	// most: six history events for up to 200 pipelines.
-	PagesPerActivity     = 10
-	localActivityTimeout = 10 * time.Second
+	PagesPerActivity = 10
+	lookupTimeout    = 10 * time.Second
 )
 
 // retryPolicy retries transient errors with backoff (a 429 after the server's

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/circleci-sync/circleci-sync/activities"
+	"github.com/circleci-sync/circleci-sync/store"
 )
 
 // ConnectionProgress is ConnectionSync's answer to the progress query: the
@@ -23,7 +24,7 @@ type ConnectionProgress struct {
 	ResyncPending int                   `json:"resync_pending"`
 	Continuous    bool                  `json:"continuous"`
 	// NextCycleAt is when a waiting continuous sync starts its next cycle.
-	NextCycleAt    time.Time     `json:"next_cycle_at,omitempty"`
+	NextCycleAt    time.Time     `json:"next_cycle_at,omitzero"`
 	LastError      *ErrorNote    `json:"last_error,omitempty"`
 	Previous       *CycleSummary `json:"previous,omitempty"`
 	Runs           int           `json:"runs"`
@@ -32,6 +33,16 @@ type ConnectionProgress struct {
 	// figures of those synced.
 	Targets      int                   `json:"targets"`
 	TargetCounts activities.SyncCounts `json:"target_counts"`
+	// RunningProjects are the running projects' figures as they last
+	// reported them (Totals include them).
+	RunningProjects []RunningProject `json:"running_projects"`
+}
+
+// RunningProject is a running project's phase and figures so far.
+type RunningProject struct {
+	ProjectSlug string                `json:"project_slug"`
+	Phase       string                `json:"phase,omitempty"`
+	Counts      activities.SyncCounts `json:"counts"`
 }
 
 // ProjectCounts counts a cycle's projects; Running are those being synced.
@@ -68,7 +79,17 @@ func (r *connectionRun) progress() ConnectionProgress {
 	}
 	p.Totals.Requests += st.Requests
 	if st.Users != nil {
-		p.Totals.Add(st.Users.Counts)
+		p.Totals.Then(st.Users.Counts)
+	}
+	p.Totals.Then(r.live.counts)
+	p.RunningProjects = []RunningProject{}
+	for _, slug := range st.InFlight {
+		rp := RunningProject{ProjectSlug: slug}
+		if l, ok := r.projects[slug]; ok {
+			rp.Phase, rp.Counts = l.Phase, l.Counts
+		}
+		p.Totals.Add(rp.Counts)
+		p.RunningProjects = append(p.RunningProjects, rp)
 	}
 	return p
 }
@@ -86,6 +107,13 @@ func (p ConnectionProgress) details() string {
 	}
 	b.WriteString("\n\n")
 	writeCounts(&b, p.Totals)
+	if len(p.RunningProjects) > 0 {
+		b.WriteString("\n")
+	}
+	for _, rp := range p.RunningProjects {
+		fmt.Fprintf(&b, "\n- %s: %s, %s, %s", rp.ProjectSlug, rp.Phase,
+			plural(rp.Counts.Of(store.KindPipeline), "pipeline", "pipelines"), plural(rp.Counts.Requests, "request", "requests"))
+	}
 	if p.ResyncPending > 0 {
 		fmt.Fprintf(&b, "\n\nRe-sync requested: %d request(s) for cycle %d", p.ResyncPending, p.Cycle+1)
 	}
@@ -116,23 +144,35 @@ func (p ProjectProgress) details() string {
 	return b.String()
 }
 
-// writeCounts writes the figures of c on one line.
+// writeCounts writes the figures of c: what was written, then what it cost.
 func writeCounts(b *strings.Builder, c activities.SyncCounts) {
-	fmt.Fprintf(b, "%d pages", c.Pages)
+	var parts []string
 	for _, k := range activities.CountedKinds() {
 		if n := c.Of(k.Name); n != 0 || !k.OptIn {
-			fmt.Fprintf(b, " · %d %s", n, k.Plural)
+			parts = append(parts, plural(n, k.Name, k.Plural))
 		}
 	}
-	fmt.Fprintf(b, " · %d requests", c.Requests)
+	fmt.Fprintf(b, "%s written\n\n%s of pipelines read · %s", strings.Join(parts, " · "),
+		plural(c.Pages, "page", "pages"), plural(c.Requests, "request", "requests"))
+	if c.ServerErrors > 0 {
+		fmt.Fprintf(b, " · %s answered 5xx (retried)", plural(c.ServerErrors, "request", "requests"))
+	}
+	if c.RateLimited > 0 || c.RateLimitHeldMS > 0 {
+		fmt.Fprintf(b, " · held by the rate limit for %s (%d × 429)",
+			Duration(time.Duration(c.RateLimitHeldMS)*time.Millisecond).Round(), c.RateLimited)
+	}
 	if c.Skipped > 0 {
-		fmt.Fprintf(b, " · %d skipped (%d expired, %d server errors, %d not found)", c.Skipped,
+		fmt.Fprintf(b, " · %d skipped (%d expired, %d kept failing, %d not found)", c.Skipped,
 			c.SkippedBy.Expired, c.SkippedBy.ServerError, c.SkippedBy.NotFound)
 	}
-	if c.RateLimited > 0 || c.RateLimitWaitMS > 0 {
-		fmt.Fprintf(b, " · %d × 429, %s waited for the rate limit", c.RateLimited,
-			(time.Duration(c.RateLimitWaitMS) * time.Millisecond).Round(time.Millisecond))
+}
+
+// plural writes n with the singular or plural noun.
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
 	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // writeLastError writes the last error, if any.

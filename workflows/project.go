@@ -35,6 +35,8 @@ type projectRun struct {
 	in ProjectSyncInput
 	st *ProjectSyncState
 	sa *searchAttrs
+	// live holds the running activity's reported figures.
+	live stepLive
 }
 
 // run registers the progress query, then syncs; a failure shows as the phase.
@@ -45,10 +47,11 @@ func (r *projectRun) run(ctx workflow.Context) (ProjectSyncResult, error) {
 	if err != nil {
 		return ProjectSyncResult{}, fmt.Errorf("set the progress query handler: %w", err)
 	}
+	receiveLive(ctx, r.onLive)
 	if r.in.SearchAttributes == nil {
 		r.in.SearchAttributes = lookUpSearchAttrs(ctx)
 	}
-	r.sa = newSearchAttrs(r.in.SearchAttributes)
+	r.sa = newSearchAttrs(ctx, r.in.SearchAttributes)
 	res, err := r.sync(ctx)
 	if err != nil && !workflow.IsContinueAsNewError(err) {
 		r.setPhase(ctx, PhaseFailed)
@@ -87,7 +90,7 @@ func (r *projectRun) sync(ctx workflow.Context) (ProjectSyncResult, error) {
 		r.repair(ctx)
 	}
 	if r.in.Extras.Any() {
-		if res, err, stop := r.extrasAll(ctx); stop {
+		if res, stop, err := r.extrasAll(ctx); stop {
 			return res, err
 		}
 	}
@@ -120,7 +123,7 @@ func (r *projectRun) plan(ctx workflow.Context) error {
 	r.setPhase(ctx, PhasePlan)
 	err := r.exec(withShortActivity(ctx), "plan", "plan the sync of "+r.in.ProjectSlug, a.StartProject,
 		activities.StartProjectInput{Connection: r.in.Connection, ProjectSlug: r.in.ProjectSlug, Since: r.in.Since,
-			Overlap: r.in.Overlap.D(), Repair: r.repairOn(), RepairEvery: r.repairEvery()}, &st.Plan)
+			Overlap: r.in.Overlap, Repair: r.repairOn(), RepairEvery: Duration(r.repairEvery())}, &st.Plan)
 	if err == nil {
 		st.Planned = true
 		st.Counts.Requests += st.Plan.Requests
@@ -138,6 +141,8 @@ func (r *projectRun) pages(ctx workflow.Context) error {
 	first := st.Pages + 1
 	where := fmt.Sprintf("pages from %d", first)
 	var page activities.PageResult
+	r.live.start(activities.PagesStep(first))
+	defer r.live.end()
 	err := workflow.ExecuteActivity(summarized(withPageActivity(ctx),
 		fmt.Sprintf("pipelines of %s, up to %d pages from page %d", r.in.ProjectSlug, PagesPerActivity, first)),
 		a.SyncPipelinePage, activities.PageInput{Connection: r.in.Connection, ProjectSlug: r.in.ProjectSlug,
@@ -153,7 +158,7 @@ func (r *projectRun) pages(ctx workflow.Context) error {
 		return nil
 	}
 	st.Pages += int(page.Counts.Pages)
-	st.Counts.Add(page.Counts)
+	st.Counts.Then(page.Counts)
 	noteError(ctx, &st.LastError, fmt.Sprintf("%s (attempt %d)", where, page.Attempt), page.LastError)
 	if page.Newest.After(st.Newest) {
 		st.Newest = page.Newest
@@ -173,9 +178,11 @@ func (r *projectRun) refreshOpen(ctx workflow.Context) error {
 		in.RerunWindowStart = st.Plan.StartedAt.Add(-r.in.RerunWindow.D())
 	}
 	var refreshed activities.SyncCounts
+	r.live.start(activities.StepRefresh)
+	defer r.live.end()
 	err := r.exec(withPageActivity(ctx), "refresh", "poll the open items of "+r.in.ProjectSlug, a.RefreshProject,
 		in, &refreshed)
-	st.Counts.Add(refreshed)
+	st.Counts.Then(refreshed)
 	return err
 }
 
@@ -190,16 +197,29 @@ func (r *projectRun) complete(ctx workflow.Context, watermark time.Time) error {
 	return r.exec(withShortActivity(ctx), "record", "record the sync of "+r.in.ProjectSlug, a.CompleteProject, in, nil)
 }
 
-// progress builds the progress query's answer.
+// progress builds the progress query's answer: the figures include those the
+// running activity reported.
 func (r *projectRun) progress() ProjectProgress {
-	return ProjectProgress{ConnectionID: r.in.Connection.ConnectionID, ProjectSlug: r.in.ProjectSlug,
+	p := ProjectProgress{ConnectionID: r.in.Connection.ConnectionID, ProjectSlug: r.in.ProjectSlug,
 		Phase: r.st.Phase, Incremental: r.st.Plan.Incremental, Counts: r.st.Counts, Restarts: r.st.Restarts,
 		LastError: r.st.LastError, Runs: r.st.Runs + 1}
+	p.Counts.Then(r.live.counts)
+	return p
 }
 
-// setPhase records the phase, the search attributes and the current details.
+// setPhase records the phase, refreshes the figures and tells the connection
+// of a new phase (but the last).
 func (r *projectRun) setPhase(ctx workflow.Context, phase string) {
+	changed := r.st.Phase != phase
 	r.st.Phase = phase
+	r.refresh(ctx)
+	if changed && phase != PhaseDone && phase != PhaseFailed {
+		r.report(ctx)
+	}
+}
+
+// refresh upserts the search attributes and sets the current details.
+func (r *projectRun) refresh(ctx workflow.Context) {
 	p := r.progress()
 	r.sa.upsert(ctx, keyword(SearchAttrConnection, p.ConnectionID), keyword(SearchAttrOrg, r.in.Connection.OrgSlug),
 		keyword(SearchAttrProject, p.ProjectSlug), keyword(SearchAttrPhase, p.Phase),

@@ -11,21 +11,23 @@ import (
 // steps run one activity each (plan, pages, refresh, record), with their retries.
 func (r *projectRun) start(ctx workflow.Context) error {
 	st := r.st
-	r.setPhase(ctx, PhasePlan)
+	r.setPhase(ctx, PhasePages) // mostly the pages
 	opts := workflow.GetActivityOptions(withPageActivity(ctx))
 	opts.RetryPolicy.MaximumAttempts = 1
 	opts.Summary = "sync " + r.in.ProjectSlug
 	var res activities.ProjectCycleResult
+	r.live.start(activities.StepProject)
+	defer r.live.end()
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.SyncProject, activities.ProjectCycleInput{
 		Start: activities.StartProjectInput{Connection: r.in.Connection, ProjectSlug: r.in.ProjectSlug,
-			Since: r.in.Since, Overlap: r.in.Overlap.D(), Repair: r.repairOn(), RepairEvery: r.repairEvery()},
-		MaxPages: PagesPerActivity, RerunWindow: r.in.RerunWindow.D()}).Get(ctx, &res)
+			Since: r.in.Since, Overlap: r.in.Overlap, Repair: r.repairOn(), RepairEvery: Duration(r.repairEvery())},
+		MaxPages: PagesPerActivity, RerunWindow: r.in.RerunWindow}).Get(ctx, &res)
 	if err != nil {
 		noteError(ctx, &st.LastError, "sync", describe(err))
 		return r.plan(ctx)
 	}
 	st.Planned, st.Plan = true, res.Plan
-	st.Counts.Add(res.Counts)
+	st.Counts.Then(res.Counts)
 	page := res.Page
 	st.Pages += int(page.Counts.Pages)
 	st.Newest = page.Newest

@@ -33,5 +33,5 @@ func (r *projectRun) repair(ctx workflow.Context) {
 	_ = r.exec(workflow.WithActivityOptions(ctx, opts), "repair", "repair the runs of "+r.in.ProjectSlug,
 		a.RepairProject, activities.RepairInput{Connection: r.in.Connection, ProjectSlug: r.in.ProjectSlug,
 			From: st.Plan.Repair.From, ReadNames: st.Plan.Repair.ReadNames}, &res)
-	st.Counts.Add(res.Counts)
+	st.Counts.Then(res.Counts)
 }

@@ -44,21 +44,34 @@ type searchAttrs struct {
 	last       map[string]any // by name, looked up only
 }
 
-// newSearchAttrs returns a searchAttrs for the registered names.
-func newSearchAttrs(registered []string) *searchAttrs {
-	return &searchAttrs{registered: registered, last: map[string]any{}}
+// newSearchAttrs returns a searchAttrs for the registered names, knowing the
+// values the run started with (carried over a continue-as-new): an upsert
+// sets only what changed.
+func newSearchAttrs(ctx workflow.Context, registered []string) *searchAttrs {
+	s := &searchAttrs{registered: registered, last: map[string]any{}}
+	sas := workflow.GetTypedSearchAttributes(ctx)
+	for _, k := range []temporal.SearchAttributeKeyKeyword{SearchAttrConnection, SearchAttrOrg, SearchAttrProject, SearchAttrPhase} {
+		if v, ok := sas.GetKeyword(k); ok {
+			s.last[k.GetName()] = v
+		}
+	}
+	if v, ok := sas.GetInt64(SearchAttrPipelines); ok {
+		s.last[SearchAttrPipelines.GetName()] = v
+	}
+	return s
 }
 
-// lookUpSearchAttrs asks the worker which of SearchAttributes are registered
-// (a local activity); a failure counts as none.
+// lookUpSearchAttrs asks the worker which of SearchAttributes are registered,
+// as an activity with a summary (a local activity shows in the Web UI as an
+// unnamed marker of status "Unspecified"); a failure counts as none.
 func lookUpSearchAttrs(ctx workflow.Context) []string {
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: localActivityTimeout,
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: lookupTimeout,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
-		Summary:             "which CircleCI* search attributes are registered",
+		Summary:             "look up which CircleCI* search attributes the namespace has",
 	})
 	var names []string
-	if err := workflow.ExecuteLocalActivity(lctx, a.RegisteredSearchAttributes).Get(ctx, &names); err != nil {
+	if err := workflow.ExecuteActivity(actx, a.RegisteredSearchAttributes).Get(ctx, &names); err != nil {
 		workflow.GetLogger(ctx).Warn("cannot tell which search attributes are registered: setting none", "error", err)
 		return []string{}
 	}

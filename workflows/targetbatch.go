@@ -107,7 +107,7 @@ func (r *connectionRun) resolveTargetUsers(ctx workflow.Context, ts []activities
 	var users activities.ResolveUsersResult
 	_ = r.exec(workflow.WithActivityOptions(ctx, opts), "resolve the users of the targeted projects", a.ResolveUsers,
 		activities.ResolveUsersInput{Connection: r.in.connection(), Projects: slices.Compact(projects),
-			FreshFor: r.in.UsersFreshFor.D()}, &users)
+			FreshFor: *r.in.UsersFreshFor}, &users)
 	r.st.TargetCounts.Add(users.Counts)
 }
 

@@ -50,17 +50,20 @@ type ConnectionSyncState struct {
 	LastError        *ErrorNote                     `json:"last_error,omitempty"`
 	Previous         *CycleSummary                  `json:"previous,omitempty"`
 	// NextCycleAt, set while a continuous sync waits, is when its next cycle starts.
-	NextCycleAt time.Time `json:"next_cycle_at,omitempty"`
+	NextCycleAt time.Time `json:"next_cycle_at,omitzero"`
 	// Runs counts the runs of the cycle before this one.
 	Runs     int  `json:"runs"`
 	Verified bool `json:"verified"`
 	// Discovered: the cycle's Total projects are in the store; Projects holds
 	// those from Offset on, Next indexes the first not started.
-	Discovered bool     `json:"discovered"`
-	Total      int      `json:"total,omitempty"`
-	Offset     int      `json:"offset,omitempty"`
-	Projects   []string `json:"projects,omitempty"`
-	Next       int      `json:"next"`
+	Discovered bool `json:"discovered"`
+	// DiscoverRest: the org pipeline list is still to read beside the projects
+	// (DiscoverCycleRest), and may add to Total.
+	DiscoverRest bool     `json:"discover_rest,omitempty"`
+	Total        int      `json:"total,omitempty"`
+	Offset       int      `json:"offset,omitempty"`
+	Projects     []string `json:"projects,omitempty"`
+	Next         int      `json:"next"`
 	// Retry are projects to start again (their child workflow ID was taken).
 	Retry []string `json:"retry,omitempty"`
 	// InFlight are the projects being synced (empty across continue-as-new).
@@ -100,7 +103,7 @@ type ErrorNote struct {
 	Where string `json:"where"`
 	// Error is "type: message".
 	Error string    `json:"error"`
-	At    time.Time `json:"at"`
+	At    time.Time `json:"at,omitzero"`
 }
 
 // CycleSummary sums up a finished sync cycle.
@@ -108,7 +111,7 @@ type CycleSummary struct {
 	Cycle          int                   `json:"cycle"`
 	FailedProjects int                   `json:"failed_projects"`
 	Totals         activities.SyncCounts `json:"totals"`
-	CompletedAt    time.Time             `json:"completed_at"`
+	CompletedAt    time.Time             `json:"completed_at,omitzero"`
 	// Error is why the cycle failed ("type: message"), "" when it completed.
 	Error string `json:"error,omitempty"`
 }
@@ -137,7 +140,7 @@ type ProjectSyncInput struct {
 	Connection  activities.Connection `json:"connection"`
 	ProjectSlug string                `json:"project_slug"`
 	// Since bounds a first sync (zero: all history).
-	Since       time.Time `json:"since,omitempty"`
+	Since       time.Time `json:"since,omitzero"`
 	Overlap     Duration  `json:"overlap"`
 	RerunWindow Duration  `json:"rerun_window"`
 	// RepairEvery: nil or "off" runs no repair pass.
@@ -171,7 +174,7 @@ type ProjectSyncState struct {
 	// Restarts counts paging restarts after a stale page token.
 	Restarts int `json:"restarts,omitempty"`
 	// Newest is the newest pipeline's created_at: the next watermark.
-	Newest time.Time `json:"newest,omitempty"`
+	Newest time.Time `json:"newest,omitzero"`
 	// ExtrasAfter is the last job number whose extras were read; ExtrasDone: all.
 	// ExtrasStarted: refresh and repair are done, the extras begun.
 	ExtrasStarted bool                  `json:"extras_started,omitempty"`
@@ -185,7 +188,7 @@ type ProjectSyncState struct {
 type ProjectSyncResult struct {
 	ProjectSlug string                `json:"project_slug"`
 	Incremental bool                  `json:"incremental"`
-	Watermark   time.Time             `json:"watermark,omitempty"`
+	Watermark   time.Time             `json:"watermark,omitzero"`
 	Counts      activities.SyncCounts `json:"counts"`
 	Runs        int                   `json:"runs"`
 	LastError   *ErrorNote            `json:"last_error,omitempty"`

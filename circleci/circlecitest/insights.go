@@ -20,6 +20,7 @@ var insightsRoutes = []apiRoute{
 	{key: RouteInsightsWorkflows, short: "insights_workflows", list: true,
 		handle: withProject((*Server).handleInsightsWorkflows)},
 	{key: RouteInsightsRuns, short: "insights_runs", list: true, handle: withProject((*Server).handleInsightsRuns)},
+	{key: RouteInsightsSummary, short: "insights_summary", handle: withProject((*Server).handleInsightsSummary)},
 }
 
 // insightsHorizon is how far back Insights keeps runs.

@@ -1,6 +1,7 @@
 package circlecitest
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"time"
@@ -10,6 +11,20 @@ import (
 // with a run created in the window (running and on_hold ones count, as on CircleCI),
 // leaving out runs younger than the lag.
 func (w *world) insightsSummaries(pi int, f branchFilter, window time.Duration, sets faultSets) []wireWorkflowSummary {
+	byName := w.windowRuns(pi, f, window, sets)
+	out := []wireWorkflowSummary{}
+	for name, runs := range byName {
+		out = append(out, wireWorkflowSummary{Name: name, Metrics: w.runsMetrics(runs, window),
+			WindowStart: wireTime(runs[0].CreatedAt), WindowEnd: wireTime(runs[len(runs)-1].CreatedAt),
+			ProjectID: w.projects[pi].ID})
+	}
+	slices.SortFunc(out, func(a, b wireWorkflowSummary) int { return cmpString(a.Name, b.Name) })
+	return out
+}
+
+// windowRuns returns, by name, the runs of project pi Insights summarises over the
+// window ending now: created in it but not within the lag, oldest first.
+func (w *world) windowRuns(pi int, f branchFilter, window time.Duration, sets faultSets) map[string][]*Workflow {
 	last := w.now.Add(-w.insightsLag())
 	first := w.now.Add(-window)
 	byName := map[string][]*Workflow{}
@@ -19,15 +34,12 @@ func (w *world) insightsSummaries(pi int, f branchFilter, window time.Duration, 
 		}
 		byName[wf.Name] = append(byName[wf.Name], wf)
 	})
-	out := []wireWorkflowSummary{}
-	for name, runs := range byName {
-		slices.SortFunc(runs, func(a, b *Workflow) int { return a.CreatedAt.Compare(b.CreatedAt) })
-		out = append(out, wireWorkflowSummary{Name: name, Metrics: w.runsMetrics(runs, window),
-			WindowStart: wireTime(runs[0].CreatedAt), WindowEnd: wireTime(runs[len(runs)-1].CreatedAt),
-			ProjectID: w.projects[pi].ID})
+	for _, runs := range byName {
+		slices.SortFunc(runs, func(a, b *Workflow) int {
+			return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmpString(a.ID, b.ID))
+		})
 	}
-	slices.SortFunc(out, func(a, b wireWorkflowSummary) int { return cmpString(a.Name, b.Name) })
-	return out
+	return byName
 }
 
 func cmpString(a, b string) int {
@@ -40,10 +52,11 @@ func cmpString(a, b string) int {
 	return 0
 }
 
-// runsMetrics sums up runs (oldest first) over a window.
+// runsMetrics sums up runs (oldest first) over a window. The success rate leaves
+// canceled runs out (Insights glossary: successful / (all - canceled)); 0 without any.
 func (w *world) runsMetrics(runs []*Workflow, window time.Duration) wireRunsMetrics {
 	var m wireRunsMetrics
-	var credits int64
+	var credits, canceled int64
 	var durations []int64
 	for _, wf := range runs {
 		m.TotalRuns++
@@ -52,13 +65,17 @@ func (w *world) runsMetrics(runs []*Workflow, window time.Duration) wireRunsMetr
 			m.SuccessfulRuns++
 		case workflowStatusFailed:
 			m.FailedRuns++
+		case workflowStatusCanceled:
+			canceled++
 		}
 		credits += w.credits(wf)
 		if d := runDuration(wf); d != nil && insightsRunStatuses[wf.Status] {
 			durations = append(durations, *d)
 		}
 	}
-	m.SuccessRate = float64(m.SuccessfulRuns) / float64(m.TotalRuns)
+	if decided := m.TotalRuns - canceled; decided > 0 {
+		m.SuccessRate = float64(m.SuccessfulRuns) / float64(decided)
+	}
 	m.Throughput = float64(m.TotalRuns) / window.Hours() * 24
 	m.TotalCreditsUsed = &credits
 	recoveries, mttr := recoveries(runs)

@@ -31,7 +31,6 @@ func (w *world) indexJobNumbers() {
 	for i := range w.numbered {
 		w.numbered[i] = map[int64]numberedJob{}
 	}
-	w.bigTestJob = 0
 	for wfID, jobs := range w.jobsByWf {
 		wf := w.workflows[wfID]
 		for _, j := range jobs {
@@ -44,10 +43,16 @@ func (w *world) indexJobNumbers() {
 				(wf.CreatedAt.Equal(n.latest.CreatedAt) && wf.ID > n.latest.ID) {
 				idx[*j.JobNumber] = numberedJob{job: w.jobs[j.ID], latest: wf}
 			}
-			if w.pipelineProj[j.PipelineID] == 0 && strings.Contains(j.Name, "test") &&
-				(w.bigTestJob == 0 || *j.JobNumber < w.bigTestJob) {
-				w.bigTestJob = *j.JobNumber
-			}
+		}
+	}
+}
+
+// pickBigTestJob picks Options.BigTestJob's job, once: the first project's
+// highest-numbered finished test job (in a recent pipeline: never expired nor broken).
+func (w *world) pickBigTestJob() {
+	for n, nj := range w.numbered[0] {
+		if nj.job != nil && strings.Contains(nj.job.Name, "test") && isTerminalJob(nj.job.Status) && n > w.bigTestJob {
+			w.bigTestJob = n
 		}
 	}
 }
@@ -191,7 +196,7 @@ type JobDetailsTruth struct {
 }
 
 // ExpectedJobDetails returns the details of every terminal numbered job the token
-// sees whose pipeline is not past retention, by project then number: what a
+// sees that a sync lists (terminalNumbered), by project then number: what a
 // complete sync that includes job details stores (an opt-in kind: not in Expected).
 func (s *Server) ExpectedJobDetails(token string) []JobDetailsTruth {
 	s.mu.RLock()
@@ -218,14 +223,15 @@ func (s *Server) ExpectedJobDetails(token string) []JobDetailsTruth {
 	return out
 }
 
-// terminalNumbered returns project i's terminal numbered build jobs outside expired
-// pipelines, by number. Must be called with s.mu held.
+// terminalNumbered returns project i's terminal numbered build jobs a sync lists:
+// outside expired pipelines and those whose workflow list is broken, by number.
+// Must be called with s.mu held.
 func (s *Server) terminalNumbered(i int) []numberedJob {
 	var out []numberedJob
 	for _, n := range slices.Sorted(maps.Keys(s.w.numbered[i])) {
 		nj := s.w.numbered[i][n]
 		if nj.job != nil && nj.job.Type == jobTypeBuild && isTerminalJob(nj.job.Status) &&
-			!s.sets.expired[nj.job.PipelineID] {
+			!s.sets.expired[nj.job.PipelineID] && !s.sets.broken[nj.job.PipelineID] {
 			out = append(out, nj)
 		}
 	}

@@ -7,8 +7,8 @@
 # /me/collaborations, org pipeline lists, project + project pipeline lists for
 # each slug style (gh/, bb/, circleci/) with paging and a branch filter,
 # pipeline by number, pipeline by id, workflow lists, workflow by id, job
-# lists (every page), users, Insights summaries and runs (paging, branch and
-# date filters, odd names escaped as one segment), outbound webhooks (create up
+# lists (every page), users, Insights summaries, name summaries and runs (paging,
+# branch and date filters, odd names escaped as one segment), outbound webhooks (create up
 # to the limit, list, get, update, delete), and a few error answers —
 # and counts the violations Prism reports.
 #
@@ -221,6 +221,7 @@ async function walkJobExtras(numbered) {
 async function walkInsights(ds) {
   const sumRoute = "GET /insights/{project-slug}/workflows";
   const runRoute = "GET /insights/{project-slug}/workflows/{workflow-name}";
+  const nameRoute = "GET /insights/{project-slug}/workflows/{workflow-name}/summary";
   for (const p of ds.projects) {
     const slug = enc(p.slug), style = p.slug.split("/")[0];
     const sums = await walkPipelines(sumRoute, `/insights/${slug}/workflows`, { "all-branches": "true" }, "insights summary");
@@ -232,6 +233,11 @@ async function walkInsights(ds) {
       await walkPipelines(runRoute, path, { "all-branches": "true" }, "insights runs");
       walked.add("insights runs " + style);
       if (/[ /%]/.test(name)) walked.add("insights odd name");
+      for (const q of ["?all-branches=true", "", `?branch=${enc(p.vcs_info.default_branch)}`, "?branch=no-such-branch"]) {
+        const r = await check(nameRoute, `/insights/${slug}/workflows/${enc(name)}/summary${q}`);
+        if (r.status !== 200) throw new Error(`${name} summary: ${r.status} ${r.text}`);
+      }
+      walked.add("insights name summary " + style);
     }
     if (!sums.length) continue;
     const path = `/insights/${slug}/workflows/${enc(sums[0].name)}`;
@@ -240,6 +246,7 @@ async function walkInsights(ds) {
   }
   const p = enc(ds.projects[0].slug);
   await check(runRoute, `/insights/${p}/workflows/${enc("no such workflow")}`);
+  await check(nameRoute, `/insights/${p}/workflows/${enc("no such workflow")}/summary`);
   await check(runRoute, `/insights/${p}/workflows/build-and-test?end-date=2026-01-01T00:00:00Z`);
   // Malformed dates and windows are refused by Prism itself; Go tests cover their 400s.
   walked.add("insights errors");
@@ -372,6 +379,7 @@ async function walkWebhooks(ds) {
     "project pipelines circleci", "project pipelines gh page 2", "project pipelines bb page 2",
     "project pipelines circleci page 2", "pipeline", "workflows", "workflow", "jobs", "jobs page 2", "user", "errors", "v1.1 projects",
     "insights summary", "insights runs gh", "insights runs bb", "insights runs circleci", "insights runs page 2",
+    "insights name summary gh", "insights name summary bb", "insights name summary circleci",
     "insights odd name", "insights errors", "webhooks", "job details", "tests", "tests page 2", "tests empty",
     "job extras errors"];
   const notWalked = need.filter(n => !walked.has(n));

@@ -94,8 +94,8 @@ type Options struct {
 	// MaxTestsPerJob bounds the test results of a job named like tests (default
 	// DefaultMaxTestsPerJob).
 	MaxTestsPerJob int
-	// BigTestJob, when > 0, gives the lowest-numbered test job of the first project
-	// that many test results (a memory check).
+	// BigTestJob, when > 0, gives one finished test job of the first project (the
+	// highest-numbered at the start) that many test results (a memory check).
 	BigTestJob int
 
 	// Faults are the faults switched on from the start. They can be changed

@@ -111,7 +111,7 @@ type TestsTruth struct {
 }
 
 // ExpectedTests returns the test results of every terminal numbered job the token
-// sees whose pipeline is not past retention and whose name keep accepts (nil: all),
+// sees that a sync lists (terminalNumbered) and whose name keep accepts (nil: all),
 // by project then number (an opt-in kind: not in Expected). Requests is the least
 // number of requests that reads them: a page per PageSize results, at least one.
 func (s *Server) ExpectedTests(token string, keep func(name string) bool) (out []TestsTruth, requests int) {

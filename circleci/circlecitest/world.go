@@ -115,6 +115,7 @@ func newWorld(opts Options) *world {
 	w.genPipelines(g)
 	w.rank()
 	w.indexJobNumbers()
+	w.pickBigTestJob()
 	return w
 }
 

@@ -30,12 +30,17 @@ type Options struct {
 	Logger         *slog.Logger
 	BodyTimeout    time.Duration
 	HandoffTimeout time.Duration
+	// MaxInFlight bounds each connection's hand-offs in flight (default
+	// DefaultMaxInFlight); the replicas' sum should stay within Temporal's
+	// 10 in-flight Updates per workflow.
+	MaxInFlight int
 }
 
 // Handler serves POST /circleci/<connection_id>.
 type Handler struct {
 	opts  Options
 	conns atomic.Pointer[Connections]
+	gate  gate
 }
 
 // NewHandler returns a Handler for conns.
@@ -46,13 +51,16 @@ func NewHandler(conns Connections, opts Options) *Handler {
 	if opts.HandoffTimeout <= 0 {
 		opts.HandoffTimeout = DefaultHandoffTimeout
 	}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = DefaultMaxInFlight
+	}
 	if opts.Metrics == nil {
 		opts.Metrics = NewMetrics()
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{opts: opts}
+	h := &Handler{opts: opts, gate: gate{max: opts.MaxInFlight}}
 	h.SetConnections(conns)
 	return h
 }
@@ -149,7 +157,12 @@ func (h *Handler) handoff(ctx context.Context, in workflows.ConnectionSyncInput,
 		PipelineID: ev.Pipeline.ID, WorkflowID: ev.Workflow.ID,
 	}
 	start := time.Now()
-	res, err := h.opts.Handoff.Handoff(ctx, in, req)
+	release, err := h.gate.acquire(ctx, in.ConnectionID)
+	var res workflows.TargetResult
+	if err == nil {
+		res, err = h.opts.Handoff.Handoff(ctx, in, req)
+		release()
+	}
 	h.opts.Metrics.handoff.Observe(time.Since(start).Seconds())
 	if err != nil {
 		h.opts.Logger.Warn("webhook hand-off failed", "event_id", ev.ID, "connection", in.ConnectionID, "err", err)

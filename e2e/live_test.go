@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/circleci-sync/circleci-sync/circleci/circlecitest"
+	"github.com/circleci-sync/circleci-sync/store"
+	"github.com/circleci-sync/circleci-sync/workflows"
+)
+
+// TestLiveProgress: while a project is being synced (a slow fake), its progress
+// query, its CircleCIPipelinesSynced search attribute and its connection's
+// progress show pipelines written before the project ends; the project's
+// history cost is logged as events per minute.
+func TestLiveProgress(t *testing.T) {
+	tsrv := startTemporal(t)
+	c := tsrv.Client()
+	dbURL := backends[0].url(t)
+	opts := datasetOptions(16)
+	opts.Projects, opts.PipelinesPerProject = 1, 160
+	opts.Faults = circlecitest.Faults{Latency: 150 * time.Millisecond}
+	fake := startFake(t, opts)
+	tokenEnv := newEnvName("TOKEN")
+	t.Setenv(tokenEnv, fake.Token())
+	tq := newID("e2e-live")
+	startWorker(t, tsrv, tq, dbURL)
+	in := connectionInputs(fake, newID("live"), tokenEnv)[0]
+	s := &syncer{c: c, taskQueue: tq}
+	ctx, cancel := context.WithTimeout(context.Background(), syncTimeout)
+	defer cancel()
+	run, err := s.start(ctx, in)
+	require.NoError(t, err)
+	slug := fake.Expected(fake.Token()).Projects[0].Slug
+	projectID := workflows.ProjectWorkflowID(in.ConnectionID, slug)
+
+	seen := watchProject(t, c, projectID)
+	t.Logf("mid-project: %d pipelines in the progress query, project still running", seen)
+	connSaw := connectionSawProject(t, c, workflows.ConnectionWorkflowID(in.ConnectionID), slug)
+	t.Logf("mid-project: the connection shows %s with %d pipelines", slug, connSaw)
+	ids := listWorkflows(t, c, fmt.Sprintf(`CircleCIProject=%q AND ExecutionStatus="Running" AND CircleCIPipelinesSynced > 0`, slug), 1)
+	require.Equal(t, []string{projectID}, ids, "the search attribute shows pipelines while the project runs")
+
+	var res workflows.ConnectionSyncResult
+	require.NoError(t, run.Get(ctx, &res))
+	total := res.Totals.Of(store.KindPipeline)
+	require.Equal(t, int64(opts.PipelinesPerProject), total)
+	require.Less(t, int64(seen), total, "seen before the end")
+	logHistoryCost(t, c, projectID)
+}
+
+// watchProject queries the project's progress until it shows pipelines while
+// the project is still running, and returns how many.
+func watchProject(t *testing.T, c client.Client, id string) int64 {
+	t.Helper()
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		v, err := c.QueryWorkflow(context.Background(), id, "", workflows.ProgressQuery)
+		if err != nil {
+			continue // not started yet
+		}
+		var p workflows.ProjectProgress
+		require.NoError(t, v.Get(&p))
+		n := p.Counts.Of(store.KindPipeline)
+		if n == 0 {
+			continue
+		}
+		desc, err := c.DescribeWorkflowExecution(context.Background(), id, "")
+		require.NoError(t, err)
+		require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, desc.GetWorkflowExecutionInfo().GetStatus(),
+			"the project had not ended when its progress showed %d pipelines", n)
+		return n
+	}
+	t.Fatal("the progress query never showed pipelines while the project ran")
+	return 0
+}
+
+// connectionSawProject queries the connection until its running project shows
+// pipelines, and returns how many.
+func connectionSawProject(t *testing.T, c client.Client, id, slug string) int64 {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		v, err := c.QueryWorkflow(context.Background(), id, "", workflows.ProgressQuery)
+		require.NoError(t, err)
+		var p workflows.ConnectionProgress
+		require.NoError(t, v.Get(&p))
+		for _, rp := range p.RunningProjects {
+			if n := rp.Counts.Of(store.KindPipeline); rp.ProjectSlug == slug && n > 0 {
+				require.GreaterOrEqual(t, p.Totals.Of(store.KindPipeline), n, "the totals include it")
+				return n
+			}
+		}
+	}
+	t.Fatal("the connection never showed its running project's pipelines")
+	return 0
+}
+
+// logHistoryCost logs the project history's events per minute, and what the
+// live progress signals cost: each brings a workflow task (3 events), maybe a
+// search attribute upsert, and the report to the connection (2 events).
+func logHistoryCost(t *testing.T, c client.Client, id string) {
+	t.Helper()
+	it := c.GetWorkflowHistory(context.Background(), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	byType := map[enumspb.EventType]int{}
+	var events int
+	var first, last time.Time
+	for it.HasNext() {
+		e, err := it.Next()
+		require.NoError(t, err)
+		events++
+		byType[e.GetEventType()]++
+		if first.IsZero() {
+			first = e.GetEventTime().AsTime()
+		}
+		last = e.GetEventTime().AsTime()
+	}
+	d := last.Sub(first)
+	signals := byType[enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED]
+	require.Positive(t, signals, "the activity reported live")
+	t.Logf("figure: project history %d events over %s (%.0f events/min): %d live progress signals, %d upserts, "+
+		"%d reports to the connection, %d workflow tasks", events, d.Round(time.Millisecond), float64(events)/d.Minutes(),
+		signals, byType[enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES],
+		byType[enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED],
+		byType[enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED])
+}

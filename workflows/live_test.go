@@ -1,0 +1,88 @@
+package workflows
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+
+	"github.com/circleci-sync/circleci-sync/activities"
+	"github.com/circleci-sync/circleci-sync/store"
+)
+
+// pipelines is a LiveProgress of step with n pipelines.
+func pipelines(step string, n int64) activities.LiveProgress {
+	return activities.LiveProgress{Step: step, Counts: activities.SyncCounts{Pages: 1,
+		Entities: map[string]int64{store.KindPipeline: n}, Requests: 3 * n}}
+}
+
+// A page activity's live reports show in the progress query while it runs; a
+// report of another step is dropped; its result replaces its reports.
+func TestProjectProgressShowsTheRunningActivitysReports(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(a.StartProject, mock.Anything, mock.Anything).Return(activities.ProjectPlan{StartedAt: t0}, nil)
+	env.OnActivity(a.SyncPipelinePage, mock.Anything, mock.Anything).After(time.Minute).Return(
+		activities.PageResult{Done: true, Counts: activities.SyncCounts{Pages: 2,
+			Entities: map[string]int64{store.KindPipeline: 30}}}, nil)
+	env.OnActivity(a.RefreshProject, mock.Anything, mock.Anything).Return(activities.SyncCounts{}, nil)
+	env.OnActivity(a.CompleteProject, mock.Anything, mock.Anything).Return(nil)
+	query := func(into *ProjectProgress) {
+		v, err := env.QueryWorkflow(ProgressQuery)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(into))
+	}
+	var before, during, stale ProjectProgress
+	env.RegisterDelayedCallback(func() { query(&before) }, 5*time.Second)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(LiveProgressSignal, pipelines(activities.PagesStep(1), 12))
+	}, 10*time.Second)
+	env.RegisterDelayedCallback(func() { query(&during) }, 15*time.Second)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(LiveProgressSignal, pipelines(activities.PagesStep(7), 99))
+	}, 20*time.Second)
+	env.RegisterDelayedCallback(func() { query(&stale) }, 25*time.Second)
+	env.ExecuteWorkflow(ProjectSync, projectInput())
+	require.NoError(t, env.GetWorkflowError())
+	assert.Zero(t, before.Counts.Of(store.KindPipeline))
+	assert.Equal(t, PhasePages, during.Phase)
+	assert.Equal(t, int64(12), during.Counts.Of(store.KindPipeline), "the running activity's report")
+	assert.Equal(t, int64(36), during.Counts.Requests)
+	assert.Equal(t, int64(12), stale.Counts.Of(store.KindPipeline), "a report of another step is dropped")
+	var res ProjectSyncResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	assert.Equal(t, int64(30), res.Counts.Of(store.KindPipeline), "the result replaces the reports")
+}
+
+// The connection shows its running projects' reports in its totals and lists;
+// a report of a project not running is dropped.
+func TestConnectionProgressShowsRunningProjects(t *testing.T) {
+	env := newEnv(t)
+	mockConnectionActivities(env, &connMocks{})
+	registerFakeProjects(env, &fakeProjects{})
+	var during, after ConnectionProgress
+	query := func(into *ConnectionProgress) {
+		v, err := env.QueryWorkflow(ProgressQuery)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(into))
+	}
+	running := projects(3)[0]
+	env.RegisterDelayedCallback(func() {
+		p := pipelines("", 8)
+		p.Project, p.Phase = running, PhasePages
+		env.SignalWorkflow(LiveProgressSignal, p)
+		p.Project = "gh/acme/not-running"
+		env.SignalWorkflow(LiveProgressSignal, p)
+	}, 20*time.Second)
+	env.RegisterDelayedCallback(func() { query(&during) }, 30*time.Second)
+	env.ExecuteWorkflow(ConnectionSyncName, validInput(projects(3)...))
+	require.NoError(t, env.GetWorkflowError())
+	query(&after)
+	require.Len(t, during.RunningProjects, 2)
+	assert.Equal(t, RunningProject{ProjectSlug: running, Phase: PhasePages, Counts: pipelines("", 8).Counts},
+		during.RunningProjects[0])
+	assert.Equal(t, int64(8), during.Totals.Of(store.KindPipeline), "the totals include the running projects")
+	assert.Equal(t, int64(6+24), during.Totals.Requests)
+	assert.Empty(t, after.RunningProjects)
+}
