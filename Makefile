@@ -6,7 +6,7 @@ TOOLS_BIN ?= $(HOME)/.cache/circleci-sync/bin
 STATICCHECK_VERSION ?= v0.8.2
 PKGS := ./...
 
-.PHONY: run test lint fake openapi-check bench bench-extras bench-scale bench-fairness bench-ratelimit bench-fleet fuzz fuzz-ci tools build worker clean
+.PHONY: run test lint fake openapi-check bench bench-extras bench-scale bench-fairness bench-ratelimit bench-fleet bench-webhooks fuzz fuzz-ci tools build worker clean
 
 ## run: the main job (see README.md, "Quick start").
 run:
@@ -70,6 +70,7 @@ bench: tools
 	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} BENCH_STORE_RESULTS=$(CURDIR)/.tmp/store-bench.txt \
 		$(GO) test -run '^$$' -bench '^BenchmarkSync$$' -benchtime 1x -timeout 60m ./e2e/
 	$(MAKE) --no-print-directory bench-extras
+	@if [ "$${BENCH_SKIP_WEBHOOKS:-}" != 1 ]; then $(MAKE) --no-print-directory bench-webhooks; fi
 	@if [ "$${BENCH_SKIP_SCALE:-}" != 1 ]; then $(MAKE) --no-print-directory bench-scale; fi
 	@if [ "$${BENCH_SKIP_FLEET:-}" != 1 ]; then $(MAKE) --no-print-directory bench-fleet; fi
 
@@ -108,6 +109,14 @@ bench-ratelimit:
 bench-fleet: tools
 	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} \
 		$(GO) test -run '^$$' -bench '^BenchmarkFleet$$' -benchtime 1x -timeout 2h ./e2e/
+
+## bench-webhooks: the webhook path (e2e BenchmarkWebhooks): event received → rows committed at
+## 30 ms per CircleCI request, requests per pipeline and for a burst, 1,000 events a minute, and
+## Temporal unreachable from the receiver for 20 s; about 6 minutes. `make bench` runs it unless
+## BENCH_SKIP_WEBHOOKS=1. PostgreSQL when TEST_DATABASE_URL is set.
+bench-webhooks: tools
+	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} \
+		$(GO) test -run '^$$' -bench '^BenchmarkWebhooks$$' -benchtime 1x -timeout 30m ./e2e/
 
 ## fuzz: each fuzz target for a bounded time (FUZZTIME, default 30s).
 FUZZTIME ?= 30s

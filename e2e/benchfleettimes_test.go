@@ -3,8 +3,12 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 )
 
@@ -14,6 +18,8 @@ import (
 type childTimes struct {
 	Children              int
 	Life, Queued, Running time.Duration
+	// Parent sums the connection workflows' activities, scheduled to closed, by type.
+	Parent map[string]time.Duration
 }
 
 func (t childTimes) String() string {
@@ -21,13 +27,20 @@ func (t childTimes) String() string {
 		return "no children"
 	}
 	n := time.Duration(t.Children)
-	return fmt.Sprintf("per project child: %s from start to close, %s of it activities queued, %s running, %s the rest",
-		secs(t.Life/n), secs(t.Queued/n), secs(t.Running/n), secs((t.Life-t.Queued-t.Running)/n))
+	var parent []string
+	for _, k := range slices.Sorted(maps.Keys(t.Parent)) {
+		parent = append(parent, fmt.Sprintf("%s %s", k, secs(t.Parent[k])))
+	}
+	return fmt.Sprintf("per project child: %s from start to close, %s of it activities queued, %s running, %s the rest; "+
+		"connection activities, summed: %s", secs(t.Life/n), secs(t.Queued/n), secs(t.Running/n),
+		secs((t.Life-t.Queued-t.Running)/n), strings.Join(parent, ", "))
 }
 
 // projectChildTimes reads the first runs of the children the roots started.
 func projectChildTimes(ctx context.Context, c client.Client, roots []runRef) (childTimes, error) {
-	var t childTimes
+	t := childTimes{Parent: map[string]time.Duration{}}
+	scheduled := map[string]time.Time{} // by run and event id
+	types := map[string]string{}
 	for _, root := range roots {
 		for ref := root; ref.RunID != ""; {
 			next := ""
@@ -46,6 +59,7 @@ func projectChildTimes(ctx context.Context, c client.Client, roots []runRef) (ch
 				if a := ev.GetWorkflowExecutionContinuedAsNewEventAttributes(); a != nil {
 					next = a.GetNewExecutionRunId()
 				}
+				t.addParentEvent(ref.RunID, ev, scheduled, types)
 			}
 			ref.RunID = next
 		}
@@ -84,4 +98,24 @@ func (t *childTimes) addChild(ctx context.Context, c client.Client, ref runRef) 
 	t.Children++
 	t.Life += last.Sub(first)
 	return nil
+}
+
+// addParentEvent adds a connection activity's time when ev closes it.
+func (t *childTimes) addParentEvent(run string, ev *historypb.HistoryEvent, scheduled map[string]time.Time,
+	types map[string]string) {
+	key := func(id int64) string { return fmt.Sprintf("%s/%d", run, id) }
+	var closed int64
+	switch {
+	case ev.GetActivityTaskScheduledEventAttributes() != nil:
+		scheduled[key(ev.GetEventId())] = ev.GetEventTime().AsTime()
+		types[key(ev.GetEventId())] = ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()
+		return
+	case ev.GetActivityTaskCompletedEventAttributes() != nil:
+		closed = ev.GetActivityTaskCompletedEventAttributes().GetScheduledEventId()
+	case ev.GetActivityTaskFailedEventAttributes() != nil:
+		closed = ev.GetActivityTaskFailedEventAttributes().GetScheduledEventId()
+	default:
+		return
+	}
+	t.Parent[types[key(closed)]] += ev.GetEventTime().AsTime().Sub(scheduled[key(closed)])
 }

@@ -120,8 +120,9 @@ func requireNewRun(t *testing.T, url, secret string, sc *rerunScenario, wf strin
 		}
 	}
 	conn := connectionOf(t, sc.ins, w.ProjectSlug)
-	first, err := sc.s.c.DescribeWorkflowExecution(t.Context(), workflows.ConnectionWorkflowID(conn), "")
+	first, err := describe(t.Context(), sc.s.c, workflows.ConnectionWorkflowID(conn))
 	require.NoError(t, err)
+	require.NotNil(t, first)
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, first.GetWorkflowExecutionInfo().GetStatus())
 	require.Equal(t, http.StatusAccepted, postEvent(t, url+"/circleci/"+conn, secret, rerunEvent(t, "evt-again", w)))
 	run := sc.s.c.GetWorkflow(t.Context(), workflows.ConnectionWorkflowID(conn), "")

@@ -16,7 +16,7 @@ trap cleanup EXIT
 "$temporal" server start-dev --ip 127.0.0.1 --port "$port" --ui-port "$ui" --log-level error \
   --db-filename "$tmp/temporal.db" >"$tmp/temporal.log" 2>&1 &
 pids+=($!)
-"$tmp/bin/fakecircleci" -addr 127.0.0.1:0 -projects 4 -pipelines 400 -latency 120ms -rate 25 -random-500 0.01 \
+"$tmp/bin/fakecircleci" -addr 127.0.0.1:0 -projects 4 -pipelines 3000 -latency 120ms -rate 20 -random-500 0.01 \
   >"$tmp/fake.log" 2>&1 &
 pids+=($!)
 until grep -q '^TOKEN=' "$tmp/fake.log"; do sleep 0.2; done
@@ -24,10 +24,10 @@ until "$temporal" operator cluster health --address "127.0.0.1:$port" >/dev/null
 export TEMPORAL_ADDRESS="127.0.0.1:$port" CIRCLECI_TOKEN=$(sed -n 's/^TOKEN=//p' "$tmp/fake.log")
 base_url=$(sed -n 's/^BASE_URL=//p' "$tmp/fake.log")
 DATABASE_URL="sqlite://$PWD/$tmp/data.db" CIRCLECI_SYNC_TASK_QUEUE=capture CIRCLECI_ALLOWED_BASE_URLS="$base_url" \
-  CIRCLECI_RATE=25 "$tmp/bin/worker" >"$tmp/worker.log" 2>&1 &
+  CIRCLECI_RATE=20 "$tmp/bin/worker" >"$tmp/worker.log" 2>&1 &
 pids+=($!)
 until grep -q 'worker polling' "$tmp/worker.log"; do sleep 0.2; done
-"$tmp/bin/starter" -connection demo -org gh/acme -base-url "$base_url" -task-queue capture -max-concurrent-projects 2 \
+"$tmp/bin/starter" -connection demo -org gh/acme -base-url "$base_url" -task-queue capture -max-concurrent-projects 2 -projects gh/acme/api,gh/acme/infra,gh/acme/web \
   >"$tmp/start.log" 2>&1
 tmux new-session -d -s capture -x 150 -y 24 "$tmp/bin/starter watch -connection demo; sleep 600"
 sleep "${MID:-25}"
@@ -39,11 +39,12 @@ prun=$(grep -o '"runId": *"[^"]*"' "$tmp/running.json" | head -1 | sed 's/.*: *"
 shot() { chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,1100 \
   --virtual-time-budget=6000 --screenshot="$1" "$2" >/dev/null 2>&1; }
 enc() { printf %s "$1" | sed "s#/#%2F#g"; }
-shot docs/img/connection-running.png "http://127.0.0.1:$ui/namespaces/default/workflows/$(enc circleci-sync/demo)/$run/metadata"
-shot docs/img/project-running.png "http://127.0.0.1:$ui/namespaces/default/workflows/$(enc "$project")/$prun/metadata"
-shot "$tmp/connection-history.png" "http://127.0.0.1:$ui/namespaces/default/workflows/$(enc circleci-sync/demo)/$run/history"
+shot docs/img/connection-running.png "http://127.0.0.1:$ui/namespaces/default/workflows/$(enc circleci-sync/demo)/$run/user-metadata" &
+shot docs/img/project-running.png "http://127.0.0.1:$ui/namespaces/default/workflows/$(enc "$project")/$prun/user-metadata" &
+wait
 "$temporal" workflow list --query 'CircleCIConnection="demo"' >docs/workflow-list.txt 2>&1 || true
-"$temporal" workflow result -w circleci-sync/demo >/dev/null 2>&1 || true
+"$temporal" workflow query -w circleci-sync/demo --name progress >"$tmp/progress.json" 2>&1 || true
+"$temporal" workflow terminate -w circleci-sync/demo --reason "capture done" >/dev/null 2>&1 || true
 sleep 3
 tmux capture-pane -p -t capture >docs/watch-screen-end.txt
 ls -l docs/img docs/watch-screen*.txt

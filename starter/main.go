@@ -176,6 +176,7 @@ func defineStartFlags(fs *flag.FlagSet, s *startFlags) {
 	fs.IntVar(&s.maxConcurrentProjects, "max-concurrent-projects", 0, fmt.Sprintf("projects synced at once (0: %d, at most %d)", workflows.DefaultMaxConcurrentProjects, workflows.MaxConcurrentProjectsLimit))
 	fs.Var(&s.overlap, "overlap", fmt.Sprintf("incremental sync: re-read pipelines this far before the watermark (default %s)", workflows.DefaultOverlap))
 	fs.Var(&s.rerunWindow, "rerun-window", fmt.Sprintf("incremental sync: re-list the workflows of pipelines this recent, to catch reruns (default %s)", workflows.DefaultRerunWindow))
+	fs.Var(&s.repairEvery, "repair-every", fmt.Sprintf("how often a project's repair pass (reruns at any age) runs: a duration, 0s (every sync) or off (default %s)", workflows.DefaultRepairEvery))
 	fs.Var(&s.usersFreshFor, "users-fresh-for", fmt.Sprintf("users fetched this recently are not fetched again (default %s)", workflows.DefaultUsersFreshFor))
 	fs.Var(&s.rediscoverAfter, "rediscover-after", fmt.Sprintf("projects discovered this recently are not discovered again (default %s; 0s: every sync)", workflows.DefaultRediscoverAfter))
 	fs.BoolVar(&s.continuous, "continuous", false, "keep the sync running: a cycle every -interval, and on resync requests")

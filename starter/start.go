@@ -28,6 +28,7 @@ type startFlags struct {
 	maxConcurrentProjects              int
 	overlap, rerunWindow               durationFlag
 	usersFreshFor, rediscoverAfter     durationFlag
+	repairEvery                        repairEveryFlag
 	continuous                         bool
 	interval                           durationFlag
 	taskQueue, uiURL                   string
@@ -68,6 +69,7 @@ func (s startFlags) input() workflows.ConnectionSyncInput {
 		MaxConcurrentProjects: s.maxConcurrentProjects,
 		Overlap:               s.overlap.d,
 		RerunWindow:           s.rerunWindow.d,
+		RepairEvery:           s.repairEvery.r,
 		UsersFreshFor:         s.usersFreshFor.d,
 		RediscoverAfter:       s.rediscoverAfter.d,
 		Continuous:            s.continuous,
@@ -101,7 +103,7 @@ type startConfig struct {
 // flagOfField names the flag that sets each input field, for error messages.
 const flagOfField = "flags to fields: -connection connection_id, -org org_slug, -base-url base_url, " +
 	"-projects projects, -token-env token_env, -since since, -max-concurrent-projects max_concurrent_projects, " +
-	"-overlap overlap, -rerun-window rerun_window, -users-fresh-for users_fresh_for, " +
+	"-overlap overlap, -rerun-window rerun_window, -repair-every repair_every, -users-fresh-for users_fresh_for, " +
 	"-rediscover-after rediscover_after, -continuous continuous, " +
 	"-interval interval, -include include, -tests-jobs tests_jobs"
 

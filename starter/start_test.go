@@ -273,6 +273,8 @@ func TestStartBadInput(t *testing.T) {
 		{[]string{"-connection", "acme", "-org", "gh/acme", "-base-url", "circleci.com"}, []string{`base_url: want an absolute http(s) URL`}},
 		{[]string{"-connection", "acme", "-org", "gh/acme", "-overlap", "-1h"}, []string{"overlap -1h0m0s: must not be negative"}},
 		{[]string{"-connection", "acme", "-org", "gh/acme", "-rerun-window", "3 days"}, []string{"-rerun-window", "duration"}},
+		{[]string{"-connection", "acme", "-org", "gh/acme", "-repair-every", "never"}, []string{"-repair-every", `"off"`}},
+		{[]string{"-connection", "acme", "-org", "gh/acme", "-repair-every", "-1h"}, []string{"repair_every -1h0m0s: must not be negative"}},
 		{[]string{"-connection", "acme", "-org", "gh/acme", "extra"}, []string{"unexpected arguments"}},
 		{[]string{"-list", "-counts"}, []string{"-list and -counts"}},
 	} {

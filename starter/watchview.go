@@ -68,12 +68,13 @@ func (v watchView) renderProject(w io.Writer, rp workflows.RunningProject, avg i
 		}
 	}
 	r := rate(before, rp.Counts.Requests, v.cur.at.Sub(v.prev.at))
-	left := "left: unknown"
+	left, drawn := "left: unknown until a project is done", bar(0, 0)
 	if avg > 0 {
 		left = fmt.Sprintf("~%d pipelines left (projects average %d)", max(avg-n, 0), avg)
+		drawn = bar(int(min(n, avg)), int(avg))
 	}
 	fmt.Fprintf(w, "  %-32s %-8s %s %5d pipelines %6.1f req/s  %s\n", oneLine(rp.ProjectSlug, 32), rp.Phase,
-		bar(int(min(n, max(avg, n))), int(max(avg, n))), n, r, left)
+		drawn, n, r, left)
 }
 
 // averagePipelines is the pipelines per finished project so far (0: none).

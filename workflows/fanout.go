@@ -118,7 +118,7 @@ func projectDetails(in ConnectionSyncInput, slug string, cycle int) string {
 	}
 	return fmt.Sprintf("Project **%s** of organisation **%s**, connection **%s** (%s), cycle %d.\n\n"+
 		"- first sync from: %s\n- incremental overlap: %s, rerun window: %s\n- parent: `%s`\n",
-		slug, in.OrgSlug, in.ConnectionID, in.BaseURL, cycle, since, in.Overlap.D(), in.RerunWindow.D(),
+		slug, in.OrgSlug, in.ConnectionID, in.BaseURL, cycle, since, *in.Overlap, *in.RerunWindow,
 		ConnectionWorkflowID(in.ConnectionID))
 }
 

@@ -69,14 +69,14 @@ func ConnectionDetails(in ConnectionSyncInput, startedBy string) string {
 	}
 	mode := "one cycle, then done (and the re-syncs requested meanwhile)"
 	if in.Continuous {
-		mode = "continuous, a cycle every " + in.Interval.D().String()
+		mode = "continuous, a cycle every " + in.Interval.String()
 	}
 	return fmt.Sprintf("Connection **%s**: organisation **%s** on %s, token from the worker's `$%s`.\n\n"+
 		"- projects: %s (discovered again after %s)\n- first sync from: %s\n- at most %d projects at once\n"+
 		"- incremental overlap %s, rerun window %s, users fresh for %s\n- mode: %s\n- started by: %s\n\n"+
 		"Progress: `temporal workflow query --workflow-id %s --name %s`; re-sync: "+
 		"`temporal workflow update execute --workflow-id %s --name %s`.",
-		in.ConnectionID, in.OrgSlug, in.BaseURL, in.TokenEnv, projects, in.RediscoverAfter.D(), since, in.MaxConcurrentProjects,
-		in.Overlap.D(), in.RerunWindow.D(), in.UsersFreshFor.D(), mode, startedBy,
+		in.ConnectionID, in.OrgSlug, in.BaseURL, in.TokenEnv, projects, *in.RediscoverAfter, since, in.MaxConcurrentProjects,
+		*in.Overlap, *in.RerunWindow, *in.UsersFreshFor, mode, startedBy,
 		ConnectionWorkflowID(in.ConnectionID), ProgressQuery, ConnectionWorkflowID(in.ConnectionID), ResyncUpdate)
 }

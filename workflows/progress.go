@@ -107,6 +107,9 @@ func (p ConnectionProgress) details() string {
 	}
 	b.WriteString("\n\n")
 	writeCounts(&b, p.Totals)
+	if len(p.RunningProjects) > 0 {
+		b.WriteString("\n")
+	}
 	for _, rp := range p.RunningProjects {
 		fmt.Fprintf(&b, "\n- %s: %s, %s, %s", rp.ProjectSlug, rp.Phase,
 			plural(rp.Counts.Of(store.KindPipeline), "pipeline", "pipelines"), plural(rp.Counts.Requests, "request", "requests"))

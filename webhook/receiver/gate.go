@@ -6,9 +6,11 @@ import (
 )
 
 // DefaultMaxInFlight bounds a connection's hand-offs in flight in one
-// receiver: Temporal refuses more than 10 in-flight Updates on a workflow
-// (history.maxInFlightUpdates), so a burst waits here, within the hand-off
-// timeout, rather than being refused.
+// receiver. Each Update-with-Start takes the workflow's lock in Temporal's
+// history service, which refuses a caller still waiting for it 500 ms before
+// its deadline ("Workflow is busy"), and refuses an 11th Update in flight
+// (history.maxInFlightUpdates); a burst waits here instead, within the
+// hand-off timeout.
 const DefaultMaxInFlight = 8
 
 // gate holds a semaphore per connection (ids come from the connections file,

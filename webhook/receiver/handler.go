@@ -31,7 +31,8 @@ type Options struct {
 	BodyTimeout    time.Duration
 	HandoffTimeout time.Duration
 	// MaxInFlight bounds each connection's hand-offs in flight (default
-	// DefaultMaxInFlight); the replicas' sum should stay within Temporal's 10.
+	// DefaultMaxInFlight); the replicas' sum should stay within Temporal's
+	// 10 in-flight Updates per workflow.
 	MaxInFlight int
 }
 

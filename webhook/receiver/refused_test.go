@@ -83,7 +83,7 @@ func stalled(t *testing.T, url string, body []byte) {
 
 // exists tells whether connection acme's workflow was ever started.
 func exists(t *testing.T, c client.Client) bool {
-	_, err := c.DescribeWorkflowExecution(t.Context(), workflows.ConnectionWorkflowID("acme"), "")
+	_, err := c.DescribeWorkflow(t.Context(), workflows.ConnectionWorkflowID("acme"), "")
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		return false
