@@ -25,6 +25,9 @@ type CycleDiscovery struct {
 	Requests int64    `json:"requests"`
 	// Rest: the org pipeline list is left to DiscoverCycleRest, which may add projects.
 	Rest bool `json:"rest,omitempty"`
+	// FirstSync: no project of the org was on record, so every project's sync is a
+	// first sync (its children go at first-sync priority).
+	FirstSync bool `json:"first_sync,omitempty"`
 }
 
 // CyclePageInput asks for the cycle's projects from Offset, at most Limit.
@@ -52,7 +55,7 @@ func (a *Activities) DiscoverCycle(ctx context.Context, in DiscoverInput) (Cycle
 		return CycleDiscovery{}, applicationError(ctx, err, "save the cycle of connection "+c.ConnectionID)
 	}
 	return CycleDiscovery{Projects: len(res.Projects), First: res.Projects[:min(len(res.Projects), CycleFirstProjects)],
-		Requests: res.Requests, Rest: res.OrgListLeft}, nil
+		Requests: res.Requests, Rest: res.OrgListLeft, FirstSync: res.FirstDiscovery}, nil
 }
 
 // CycleProjects returns a page of the calling workflow's cycle projects.

@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"maps"
 	"regexp"
 	"sync"
 
@@ -49,7 +50,12 @@ func (a *Activities) SyncJobExtras(ctx context.Context, in JobExtrasInput) (JobE
 	}
 	x.res.After = in.After
 	heartbeatDetails(ctx, &x.res)
-	x.activityRun = a.startRun(ctx, in.Connection, &x.res.Counts, func() any { return x.res })
+	// The snapshot copies the counts' map: the keep-alive encodes it while jobs commit.
+	x.activityRun = a.startRun(ctx, in.Connection, &x.res.Counts, func() any {
+		r := x.res
+		r.Counts.Entities = maps.Clone(r.Counts.Entities)
+		return r
+	})
 	defer x.stop()
 	err := x.run(ctx)
 	x.fill()

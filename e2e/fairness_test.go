@@ -58,8 +58,8 @@ func checkPriorities(t *testing.T, got map[string][]*commonpb.Priority, key int3
 }
 
 // TestFairnessKeysInHistory syncs one connection twice on a dev server with
-// fairness on: the histories carry its fairness key, and the projects' page
-// activities priority 5 on the first sync, 3 on the incremental one.
+// fairness on: the histories carry its fairness key, and the projects (children and
+// their SyncProject activities) priority 5 on the first sync, 3 on the incremental one.
 func TestFairnessKeysInHistory(t *testing.T) {
 	tsrv := startTemporal(t)
 	fake := startFake(t, circlecitest.Options{Seed: 41, Projects: 6, PipelinesPerProject: 25, Users: 3,
@@ -84,11 +84,13 @@ func TestFairnessKeysInHistory(t *testing.T) {
 		}
 		got := eventPriorities(t, c, workflows.ConnectionWorkflowID(in.ConnectionID))
 		checkPriorities(t, got, workflows.PriorityIncremental, in.ConnectionID,
-			"started", "child", "VerifyConnection", "DiscoverCycle", "CompleteCycle")
+			"started", "VerifyConnection", "DiscoverCycle", "CompleteCycle")
+		// The org's first sync starts its children at first-sync priority.
+		checkPriorities(t, got, pageKey, in.ConnectionID, "child")
 		for _, p := range fake.Expected(fake.Token()).Projects[:1] {
 			child := eventPriorities(t, c, workflows.ProjectWorkflowID(in.ConnectionID, p.Slug))
-			checkPriorities(t, child, workflows.PriorityIncremental, in.ConnectionID, "started", "StartProject")
-			checkPriorities(t, child, pageKey, in.ConnectionID, "SyncPipelinePage", "CompleteProject")
+			// 25 pipelines fit in one SyncProject (plan, pages, refresh, record).
+			checkPriorities(t, child, pageKey, in.ConnectionID, "started", "SyncProject")
 		}
 	}
 }

@@ -77,7 +77,7 @@ func (r *connectionRun) discover(ctx workflow.Context) error {
 		activities.DiscoverInput{Connection: r.in.connection(), Projects: r.in.Projects,
 			FreshFor: *r.in.RediscoverAfter, OrgListLater: true}, &found)
 	if err == nil {
-		r.st.Discovered, r.st.DiscoverRest = true, found.Rest
+		r.st.Discovered, r.st.DiscoverRest, r.st.FirstSync = true, found.Rest, found.FirstSync
 		r.st.Total, r.st.Projects = found.Projects, found.First
 		r.st.Requests += found.Requests
 	}

@@ -64,7 +64,7 @@ func (r *connectionRun) startProject(ctx workflow.Context, f *fanOut, slug strin
 		WorkflowID:    id,
 		StaticSummary: fmt.Sprintf("CircleCI project %s (connection %s, cycle %d)", slug, in.ConnectionID, st.Cycle),
 		StaticDetails: projectDetails(in, slug, st.Cycle),
-		Priority:      childPriority(ctx),
+		Priority:      childPriority(ctx, st.FirstSync),
 	})
 	child := ProjectSyncInput{Connection: in.connection(), ProjectSlug: slug, Since: in.since(),
 		Overlap: *in.Overlap, RerunWindow: *in.RerunWindow, RepairEvery: in.RepairEvery,

@@ -35,7 +35,13 @@ func planned(ctx workflow.Context, connectionID string, incremental bool) workfl
 	return workflow.WithPriority(ctx, SyncPriority(connectionID, key))
 }
 
-// childPriority is the priority of the children ctx starts: the activities'.
-func childPriority(ctx workflow.Context) temporal.Priority {
-	return workflow.GetActivityOptions(ctx).Priority
+// childPriority is the priority of the children ctx starts: the activities', or
+// first-sync priority when the cycle is the org's first sync. A project's first
+// activity (SyncProject) runs at its workflow's key, before its plan is known.
+func childPriority(ctx workflow.Context, firstSync bool) temporal.Priority {
+	p := workflow.GetActivityOptions(ctx).Priority
+	if firstSync {
+		p.PriorityKey = PriorityFirstSync
+	}
+	return p
 }

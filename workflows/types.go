@@ -59,11 +59,14 @@ type ConnectionSyncState struct {
 	Discovered bool `json:"discovered"`
 	// DiscoverRest: the org pipeline list is still to read beside the projects
 	// (DiscoverCycleRest), and may add to Total.
-	DiscoverRest bool     `json:"discover_rest,omitempty"`
-	Total        int      `json:"total,omitempty"`
-	Offset       int      `json:"offset,omitempty"`
-	Projects     []string `json:"projects,omitempty"`
-	Next         int      `json:"next"`
+	DiscoverRest bool `json:"discover_rest,omitempty"`
+	// FirstSync: the discovery found no project of the org on record; the
+	// children start at first-sync priority (ProjectSync knows only after its plan).
+	FirstSync bool     `json:"first_sync,omitempty"`
+	Total     int      `json:"total,omitempty"`
+	Offset    int      `json:"offset,omitempty"`
+	Projects  []string `json:"projects,omitempty"`
+	Next      int      `json:"next"`
 	// Retry are projects to start again (their child workflow ID was taken).
 	Retry []string `json:"retry,omitempty"`
 	// InFlight are the projects being synced (empty across continue-as-new).
