@@ -70,9 +70,9 @@ func watchProject(t *testing.T, c client.Client, id string) int64 {
 		if n == 0 {
 			continue
 		}
-		desc, err := c.DescribeWorkflowExecution(context.Background(), id, "")
+		desc, err := c.DescribeWorkflow(context.Background(), id, "")
 		require.NoError(t, err)
-		require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, desc.GetWorkflowExecutionInfo().GetStatus(),
+		require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, desc.Status,
 			"the project had not ended when its progress showed %d pipelines", n)
 		return n
 	}
