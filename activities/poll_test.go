@@ -80,11 +80,13 @@ func TestRefreshRetriesSkippedWorkflowJobs(t *testing.T) {
 		require.NoError(t, run(t, f.a.RefreshProject, RefreshInput{Connection: f.conn, ProjectSlug: slug}, &rc))
 		require.Equal(t, int64(3), calls.Load())
 		require.Equal(t, int64(1), rc.Skipped)
+		require.Equal(t, int64(3), rc.ServerErrors, "each 5xx answer counted")
 		require.Zero(t, rc.Of(store.KindJob))
 		require.Len(t, ledger(), 1)
 
 		// A retry that resumes after the workflow does nothing.
 		calls.Store(0)
+		rc = SyncCounts{}
 		require.NoError(t, run(t, f.a.RefreshProject, RefreshInput{Connection: f.conn, ProjectSlug: slug}, &rc,
 			func(env *testsuite.TestActivityEnvironment) {
 				env.SetHeartbeatDetails(RefreshProgress{LastWorkflowID: wf.ID, Counts: SyncCounts{Requests: 7}})
