@@ -115,9 +115,19 @@ func (nopLogger) Info(string, ...any)  {}
 func (nopLogger) Warn(string, ...any)  {}
 func (nopLogger) Error(string, ...any) {}
 
+// noResumeKey marks a context whose steps start afresh (see withoutResume).
+type noResumeKey struct{}
+
+// withoutResume makes the steps run with ctx ignore an earlier attempt's
+// heartbeat details: SyncProject runs several steps whose details differ in
+// shape, so its retry starts the project over rather than misread them.
+func withoutResume(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noResumeKey{}, true)
+}
+
 // heartbeatDetails reads an earlier attempt's heartbeat details into d.
 func heartbeatDetails(ctx context.Context, d any) bool {
-	if !activity.IsActivity(ctx) || !activity.HasHeartbeatDetails(ctx) {
+	if ctx.Value(noResumeKey{}) != nil || !activity.IsActivity(ctx) || !activity.HasHeartbeatDetails(ctx) {
 		return false
 	}
 	return activity.GetHeartbeatDetails(ctx, d) == nil

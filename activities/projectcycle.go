@@ -32,11 +32,12 @@ type ProjectCycleResult struct {
 // SyncProject runs a project's sync in one activity, one round trip for the
 // workflow: StartProject, SyncPipelinePage from the first page, and when that
 // reaches the end, RefreshProject, then CompleteProject unless a repair pass is
-// due (it runs before the record). The workflow gives it one attempt: on any
-// failure it runs the same steps one activity each, which retry and resume
-// from their heartbeats (the writes are idempotent, the watermark is stored last).
+// due (it runs before the record). A retry starts the project over (at most
+// MaxPages pages read again; the writes are idempotent, the watermark is stored
+// last); the steps the workflow runs after it resume mid-page from their heartbeats.
 func (a *Activities) SyncProject(ctx context.Context, in ProjectCycleInput) (ProjectCycleResult, error) {
 	var res ProjectCycleResult
+	ctx = withoutResume(ctx)
 	plan, err := a.StartProject(ctx, in.Start)
 	if err != nil {
 		return res, err

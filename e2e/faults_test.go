@@ -100,7 +100,12 @@ func betweenPages(ctx context.Context, c client.Client, p projectRef, n int) (*p
 		return nil, nil
 	}
 	pages, err := completedActivities(ctx, c, p.WorkflowID, page.RunID, pageActivity)
-	if err != nil || pages*circlecitest.PageSize != n {
+	if err != nil {
+		return nil, err
+	}
+	// The project's first page was SyncProject's (one page each here).
+	first, err := completedActivities(ctx, c, p.WorkflowID, page.RunID, "SyncProject")
+	if pages += first; err != nil || pages*circlecitest.PageSize != n {
 		return nil, err
 	}
 	// The history is read after the description: the page activity seen

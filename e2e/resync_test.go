@@ -61,8 +61,8 @@ func readChain(ctx context.Context, c client.Client, id, firstRunID string) ([]c
 				}
 			case ev.GetWorkflowExecutionUpdateAcceptedEventAttributes() != nil:
 				r.UpdatesAccepted++
-			case ev.GetWorkflowExecutionSignaledEventAttributes() != nil:
-				r.Signals++
+			case ev.GetWorkflowExecutionSignaledEventAttributes().GetSignalName() == workflows.ResyncSignal:
+				r.Signals++ // not the projects' live-progress signals
 			case ev.GetWorkflowExecutionContinuedAsNewEventAttributes() != nil:
 				r.Next = ev.GetWorkflowExecutionContinuedAsNewEventAttributes().GetNewExecutionRunId()
 			}

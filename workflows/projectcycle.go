@@ -6,14 +6,14 @@ import (
 	"github.com/circleci-sync/circleci-sync/activities"
 )
 
-// start runs the project's sync as one SyncProject activity, one attempt: a
-// project whose pages fit in it completes in one round trip. When it fails, the
-// steps run one activity each (plan, pages, refresh, record), with their retries.
+// start runs the project's sync as one SyncProject activity: a project whose
+// pages fit in it completes in one round trip. It retries as a page activity
+// does (a lost worker, a store outage), each attempt from the start; when it
+// fails for good, the steps run one activity each (plan, pages, refresh, record).
 func (r *projectRun) start(ctx workflow.Context) error {
 	st := r.st
 	r.setPhase(ctx, PhasePages) // mostly the pages
 	opts := workflow.GetActivityOptions(withPageActivity(ctx))
-	opts.RetryPolicy.MaximumAttempts = 1
 	opts.Summary = "sync " + r.in.ProjectSlug
 	var res activities.ProjectCycleResult
 	r.live.start(activities.StepProject)

@@ -116,7 +116,7 @@ func TestProjectSyncRunsTheStepsWhenSyncProjectFails(t *testing.T) {
 	require.NoError(t, env.GetWorkflowError())
 	var res ProjectSyncResult
 	require.NoError(t, env.GetWorkflowResult(&res))
-	assert.Equal(t, 1, calls, "one attempt, then the steps")
+	assert.Greater(t, calls, 1, "retried within the page activities' budget, then the steps")
 	require.Len(t, seen, 2)
 	assert.Equal(t, "", seen[0].PageToken, "paging starts again from the first page")
 	assert.Equal(t, int64(2*41+2+1), completed.Counts.Requests)
