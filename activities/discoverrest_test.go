@@ -26,7 +26,8 @@ func TestDiscoverCycleRest(t *testing.T) {
 
 		var found CycleDiscovery
 		require.NoError(t, run(t, f.a.DiscoverCycle, DiscoverInput{Connection: f.conn, OrgListLater: true}, &found))
-		require.Equal(t, CycleDiscovery{Projects: 1, First: orgProjects[:1], Requests: found.Requests, Rest: true}, found)
+		require.Equal(t, CycleDiscovery{Projects: 1, First: orgProjects[:1], Requests: found.Requests, Rest: true,
+			FirstSync: true}, found, "no project of the org on record: a first sync")
 		require.Zero(t, f.srv.Stats().Count(circlecitest.RoutePipelines, 0), "no org page read yet")
 
 		var rest CycleDiscovery
@@ -45,7 +46,8 @@ func TestDiscoverCycleRest(t *testing.T) {
 		// Without OrgListLater discovery reads it all.
 		found = CycleDiscovery{}
 		require.NoError(t, run(t, f.a.DiscoverCycle, DiscoverInput{Connection: f.conn}, &found))
-		require.Equal(t, CycleDiscovery{Projects: 2, First: orgProjects, Requests: found.Requests}, found)
+		require.Equal(t, CycleDiscovery{Projects: 2, First: orgProjects, Requests: found.Requests, FirstSync: true}, found,
+			"the staged record is not saved until the cycle completes: still a first sync")
 	})
 }
 
