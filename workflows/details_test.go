@@ -30,6 +30,7 @@ func TestConnectionDetailsListRunningProjectsOnePerLine(t *testing.T) {
 		RunningProjects: []RunningProject{{ProjectSlug: "gh/acme/api", Phase: "pages", Counts: counted(80, 0)},
 			{ProjectSlug: "gh/acme/infra", Phase: "pages", Counts: counted(50, 0)}}}
 	s := p.details()
+	assert.Contains(t, s, "0 of 0 projects done", "not 0/0: the Web UI's Markdown writes 1/3 as a fraction")
 	assert.Contains(t, s, "\n\n- gh/acme/api: pages, 80 pipelines, 0 requests\n- gh/acme/infra: pages, 50 pipelines")
 	assert.NotContains(t, s, " - gh/acme", "a project is never on the totals' line")
 }

@@ -101,7 +101,7 @@ func (r *connectionRun) progress() ConnectionProgress {
 // details is the Markdown the Web UI shows as the run's current details.
 func (p ConnectionProgress) details() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "**Cycle %d** · phase **%s** · projects %d/%d done", p.Cycle, p.Phase,
+	fmt.Fprintf(&b, "**Cycle %d** · phase **%s** · %d of %d projects done", p.Cycle, p.Phase,
 		p.Projects.Completed+p.Projects.Failed, p.Projects.Total)
 	if p.Projects.Failed > 0 {
 		fmt.Fprintf(&b, " (%d failed)", p.Projects.Failed)
