@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/circleci-sync/circleci-sync/activities"
 	"github.com/circleci-sync/circleci-sync/store"
 	"github.com/circleci-sync/circleci-sync/workflows"
 )
@@ -46,8 +47,8 @@ func (v watchView) render(w io.Writer) {
 		fmt.Fprintln(w)
 	}
 	t := p.Totals
-	fmt.Fprintf(w, "totals   %d pipelines · %d workflows · %d jobs · %d users · %d requests (%.1f/s)\n",
-		t.Of(store.KindPipeline), t.Of(store.KindWorkflow), t.Of(store.KindJob), t.Of(store.KindUser), t.Requests,
+	fmt.Fprintf(w, "totals   %d pipelines · %d workflows · %d jobs · %s · %d requests (%.1f/s)\n",
+		t.Of(store.KindPipeline), t.Of(store.KindWorkflow), t.Of(store.KindJob), users(p.Users, t.Of(store.KindUser)), t.Requests,
 		rate(v.prev.p.Totals.Requests, t.Requests, v.cur.at.Sub(v.prev.at)))
 	if t.RateLimited > 0 || t.Skipped > 0 {
 		fmt.Fprintf(w, "         %d answered 429 · %d skipped\n", t.RateLimited, t.Skipped)
@@ -94,12 +95,23 @@ func (v watchView) averagePipelines() int64 {
 
 // eta estimates the time left from the projects' pace so far.
 func (v watchView) eta(done int) string {
-	total := v.cur.p.Projects.Total
-	if done == 0 || done >= total {
+	// Only the completed projects tell how long one takes: a failed one may
+	// have ended at once (not found).
+	total, completed := v.cur.p.Projects.Total, v.cur.p.Projects.Completed
+	if completed == 0 || done >= total {
 		return ""
 	}
 	elapsed := v.now.Sub(v.started)
-	return fmt.Sprintf(", about %s left", roundDuration(elapsed*time.Duration(total-done)/time.Duration(done)))
+	return fmt.Sprintf(", about %s left", roundDuration(elapsed*time.Duration(total-done)/time.Duration(completed)))
+}
+
+// users says what the users figure means: fetched, and already fresh once
+// the users step is done (it comes after the projects).
+func users(u *activities.ResolveUsersResult, fetched int64) string {
+	if u == nil {
+		return "users after the projects"
+	}
+	return fmt.Sprintf("%d users fetched (%d already fresh)", fetched, u.Fresh)
 }
 
 // bar draws n of total as a bar of barWidth cells.

@@ -39,8 +39,23 @@ projects [########................] 1/3 done, 2 running, about 2m left
   gh/acme/api                      pages    [############............]    20 pipelines   30.0 req/s  ~20 pipelines left (projects average 40)
   gh/acme/web                      plan     [........................]     0 pipelines    1.0 req/s  ~40 pipelines left (projects average 40)
 
-totals   60 pipelines · 0 workflows · 0 jobs · 0 users · 462 requests (31.0/s)
+totals   60 pipelines · 0 workflows · 0 jobs · users after the projects · 462 requests (31.0/s)
 last error (pages from 1, 2026-12-06T12:00:00Z): HTTP 500 retried
 `
 	assert.Equal(t, want, b.String())
+}
+
+// A failed project (ended at once, not found) says nothing of how long a
+// project takes: no estimate until one completes. Users are named for what
+// they are: fetched, already fresh.
+func TestWatchViewEstimatesFromCompletedProjects(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	cur := workflows.ConnectionProgress{Cycle: 1, Phase: "users", Projects: workflows.ProjectCounts{Total: 3, Failed: 1},
+		Totals: activities.SyncCounts{Entities: map[string]int64{store.KindUser: 3}},
+		Users:  &activities.ResolveUsersResult{Referenced: 15, Fresh: 12}}
+	v := watchView{started: t0.Add(-time.Minute), prev: watchSample{t0, cur}, cur: watchSample{t0, cur}, now: t0}
+	var b bytes.Buffer
+	v.render(&b)
+	assert.Contains(t, b.String(), "1/3 done (1 failed), 0 running\n")
+	assert.Contains(t, b.String(), "3 users fetched (12 already fresh)")
 }

@@ -36,6 +36,8 @@ type ConnectionProgress struct {
 	// RunningProjects are the running projects' figures as they last
 	// reported them (Totals include them).
 	RunningProjects []RunningProject `json:"running_projects"`
+	// Users is the cycle's users step once done: referenced, already fresh, fetched.
+	Users *activities.ResolveUsersResult `json:"users,omitempty"`
 }
 
 // RunningProject is a running project's phase and figures so far.
@@ -80,6 +82,8 @@ func (r *connectionRun) progress() ConnectionProgress {
 	p.Totals.Requests += st.Requests
 	if st.Users != nil {
 		p.Totals.Then(st.Users.Counts)
+		u := *st.Users
+		p.Users = &u
 	}
 	p.Totals.Then(r.live.counts)
 	p.RunningProjects = []RunningProject{}
@@ -97,7 +101,7 @@ func (r *connectionRun) progress() ConnectionProgress {
 // details is the Markdown the Web UI shows as the run's current details.
 func (p ConnectionProgress) details() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "**Cycle %d** · phase **%s** · projects %d/%d done", p.Cycle, p.Phase,
+	fmt.Fprintf(&b, "**Cycle %d** · phase **%s** · %d of %d projects done", p.Cycle, p.Phase,
 		p.Projects.Completed+p.Projects.Failed, p.Projects.Total)
 	if p.Projects.Failed > 0 {
 		fmt.Fprintf(&b, " (%d failed)", p.Projects.Failed)
@@ -107,6 +111,7 @@ func (p ConnectionProgress) details() string {
 	}
 	b.WriteString("\n\n")
 	writeCounts(&b, p.Totals)
+	writeUsers(&b, p.Users, p.Totals.Of(store.KindUser))
 	if len(p.RunningProjects) > 0 {
 		b.WriteString("\n")
 	}
@@ -148,7 +153,7 @@ func (p ProjectProgress) details() string {
 func writeCounts(b *strings.Builder, c activities.SyncCounts) {
 	var parts []string
 	for _, k := range activities.CountedKinds() {
-		if n := c.Of(k.Name); n != 0 || !k.OptIn {
+		if n := c.Of(k.Name); k.Name != store.KindUser && (n != 0 || !k.OptIn) {
 			parts = append(parts, plural(n, k.Name, k.Plural))
 		}
 	}
@@ -165,6 +170,17 @@ func writeCounts(b *strings.Builder, c activities.SyncCounts) {
 		fmt.Fprintf(b, " · %d skipped (%d expired, %d kept failing, %d not found)", c.Skipped,
 			c.SkippedBy.Expired, c.SkippedBy.ServerError, c.SkippedBy.NotFound)
 	}
+}
+
+// writeUsers writes the users step: what it fetched and what was already
+// fresh, or that it comes after the projects (users are not counted with them).
+func writeUsers(b *strings.Builder, u *activities.ResolveUsersResult, fetched int64) {
+	if u == nil {
+		fmt.Fprintf(b, "\n\nusers: fetched after the projects (%d so far)", fetched)
+		return
+	}
+	fmt.Fprintf(b, "\n\nusers: %d referenced · %d fetched · %d already fresh (not fetched again)",
+		u.Referenced, fetched, u.Fresh)
 }
 
 // plural writes n with the singular or plural noun.

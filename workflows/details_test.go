@@ -1,0 +1,47 @@
+package workflows
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/circleci-sync/circleci-sync/activities"
+	"github.com/circleci-sync/circleci-sync/store"
+)
+
+func TestDetailsWriteDurationsAsPeopleDo(t *testing.T) {
+	in := decodeInput(t, `{"connection_id":"demo","org_slug":"gh/acme"}`)
+	s := ConnectionDetails(in, "the starter")
+	assert.Contains(t, s, "discovered again after 1h)")
+	assert.Contains(t, s, "incremental overlap 1h, rerun window 72h, users fresh for 24h")
+	assert.Contains(t, projectDetails(in.withDefaults(), "gh/acme/api", 1), "incremental overlap: 1h, rerun window: 72h")
+	assert.NotContains(t, s+projectDetails(in.withDefaults(), "gh/acme/api", 1), "0m0s")
+}
+
+func counted(pipelines, users int64) activities.SyncCounts {
+	var c activities.SyncCounts
+	c.AddEntities(store.KindPipeline, pipelines)
+	c.AddEntities(store.KindUser, users)
+	return c
+}
+
+func TestConnectionDetailsListRunningProjectsOnePerLine(t *testing.T) {
+	p := ConnectionProgress{Cycle: 1, Phase: PhaseProjects, Totals: counted(130, 0),
+		RunningProjects: []RunningProject{{ProjectSlug: "gh/acme/api", Phase: "pages", Counts: counted(80, 0)},
+			{ProjectSlug: "gh/acme/infra", Phase: "pages", Counts: counted(50, 0)}}}
+	s := p.details()
+	assert.Contains(t, s, "0 of 0 projects done", "not 0/0: the Web UI's Markdown writes 1/3 as a fraction")
+	assert.Contains(t, s, "\n\n- gh/acme/api: pages, 80 pipelines, 0 requests\n- gh/acme/infra: pages, 50 pipelines")
+	assert.NotContains(t, s, " - gh/acme", "a project is never on the totals' line")
+}
+
+func TestConnectionDetailsSayWhatTheUserFigureMeans(t *testing.T) {
+	before := ConnectionProgress{Phase: PhaseProjects, Totals: counted(130, 0)}.details()
+	assert.NotContains(t, before, "users written", "users are not written with the projects")
+	assert.Contains(t, before, "users: fetched after the projects (0 so far)")
+	after := ConnectionProgress{Phase: PhaseUsers, Totals: counted(130, 3),
+		Users: &activities.ResolveUsersResult{Referenced: 15, Fresh: 12}}.details()
+	assert.Contains(t, after, "users: 15 referenced · 3 fetched · 12 already fresh (not fetched again)")
+	project := ProjectProgress{ProjectSlug: "gh/acme/api", Phase: "pages", Counts: counted(80, 0)}.details()
+	assert.NotContains(t, project, "user", "a project does not fetch users")
+}
