@@ -9,6 +9,7 @@ import (
 
 	"github.com/circleci-sync/circleci-sync/circleci"
 	"github.com/circleci-sync/circleci-sync/store"
+	"golang.org/x/sync/errgroup"
 )
 
 // DefaultExtrasJobs is how many jobs one SyncJobExtras call reads at most.
@@ -117,27 +118,16 @@ func (x *extras) run(ctx context.Context) error {
 // batch reads the jobs concurrently (the client bounds the requests in flight);
 // the first failure cancels the others.
 func (x *extras) batch(ctx context.Context, jobs []store.PendingJob) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg       sync.WaitGroup
-		errOnce  sync.Once
-		firstErr error
-	)
+	g, ctx := errgroup.WithContext(ctx)
 	for _, j := range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		g.Go(func() error {
 			if err := x.job(ctx, j); err != nil {
-				errOnce.Do(func() {
-					firstErr = fmt.Errorf("job %d: %w", j.Number, err)
-					cancel()
-				})
+				return fmt.Errorf("job %d: %w", j.Number, err)
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	return firstErr
+	return g.Wait()
 }
 
 // job reads one job's pending extras.

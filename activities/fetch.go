@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync"
 
 	"github.com/circleci-sync/circleci-sync/circleci"
 	"github.com/circleci-sync/circleci-sync/store"
+	"golang.org/x/sync/errgroup"
 )
 
 // Skipped-ledger reasons (store.Skipped.Reason).
@@ -153,33 +153,21 @@ type jobList struct {
 // failure cancels the others.
 func (c *client) jobsOf(ctx context.Context, slug, pipelineID string, wfs []circleci.Workflow, want []bool) ([]jobList, error) {
 	results := make([]jobList, len(wfs))
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg       sync.WaitGroup
-		errOnce  sync.Once
-		firstErr error
-	)
+	g, ctx := errgroup.WithContext(ctx)
 	for i, wf := range wfs {
 		if !want[i] {
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		g.Go(func() error {
 			jobs, skipped, err := c.listJobs(ctx, slug, wf.ID)
 			if err != nil {
-				errOnce.Do(func() {
-					firstErr = fmt.Errorf("list jobs of workflow %s (pipeline %s): %w", wf.ID, pipelineID, err)
-					cancel()
-				})
-				return
+				return fmt.Errorf("list jobs of workflow %s (pipeline %s): %w", wf.ID, pipelineID, err)
 			}
 			results[i] = jobList{jobs, skipped}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	return results, firstErr
+	return results, g.Wait()
 }
 
 // listJobs lists the jobs of workflow workflowID, or gives its ledger entry
