@@ -74,25 +74,26 @@ bench: tools
 	@if [ "$${BENCH_SKIP_SCALE:-}" != 1 ]; then $(MAKE) --no-print-directory bench-scale; fi
 	@if [ "$${BENCH_SKIP_FLEET:-}" != 1 ]; then $(MAKE) --no-print-directory bench-fleet; fi
 
+# e2e_bench runs the e2e benchmark $(1) once, with the dev server's CLI, for at most $(2).
+e2e_bench = TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} \
+	$(GO) test -run '^$$' -bench '^$(1)$$' -benchtime 1x -timeout $(2) ./e2e/
+
 ## bench-scale: one organisation of BENCH_SCALE_PROJECTS projects (default 10,000) synced to the
 ## end (e2e BenchmarkOrgScale): wall time, requests, largest histories and continue-as-new input.
 ## About 25 minutes on 2 cores; `make bench` runs it last unless BENCH_SKIP_SCALE=1.
 bench-scale: tools
-	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} \
-		$(GO) test -run '^$$' -bench '^BenchmarkOrgScale$$' -benchtime 1x -timeout 3h ./e2e/
+	$(call e2e_bench,BenchmarkOrgScale,3h)
 
 ## bench-extras: issue 15's figures: a full sync with include job_details and tests against the
 ## least requests, an incremental cycle's extras requests, and the worker's RSS while a job of
 ## BENCH_EXTRAS_BIG (100,000) test results is read. PostgreSQL when TEST_DATABASE_URL is set.
 bench-extras: tools
-	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} \
-		$(GO) test -run '^$$' -bench '^BenchmarkJobExtras$$' -benchtime 1x -timeout 30m ./e2e/
+	$(call e2e_bench,BenchmarkJobExtras,30m)
 
 ## bench-fairness: five small organisations' first syncs alone, then beside a 50-project one on
 ## one worker, with Temporal's fairness on and off and the big one bounded (e2e BenchmarkFairness); about 5 minutes.
 bench-fairness: tools
-	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} \
-		$(GO) test -run '^$$' -bench '^BenchmarkFairness$$' -benchtime 1x -timeout 15m ./e2e/
+	$(call e2e_bench,BenchmarkFairness,15m)
 
 ## bench-ratelimit: the adaptive limiter against the fake's token bucket over HTTP (circleci
 ## BenchmarkAdaptiveLimiter): budgets 2-100 requests/s × 1, 2 and 4 limiters on one token (each its
@@ -107,16 +108,14 @@ bench-ratelimit:
 ## About 15 minutes on 2 cores; `make bench` runs it last unless BENCH_SKIP_FLEET=1.
 ## PostgreSQL when TEST_DATABASE_URL is set. BENCH_FLEET_* variables resize it (e2e/benchfleet_test.go).
 bench-fleet: tools
-	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} \
-		$(GO) test -run '^$$' -bench '^BenchmarkFleet$$' -benchtime 1x -timeout 2h ./e2e/
+	$(call e2e_bench,BenchmarkFleet,2h)
 
 ## bench-webhooks: the webhook path (e2e BenchmarkWebhooks): event received → rows committed at
 ## 30 ms per CircleCI request, requests per pipeline and for a burst, 1,000 events a minute, and
 ## Temporal unreachable from the receiver for 20 s; about 6 minutes. `make bench` runs it unless
 ## BENCH_SKIP_WEBHOOKS=1. PostgreSQL when TEST_DATABASE_URL is set.
 bench-webhooks: tools
-	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} \
-		$(GO) test -run '^$$' -bench '^BenchmarkWebhooks$$' -benchtime 1x -timeout 30m ./e2e/
+	$(call e2e_bench,BenchmarkWebhooks,30m)
 
 ## fuzz: each fuzz target for a bounded time (FUZZTIME, default 30s).
 FUZZTIME ?= 30s
