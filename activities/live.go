@@ -44,8 +44,15 @@ func withLiveScope(ctx context.Context, step string, base SyncCounts) context.Co
 // PagesStep names the SyncPipelinePage run whose first page is first.
 func PagesStep(first int) string { return fmt.Sprintf("pages from %d", first) }
 
-// ProgressReporter delivers p to the workflow run (the worker signals it).
-type ProgressReporter func(ctx context.Context, workflowID, runID string, p LiveProgress) error
+// LiveTarget is the workflow run an activity reports to, and its connection.
+type LiveTarget struct {
+	WorkflowID, RunID, ConnectionID string
+}
+
+// ProgressReporter delivers p to the workflow run and, when p names a project
+// and the run is that project's sync within its connection, to the connection
+// workflow too: the project need not pass it on (the worker signals both).
+type ProgressReporter func(ctx context.Context, to LiveTarget, p LiveProgress) error
 
 // DefaultReportEvery is the default Activities.ReportEvery: below 10 s, so a
 // workflow's figures are never more than 10 s behind the writes.
@@ -59,17 +66,19 @@ func (a *Activities) reportEvery() time.Duration {
 	return DefaultReportEvery
 }
 
-// reportAs makes the run report its counts as step to its workflow, at most
-// every ReportEvery, after writes (none when Activities.Report is nil).
-func (r *activityRun) reportAs(ctx context.Context, step string) {
+// reportAs makes the run report its counts as step of project ("": the
+// connection's own) to its workflow, at most once per ReportEvery slot, after
+// writes (none when Activities.Report is nil).
+func (r *activityRun) reportAs(ctx context.Context, step, project string) {
 	if r.a.Report == nil || !activity.IsActivity(ctx) || r.counts == nil {
 		return
 	}
 	we := activity.GetInfo(ctx).WorkflowExecution
+	to := LiveTarget{WorkflowID: we.ID, RunID: we.RunID, ConnectionID: r.conn.ConnectionID}
 	report, log := r.a.Report, r.log
 	scope, scoped := ctx.Value(liveScopeKey{}).(liveScope)
 	r.live = newLiveReporter(r.a.reportEvery(), func(p LiveProgress) {
-		p.Step = step
+		p.Step, p.Project = step, project
 		if scoped {
 			p.Step = scope.step
 			c := scope.base
@@ -78,7 +87,7 @@ func (r *activityRun) reportAs(ctx context.Context, step string) {
 		}
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := report(sctx, we.ID, we.RunID, p); err != nil {
+		if err := report(sctx, to, p); err != nil {
 			log.Warn("cannot report live progress to the workflow", "workflow_id", we.ID, "error", err)
 		}
 	})

@@ -5,15 +5,15 @@ import (
 	"time"
 )
 
-// liveReporter sends the latest LiveProgress it was given, at most every
-// `every`: at once when the last send is that old, else when it will be. The
-// sends are serialized; none happens after stop returns.
+// liveReporter sends the latest LiveProgress it was given at the start of the
+// next slot of `every`, at most one per slot. Slots align on the wall clock, so
+// the reports of a connection's projects reach it together and share its
+// workflow tasks. The sends are serialized; none happens after stop.
 type liveReporter struct {
 	every time.Duration
 	send  func(LiveProgress)
 
 	mu      sync.Mutex
-	last    time.Time
 	pending *LiveProgress
 	timer   *time.Timer // armed or sending
 	stopped bool
@@ -43,7 +43,13 @@ func (l *liveReporter) update(p LiveProgress) {
 // arm schedules the next send (l.mu held).
 func (l *liveReporter) arm() {
 	l.flights.Add(1)
-	l.timer = time.AfterFunc(max(0, time.Until(l.last.Add(l.every))), l.flush)
+	l.timer = time.AfterFunc(l.wait(time.Now()), l.flush)
+}
+
+// wait is the time from now to the next send: the start of the next slot
+// (sends happen at slot starts, so never two in one slot).
+func (l *liveReporter) wait(now time.Time) time.Duration {
+	return now.Truncate(l.every).Add(l.every).Sub(now)
 }
 
 // flush sends the pending progress, then arms again if more came meanwhile.
@@ -59,7 +65,7 @@ func (l *liveReporter) flush() {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.last, l.timer = time.Now(), nil
+	l.timer = nil
 	if l.pending != nil && !l.stopped {
 		l.arm()
 	}

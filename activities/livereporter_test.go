@@ -34,19 +34,19 @@ func counted(n int64) LiveProgress {
 	return LiveProgress{Counts: c}
 }
 
-// The first update goes at once; those within the interval coalesce into one
-// send of the latest, the interval after; nothing goes after stop.
+// Updates within a slot coalesce into one send of the latest, at the next
+// slot's start; nothing goes after stop.
 func TestLiveReporterSendsTheLatestAtMostEveryInterval(t *testing.T) {
 	s := &sent{}
 	const every = 300 * time.Millisecond
 	l := newLiveReporter(every, s.send)
 	l.update(counted(1))
 	require.Eventually(t, func() bool { return len(s.pipelines()) == 1 }, time.Second, 5*time.Millisecond)
-	start := time.Now()
+	first := time.Now().Truncate(every)
 	l.update(counted(2))
 	l.update(counted(3))
 	require.Eventually(t, func() bool { return len(s.pipelines()) == 2 }, 2*time.Second, 5*time.Millisecond)
-	require.GreaterOrEqual(t, time.Since(start), every/2, "the second send waits for the interval")
+	require.True(t, time.Now().Truncate(every).After(first), "the second send waits for the next slot")
 	require.Equal(t, []int64{1, 3}, s.pipelines(), "the latest figures, once")
 	l.update(counted(4))
 	l.stop()
@@ -55,6 +55,16 @@ func TestLiveReporterSendsTheLatestAtMostEveryInterval(t *testing.T) {
 	l.update(counted(5))
 	time.Sleep(every)
 	require.Equal(t, []int64{1, 3}, s.pipelines())
+}
+
+// A send waits for the start of the next slot, whenever the update comes.
+func TestLiveReporterWaitsForTheNextSlot(t *testing.T) {
+	const every = 9 * time.Second
+	l := newLiveReporter(every, nil)
+	slot := time.Date(2026, 12, 6, 17, 0, 0, 0, time.UTC).Truncate(every)
+	require.Equal(t, every, l.wait(slot), "a slot just begun: the next")
+	require.Equal(t, 7*time.Second, l.wait(slot.Add(2*time.Second)))
+	require.Equal(t, time.Millisecond, l.wait(slot.Add(every-time.Millisecond)))
 }
 
 // A nil reporter (no Report configured) takes updates and stops.

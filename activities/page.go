@@ -39,7 +39,7 @@ func (a *Activities) SyncPipelinePage(ctx context.Context, in PageInput) (PageRe
 	}
 	s.res = PageResult{LastError: s.progress.LastError, Attempt: attempt(ctx)}
 	s.activityRun = a.startRun(ctx, in.Connection, &s.progress.Counts, func() any { return s.progress })
-	s.reportAs(ctx, PagesStep(in.PageNumber))
+	s.reportAs(ctx, PagesStep(in.PageNumber), in.ProjectSlug)
 	defer s.stop()
 	if err := s.connect(ctx); err != nil {
 		return PageResult{}, err

@@ -23,7 +23,7 @@ func (a *Activities) RefreshProject(ctx context.Context, in RefreshInput) (SyncC
 	p := &poll{slug: slug, tried: map[string]bool{}}
 	resumed := heartbeatDetails(ctx, &p.progress)
 	p.activityRun = a.startRun(ctx, in.Connection, &p.progress.Counts, func() any { return p.progress })
-	p.reportAs(ctx, StepRefresh)
+	p.reportAs(ctx, StepRefresh, in.ProjectSlug)
 	defer p.stop()
 
 	targets, err := a.pollTargets(ctx, in)

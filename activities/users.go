@@ -27,7 +27,7 @@ func (a *Activities) ResolveUsers(ctx context.Context, in ResolveUsersInput) (Re
 	u := &userSync{in: in}
 	heartbeatDetails(ctx, &u.progress)
 	u.activityRun = a.startRun(ctx, in.Connection, &u.progress.Counts, func() any { return u.progress })
-	u.reportAs(ctx, StepUsers)
+	u.reportAs(ctx, StepUsers, "")
 	defer u.stop()
 	todo, err := u.todo(ctx)
 	if err != nil {

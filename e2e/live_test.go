@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,15 +18,16 @@ import (
 
 // TestLiveProgress: while a project is being synced (a slow fake), its progress
 // query, its CircleCIPipelinesSynced search attribute and its connection's
-// progress show pipelines written before the project ends; the project's
-// history cost is logged as events per minute.
+// progress show pipelines written before the project ends. The histories'
+// cost is logged as events per minute: the project's, and its connection's
+// while it runs 4 projects at once (the first organisation's).
 func TestLiveProgress(t *testing.T) {
 	tsrv := startTemporal(t)
 	c := tsrv.Client()
 	dbURL := backends[0].url(t)
 	opts := datasetOptions(16)
-	opts.Projects, opts.PipelinesPerProject = 1, 160
-	opts.Faults = circlecitest.Faults{Latency: 150 * time.Millisecond}
+	opts.Projects, opts.PipelinesPerProject = 8, 160
+	opts.Faults = circlecitest.Faults{Latency: 450 * time.Millisecond}
 	fake := startFake(t, opts)
 	tokenEnv := newEnvName("TOKEN")
 	t.Setenv(tokenEnv, fake.Token())
@@ -50,9 +52,15 @@ func TestLiveProgress(t *testing.T) {
 	var res workflows.ConnectionSyncResult
 	require.NoError(t, run.Get(ctx, &res))
 	total := res.Totals.Of(store.KindPipeline)
-	require.Equal(t, int64(opts.PipelinesPerProject), total)
+	var ofOrg int
+	for _, pr := range fake.Expected(fake.Token()).Projects {
+		if strings.HasPrefix(pr.Slug, in.OrgSlug+"/") {
+			ofOrg++
+		}
+	}
+	require.Equal(t, int64(opts.PipelinesPerProject*ofOrg), total)
 	require.Less(t, int64(seen), total, "seen before the end")
-	logHistoryCost(t, c, projectID)
+	logHistoryCost(t, c, projectID, workflows.ConnectionWorkflowID(in.ConnectionID))
 }
 
 // watchProject queries the project's progress until it shows pipelines while
@@ -100,31 +108,53 @@ func connectionSawProject(t *testing.T, c client.Client, id, slug string) int64 
 	return 0
 }
 
-// logHistoryCost logs the project history's events per minute, and what the
-// live progress signals cost: each brings a workflow task (3 events), maybe a
-// search attribute upsert, and the report to the connection (2 events).
-func logHistoryCost(t *testing.T, c client.Client, id string) {
+// logHistoryCost logs what the live reports cost the project's and the
+// connection's histories: the events from the project's first live report to
+// its last, per minute (the steady state while it writes), and in all.
+func logHistoryCost(t *testing.T, c client.Client, projectID, connectionID string) {
 	t.Helper()
+	project := eventsOf(t, c, projectID)
+	signals := project.of(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
+	require.GreaterOrEqual(t, len(signals), 2, "the activity reported live, more than once")
+	from, to := signals[0], signals[len(signals)-1]
+	perMin := func(h eventTimes) float64 { return float64(h.within(from, to)) / to.Sub(from).Minutes() }
+	conn := eventsOf(t, c, connectionID)
+	t.Logf("figure: project history %d events, %d live reports, %d upserts, %d reports to the connection, "+
+		"%d workflow tasks; between its first and last live report (%s): %.0f events/min in the project's history, "+
+		"%.0f in the connection's", len(project.all), len(signals), len(project.of(enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES)),
+		len(project.of(enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED)),
+		len(project.of(enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)), to.Sub(from).Round(time.Second), perMin(project), perMin(conn))
+}
+
+// eventTimes holds a history's event times, by type.
+type eventTimes struct {
+	all    []time.Time
+	byType map[enumspb.EventType][]time.Time
+}
+
+func eventsOf(t *testing.T, c client.Client, id string) eventTimes {
+	t.Helper()
+	h := eventTimes{byType: map[enumspb.EventType][]time.Time{}}
 	it := c.GetWorkflowHistory(context.Background(), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	byType := map[enumspb.EventType]int{}
-	var events int
-	var first, last time.Time
 	for it.HasNext() {
 		e, err := it.Next()
 		require.NoError(t, err)
-		events++
-		byType[e.GetEventType()]++
-		if first.IsZero() {
-			first = e.GetEventTime().AsTime()
-		}
-		last = e.GetEventTime().AsTime()
+		at := e.GetEventTime().AsTime()
+		h.all = append(h.all, at)
+		h.byType[e.GetEventType()] = append(h.byType[e.GetEventType()], at)
 	}
-	d := last.Sub(first)
-	signals := byType[enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED]
-	require.Positive(t, signals, "the activity reported live")
-	t.Logf("figure: project history %d events over %s (%.0f events/min): %d live progress signals, %d upserts, "+
-		"%d reports to the connection, %d workflow tasks", events, d.Round(time.Millisecond), float64(events)/d.Minutes(),
-		signals, byType[enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES],
-		byType[enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED],
-		byType[enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED])
+	return h
+}
+
+func (h eventTimes) of(typ enumspb.EventType) []time.Time { return h.byType[typ] }
+
+// within counts the events in [from, to).
+func (h eventTimes) within(from, to time.Time) int {
+	n := 0
+	for _, at := range h.all {
+		if !at.Before(from) && at.Before(to) {
+			n++
+		}
+	}
+	return n
 }

@@ -83,8 +83,8 @@ type Config struct {
 	PagesPerActivity int
 	// MaxConcurrentActivities caps the activities run at once.
 	MaxConcurrentActivities int
-	// ReportEvery is how often at most a long activity reports its figures to
-	// its workflow (0: activities.DefaultReportEvery).
+	// ReportEvery is the slot a long activity reports its figures to its
+	// workflow in, at most once (0: activities.DefaultReportEvery).
 	ReportEvery time.Duration
 	// StopTimeout is how long a stopping worker lets running activities finish.
 	StopTimeout time.Duration

@@ -6,6 +6,7 @@ package syncworker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -118,10 +119,18 @@ func newActivities(cfg Config, st store.Store, observer circleci.Observer, batch
 }
 
 // signalLive delivers an activity's live progress to its workflow as the
-// LiveProgressSignal.
+// LiveProgressSignal and, for a project sync's activity, to its connection
+// workflow: a relay by the project would cost its history two more events.
 func signalLive(c client.Client) activities.ProgressReporter {
-	return func(ctx context.Context, workflowID, runID string, p activities.LiveProgress) error {
-		return c.SignalWorkflow(ctx, workflowID, runID, workflows.LiveProgressSignal, p)
+	return func(ctx context.Context, to activities.LiveTarget, p activities.LiveProgress) error {
+		own := p
+		own.Project = ""
+		err := c.SignalWorkflow(ctx, to.WorkflowID, to.RunID, workflows.LiveProgressSignal, own)
+		if p.Project != "" && to.WorkflowID == workflows.ProjectWorkflowID(to.ConnectionID, p.Project) {
+			err = errors.Join(err, c.SignalWorkflow(ctx, workflows.ConnectionWorkflowID(to.ConnectionID), "",
+				workflows.LiveProgressSignal, p))
+		}
+		return err
 	}
 }
 

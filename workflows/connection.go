@@ -39,7 +39,7 @@ type connectionRun struct {
 	closing bool
 	// projects are the running projects' reported figures; live those of the
 	// connection's own running activity.
-	projects map[string]activities.LiveProgress
+	projects map[string]*projectLive
 	live     stepLive
 }
 

@@ -7,9 +7,11 @@ import (
 )
 
 // LiveProgressSignal carries an activities.LiveProgress: from a long activity
-// to its workflow (workflows cannot read heartbeats), and from a project
-// workflow to its connection workflow. Each is a history event; the activities
-// send at most one every activities.DefaultReportEvery (docs/design.md).
+// to its workflow (workflows cannot read heartbeats) and, for a project's
+// activity, to the connection workflow too (the worker sends both); from a
+// project workflow to its connection when its phase or step changes. Each is a
+// history event; the activities send at most one per
+// activities.DefaultReportEvery slot (docs/design.md#live-progress).
 const LiveProgressSignal = "live-progress"
 
 // receiveLive runs apply on every live progress signal, in a goroutine.
@@ -47,28 +49,70 @@ func (s *stepLive) take(p activities.LiveProgress) bool {
 	return true
 }
 
-// onLive takes a report of the project's running activity, refreshes the
-// figures and passes them on to the connection.
+// onLive takes a report of the project's running activity and refreshes the
+// figures; the activity reports to the connection itself.
 func (r *projectRun) onLive(ctx workflow.Context, p activities.LiveProgress) {
 	if r.live.take(p) {
 		r.refresh(ctx)
-		r.report(ctx)
 	}
 }
 
-// report passes the project's figures on to its connection workflow (its
-// parent), which shows its running projects' figures.
+// report tells the connection workflow (the parent) the project's phase, the
+// step starting and the figures before it, when they changed since the last
+// report: the connection adds the step's reports to those figures.
 func (r *projectRun) report(ctx workflow.Context) {
 	parent := workflow.GetInfo(ctx).ParentWorkflowExecution
 	if parent == nil || parent.ID != ConnectionWorkflowID(r.in.Connection.ConnectionID) {
 		return
 	}
-	p := r.progress()
-	workflow.SignalExternalWorkflow(ctx, parent.ID, "", LiveProgressSignal,
-		activities.LiveProgress{Project: p.ProjectSlug, Phase: p.Phase, Counts: p.Counts})
+	p := activities.LiveProgress{Project: r.in.ProjectSlug, Phase: r.st.Phase, Step: r.live.step, Counts: r.progress().Counts}
+	if r.reported != nil && r.reported.Phase == p.Phase && r.reported.Step == p.Step {
+		return
+	}
+	r.reported = &p
+	workflow.SignalExternalWorkflow(ctx, parent.ID, "", LiveProgressSignal, p)
 }
 
-// onLive takes a running project's figures, or those of the connection's own
+// projectLive is what the connection knows of a running project: its phase,
+// the step it announced and its figures before it (base), and the step's
+// latest report, sent by the activity itself.
+type projectLive struct {
+	phase, step string
+	base, now   activities.SyncCounts
+	// early is a report of a step the project has not announced yet.
+	early *activities.LiveProgress
+}
+
+// counts are the project's figures as last reported.
+func (l *projectLive) counts() activities.SyncCounts {
+	c := l.base
+	c.Then(l.now)
+	return c
+}
+
+// take keeps a report: the project's own (phase set) announces its step; an
+// activity's (no phase) carries the step's figures.
+func (l *projectLive) take(p activities.LiveProgress) bool {
+	if p.Phase != "" {
+		early := l.early
+		*l = projectLive{phase: p.Phase, step: p.Step, base: p.Counts}
+		if early != nil && p.Step != "" && early.Step == p.Step {
+			l.now = early.Counts
+		}
+		return true
+	}
+	if p.Step == "" {
+		return false
+	}
+	if p.Step != l.step {
+		l.early = &p
+		return false
+	}
+	l.now = p.Counts
+	return true
+}
+
+// onLive takes a running project's report, or one of the connection's own
 // running activity, and refreshes the figures.
 func (r *connectionRun) onLive(ctx workflow.Context, p activities.LiveProgress) {
 	switch {
@@ -77,9 +121,16 @@ func (r *connectionRun) onLive(ctx workflow.Context, p activities.LiveProgress) 
 			return
 		}
 		if r.projects == nil {
-			r.projects = map[string]activities.LiveProgress{}
+			r.projects = map[string]*projectLive{}
 		}
-		r.projects[p.Project] = p
+		l := r.projects[p.Project]
+		if l == nil {
+			l = &projectLive{}
+			r.projects[p.Project] = l
+		}
+		if !l.take(p) {
+			return
+		}
 	case !r.live.take(p):
 		return
 	}

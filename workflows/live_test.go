@@ -86,3 +86,45 @@ func TestConnectionProgressShowsRunningProjects(t *testing.T) {
 	assert.Equal(t, int64(6+24), during.Totals.Requests)
 	assert.Empty(t, after.RunningProjects)
 }
+
+// A project announces its step with the figures before it; the step's
+// activity reports to the connection itself, and the connection adds the two.
+// A report that comes before its step's announcement waits for it; a report
+// of another step is dropped.
+func TestConnectionAddsTheActivitysReportsToTheProjectsStep(t *testing.T) {
+	env := newEnv(t)
+	mockConnectionActivities(env, &connMocks{})
+	registerFakeProjects(env, &fakeProjects{})
+	running := projects(3)[0]
+	var early, announced, reported, stale ConnectionProgress
+	query := func(into *ConnectionProgress) func() {
+		return func() {
+			v, err := env.QueryWorkflow(ProgressQuery)
+			require.NoError(t, err)
+			require.NoError(t, v.Get(into))
+		}
+	}
+	signal := func(p activities.LiveProgress, phase string) func() {
+		return func() {
+			p.Project, p.Phase = running, phase
+			env.SignalWorkflow(LiveProgressSignal, p)
+		}
+	}
+	step := activities.PagesStep(11)
+	env.RegisterDelayedCallback(signal(pipelines(step, 4), ""), 11*time.Second)
+	env.RegisterDelayedCallback(query(&early), 12*time.Second)
+	env.RegisterDelayedCallback(signal(pipelines(step, 100), PhasePages), 13*time.Second)
+	env.RegisterDelayedCallback(query(&announced), 14*time.Second)
+	env.RegisterDelayedCallback(signal(pipelines(step, 7), ""), 15*time.Second)
+	env.RegisterDelayedCallback(query(&reported), 16*time.Second)
+	env.RegisterDelayedCallback(signal(pipelines(activities.PagesStep(1), 50), ""), 17*time.Second)
+	env.RegisterDelayedCallback(query(&stale), 18*time.Second)
+	env.ExecuteWorkflow(ConnectionSyncName, validInput(projects(3)...))
+	require.NoError(t, env.GetWorkflowError())
+	of := func(p ConnectionProgress) int64 { return p.RunningProjects[0].Counts.Of(store.KindPipeline) }
+	assert.Zero(t, of(early), "a report before its step's announcement waits")
+	assert.Equal(t, int64(104), of(announced), "the waiting report joins its step")
+	assert.Equal(t, int64(107), of(reported), "the step's latest report on top of the figures before it")
+	assert.Equal(t, int64(107), of(stale), "a report of another step is dropped")
+	assert.Equal(t, PhasePages, reported.RunningProjects[0].Phase)
+}

@@ -90,7 +90,7 @@ func (r *connectionRun) progress() ConnectionProgress {
 	for _, slug := range st.InFlight {
 		rp := RunningProject{ProjectSlug: slug}
 		if l, ok := r.projects[slug]; ok {
-			rp.Phase, rp.Counts = l.Phase, l.Counts
+			rp.Phase, rp.Counts = l.phase, l.counts()
 		}
 		p.Totals.Add(rp.Counts)
 		p.RunningProjects = append(p.RunningProjects, rp)

@@ -37,6 +37,8 @@ type projectRun struct {
 	sa *searchAttrs
 	// live holds the running activity's reported figures.
 	live stepLive
+	// reported is the last report to the connection (report).
+	reported *activities.LiveProgress
 }
 
 // run registers the progress query, then syncs; a failure shows as the phase.
@@ -137,12 +139,12 @@ func (r *projectRun) plan(ctx workflow.Context) error {
 // newest pipeline (the writes are idempotent).
 func (r *projectRun) pages(ctx workflow.Context) error {
 	st := r.st
-	r.setPhase(ctx, PhasePages)
 	first := st.Pages + 1
 	where := fmt.Sprintf("pages from %d", first)
 	var page activities.PageResult
 	r.live.start(activities.PagesStep(first))
 	defer r.live.end()
+	r.setPhase(ctx, PhasePages)
 	err := workflow.ExecuteActivity(summarized(withPageActivity(ctx),
 		fmt.Sprintf("pipelines of %s, up to %d pages from page %d", r.in.ProjectSlug, PagesPerActivity, first)),
 		a.SyncPipelinePage, activities.PageInput{Connection: r.in.Connection, ProjectSlug: r.in.ProjectSlug,
@@ -171,7 +173,6 @@ func (r *projectRun) pages(ctx workflow.Context) error {
 // refreshOpen polls the open items and the rerun window again.
 func (r *projectRun) refreshOpen(ctx workflow.Context) error {
 	st := r.st
-	r.setPhase(ctx, PhaseRefresh)
 	in := activities.RefreshInput{Connection: r.in.Connection, ProjectSlug: r.in.ProjectSlug,
 		SyncedSince: st.Plan.StopBefore}
 	if r.in.RerunWindow > 0 && st.Plan.Incremental {
@@ -180,6 +181,7 @@ func (r *projectRun) refreshOpen(ctx workflow.Context) error {
 	var refreshed activities.SyncCounts
 	r.live.start(activities.StepRefresh)
 	defer r.live.end()
+	r.setPhase(ctx, PhaseRefresh)
 	err := r.exec(withPageActivity(ctx), "refresh", "poll the open items of "+r.in.ProjectSlug, a.RefreshProject,
 		in, &refreshed)
 	st.Counts.Then(refreshed)
@@ -208,12 +210,11 @@ func (r *projectRun) progress() ProjectProgress {
 }
 
 // setPhase records the phase, refreshes the figures and tells the connection
-// of a new phase (but the last).
+// of a new phase or step (but the last phase): a step's live.start comes first.
 func (r *projectRun) setPhase(ctx workflow.Context, phase string) {
-	changed := r.st.Phase != phase
 	r.st.Phase = phase
 	r.refresh(ctx)
-	if changed && phase != PhaseDone && phase != PhaseFailed {
+	if phase != PhaseDone && phase != PhaseFailed {
 		r.report(ctx)
 	}
 }

@@ -12,12 +12,12 @@ import (
 // fails for good, the steps run one activity each (plan, pages, refresh, record).
 func (r *projectRun) start(ctx workflow.Context) error {
 	st := r.st
+	r.live.start(activities.StepProject)
+	defer r.live.end()
 	r.setPhase(ctx, PhasePages) // mostly the pages
 	opts := workflow.GetActivityOptions(withPageActivity(ctx))
 	opts.Summary = "sync " + r.in.ProjectSlug
 	var res activities.ProjectCycleResult
-	r.live.start(activities.StepProject)
-	defer r.live.end()
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.SyncProject, activities.ProjectCycleInput{
 		Start: activities.StartProjectInput{Connection: r.in.Connection, ProjectSlug: r.in.ProjectSlug,
 			Since: r.in.Since, Overlap: r.in.Overlap, Repair: r.repairOn(), RepairEvery: Duration(r.repairEvery())},
