@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -44,4 +46,21 @@ func TestConnectionDetailsSayWhatTheUserFigureMeans(t *testing.T) {
 	assert.Contains(t, after, "users: 15 referenced · 3 fetched · 12 already fresh (not fetched again)")
 	project := ProjectProgress{ProjectSlug: "gh/acme/api", Phase: "pages", Counts: counted(80, 0)}.details()
 	assert.NotContains(t, project, "user", "a project does not fetch users")
+}
+
+// The details fit the Web UI's panel: the last error comes before the running
+// projects, cut; at most DetailsRunningProjects projects are listed.
+func TestConnectionDetailsFitTheWebUIsPanel(t *testing.T) {
+	p := ConnectionProgress{Phase: PhaseProjects, LastError: &ErrorNote{Where: "project gh/acme/deploy",
+		Error: strings.Repeat("not found ", 40)}}
+	for i := range 9 {
+		p.RunningProjects = append(p.RunningProjects, RunningProject{ProjectSlug: fmt.Sprintf("gh/acme/p%d", i),
+			Phase: PhasePages, Counts: counted(int64(i), 0)})
+	}
+	s := p.details()
+	assert.Less(t, strings.Index(s, "Last error"), strings.Index(s, "- gh/acme/p0"), "the error first")
+	assert.Contains(t, s, strings.Repeat("not found ", 15)+"…\n", "cut to 150 characters")
+	assert.Contains(t, s, "- gh/acme/p5: pages, 5 pipelines")
+	assert.NotContains(t, s, "gh/acme/p6")
+	assert.True(t, strings.HasSuffix(s, "\n- and 3 more (the progress query lists them all)"), s)
 }

@@ -112,13 +112,8 @@ func (p ConnectionProgress) details() string {
 	b.WriteString("\n\n")
 	writeCounts(&b, p.Totals)
 	writeUsers(&b, p.Users, p.Totals.Of(store.KindUser))
-	if len(p.RunningProjects) > 0 {
-		b.WriteString("\n")
-	}
-	for _, rp := range p.RunningProjects {
-		fmt.Fprintf(&b, "\n- %s: %s, %s, %s", rp.ProjectSlug, rp.Phase,
-			plural(rp.Counts.Of(store.KindPipeline), "pipeline", "pipelines"), plural(rp.Counts.Requests, "request", "requests"))
-	}
+	writeLastError(&b, p.LastError)
+	writeRunning(&b, p.RunningProjects)
 	if p.ResyncPending > 0 {
 		fmt.Fprintf(&b, "\n\nRe-sync requested: %d request(s) for cycle %d", p.ResyncPending, p.Cycle+1)
 	}
@@ -128,8 +123,28 @@ func (p ConnectionProgress) details() string {
 	if !p.NextCycleAt.IsZero() && p.Phase == PhaseWaiting {
 		fmt.Fprintf(&b, "\n\nNext cycle at %s (or on a resync request)", p.NextCycleAt.UTC().Format(time.RFC3339))
 	}
-	writeLastError(&b, p.LastError)
 	return b.String()
+}
+
+// DetailsRunningProjects bounds the running projects the current details
+// list: the Web UI cuts the panel at about fifteen lines; the progress query
+// lists them all.
+const DetailsRunningProjects = 6
+
+// writeRunning lists the running projects, one a line, at most
+// DetailsRunningProjects of them.
+func writeRunning(b *strings.Builder, running []RunningProject) {
+	if len(running) > 0 {
+		b.WriteString("\n")
+	}
+	for i, rp := range running {
+		if i == DetailsRunningProjects {
+			fmt.Fprintf(b, "\n- and %d more (the progress query lists them all)", len(running)-i)
+			break
+		}
+		fmt.Fprintf(b, "\n- %s: %s, %s, %s", rp.ProjectSlug, rp.Phase,
+			plural(rp.Counts.Of(store.KindPipeline), "pipeline", "pipelines"), plural(rp.Counts.Requests, "request", "requests"))
+	}
 }
 
 // details is the Markdown the Web UI shows as the run's current details.
@@ -191,11 +206,21 @@ func plural(n int64, one, many string) string {
 	return fmt.Sprintf("%d %s", n, many)
 }
 
-// writeLastError writes the last error, if any.
+// DetailsErrorRunes bounds the last error in the current details (the
+// progress query has it whole): a long one would push the rest out of the Web
+// UI's panel.
+const DetailsErrorRunes = 150
+
+// writeLastError writes the last error, if any, cut to DetailsErrorRunes.
 func writeLastError(b *strings.Builder, e *ErrorNote) {
-	if e != nil {
-		fmt.Fprintf(b, "\n\nLast error (%s, %s): %s", e.Where, e.At.UTC().Format(time.RFC3339), e.Error)
+	if e == nil {
+		return
 	}
+	msg := e.Error
+	if r := []rune(msg); len(r) > DetailsErrorRunes {
+		msg = string(r[:DetailsErrorRunes]) + "…"
+	}
+	fmt.Fprintf(b, "\n\nLast error (%s, %s): %s", e.Where, e.At.UTC().Format(time.RFC3339), msg)
 }
 
 // noteError records err, met while doing where, as the last error.
