@@ -33,7 +33,7 @@ func TestConnectionDetailsListRunningProjectsOnePerLine(t *testing.T) {
 			{ProjectSlug: "gh/acme/infra", Phase: "pages", Counts: counted(50, 0)}}}
 	s := p.details()
 	assert.Contains(t, s, "0 of 0 projects done", "not 0/0: the Web UI's Markdown writes 1/3 as a fraction")
-	assert.Contains(t, s, "\n\n- gh/acme/api: pages, 80 pipelines, 0 requests\n- gh/acme/infra: pages, 50 pipelines")
+	assert.Contains(t, s, "\n- running gh/acme/api: pages, 80 pipelines, 0 requests\n- running gh/acme/infra: pages, 50 pipelines")
 	assert.NotContains(t, s, " - gh/acme", "a project is never on the totals' line")
 }
 
@@ -48,8 +48,8 @@ func TestConnectionDetailsSayWhatTheUserFigureMeans(t *testing.T) {
 	assert.NotContains(t, project, "user", "a project does not fetch users")
 }
 
-// The details fit the Web UI's panel: the last error comes before the running
-// projects, cut; at most DetailsRunningProjects projects are listed.
+// The details fit the Web UI's panel: bullets, at most DetailsRunningProjects
+// projects listed, then the last error, cut.
 func TestConnectionDetailsFitTheWebUIsPanel(t *testing.T) {
 	p := ConnectionProgress{Phase: PhaseProjects, LastError: &ErrorNote{Where: "project gh/acme/deploy",
 		Error: strings.Repeat("not found ", 40)}}
@@ -58,9 +58,10 @@ func TestConnectionDetailsFitTheWebUIsPanel(t *testing.T) {
 			Phase: PhasePages, Counts: counted(int64(i), 0)})
 	}
 	s := p.details()
-	assert.Less(t, strings.Index(s, "Last error"), strings.Index(s, "- gh/acme/p0"), "the error first")
-	assert.Contains(t, s, strings.Repeat("not found ", 15)+"…\n", "cut to 150 characters")
-	assert.Contains(t, s, "- gh/acme/p5: pages, 5 pipelines")
+	assert.Less(t, strings.Index(s, "- running gh/acme/p0"), strings.Index(s, "last error"), "the projects first")
+	assert.True(t, strings.HasSuffix(s, strings.Repeat("not found ", 15)+"…"), "cut to 150 characters")
+	assert.Equal(t, 1, strings.Count(s, "\n\n"), "a line, then bullets (they take less height than paragraphs)")
+	assert.Contains(t, s, "- running gh/acme/p5: pages, 5 pipelines")
 	assert.NotContains(t, s, "gh/acme/p6")
-	assert.True(t, strings.HasSuffix(s, "\n- and 3 more (the progress query lists them all)"), s)
+	assert.Contains(t, s, "\n- and 3 more running (the progress query lists them all)\n- last error")
 }

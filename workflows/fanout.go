@@ -117,9 +117,10 @@ func projectDetails(in ConnectionSyncInput, slug string, cycle int) string {
 		since = "all history"
 	}
 	return fmt.Sprintf("Project **%s** of organisation **%s**, connection **%s** (%s), cycle %d.\n\n"+
-		"- first sync from: %s\n- incremental overlap: %s, rerun window: %s\n- parent: `%s`\n",
+		"- first sync from: %s\n- incremental overlap: %s, rerun window: %s\n- parent: `%s`\n\n"+
+		"Progress: `temporal workflow query --workflow-id %s --name %s`; the connection's: `starter watch -connection %s`.\n",
 		slug, in.OrgSlug, in.ConnectionID, in.BaseURL, cycle, since, *in.Overlap, *in.RerunWindow,
-		ConnectionWorkflowID(in.ConnectionID))
+		ConnectionWorkflowID(in.ConnectionID), ProjectWorkflowID(in.ConnectionID, slug), ProgressQuery, in.ConnectionID)
 }
 
 // since is the input's since as a time (zero when unset; Validate checked it).

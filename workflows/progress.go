@@ -98,7 +98,9 @@ func (r *connectionRun) progress() ConnectionProgress {
 	return p
 }
 
-// details is the Markdown the Web UI shows as the run's current details.
+// details is the Markdown the Web UI shows as the run's current details: a
+// line, then one bullet a figure, as short as they can be, because the Web UI
+// cuts the panel at the height of the summary and details beside it.
 func (p ConnectionProgress) details() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "**Cycle %d** · phase **%s** · %d of %d projects done", p.Cycle, p.Phase,
@@ -109,40 +111,36 @@ func (p ConnectionProgress) details() string {
 	if n := len(p.Projects.Running); n > 0 {
 		fmt.Fprintf(&b, ", %d running", n)
 	}
-	b.WriteString("\n\n")
+	b.WriteString("\n")
 	writeCounts(&b, p.Totals)
 	writeUsers(&b, p.Users, p.Totals.Of(store.KindUser))
-	writeLastError(&b, p.LastError)
 	writeRunning(&b, p.RunningProjects)
+	writeLastError(&b, p.LastError)
 	if p.ResyncPending > 0 {
-		fmt.Fprintf(&b, "\n\nRe-sync requested: %d request(s) for cycle %d", p.ResyncPending, p.Cycle+1)
+		fmt.Fprintf(&b, "\n- re-sync requested: %d request(s) for cycle %d", p.ResyncPending, p.Cycle+1)
 	}
 	if p.Targets > 0 {
-		fmt.Fprintf(&b, "\n\n%d pipeline(s) queued for a targeted sync", p.Targets)
+		fmt.Fprintf(&b, "\n- %d pipeline(s) queued for a targeted sync", p.Targets)
 	}
 	if !p.NextCycleAt.IsZero() && p.Phase == PhaseWaiting {
-		fmt.Fprintf(&b, "\n\nNext cycle at %s (or on a resync request)", p.NextCycleAt.UTC().Format(time.RFC3339))
+		fmt.Fprintf(&b, "\n- next cycle at %s (or on a resync request)", p.NextCycleAt.UTC().Format(time.RFC3339))
 	}
 	return b.String()
 }
 
 // DetailsRunningProjects bounds the running projects the current details
-// list: the Web UI cuts the panel at about fifteen lines; the progress query
-// lists them all.
+// list (the Web UI cuts the panel); the progress query lists them all.
 const DetailsRunningProjects = 6
 
-// writeRunning lists the running projects, one a line, at most
+// writeRunning lists the running projects, a bullet each, at most
 // DetailsRunningProjects of them.
 func writeRunning(b *strings.Builder, running []RunningProject) {
-	if len(running) > 0 {
-		b.WriteString("\n")
-	}
 	for i, rp := range running {
 		if i == DetailsRunningProjects {
-			fmt.Fprintf(b, "\n- and %d more (the progress query lists them all)", len(running)-i)
+			fmt.Fprintf(b, "\n- and %d more running (the progress query lists them all)", len(running)-i)
 			break
 		}
-		fmt.Fprintf(b, "\n- %s: %s, %s, %s", rp.ProjectSlug, rp.Phase,
+		fmt.Fprintf(b, "\n- running %s: %s, %s, %s", rp.ProjectSlug, rp.Phase,
 			plural(rp.Counts.Of(store.KindPipeline), "pipeline", "pipelines"), plural(rp.Counts.Requests, "request", "requests"))
 	}
 }
@@ -158,13 +156,14 @@ func (p ProjectProgress) details() string {
 	if p.Restarts > 0 {
 		fmt.Fprintf(&b, " · paging restarted %d time(s)", p.Restarts)
 	}
-	b.WriteString("\n\n")
+	b.WriteString("\n")
 	writeCounts(&b, p.Counts)
 	writeLastError(&b, p.LastError)
 	return b.String()
 }
 
-// writeCounts writes the figures of c: what was written, then what it cost.
+// writeCounts writes the figures of c as bullets: what was written, then what
+// it cost.
 func writeCounts(b *strings.Builder, c activities.SyncCounts) {
 	var parts []string
 	for _, k := range activities.CountedKinds() {
@@ -172,17 +171,17 @@ func writeCounts(b *strings.Builder, c activities.SyncCounts) {
 			parts = append(parts, plural(n, k.Name, k.Plural))
 		}
 	}
-	fmt.Fprintf(b, "%s written\n\n%s of pipelines read · %s", strings.Join(parts, " · "),
+	fmt.Fprintf(b, "\n- %s written\n- %s of pipelines read · %s", strings.Join(parts, " · "),
 		plural(c.Pages, "page", "pages"), plural(c.Requests, "request", "requests"))
 	if c.ServerErrors > 0 {
-		fmt.Fprintf(b, " · %s answered 5xx (retried)", plural(c.ServerErrors, "request", "requests"))
+		fmt.Fprintf(b, " · %d answered 5xx (retried)", c.ServerErrors)
 	}
 	if c.RateLimited > 0 || c.RateLimitHeldMS > 0 {
-		fmt.Fprintf(b, " · held by the rate limit for %s (%d × 429)",
+		fmt.Fprintf(b, "\n- held by the rate limit for %s (%d × 429)",
 			Duration(time.Duration(c.RateLimitHeldMS)*time.Millisecond).Round(), c.RateLimited)
 	}
 	if c.Skipped > 0 {
-		fmt.Fprintf(b, " · %d skipped (%d expired, %d kept failing, %d not found)", c.Skipped,
+		fmt.Fprintf(b, "\n- %d skipped (%d expired, %d kept failing, %d not found)", c.Skipped,
 			c.SkippedBy.Expired, c.SkippedBy.ServerError, c.SkippedBy.NotFound)
 	}
 }
@@ -191,10 +190,10 @@ func writeCounts(b *strings.Builder, c activities.SyncCounts) {
 // fresh, or that it comes after the projects (users are not counted with them).
 func writeUsers(b *strings.Builder, u *activities.ResolveUsersResult, fetched int64) {
 	if u == nil {
-		fmt.Fprintf(b, "\n\nusers: fetched after the projects (%d so far)", fetched)
+		fmt.Fprintf(b, "\n- users: fetched after the projects (%d so far)", fetched)
 		return
 	}
-	fmt.Fprintf(b, "\n\nusers: %d referenced · %d fetched · %d already fresh (not fetched again)",
+	fmt.Fprintf(b, "\n- users: %d referenced · %d fetched · %d already fresh (not fetched again)",
 		u.Referenced, fetched, u.Fresh)
 }
 
@@ -220,7 +219,7 @@ func writeLastError(b *strings.Builder, e *ErrorNote) {
 	if r := []rune(msg); len(r) > DetailsErrorRunes {
 		msg = string(r[:DetailsErrorRunes]) + "…"
 	}
-	fmt.Fprintf(b, "\n\nLast error (%s, %s): %s", e.Where, e.At.UTC().Format(time.RFC3339), msg)
+	fmt.Fprintf(b, "\n- last error (%s, %s): %s", e.Where, e.At.UTC().Format(time.RFC3339), msg)
 }
 
 // noteError records err, met while doing where, as the last error.
