@@ -58,9 +58,11 @@ const (
 
 // Worker defaults.
 const (
-	// DefaultMaxConcurrentActivities bounds memory and database connections (the
-	// limiter paces CircleCI).
-	DefaultMaxConcurrentActivities = 32
+	// DefaultMaxConcurrentActivities is sized for I/O-bound activities (they wait on
+	// CircleCI and the token's limiter): above one connection's largest fan-out
+	// (a child's activity per project plus the parent's), so that one connection
+	// cannot hold every slot and fairness has a slot to give (docs/scaling.md).
+	DefaultMaxConcurrentActivities = 128
 	// DefaultStopTimeout is EnvStopTimeout's default.
 	DefaultStopTimeout = 30 * time.Second
 	// TaskPollers is how many workflow and how many activity task polls the

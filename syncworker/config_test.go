@@ -44,6 +44,14 @@ func TestConfigDefaults(t *testing.T) {
 	require.Equal(t, DefaultConfig(), cfg)
 }
 
+// TestDefaultSlotsAboveOneConnection: a connection runs at most one activity per
+// project child plus its parent's discovery, so even at the largest fan-out it
+// leaves the default worker slots for the other connections (issue 14).
+func TestDefaultSlotsAboveOneConnection(t *testing.T) {
+	require.Greater(t, DefaultMaxConcurrentActivities, workflows.MaxConcurrentProjectsLimit+1)
+	require.Equal(t, DefaultMaxConcurrentActivities, DefaultConfig().MaxConcurrentActivities)
+}
+
 func TestConfigFromEnv(t *testing.T) {
 	for k, v := range map[string]string{
 		EnvTaskQueue: "q2", EnvDatabaseURL: "postgres://u@h/db", EnvRate: "2.5", EnvBurst: "3",
