@@ -38,7 +38,7 @@ type fairFigures struct {
 	solo, shared []time.Duration
 	big          time.Duration
 	bigAfter     time.Duration // from the small ones' last end to the big one's
-	small        waits         // of the first small one, beside the big one
+	alone, small waits         // of the first small one, alone and beside the big one
 }
 
 // fairMode is one setting measured: fairness, the worker's activity slots and
@@ -128,6 +128,7 @@ func fairnessRun(b *testing.B, m fairMode) fairFigures {
 		smalls = append(smalls, fairFake(b, int64(100+i), fairSmallProjects, fairPipelines))
 		f.solo = append(f.solo, timedSync(b, c, tq, fairInput(b, smalls[i], fmt.Sprintf("solo-%d", i+1), 4)))
 	}
+	f.alone = syncWaits(b, c, workflows.ConnectionWorkflowID("solo-1"))
 	big := fairFake(b, 99, fairBigProjects, fairBigPipelines)
 	bigDone := make(chan time.Duration, 1)
 	bigStart := time.Now()
@@ -168,9 +169,14 @@ func printFairness(f fairFigures) {
 		f.mode, fairSmallOrgs, fairSmallProjects, fairPipelines, fairBigProjects, fairBigPipelines, f.bigAtOnce, f.slots, fairLatency)
 	fmt.Fprintf(os.Stdout, "  small, alone:         %v\n  small, with the big:  %v\n  worst ratio %.2f×; the big one took %s, ending %s after the last small one\n",
 		round(f.solo), round(f.shared), worst, f.big.Round(10*time.Millisecond), f.bigAfter.Round(10*time.Millisecond))
-	fmt.Fprintf(os.Stdout, "  small-1 beside the big one: activities waited %s in the queue and ran %s; workflow tasks waited %s\n",
-		f.small.activityQueue.Round(10*time.Millisecond), f.small.activityRun.Round(10*time.Millisecond),
-		f.small.workflowQueue.Round(10*time.Millisecond))
+	for _, w := range []struct {
+		when string
+		w    waits
+	}{{"alone:         ", f.alone}, {"beside the big:", f.small}} {
+		fmt.Fprintf(os.Stdout, "  small-1 %s activities waited %s in the queue and ran %s; workflow tasks waited %s\n",
+			w.when, w.w.activityQueue.Round(10*time.Millisecond), w.w.activityRun.Round(10*time.Millisecond),
+			w.w.workflowQueue.Round(10*time.Millisecond))
+	}
 }
 
 // waits sums where a sync's time went: activity tasks waiting to start,
