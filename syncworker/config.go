@@ -130,6 +130,18 @@ func DefaultConfig() Config {
 	}
 }
 
+// slotsWarning warns when one connection at the default fan-out (its children's
+// activities and its parent's) can hold every activity slot: fairness then has no
+// slot to give the other connections until one frees (docs/operations.md).
+func (c Config) slotsWarning() string {
+	if c.MaxConcurrentActivities > workflows.DefaultMaxConcurrentProjects+1 {
+		return ""
+	}
+	return fmt.Sprintf("%s=%d: one connection syncing %d projects at once (the default) can hold every "+
+		"activity slot, and the other connections' activities wait for one to free",
+		EnvMaxConcurrentActivities, c.MaxConcurrentActivities, workflows.DefaultMaxConcurrentProjects)
+}
+
 // ConfigFromEnv reads the configuration from the Env* variables over DefaultConfig; a
 // bad value is an error naming its variable.
 func ConfigFromEnv() (Config, error) {
