@@ -92,7 +92,7 @@ bench-extras: tools
 
 ## bench-fairness: five small organisations' first syncs alone, then beside a 50-project one on
 ## one worker: worker defaults with fairness on and off, then 12 slots saturated by the big one (on, off)
-## and the big one bounded to 8 projects (e2e BenchmarkFairness); about 8 minutes.
+## and the big one bounded to 8 projects (e2e BenchmarkFairness); about 5 minutes.
 bench-fairness: tools
 	$(call e2e_bench,BenchmarkFairness,30m)
 
