@@ -91,9 +91,10 @@ bench-extras: tools
 	$(call e2e_bench,BenchmarkJobExtras,30m)
 
 ## bench-fairness: five small organisations' first syncs alone, then beside a 50-project one on
-## one worker, with Temporal's fairness on and off and the big one bounded (e2e BenchmarkFairness); about 5 minutes.
+## one worker: worker defaults with fairness on and off, then 12 slots saturated by the big one (on, off)
+## and the big one bounded to 8 projects (e2e BenchmarkFairness); about 5 minutes.
 bench-fairness: tools
-	$(call e2e_bench,BenchmarkFairness,15m)
+	$(call e2e_bench,BenchmarkFairness,30m)
 
 ## bench-ratelimit: the adaptive limiter against the fake's token bucket over HTTP (circleci
 ## BenchmarkAdaptiveLimiter): budgets 2-100 requests/s × 1, 2 and 4 limiters on one token (each its

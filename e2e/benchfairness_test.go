@@ -19,8 +19,8 @@ import (
 )
 
 // The shape of BenchmarkFairness: one big organisation and a few small ones, each
-// its own fake and token, on one worker with fewer activity slots than the big
-// one's projects, so that its activities queue.
+// its own fake and token, on one worker; fairSlots is the saturated modes' slots,
+// fewer than the big one's projects, so that its activities queue.
 const (
 	fairBigProjects   = 50
 	fairBigPipelines  = 60
@@ -34,23 +34,31 @@ const (
 // fairFigures are one mode's times: each small organisation alone and while
 // the big one runs, and the big one's.
 type fairFigures struct {
-	mode         string
+	fairMode
 	solo, shared []time.Duration
 	big          time.Duration
 	bigAfter     time.Duration // from the small ones' last end to the big one's
-	small        waits         // of the first small one, beside the big one
+	alone, small waits         // of the first small one, alone and beside the big one
 }
 
-// fairModes are the modes measured: fairness on and off with the big one's 50
-// projects at once, and on with it bounded below the worker's slots.
-var fairModes = []struct {
+// fairMode is one setting measured: fairness, the worker's activity slots and
+// the big one's projects at once.
+type fairMode struct {
 	name, mode string
 	fair       bool
+	slots      int
 	bigAtOnce  int
-}{
-	{"on", "fairness on", true, fairBigProjects},
-	{"off", "fairness off (FIFO)", false, fairBigProjects},
-	{"on-bounded", "fairness on, the big one 8 projects at once", true, 8},
+}
+
+// fairModes are the modes measured: the worker's and the sync's defaults with
+// fairness on and off, then a worker of fairSlots slots (saturated by the big
+// one's 50 projects at once, or not by 8) as before the slots were sized for I/O.
+var fairModes = []fairMode{
+	{"on", "fairness on, defaults", true, syncworker.DefaultMaxConcurrentActivities, workflows.DefaultMaxConcurrentProjects},
+	{"off", "fairness off (FIFO), defaults", false, syncworker.DefaultMaxConcurrentActivities, workflows.DefaultMaxConcurrentProjects},
+	{"on-saturated", "fairness on, the big one 50 projects at once", true, fairSlots, fairBigProjects},
+	{"off-saturated", "fairness off (FIFO), the big one 50 projects at once", false, fairSlots, fairBigProjects},
+	{"on-bounded", "fairness on, the big one 8 projects at once", true, fairSlots, 8},
 }
 
 // BenchmarkFairness syncs the small organisations alone, then with the big one,
@@ -59,7 +67,7 @@ var fairModes = []struct {
 func BenchmarkFairness(b *testing.B) {
 	var all []fairFigures
 	for _, m := range fairModes {
-		b.Run(m.name, func(b *testing.B) { all = append(all, fairnessRun(b, m.fair, m.bigAtOnce, m.mode)) })
+		b.Run(m.name, func(b *testing.B) { all = append(all, fairnessRun(b, m)) })
 	}
 	for _, f := range all {
 		printFairness(f)
@@ -102,28 +110,29 @@ func timedSync(b *testing.B, c client.Client, tq string, in workflows.Connection
 }
 
 // fairnessRun measures one mode on a dev server of its own.
-func fairnessRun(b *testing.B, fair bool, bigAtOnce int, mode string) fairFigures {
+func fairnessRun(b *testing.B, m fairMode) fairFigures {
 	// One partition: a task queue's partitions are each fair on their own.
-	tsrv := testenv.StartTemporal(b, testenv.DevServerOptions{NoFairness: !fair, ExtraArgs: []string{
+	tsrv := testenv.StartTemporal(b, testenv.DevServerOptions{NoFairness: !m.fair, ExtraArgs: []string{
 		"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
 		"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1"}})
 	tq := newID("bench-fair")
 	startWorker(b, tsrv, tq, testenv.SQLiteURL(b), func(cfg *syncworker.Config) {
-		cfg.MaxConcurrentActivities = fairSlots
+		cfg.MaxConcurrentActivities = m.slots
 		cfg.PageConcurrency = 4
 		cfg.Limiter.RequestsPerSecond = 10_000
 	})
 	c := tsrv.Client()
-	f := fairFigures{mode: mode}
+	f := fairFigures{fairMode: m}
 	var smalls []*circlecitest.Server
 	for i := range fairSmallOrgs {
 		smalls = append(smalls, fairFake(b, int64(100+i), fairSmallProjects, fairPipelines))
 		f.solo = append(f.solo, timedSync(b, c, tq, fairInput(b, smalls[i], fmt.Sprintf("solo-%d", i+1), 4)))
 	}
+	f.alone = syncWaits(b, c, workflows.ConnectionWorkflowID("solo-1"))
 	big := fairFake(b, 99, fairBigProjects, fairBigPipelines)
 	bigDone := make(chan time.Duration, 1)
 	bigStart := time.Now()
-	go func() { bigDone <- timedSync(b, c, tq, fairInput(b, big, "big", bigAtOnce)) }()
+	go func() { bigDone <- timedSync(b, c, tq, fairInput(b, big, "big", m.bigAtOnce)) }()
 	// The big one's projects have started: its activities fill the slots.
 	for deadline := time.Now().Add(time.Minute); big.Stats().Total < 400 && time.Now().Before(deadline); {
 		time.Sleep(50 * time.Millisecond)
@@ -156,13 +165,18 @@ func printFairness(f fairFigures) {
 		}
 		return out
 	}
-	fmt.Fprintf(os.Stdout, "fairness: %s: %d small orgs (%d projects × %d pipelines) beside one of %d projects × %d pipelines, %d activity slots, %s per request\n",
-		f.mode, fairSmallOrgs, fairSmallProjects, fairPipelines, fairBigProjects, fairBigPipelines, fairSlots, fairLatency)
+	fmt.Fprintf(os.Stdout, "fairness: %s: %d small orgs (%d projects × %d pipelines) beside one of %d projects × %d pipelines (%d at once), %d activity slots, %s per request\n",
+		f.mode, fairSmallOrgs, fairSmallProjects, fairPipelines, fairBigProjects, fairBigPipelines, f.bigAtOnce, f.slots, fairLatency)
 	fmt.Fprintf(os.Stdout, "  small, alone:         %v\n  small, with the big:  %v\n  worst ratio %.2f×; the big one took %s, ending %s after the last small one\n",
 		round(f.solo), round(f.shared), worst, f.big.Round(10*time.Millisecond), f.bigAfter.Round(10*time.Millisecond))
-	fmt.Fprintf(os.Stdout, "  small-1 beside the big one: activities waited %s in the queue and ran %s; workflow tasks waited %s\n",
-		f.small.activityQueue.Round(10*time.Millisecond), f.small.activityRun.Round(10*time.Millisecond),
-		f.small.workflowQueue.Round(10*time.Millisecond))
+	for _, w := range []struct {
+		when string
+		w    waits
+	}{{"alone:         ", f.alone}, {"beside the big:", f.small}} {
+		fmt.Fprintf(os.Stdout, "  small-1 %s activities waited %s in the queue and ran %s; workflow tasks waited %s\n",
+			w.when, w.w.activityQueue.Round(10*time.Millisecond), w.w.activityRun.Round(10*time.Millisecond),
+			w.w.workflowQueue.Round(10*time.Millisecond))
+	}
 }
 
 // waits sums where a sync's time went: activity tasks waiting to start,

@@ -58,9 +58,11 @@ const (
 
 // Worker defaults.
 const (
-	// DefaultMaxConcurrentActivities bounds memory and database connections (the
-	// limiter paces CircleCI).
-	DefaultMaxConcurrentActivities = 32
+	// DefaultMaxConcurrentActivities is sized for I/O-bound activities (they wait on
+	// CircleCI and the token's limiter): above one connection's largest fan-out
+	// (a child's activity per project plus the parent's), so that one connection
+	// cannot hold every slot and fairness has a slot to give (docs/scaling.md).
+	DefaultMaxConcurrentActivities = 128
 	// DefaultStopTimeout is EnvStopTimeout's default.
 	DefaultStopTimeout = 30 * time.Second
 	// TaskPollers is how many workflow and how many activity task polls the
@@ -126,6 +128,18 @@ func DefaultConfig() Config {
 		AllowedBaseURLs:          []string{DefaultAllowedBaseURLs},
 		TokenEnvPattern:          regexp.MustCompile(DefaultTokenEnvPattern),
 	}
+}
+
+// slotsWarning warns when one connection at the default fan-out (its children's
+// activities and its parent's) can hold every activity slot: fairness then has no
+// slot to give the other connections until one frees (docs/operations.md).
+func (c Config) slotsWarning() string {
+	if c.MaxConcurrentActivities > workflows.DefaultMaxConcurrentProjects+1 {
+		return ""
+	}
+	return fmt.Sprintf("%s=%d: one connection syncing %d projects at once (the default) can hold every "+
+		"activity slot, and the other connections' activities wait for one to free",
+		EnvMaxConcurrentActivities, c.MaxConcurrentActivities, workflows.DefaultMaxConcurrentProjects)
 }
 
 // ConfigFromEnv reads the configuration from the Env* variables over DefaultConfig; a

@@ -44,6 +44,22 @@ func TestConfigDefaults(t *testing.T) {
 	require.Equal(t, DefaultConfig(), cfg)
 }
 
+// TestDefaultSlotsAboveOneConnection: a connection runs at most one activity per
+// project child plus its parent's discovery, so even at the largest fan-out it
+// leaves the default worker slots for the other connections (issue 14); fewer
+// slots than the default fan-out needs are warned about.
+func TestDefaultSlotsAboveOneConnection(t *testing.T) {
+	require.Greater(t, DefaultMaxConcurrentActivities, workflows.MaxConcurrentProjectsLimit+1)
+	require.Equal(t, DefaultMaxConcurrentActivities, DefaultConfig().MaxConcurrentActivities)
+	require.Empty(t, DefaultConfig().slotsWarning())
+	for slots, warn := range map[int]bool{1: true, 12: true, workflows.DefaultMaxConcurrentProjects + 1: true,
+		workflows.DefaultMaxConcurrentProjects + 2: false} {
+		cfg := Config{MaxConcurrentActivities: slots}
+		require.Equal(t, warn, cfg.slotsWarning() != "", "%d slots", slots)
+	}
+	require.Contains(t, Config{MaxConcurrentActivities: 12}.slotsWarning(), EnvMaxConcurrentActivities+"=12")
+}
+
 func TestConfigFromEnv(t *testing.T) {
 	for k, v := range map[string]string{
 		EnvTaskQueue: "q2", EnvDatabaseURL: "postgres://u@h/db", EnvRate: "2.5", EnvBurst: "3",

@@ -31,6 +31,9 @@ func RunWorker(ctx context.Context, cfg Config, c client.Client, logger *slog.Lo
 		cfg.TaskQueue = workflows.DefaultTaskQueue
 	}
 	logger = logger.With("task_queue", cfg.TaskQueue)
+	if w := cfg.slotsWarning(); w != "" {
+		logger.Warn(w)
+	}
 
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
