@@ -41,25 +41,27 @@ const (
 // requests of one process so that about half the budget stays left.
 // Until the first signal it does not pace.
 type pacer struct {
-	mu      sync.Mutex
-	ceiling float64 // +Inf: none
-	engaged bool
-	base    float64       // learned requests/s at the target level
-	pace    float64       // base scaled by the last excess, within [pacerMinRate, ceiling]
-	excess  float64       // last budget left over the target, as a share of the budget
-	slot    time.Time     // when the last request went
-	gap     time.Duration // to the next slot: 1/pace with some jitter
-	rng     *rand.Rand
-	probing bool    // no response seen yet: one request at a time
-	probe   bool    // the probe is out
-	waited  bool    // a caller waited since the last adjustment
-	started bool    // the level fell to the target once: slow start is over
-	leveled bool    // a response carried the remaining count
-	level   float64 // the excess it showed
-	maxLeft float64
-	last    time.Time // last adjustment
-	lastCut time.Time
-	sends   sendCounter
+	mu       sync.Mutex
+	ceiling  float64 // +Inf: none
+	engaged  bool
+	base     float64       // learned requests/s at the target level
+	pace     float64       // base scaled by the last excess, within [pacerMinRate, ceiling]
+	excess   float64       // last budget left over the target, as a share of the budget
+	slot     time.Time     // when the last request went
+	gap      time.Duration // to the next slot: 1/pace with some jitter
+	rng      *rand.Rand
+	probing  bool    // no response seen yet: one request at a time
+	probe    bool    // the probe is out
+	waited   bool    // a caller waited since the last adjustment
+	started  bool    // the level fell to the target once: slow start is over
+	leveled  bool    // a response carried the remaining count
+	level    float64 // the excess it showed
+	maxLeft  float64
+	last     time.Time // last adjustment
+	lastCut  time.Time
+	sends    sendCounter
+	shallow  bool      // the bucket holds under minFull requests: the shallow law
+	lastMiss time.Time // last decrease on a bucket that was not full
 }
 
 func newPacer(ceiling float64) *pacer {
@@ -183,9 +185,14 @@ func (p *pacer) onLevel(s rateSignal, now time.Time) {
 		p.engage(s.startRate()/2, now)
 		return
 	}
+	full := max(s.limit, p.maxLeft)
+	if p.shallow = full < minFull; p.shallow {
+		p.onShallow(s, full, now)
+		return
+	}
 	p.excess = e
 	p.learn(e, now)
-	if full := max(s.limit, p.maxLeft); full >= minFull && s.remaining <= max(1, pacerLow*full) &&
+	if full >= minFull && s.remaining <= max(1, pacerLow*full) &&
 		now.Sub(p.lastCut) >= pacerLowCutEvery {
 		p.base /= 2
 		p.lastCut = now
@@ -234,7 +241,11 @@ func (p *pacer) jittered() time.Duration {
 	if math.IsInf(p.pace, 1) {
 		return 0
 	}
-	j := 1 + pacerJitter*(2*p.rng.Float64()-1)
+	jitter := pacerJitter
+	if p.shallow {
+		jitter = shallowJitter
+	}
+	j := 1 + jitter*(2*p.rng.Float64()-1)
 	return time.Duration(j * float64(time.Second) / p.pace)
 }
 

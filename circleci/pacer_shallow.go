@@ -1,0 +1,41 @@
+package circleci
+
+import "time"
+
+// The shallow law's constants: a bucket of under minFull requests.
+const (
+	// shallowAdd is the additive increase per second, as a share of the bucket.
+	shallowAdd = 0.05
+	// shallowCut is the decrease on a response that shows the bucket was not full.
+	shallowCut = 0.95
+	// shallowMaxStep bounds the time one sample stands for: long enough that a slow
+	// process gains as much per second as a fast one (AIMD's fairness).
+	shallowMaxStep = 5 * time.Second
+	// shallowJitter is the jitter of the gap: at a few requests/s the fleet's slack is
+	// tens of milliseconds, which pacerJitter would use up.
+	shallowJitter = 0.02
+)
+
+// onShallow is the law of a shallow bucket, whose remaining count moves by whole
+// requests (docs/rate-limits.md): AIMD on the remaining count. A response showing
+// the bucket was full before the request (Limit - 1 left) raises the learned rate
+// by shallowAdd of the bucket per second while callers wait; one showing less, so
+// someone else took a token since the bucket last refilled, lowers it by shallowCut,
+// at most once per gap. The pace is the learned rate, with no level term.
+func (p *pacer) onShallow(s rateSignal, full float64, now time.Time) {
+	dt := min(max(now.Sub(p.last), 0), shallowMaxStep).Seconds()
+	p.last = now
+	p.excess = 0
+	waited := p.waited
+	p.waited = false
+	if s.remaining >= full-1 {
+		if waited {
+			p.base += shallowAdd * full * dt
+		}
+		return
+	}
+	if now.Sub(p.lastMiss).Seconds()*p.pace >= 1 {
+		p.base *= shallowCut
+		p.lastMiss = now
+	}
+}
