@@ -60,7 +60,7 @@ type pacer struct {
 	last     time.Time // last adjustment
 	lastCut  time.Time
 	sends    sendCounter
-	shallow  bool      // the bucket holds under minFull requests: the shallow law
+	shallow  bool      // the bucket holds two requests: the shallow law
 	lastMiss time.Time // last decrease on a bucket that was not full
 }
 
@@ -186,7 +186,7 @@ func (p *pacer) onLevel(s rateSignal, now time.Time) {
 		return
 	}
 	full := max(s.limit, p.maxLeft)
-	if p.shallow = full < minFull; p.shallow {
+	if p.shallow = full >= 2 && full < 3; p.shallow {
 		p.onShallow(s, full, now)
 		return
 	}

@@ -2,7 +2,7 @@ package circleci
 
 import "time"
 
-// The shallow law's constants: a bucket of under minFull requests.
+// The shallow law's constants: a bucket of two requests.
 const (
 	// shallowAdd is the additive increase per second, as a share of the bucket.
 	shallowAdd = 0.05
@@ -16,12 +16,11 @@ const (
 	shallowJitter = 0.02
 )
 
-// onShallow is the law of a shallow bucket, whose remaining count moves by whole
-// requests (docs/rate-limits.md): AIMD on the remaining count. A response showing
-// the bucket was full before the request (Limit - 1 left) raises the learned rate
-// by shallowAdd of the bucket per second while callers wait; one showing less, so
-// someone else took a token since the bucket last refilled, lowers it by shallowCut,
-// at most once per gap. The pace is the learned rate, with no level term.
+// onShallow is the law of a bucket of two (docs/rate-limits.md), whose count after a
+// request is 0 or 1: the half-bucket target falls between them. AIMD on the count:
+// 1 left (the bucket was full) raises the learned rate by shallowAdd of the bucket
+// per second while callers wait; 0 (it had not refilled since the last request) lowers
+// it by shallowCut, at most once per gap. The pace is the learned rate.
 func (p *pacer) onShallow(s rateSignal, full float64, now time.Time) {
 	dt := min(max(now.Sub(p.last), 0), shallowMaxStep).Seconds()
 	p.last = now

@@ -92,7 +92,7 @@ func TestPacerContradictoryHeaders(t *testing.T) {
 	sane(t, l)
 	assert.InDelta(t, 8.0/2, l.Pace(), 1e-9, "no reset: what is left in one second")
 	l.observe(hdr("RateLimit-Remaining", "1"), 200, 0, pacerT0)
-	assert.InDelta(t, (1-6.0/2)/8, l.pacer.level, 1e-9, "no limit: the most remaining seen stands for it")
+	assert.InDelta(t, (1-6.0/2)/8, l.pacer.excess, 1e-9, "no limit: the most remaining seen stands for it")
 }
 
 func TestPacerAbsurdHeaders(t *testing.T) {
