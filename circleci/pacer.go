@@ -180,13 +180,14 @@ func (p *pacer) onLevel(s rateSignal, now time.Time) {
 	p.maxLeft = max(p.maxLeft, s.remaining)
 	e := s.excess(p.maxLeft)
 	p.level = e
+	full := max(s.limit, p.maxLeft)
+	p.shallow = full >= 2 && full < 3
 	if !p.engaged {
 		// Half, as other processes may be starting on the same token too.
 		p.engage(s.startRate()/2, now)
 		return
 	}
-	full := max(s.limit, p.maxLeft)
-	if p.shallow = full >= 2 && full < 3; p.shallow {
+	if p.shallow {
 		p.onShallow(s, full, now)
 		return
 	}
