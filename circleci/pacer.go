@@ -31,7 +31,7 @@ const (
 	pacerCutEvery = time.Second
 	// pacerLow is the level, as a share of the budget, under which the learned rate
 	// halves before any 429 (every pacerLowCutEvery): in a deep bucket the level lags.
-	pacerLow         = 1.0 / 8
+	pacerLow         = 1.0 / 4
 	pacerLowCutEvery = 250 * time.Millisecond
 	// pacerRecheck bounds a wait, so that a new pace applies to every waiter.
 	pacerRecheck = 50 * time.Millisecond
