@@ -31,7 +31,7 @@ const (
 	pacerCutEvery = time.Second
 	// pacerLow is the level, as a share of the budget, under which the learned rate
 	// halves before any 429 (every pacerLowCutEvery): in a deep bucket the level lags.
-	pacerLow         = 1.0 / 8
+	pacerLow         = 1.0 / 4
 	pacerLowCutEvery = 250 * time.Millisecond
 	// pacerRecheck bounds a wait, so that a new pace applies to every waiter.
 	pacerRecheck = 50 * time.Millisecond
@@ -41,25 +41,27 @@ const (
 // requests of one process so that about half the budget stays left.
 // Until the first signal it does not pace.
 type pacer struct {
-	mu      sync.Mutex
-	ceiling float64 // +Inf: none
-	engaged bool
-	base    float64       // learned requests/s at the target level
-	pace    float64       // base scaled by the last excess, within [pacerMinRate, ceiling]
-	excess  float64       // last budget left over the target, as a share of the budget
-	slot    time.Time     // when the last request went
-	gap     time.Duration // to the next slot: 1/pace with some jitter
-	rng     *rand.Rand
-	probing bool    // no response seen yet: one request at a time
-	probe   bool    // the probe is out
-	waited  bool    // a caller waited since the last adjustment
-	started bool    // the level fell to the target once: slow start is over
-	leveled bool    // a response carried the remaining count
-	level   float64 // the excess it showed
-	maxLeft float64
-	last    time.Time // last adjustment
-	lastCut time.Time
-	sends   sendCounter
+	mu       sync.Mutex
+	ceiling  float64 // +Inf: none
+	engaged  bool
+	base     float64       // learned requests/s at the target level
+	pace     float64       // base scaled by the last excess, within [pacerMinRate, ceiling]
+	excess   float64       // last budget left over the target, as a share of the budget
+	slot     time.Time     // when the last request went
+	gap      time.Duration // to the next slot: 1/pace with some jitter
+	rng      *rand.Rand
+	probing  bool    // no response seen yet: one request at a time
+	probe    bool    // the probe is out
+	waited   bool    // a caller waited since the last adjustment
+	started  bool    // the level fell to the target once: slow start is over
+	leveled  bool    // a response carried the remaining count
+	level    float64 // the excess it showed
+	maxLeft  float64
+	last     time.Time // last adjustment
+	lastCut  time.Time
+	sends    sendCounter
+	shallow  bool      // the bucket holds two requests: the shallow law
+	lastMiss time.Time // last decrease on a bucket that was not full
 }
 
 func newPacer(ceiling float64) *pacer {
@@ -178,14 +180,20 @@ func (p *pacer) onLevel(s rateSignal, now time.Time) {
 	p.maxLeft = max(p.maxLeft, s.remaining)
 	e := s.excess(p.maxLeft)
 	p.level = e
+	full := max(s.limit, p.maxLeft)
+	p.shallow = full >= 2 && full < 3
 	if !p.engaged {
 		// Half, as other processes may be starting on the same token too.
 		p.engage(s.startRate()/2, now)
 		return
 	}
+	if p.shallow {
+		p.onShallow(s, full, now)
+		return
+	}
 	p.excess = e
 	p.learn(e, now)
-	if full := max(s.limit, p.maxLeft); full >= minFull && s.remaining <= max(1, pacerLow*full) &&
+	if full >= minFull && s.remaining <= max(1, pacerLow*full) &&
 		now.Sub(p.lastCut) >= pacerLowCutEvery {
 		p.base /= 2
 		p.lastCut = now
@@ -234,7 +242,11 @@ func (p *pacer) jittered() time.Duration {
 	if math.IsInf(p.pace, 1) {
 		return 0
 	}
-	j := 1 + pacerJitter*(2*p.rng.Float64()-1)
+	jitter := pacerJitter
+	if p.shallow {
+		jitter = shallowJitter
+	}
+	j := 1 + jitter*(2*p.rng.Float64()-1)
 	return time.Duration(j * float64(time.Second) / p.pace)
 }
 

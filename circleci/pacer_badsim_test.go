@@ -36,6 +36,7 @@ func TestPacerSimulatedBadHeaders(t *testing.T) {
 		{"reset of a year", set("RateLimit-Reset", "31536000"), 0.5},
 		{"reset a year ahead (Unix time)", set("RateLimit-Reset", "1830297600"), 0.5},
 		{"negative remaining", set("RateLimit-Remaining", "-5"), 0.3},
+		{"a bucket of two claimed", set("RateLimit-Limit", "2"), 0.15},
 		{"retry-after in the past", func(st int, h http.Header) {
 			if st == http.StatusTooManyRequests {
 				h.Set("Retry-After", past)

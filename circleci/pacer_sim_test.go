@@ -140,3 +140,20 @@ func TestPacerSimulated(t *testing.T) {
 		}
 	}
 }
+
+// TestPacerSimulatedBucketOfTwo: at 2 requests/s the fake's bucket holds 2. One and
+// two processes use at least 0.9 of it over a minute with no 429; four, which the
+// headers alone cannot space (docs/rate-limits.md, Limits), still use most of it
+// and are refused far less than a quarter of the time.
+func TestPacerSimulatedBucketOfTwo(t *testing.T) {
+	for _, c := range []struct {
+		instances       int
+		minUsed, max429 float64
+	}{{1, 0.9, 0.01}, {2, 0.9, 0.01}, {4, 0.7, 0.25}} {
+		fr := fleetRun{budget: 2, instances: c.instances, callers: 16 / c.instances, dur: time.Minute}
+		r := simulate(fr)
+		t.Logf("%d processes: used %.2f, 429 %.2f%%", c.instances, r.used, 100*r.share429)
+		assert.GreaterOrEqual(t, r.used, c.minUsed, "%d processes", c.instances)
+		assert.LessOrEqual(t, r.share429, c.max429, "%d processes", c.instances)
+	}
+}
