@@ -12,9 +12,9 @@ import (
 	"github.com/circleci-sync/circleci-sync/workflows"
 )
 
-// A project sync's activity reports to its workflow (without the project's
-// name) and to its connection's; the connection's own activity, and one of a
-// project workflow that is not the connection's child, only to their workflow.
+// A project sync's activity reports to its workflow and to its connection's;
+// the connection's own activity, and one of a project workflow that is not the
+// connection's child, only to their workflow.
 func TestSignalLiveReachesTheProjectAndItsConnection(t *testing.T) {
 	c := &mocks.Client{}
 	type call struct {
@@ -31,9 +31,7 @@ func TestSignalLiveReachesTheProjectAndItsConnection(t *testing.T) {
 	p := activities.LiveProgress{Step: activities.StepProject, Project: "gh/acme/api"}
 	require.NoError(t, report(context.Background(), activities.LiveTarget{WorkflowID: project, RunID: "r1",
 		ConnectionID: "demo"}, p))
-	own := p
-	own.Project = ""
-	require.Equal(t, []call{{project, "r1", own}, {workflows.ConnectionWorkflowID("demo"), "", p}}, calls)
+	require.Equal(t, []call{{project, "r1", p}, {workflows.ConnectionWorkflowID("demo"), "", p}}, calls)
 
 	calls = nil
 	users := activities.LiveProgress{Step: activities.StepUsers}
@@ -42,5 +40,5 @@ func TestSignalLiveReachesTheProjectAndItsConnection(t *testing.T) {
 		ConnectionID: "demo"}, users))
 	require.NoError(t, report(context.Background(), activities.LiveTarget{WorkflowID: "someone-elses", RunID: "r3",
 		ConnectionID: "demo"}, p))
-	require.Equal(t, []call{{conn, "r2", users}, {"someone-elses", "r3", own}}, calls)
+	require.Equal(t, []call{{conn, "r2", users}, {"someone-elses", "r3", p}}, calls)
 }

@@ -126,9 +126,7 @@ func newActivities(cfg Config, st store.Store, observer circleci.Observer, batch
 // workflow: a relay by the project would cost its history two more events.
 func signalLive(c client.Client) activities.ProgressReporter {
 	return func(ctx context.Context, to activities.LiveTarget, p activities.LiveProgress) error {
-		own := p
-		own.Project = ""
-		err := c.SignalWorkflow(ctx, to.WorkflowID, to.RunID, workflows.LiveProgressSignal, own)
+		err := c.SignalWorkflow(ctx, to.WorkflowID, to.RunID, workflows.LiveProgressSignal, p)
 		if p.Project != "" && to.WorkflowID == workflows.ProjectWorkflowID(to.ConnectionID, p.Project) {
 			err = errors.Join(err, c.SignalWorkflow(ctx, workflows.ConnectionWorkflowID(to.ConnectionID), "",
 				workflows.LiveProgressSignal, p))
