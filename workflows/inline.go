@@ -1,0 +1,66 @@
+package workflows
+
+import (
+	"slices"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/circleci-sync/circleci-sync/activities"
+)
+
+// InlineAttempts bounds the attempts of a project's inline SyncProject: past
+// them the project's child takes over, with the full retry budget.
+const InlineAttempts = 3
+
+// inlineChange versions the inline projects: a run recorded before it starts a
+// child per project, as it did.
+const inlineChange = "inline-projects"
+
+// inlineOn tells whether the run syncs its projects inline first: an
+// incremental cycle (the org was synced before) reading no job extras.
+func (r *connectionRun) inlineOn(ctx workflow.Context) bool {
+	if r.st.FirstSync || r.in.extras().Any() {
+		return false
+	}
+	return workflow.GetVersion(ctx, inlineChange, workflow.DefaultVersion, 1) >= 1
+}
+
+// startInline runs slug's SyncProject as the connection's own activity, a
+// round trip instead of a child's start, tasks and end. A project it leaves
+// unfinished (more pages, a repair due) or fails gets its child, which goes on
+// from the result or starts over.
+func (r *connectionRun) startInline(ctx workflow.Context, f *fanOut, slug string) {
+	st := r.st
+	opts := workflow.GetActivityOptions(withPageActivity(ctx))
+	opts.Summary = "sync " + slug
+	opts.RetryPolicy.MaximumAttempts = InlineAttempts
+	fut := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.SyncProject,
+		r.projectInput(slug).cycleInput())
+	st.InFlight = append(st.InFlight, slug)
+	if r.projects == nil {
+		r.projects = map[string]activities.LiveProgress{}
+	}
+	r.projects[slug] = activities.LiveProgress{Project: slug, Phase: PhasePages}
+	f.running++
+	f.pending++
+	f.started++
+	r.refresh(ctx)
+	f.sel.AddFuture(fut, func(fut workflow.Future) {
+		var res activities.ProjectCycleResult
+		err := fut.Get(ctx, &res)
+		f.running--
+		st.InFlight = slices.DeleteFunc(st.InFlight, func(s string) bool { return s == slug })
+		delete(r.projects, slug)
+		switch {
+		case err != nil:
+			r.startProject(ctx, f, slug, nil)
+		case !res.Completed:
+			r.startProject(ctx, f, slug, &res)
+		default:
+			var last *ErrorNote
+			noteError(ctx, &last, "project "+slug, res.Page.LastError)
+			r.finished(ctx, ProjectOutcome{ProjectSlug: slug, Inline: true, Status: ProjectCompleted,
+				Incremental: res.Plan.Incremental, Counts: res.Counts}, last)
+		}
+	})
+}
