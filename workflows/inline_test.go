@@ -94,7 +94,7 @@ func TestInlineProjectLeftUnfinishedGoesOnInItsChild(t *testing.T) {
 	c.register(env)
 	big := projects(3)[1]
 	unfinished := activities.ProjectCycleResult{Plan: activities.ProjectPlan{Incremental: true, StartedAt: t0},
-		Page: activities.PageResult{NextPageToken: "token-11", Counts: activities.SyncCounts{Pages: 10}},
+		Page:   activities.PageResult{NextPageToken: "token-11", Counts: activities.SyncCounts{Pages: 10}},
 		Counts: activities.SyncCounts{Pages: 10, Requests: 30}}
 	failing := projects(3)[2]
 	mockInline(env, func(slug string) (activities.ProjectCycleResult, error) {
