@@ -12,12 +12,12 @@ import (
 // them the project's child takes over, with the full retry budget.
 const InlineAttempts = 3
 
-// inlineChange versions the inline projects: a run recorded before it starts a
-// child per project, as it did.
+// inlineChange versions the inline projects: a run recorded before it (listed
+// projects are not a first discovery) starts a child per project, as it did.
 const inlineChange = "inline-projects"
 
-// inlineOn tells whether the run syncs its projects inline first: an
-// incremental cycle (the org was synced before) reading no job extras.
+// inlineOn tells whether the run syncs its projects inline first: a cycle
+// reading no job extras that is not the org's first discovery.
 func (r *connectionRun) inlineOn(ctx workflow.Context) bool {
 	if r.st.FirstSync || r.in.extras().Any() {
 		return false
