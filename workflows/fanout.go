@@ -28,7 +28,7 @@ type fanOut struct {
 	err              error          // the org pipeline list's failure (discoverRest)
 }
 
-// runProjects runs the children, at most MaxConcurrentProjects at a time, until
+// runProjects runs the projects, at most MaxConcurrentProjects at a time, until
 // all have finished or, when continue-as-new is suggested, the running ones.
 func (r *connectionRun) runProjects(ctx workflow.Context) error {
 	f := &fanOut{sel: workflow.NewSelector(ctx), tries: map[string]int{}}
@@ -37,7 +37,7 @@ func (r *connectionRun) runProjects(ctx workflow.Context) error {
 	}
 	inline := r.inlineOn(ctx)
 	for {
-		// Every run starts at least one child, so a sync always progresses.
+		// Every run starts at least one project, so a sync always progresses.
 		if r.st.more() && f.err == nil && f.running < r.in.MaxConcurrentProjects &&
 			!(f.started > 0 && continueAsNewSuggested(ctx)) {
 			if r.st.windowUsedUp() {
