@@ -12,8 +12,7 @@ import (
 // them the project's child takes over, with the full retry budget.
 const InlineAttempts = 3
 
-// inlineChange versions the inline projects: a run recorded before it (listed
-// projects are not a first discovery) starts a child per project, as it did.
+// inlineChange versions the inline projects (docs/versioning.md).
 const inlineChange = "inline-projects"
 
 // inlineOn tells whether the run syncs its projects inline first: a cycle
@@ -25,10 +24,9 @@ func (r *connectionRun) inlineOn(ctx workflow.Context) bool {
 	return workflow.GetVersion(ctx, inlineChange, workflow.DefaultVersion, 1) >= 1
 }
 
-// startInline runs slug's SyncProject as the connection's own activity, a
-// round trip instead of a child's start, tasks and end. A project it leaves
-// unfinished (more pages, a repair due) or fails gets its child, which goes on
-// from the result or starts over.
+// startInline runs slug's SyncProject as the connection's own activity. A
+// project it leaves unfinished (more pages, a repair due) or fails gets its
+// child, which goes on from the result or starts over.
 func (r *connectionRun) startInline(ctx workflow.Context, f *fanOut, slug string) {
 	st := r.st
 	opts := workflow.GetActivityOptions(withPageActivity(ctx))
