@@ -26,13 +26,16 @@ type fleetConfig struct {
 	RerunWindow time.Duration
 	// Steps of activity before the incremental cycle.
 	Steps int
+	// OneOrg puts every project in one organisation (with Connections 0: one connection).
+	OneOrg bool
 }
 
 func fleetConfigFromEnv() fleetConfig {
 	return fleetConfig{Projects: envInt("BENCH_FLEET_PROJECTS", 500), Pipelines: envInt("BENCH_FLEET_PIPELINES", 40),
 		Connections: envInt("BENCH_FLEET_CONNECTIONS", 50), Workers: envInt("BENCH_FLEET_WORKERS", 3),
 		FanOut: envInt("BENCH_FLEET_FANOUT", 0), Steps: envInt("BENCH_FLEET_STEPS", 3),
-		RerunWindow: time.Duration(envInt("BENCH_FLEET_RERUN_WINDOW_HOURS", -1)) * time.Hour}
+		RerunWindow: time.Duration(envInt("BENCH_FLEET_RERUN_WINDOW_HOURS", -1)) * time.Hour,
+		OneOrg:      envInt("BENCH_FLEET_ONE_ORG", 0) == 1}
 }
 
 // fleetStep is one step of activity: new pipelines, the running ones finished, reruns.
@@ -58,7 +61,7 @@ func BenchmarkFleet(b *testing.B) {
 	// rerun window (measured on the worker's clock) holds the reruns.
 	now := time.Now().UTC().Truncate(time.Second).Add(-time.Duration(cfg.Steps+1) * time.Hour)
 	fake := circlecitest.NewServer(circlecitest.Options{Seed: 23, Projects: cfg.Projects,
-		PipelinesPerProject: cfg.Pipelines, Users: 20, Now: now, Token: newToken()})
+		PipelinesPerProject: cfg.Pipelines, Users: 20, Now: now, Token: newToken(), OneOrg: cfg.OneOrg})
 	b.Cleanup(fake.Close)
 	f := &fleetRun{cfg: cfg, fake: fake, progress: progress, dbURL: fleetDatabaseURL(b)}
 	f.start(b)

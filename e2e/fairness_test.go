@@ -58,8 +58,9 @@ func checkPriorities(t *testing.T, got map[string][]*commonpb.Priority, key int3
 }
 
 // TestFairnessKeysInHistory syncs one connection twice on a dev server with
-// fairness on: the histories carry its fairness key, and the projects (children and
-// their SyncProject activities) priority 5 on the first sync, 3 on the incremental one.
+// fairness on: the histories carry its fairness key, and the projects priority 5
+// on the first sync (children and their SyncProject activities), 3 on the
+// incremental one (SyncProject activities of the connection: no children).
 func TestFairnessKeysInHistory(t *testing.T) {
 	tsrv := startTemporal(t)
 	fake := startFake(t, circlecitest.Options{Seed: 41, Projects: 6, PipelinesPerProject: 25, Users: 3,
@@ -85,6 +86,14 @@ func TestFairnessKeysInHistory(t *testing.T) {
 		got := eventPriorities(t, c, workflows.ConnectionWorkflowID(in.ConnectionID))
 		checkPriorities(t, got, workflows.PriorityIncremental, in.ConnectionID,
 			"started", "VerifyConnection", "DiscoverCycle", "CompleteCycle")
+		if pageKey == workflows.PriorityIncremental {
+			// The incremental cycle syncs its projects inline, at its own key.
+			checkPriorities(t, got, pageKey, in.ConnectionID, "SyncProject")
+			if len(got["child"]) > 0 {
+				t.Errorf("the incremental cycle started %d children, want none", len(got["child"]))
+			}
+			continue
+		}
 		// The org's first sync starts its children at first-sync priority.
 		checkPriorities(t, got, pageKey, in.ConnectionID, "child")
 		for _, p := range fake.Expected(fake.Token()).Projects[:1] {

@@ -150,14 +150,21 @@ func failureReason(f *failurepb.Failure) string {
 // <WorkflowType>-<n>.json in reading order; dir is emptied of *.json first.
 func recordHistories(t *testing.T, c client.Client, root runRef, dir string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	old, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	require.NoError(t, err)
 	for _, f := range old {
 		require.NoError(t, os.Remove(f))
 	}
+	recordHistoriesAs(t, c, root, dir, "")
+}
+
+// recordHistoriesAs is recordHistories naming the files
+// <WorkflowType>-<tag>-<n>.json (tag "": as recordHistories), leaving the others.
+func recordHistoriesAs(t *testing.T, c client.Client, root runRef, dir, tag string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	queue := []runRef{root}
 	n := 0
 	for len(queue) > 0 {
@@ -181,6 +188,9 @@ func recordHistories(t *testing.T, c client.Client, root runRef, dir string) {
 		b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: events})
 		require.NoError(t, err)
 		n++
+		if tag != "" {
+			typ += "-" + tag
+		}
 		name := filepath.Join(dir, fmt.Sprintf("%s-%02d.json", typ, n))
 		require.NoError(t, os.WriteFile(name, append(b, '\n'), 0o644))
 	}

@@ -137,6 +137,7 @@ func TestSync(t *testing.T) {
 				for _, r := range results {
 					for _, p := range r.Projects {
 						assert.True(t, p.Incremental, "project %s: the second sync is incremental", p.ProjectSlug)
+						assert.True(t, p.Inline, "project %s: its few pages run inline, no child", p.ProjectSlug)
 					}
 				}
 				incRequests := fake.Stats().Total

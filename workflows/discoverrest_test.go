@@ -24,7 +24,7 @@ func TestConnectionSyncOverlapsTheOrgList(t *testing.T) {
 	env.OnActivity(a.DiscoverCycle, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.DiscoverInput) (activities.CycleDiscovery, error) {
 			assert.True(t, in.OrgListLater, "the workflow asks for the org list to be left")
-			return activities.CycleDiscovery{Projects: 1, First: all[:1], Requests: 1, Rest: true}, nil
+			return activities.CycleDiscovery{Projects: 1, First: all[:1], Requests: 1, Rest: true, FirstSync: true}, nil
 		})
 	env.OnActivity(a.DiscoverCycleRest, mock.Anything, mock.Anything).Return(
 		activities.CycleDiscovery{Projects: 3, Requests: 7}, nil).Once()
@@ -50,7 +50,7 @@ func TestConnectionSyncOrgListFails(t *testing.T) {
 	mockConnectionActivities(env, m)
 	env.OnActivity(a.VerifyConnection, mock.Anything, mock.Anything).Return(activities.VerifyReport{Requests: 5}, nil)
 	env.OnActivity(a.DiscoverCycle, mock.Anything, mock.Anything).Return(
-		activities.CycleDiscovery{Projects: 1, First: all[:1], Requests: 1, Rest: true}, nil)
+		activities.CycleDiscovery{Projects: 1, First: all[:1], Requests: 1, Rest: true, FirstSync: true}, nil)
 	env.OnActivity(a.DiscoverCycleRest, mock.Anything, mock.Anything).Return(activities.CycleDiscovery{},
 		temporal.NewNonRetryableApplicationError("the org is gone", activities.ErrInvalidInput, nil))
 	f := &fakeProjects{}

@@ -8,6 +8,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/circleci-sync/circleci-sync/activities"
 )
 
 // A project whose child workflow ID is taken is started again that many times,
@@ -26,15 +28,16 @@ type fanOut struct {
 	err              error          // the org pipeline list's failure (discoverRest)
 }
 
-// runProjects runs the children, at most MaxConcurrentProjects at a time, until
+// runProjects runs the projects, at most MaxConcurrentProjects at a time, until
 // all have finished or, when continue-as-new is suggested, the running ones.
 func (r *connectionRun) runProjects(ctx workflow.Context) error {
 	f := &fanOut{sel: workflow.NewSelector(ctx), tries: map[string]int{}}
 	if r.st.DiscoverRest {
 		r.discoverRest(ctx, f)
 	}
+	inline := r.inlineOn()
 	for {
-		// Every run starts at least one child, so a sync always progresses.
+		// Every run starts at least one project, so a sync always progresses.
 		if r.st.more() && f.err == nil && f.running < r.in.MaxConcurrentProjects &&
 			!(f.started > 0 && continueAsNewSuggested(ctx)) {
 			if r.st.windowUsedUp() {
@@ -42,7 +45,11 @@ func (r *connectionRun) runProjects(ctx workflow.Context) error {
 					return err
 				}
 			}
-			r.startProject(ctx, f, r.st.next())
+			if slug := r.st.next(); inline {
+				r.startInline(ctx, f, slug)
+			} else {
+				r.startProject(ctx, f, slug, nil)
+			}
 			continue
 		}
 		if f.pending == 0 {
@@ -56,8 +63,9 @@ func (r *connectionRun) runProjects(ctx workflow.Context) error {
 	}
 }
 
-// startProject starts the child of slug and registers what its end does.
-func (r *connectionRun) startProject(ctx workflow.Context, f *fanOut, slug string) {
+// startProject starts the child of slug (going on from resume when set) and
+// registers what its end does.
+func (r *connectionRun) startProject(ctx workflow.Context, f *fanOut, slug string, resume *activities.ProjectCycleResult) {
 	in, st := r.in, r.st
 	id := ProjectWorkflowID(in.ConnectionID, slug)
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
@@ -66,9 +74,8 @@ func (r *connectionRun) startProject(ctx workflow.Context, f *fanOut, slug strin
 		StaticDetails: projectDetails(in, slug, st.Cycle),
 		Priority:      childPriority(ctx, st.FirstSync),
 	})
-	child := ProjectSyncInput{Connection: in.connection(), ProjectSlug: slug, Since: in.since(),
-		Overlap: *in.Overlap, RerunWindow: *in.RerunWindow, RepairEvery: in.RepairEvery,
-		SearchAttributes: st.SearchAttributes, Extras: in.extras()}
+	child := r.projectInput(slug)
+	child.Resume = resume
 	fut := workflow.ExecuteChildWorkflow(cctx, ProjectSyncName, child)
 	st.InFlight = append(st.InFlight, slug)
 	f.running++
@@ -87,6 +94,14 @@ func (r *connectionRun) startProject(ctx workflow.Context, f *fanOut, slug strin
 		}
 		r.finished(ctx, projectOutcome(slug, id, res, err), res.LastError)
 	})
+}
+
+// projectInput is the ProjectSync input of slug.
+func (r *connectionRun) projectInput(slug string) ProjectSyncInput {
+	in := r.in
+	return ProjectSyncInput{Connection: in.connection(), ProjectSlug: slug, Since: in.since(),
+		Overlap: *in.Overlap, RerunWindow: *in.RerunWindow, RepairEvery: in.RepairEvery,
+		SearchAttributes: r.st.SearchAttributes, Extras: in.extras()}
 }
 
 // retryLater starts slug again after ChildIDTakenRetryDelay.

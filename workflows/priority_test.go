@@ -64,25 +64,34 @@ func (c *childWatch) ExecuteChildWorkflow(ctx workflow.Context, name string, arg
 }
 
 func TestConnectionSyncSetsTheFairnessKeyOnActivitiesAndChildren(t *testing.T) {
-	env := newEnv(t)
-	p := watchPriorities(env)
-	mockConnectionActivities(env, &connMocks{})
-	registerFakeProjects(env, &fakeProjects{})
+	for _, synced := range []bool{false, true} {
+		env := newEnv(t)
+		p := watchPriorities(env)
+		mockConnectionActivities(env, &connMocks{synced: synced})
+		registerFakeProjects(env, &fakeProjects{})
+		mockInline(env, func(slug string) (activities.ProjectCycleResult, error) { return inlineDone(slug), nil })
 
-	env.ExecuteWorkflow(ConnectionSyncName, validInput("gh/acme/api", "gh/acme/web"))
-	require.True(t, env.IsWorkflowCompleted())
-	require.NoError(t, env.GetWorkflowError())
+		env.ExecuteWorkflow(ConnectionSyncName, validInput("gh/acme/api", "gh/acme/web"))
+		require.True(t, env.IsWorkflowCompleted())
+		require.NoError(t, env.GetWorkflowError())
 
-	want := temporal.Priority{FairnessKey: "acme"} // the key: the workflow's own
-	for _, name := range []string{"VerifyConnection", "DiscoverCycle", "ResolveCycleUsers", "CompleteCycle"} {
-		require.NotEmpty(t, p.activity[name], name)
-		for _, got := range p.activity[name] {
-			assert.Equal(t, want, got, name)
+		want := temporal.Priority{FairnessKey: "acme"} // the key: the workflow's own
+		names := []string{"VerifyConnection", "DiscoverCycle", "ResolveCycleUsers", "CompleteCycle"}
+		if synced {
+			names = append(names, "SyncProject")
+			assert.Empty(t, p.children, "an incremental cycle's projects run inline")
+		} else {
+			require.Len(t, p.children, 2)
+			for id, got := range p.children {
+				assert.Equal(t, temporal.Priority{PriorityKey: PriorityFirstSync, FairnessKey: "acme"}, got, id)
+			}
 		}
-	}
-	require.Len(t, p.children, 2)
-	for id, got := range p.children {
-		assert.Equal(t, want, got, id)
+		for _, name := range names {
+			require.NotEmpty(t, p.activity[name], name)
+			for _, got := range p.activity[name] {
+				assert.Equal(t, want, got, name)
+			}
+		}
 	}
 }
 

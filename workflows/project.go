@@ -64,7 +64,12 @@ func (r *projectRun) run(ctx workflow.Context) (ProjectSyncResult, error) {
 // sync plans, pages, refreshes and completes, from where the state stands.
 func (r *projectRun) sync(ctx workflow.Context) (ProjectSyncResult, error) {
 	st := r.st
-	if !st.Planned {
+	switch {
+	case st.Planned:
+	case r.in.Resume != nil:
+		r.goOnFrom(*r.in.Resume)
+		r.in.Resume = nil
+	default:
 		if err := r.start(ctx); err != nil {
 			return ProjectSyncResult{}, err
 		}
@@ -125,7 +130,7 @@ func (r *projectRun) plan(ctx workflow.Context) error {
 	r.setPhase(ctx, PhasePlan)
 	err := r.exec(withShortActivity(ctx), "plan", "plan the sync of "+r.in.ProjectSlug, a.StartProject,
 		activities.StartProjectInput{Connection: r.in.Connection, ProjectSlug: r.in.ProjectSlug, Since: r.in.Since,
-			Overlap: r.in.Overlap, Repair: r.repairOn(), RepairEvery: Duration(r.repairEvery())}, &st.Plan)
+			Overlap: r.in.Overlap, Repair: r.in.repairOn(), RepairEvery: Duration(r.in.repairEvery())}, &st.Plan)
 	if err == nil {
 		st.Planned = true
 		st.Counts.Requests += st.Plan.Requests
@@ -193,7 +198,7 @@ func (r *projectRun) refreshOpen(ctx workflow.Context) error {
 func (r *projectRun) complete(ctx workflow.Context, watermark time.Time) error {
 	in := activities.CompleteProjectInput{Connection: r.in.Connection, ProjectSlug: r.in.ProjectSlug,
 		Watermark: watermark, Counts: r.st.Counts}
-	if r.repairOn() && !r.st.Plan.Incremental {
+	if r.in.repairOn() && !r.st.Plan.Incremental {
 		in.RepairedAt = r.st.Plan.StartedAt
 	}
 	return r.exec(withShortActivity(ctx), "record", "record the sync of "+r.in.ProjectSlug, a.CompleteProject, in, nil)

@@ -11,21 +11,24 @@ import (
 // does (a lost worker, a store outage), each attempt from the start; when it
 // fails for good, the steps run one activity each (plan, pages, refresh, record).
 func (r *projectRun) start(ctx workflow.Context) error {
-	st := r.st
 	r.live.start(activities.StepProject)
 	defer r.live.end()
 	r.setPhase(ctx, PhasePages) // mostly the pages
 	opts := workflow.GetActivityOptions(withPageActivity(ctx))
 	opts.Summary = "sync " + r.in.ProjectSlug
 	var res activities.ProjectCycleResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.SyncProject, activities.ProjectCycleInput{
-		Start: activities.StartProjectInput{Connection: r.in.Connection, ProjectSlug: r.in.ProjectSlug,
-			Since: r.in.Since, Overlap: r.in.Overlap, Repair: r.repairOn(), RepairEvery: Duration(r.repairEvery())},
-		MaxPages: PagesPerActivity, RerunWindow: r.in.RerunWindow}).Get(ctx, &res)
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.SyncProject, r.in.cycleInput()).Get(ctx, &res)
 	if err != nil {
-		noteError(ctx, &st.LastError, "sync", describe(err))
+		noteError(ctx, &r.st.LastError, "sync", describe(err))
 		return r.plan(ctx)
 	}
+	r.goOnFrom(res)
+	return nil
+}
+
+// goOnFrom takes a SyncProject result as the state: the steps it did are skipped.
+func (r *projectRun) goOnFrom(res activities.ProjectCycleResult) {
+	st := r.st
 	st.Planned, st.Plan = true, res.Plan
 	st.Counts.Then(res.Counts)
 	page := res.Page
@@ -34,5 +37,12 @@ func (r *projectRun) start(ctx workflow.Context) error {
 	st.PageToken, st.Lowest = page.NextPageToken, page.Lowest
 	st.Paged = page.Done || page.NextPageToken == ""
 	st.Refreshed, st.Recorded = res.Refreshed, res.Completed
-	return nil
+}
+
+// cycleInput is SyncProject's input for the project.
+func (in ProjectSyncInput) cycleInput() activities.ProjectCycleInput {
+	return activities.ProjectCycleInput{
+		Start: activities.StartProjectInput{Connection: in.Connection, ProjectSlug: in.ProjectSlug,
+			Since: in.Since, Overlap: in.Overlap, Repair: in.repairOn(), RepairEvery: Duration(in.repairEvery())},
+		MaxPages: PagesPerActivity, RerunWindow: in.RerunWindow}
 }

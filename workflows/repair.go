@@ -13,14 +13,14 @@ import (
 const RepairAttempts = 3
 
 // repairOn tells whether the project's repair passes are on.
-func (r *projectRun) repairOn() bool { return r.in.RepairEvery != nil && !r.in.RepairEvery.Off }
+func (in ProjectSyncInput) repairOn() bool { return in.RepairEvery != nil && !in.RepairEvery.Off }
 
 // repairEvery is how old the last repair pass must be for one to be due.
-func (r *projectRun) repairEvery() time.Duration {
-	if !r.repairOn() {
+func (in ProjectSyncInput) repairEvery() time.Duration {
+	if !in.repairOn() {
 		return 0
 	}
-	return r.in.RepairEvery.Every.D()
+	return in.RepairEvery.Every.D()
 }
 
 // repair runs the planned repair pass; a failure is noted, never fatal.

@@ -91,8 +91,11 @@ type ConnectionSyncState struct {
 // ProjectOutcome is one project's result within a connection sync.
 type ProjectOutcome struct {
 	ProjectSlug string `json:"project_slug"`
-	WorkflowID  string `json:"workflow_id"`
-	Status      string `json:"status"`
+	// WorkflowID is the project's ProjectSync, "" when it ran inline (Inline).
+	WorkflowID string `json:"workflow_id"`
+	// Inline: the connection synced the project in its own activity, no child.
+	Inline bool   `json:"inline,omitempty"`
+	Status string `json:"status"`
 	// ErrorType and Error are the failure's ApplicationError type and message.
 	ErrorType   string                `json:"error_type,omitempty"`
 	Error       string                `json:"error,omitempty"`
@@ -154,6 +157,9 @@ type ProjectSyncInput struct {
 	Extras activities.JobExtras `json:"extras,omitempty"`
 	// State is set by ProjectSync itself when it continues as new.
 	State *ProjectSyncState `json:"state,omitempty"`
+	// Resume is the SyncProject result the connection got running the project
+	// inline: the child goes on from it instead of starting over.
+	Resume *activities.ProjectCycleResult `json:"resume,omitempty"`
 }
 
 // ProjectSyncState is what ProjectSync carries across continue-as-new: the plan,

@@ -50,6 +50,9 @@ type connMocks struct {
 	skipPlan bool
 	// cycle are the projects DiscoverCycle found, for CycleProjects.
 	cycle []string
+	// synced: the org was synced before (an incremental cycle, its projects
+	// run inline first); else DiscoverCycle reports a first sync (children).
+	synced bool
 }
 
 // mockConnectionActivities mocks the connection-level activities.
@@ -69,7 +72,7 @@ func mockConnectionActivities(env *testsuite.TestWorkflowEnvironment, m *connMoc
 		env.OnActivity(a.DiscoverCycle, mock.Anything, mock.Anything).Return(
 			func(_ context.Context, in activities.DiscoverInput) (activities.CycleDiscovery, error) {
 				m.cycle = in.Projects
-				return activities.CycleDiscovery{Projects: len(in.Projects),
+				return activities.CycleDiscovery{Projects: len(in.Projects), FirstSync: !m.synced,
 					First: in.Projects[:min(len(in.Projects), activities.CycleFirstProjects)], Requests: 1}, nil
 			})
 	}

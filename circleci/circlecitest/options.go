@@ -46,8 +46,10 @@ type Options struct {
 	Seed int64
 
 	// Projects is the number of projects (default DefaultProjects). Project i
-	// uses the slug style gh/…, bb/… or circleci/… in turn.
+	// uses the slug style gh/…, bb/… or circleci/… in turn, unless OneOrg.
 	Projects int
+	// OneOrg puts every project in gh/acme: one organisation of Projects projects.
+	OneOrg bool
 	// PipelinesPerProject is the number of pipelines each project starts with
 	// (default DefaultPipelinesPerProject; a negative value means none).
 	PipelinesPerProject int

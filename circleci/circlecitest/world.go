@@ -171,6 +171,9 @@ func (w *world) genProjects(g gen) {
 			repo = fmt.Sprintf("%s-%d", repo, i/len(repoNames)+1)
 		}
 		o := w.orgs[i%3]
+		if w.opts.OneOrg {
+			o = w.orgs[0]
+		}
 		p := &Project{ID: g.uuid(), Name: repo, OrganizationName: o.name, OrganizationSlug: o.slug,
 			OrganizationID: o.id, VCSType: o.vcsType}
 		switch o.vcsType {
