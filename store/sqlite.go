@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"modernc.org/sqlite" // also registers the "sqlite" database/sql driver
@@ -42,6 +41,7 @@ type sqliteStore struct {
 	path   string
 	writer *sql.DB
 	reader *sql.DB
+	stmts  sqliteStmts
 }
 
 // openSQLite opens (creating it if needed) the SQLite database at path, switches it to
@@ -170,13 +170,18 @@ func (s *sqliteStore) WriteBatch(ctx context.Context, b Batch) (WriteStats, erro
 	if len(plan.upserts) == 0 && len(b.Resolved) == 0 {
 		return WriteStats{}, nil
 	}
+	// Prepared before the transaction takes the writer's one connection.
+	execs, err := s.stmts.upserts(ctx, s.writer, plan)
+	if err != nil {
+		return WriteStats{}, err
+	}
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return WriteStats{}, fmt.Errorf("store: begin write: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
 
-	stats, err := sqliteUpsert(ctx, tx, plan)
+	stats, err := sqliteUpsert(ctx, tx, execs)
 	if err != nil {
 		return WriteStats{}, err
 	}
@@ -189,40 +194,6 @@ func (s *sqliteStore) WriteBatch(ctx context.Context, b Batch) (WriteStats, erro
 
 	if err := tx.Commit(); err != nil {
 		return WriteStats{}, fmt.Errorf("store: commit write: %w", err)
-	}
-	return stats, nil
-}
-
-// sqliteUpsert writes the plan's rows, round by round, in statements of at most
-// sqliteMaxRows rows and sqliteMaxParams parameters.
-func sqliteUpsert(ctx context.Context, tx *sql.Tx, plan writePlan) (WriteStats, error) {
-	var stats WriteStats
-	var args []any
-	for _, tr := range plan.upserts {
-		t := tr.table
-		perStmt := min(sqliteMaxRows, sqliteMaxParams/len(t.cols))
-		for _, round := range rounds(tr.rows, t.keyLen) {
-			for len(round) > 0 {
-				chunk := round[:min(len(round), perStmt)]
-				round = round[len(chunk):]
-				args = args[:0]
-				for _, row := range chunk {
-					for _, v := range row {
-						args = append(args, sqliteValue(v))
-					}
-				}
-				res, err := tx.ExecContext(ctx, sqliteUpsertSQL(t, len(chunk)), args...)
-				if err != nil {
-					return WriteStats{}, fmt.Errorf("store: write %d rows to %s: %w", len(chunk), t.name, err)
-				}
-				n, err := res.RowsAffected()
-				if err != nil {
-					return WriteStats{}, fmt.Errorf("store: write %d rows to %s: %w", len(chunk), t.name, err)
-				}
-				stats.Written += int(n)
-				stats.Unchanged += len(chunk) - int(n)
-			}
-		}
 	}
 	return stats, nil
 }
@@ -253,42 +224,6 @@ func sqliteResolve(ctx context.Context, tx *sql.Tx, resolved [][2]string) (int, 
 	return deleted, nil
 }
 
-// sqliteStatements caches the upsert statements by table and row count.
-var sqliteStatements sync.Map // sqliteStmtKey -> string
-
-// sqliteStmtKey identifies a cached upsert statement.
-type sqliteStmtKey struct {
-	table *table
-	rows  int
-}
-
-// sqliteUpsertSQL upserts n rows into t: a multi-row VALUES with t's ON CONFLICT.
-func sqliteUpsertSQL(t *table, n int) string {
-	key := sqliteStmtKey{t, n}
-	if s, ok := sqliteStatements.Load(key); ok {
-		return s.(string)
-	}
-	var b strings.Builder
-	b.WriteString("INSERT INTO ")
-	b.WriteString(t.name)
-	b.WriteString(" (")
-	b.WriteString(strings.Join(t.colNames(), ", "))
-	b.WriteString(") VALUES ")
-	// Anonymous ? placeholders: SQLite looks $N up linearly, quadratic over thousands.
-	row := "(" + strings.Repeat("?, ", len(t.cols)-1) + "?)"
-	for r := 0; r < n; r++ {
-		if r > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(row)
-	}
-	b.WriteByte(' ')
-	b.WriteString(t.onConflict(dialectSQLite))
-	s := b.String()
-	sqliteStatements.Store(key, s)
-	return s
-}
-
 // sqliteValue converts a row value to what the SQLite column stores.
 func sqliteValue(v any) any {
 	if t, ok := v.(time.Time); ok {
@@ -315,7 +250,7 @@ func parseSQLiteTime(s string) (time.Time, error) {
 
 // Close closes the database.
 func (s *sqliteStore) Close() error {
-	var errs []error
+	errs := []error{s.stmts.close()}
 	if s.reader != s.writer {
 		errs = append(errs, s.reader.Close())
 	}

@@ -34,6 +34,11 @@ func run(ctx context.Context, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	stopProfile, err := startCPUProfile()
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	cfg, err := syncworker.ConfigFromEnv()
 	if err != nil {
 		return err
