@@ -19,6 +19,9 @@ type LiveProgress struct {
 	Project string     `json:"project,omitempty"`
 	Phase   string     `json:"phase,omitempty"`
 	Counts  SyncCounts `json:"counts"`
+	// Batch, when set, holds several projects' reports the worker gathered
+	// into one signal to their connection (the rest of the fields are unset).
+	Batch []LiveProgress `json:"batch,omitempty"`
 }
 
 // The steps that report live progress besides the pages.

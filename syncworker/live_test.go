@@ -2,7 +2,9 @@ package syncworker
 
 import (
 	"context"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
@@ -26,7 +28,7 @@ func TestSignalLiveReachesTheProjectAndItsConnection(t *testing.T) {
 		Run(func(args mock.Arguments) {
 			calls = append(calls, call{args.String(1), args.String(2), args.Get(4).(activities.LiveProgress)})
 		}).Return(nil)
-	report := signalLive(c)
+	report := signalLive(c, time.Millisecond)
 	project := workflows.ProjectWorkflowID("demo", "gh/acme/api")
 	p := activities.LiveProgress{Step: activities.StepProject, Project: "gh/acme/api"}
 	require.NoError(t, report(context.Background(), activities.LiveTarget{WorkflowID: project, RunID: "r1",
@@ -41,4 +43,35 @@ func TestSignalLiveReachesTheProjectAndItsConnection(t *testing.T) {
 	require.NoError(t, report(context.Background(), activities.LiveTarget{WorkflowID: "someone-elses", RunID: "r3",
 		ConnectionID: "demo"}, p))
 	require.Equal(t, []call{{conn, "r2", users}, {"someone-elses", "r3", p}}, calls)
+}
+
+// Reports bound for one connection within the gathering window go as one
+// signal (a batch); a report alone goes as it is.
+func TestLiveBatcherGathersAConnectionsReports(t *testing.T) {
+	var mu sync.Mutex
+	sent := map[string][]activities.LiveProgress{}
+	b := &liveBatcher{gather: 50 * time.Millisecond,
+		send: func(_ context.Context, id string, p activities.LiveProgress) error {
+			mu.Lock()
+			defer mu.Unlock()
+			sent[id] = append(sent[id], p)
+			return nil
+		}}
+	report := func(project string) activities.LiveProgress {
+		return activities.LiveProgress{Project: project, Step: activities.StepProject}
+	}
+	var wg sync.WaitGroup
+	for _, r := range []struct{ conn, project string }{{"c1", "gh/a/x"}, {"c1", "gh/a/y"}, {"c2", "gh/b/z"}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			require.NoError(t, b.add(context.Background(), r.conn, report(r.project)))
+		}()
+	}
+	wg.Wait()
+	require.Len(t, sent["c1"], 1, "one signal for the connection's two reports")
+	require.ElementsMatch(t, []activities.LiveProgress{report("gh/a/x"), report("gh/a/y")}, sent["c1"][0].Batch)
+	require.Equal(t, []activities.LiveProgress{report("gh/b/z")}, sent["c2"], "alone: as it is")
+	require.NoError(t, b.add(context.Background(), "c1", report("gh/a/x")))
+	require.Len(t, sent["c1"], 2, "a later report opens a new batch")
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -116,20 +117,24 @@ func newActivities(cfg Config, st store.Store, observer circleci.Observer, batch
 		AllowedBaseURLs:     cfg.AllowedBaseURLs,
 		TokenEnvPattern:     cfg.TokenEnvPattern,
 		SearchAttributes:    sas.Present,
-		Report:              signalLive(c),
+		Report:              signalLive(c, LiveGather),
 		ReportEvery:         cfg.ReportEvery,
 	}
 }
 
 // signalLive delivers an activity's live progress to its workflow as the
 // LiveProgressSignal and, for a project sync's activity, to its connection
-// workflow: a relay by the project would cost its history two more events.
-func signalLive(c client.Client) activities.ProgressReporter {
+// workflow (a relay by the project would cost its history two more events),
+// gathered with the worker's other reports to that connection (liveBatcher).
+func signalLive(c client.Client, gather time.Duration) activities.ProgressReporter {
+	toConnection := &liveBatcher{gather: gather,
+		send: func(ctx context.Context, workflowID string, p activities.LiveProgress) error {
+			return c.SignalWorkflow(ctx, workflowID, "", workflows.LiveProgressSignal, p)
+		}}
 	return func(ctx context.Context, to activities.LiveTarget, p activities.LiveProgress) error {
 		err := c.SignalWorkflow(ctx, to.WorkflowID, to.RunID, workflows.LiveProgressSignal, p)
 		if p.Project != "" && to.WorkflowID == workflows.ProjectWorkflowID(to.ConnectionID, p.Project) {
-			err = errors.Join(err, c.SignalWorkflow(ctx, workflows.ConnectionWorkflowID(to.ConnectionID), "",
-				workflows.LiveProgressSignal, p))
+			err = errors.Join(err, toConnection.add(ctx, workflows.ConnectionWorkflowID(to.ConnectionID), p))
 		}
 		return err
 	}

@@ -112,29 +112,35 @@ func (l *projectLive) take(p activities.LiveProgress) bool {
 	return true
 }
 
-// onLive takes a running project's report, or one of the connection's own
-// running activity, and refreshes the figures.
+// onLive takes a running project's report, a batch of them, or one of the
+// connection's own running activity, and refreshes the figures.
 func (r *connectionRun) onLive(ctx workflow.Context, p activities.LiveProgress) {
-	switch {
-	case p.Project != "":
-		if !r.running(p.Project) {
-			return
-		}
-		if r.projects == nil {
-			r.projects = map[string]*projectLive{}
-		}
-		l := r.projects[p.Project]
-		if l == nil {
-			l = &projectLive{}
-			r.projects[p.Project] = l
-		}
-		if !l.take(p) {
-			return
-		}
-	case !r.live.take(p):
-		return
+	taken := false
+	for _, b := range p.Batch {
+		taken = r.take(b) || taken
 	}
-	r.refresh(ctx)
+	if r.take(p) || taken {
+		r.refresh(ctx)
+	}
+}
+
+// take keeps a report of a running project or of the connection's own step.
+func (r *connectionRun) take(p activities.LiveProgress) bool {
+	if p.Project == "" {
+		return r.live.take(p)
+	}
+	if !r.running(p.Project) {
+		return false
+	}
+	if r.projects == nil {
+		r.projects = map[string]*projectLive{}
+	}
+	l := r.projects[p.Project]
+	if l == nil {
+		l = &projectLive{}
+		r.projects[p.Project] = l
+	}
+	return l.take(p)
 }
 
 // running tells whether slug's child is running.

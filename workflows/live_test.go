@@ -128,3 +128,38 @@ func TestConnectionAddsTheActivitysReportsToTheProjectsStep(t *testing.T) {
 	assert.Equal(t, int64(107), of(stale), "a report of another step is dropped")
 	assert.Equal(t, PhasePages, reported.RunningProjects[0].Phase)
 }
+
+// A batch of reports (the worker gathered them into one signal) updates every
+// running project it names.
+func TestConnectionTakesABatchOfReports(t *testing.T) {
+	env := newEnv(t)
+	mockConnectionActivities(env, &connMocks{})
+	registerFakeProjects(env, &fakeProjects{})
+	ps := projects(3)
+	step := activities.PagesStep(1)
+	env.RegisterDelayedCallback(func() {
+		var batch activities.LiveProgress
+		for i, slug := range ps[:2] {
+			announce := pipelines(step, 0)
+			announce.Project, announce.Phase = slug, PhasePages
+			env.SignalWorkflow(LiveProgressSignal, announce)
+			p := pipelines(step, int64(5*(i+1)))
+			p.Project = slug
+			batch.Batch = append(batch.Batch, p)
+		}
+		env.SignalWorkflow(LiveProgressSignal, batch)
+	}, 11*time.Second)
+	var during ConnectionProgress
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(ProgressQuery)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&during))
+	}, 12*time.Second)
+	env.ExecuteWorkflow(ConnectionSyncName, validInput(ps...))
+	require.NoError(t, env.GetWorkflowError())
+	got := map[string]int64{}
+	for _, rp := range during.RunningProjects {
+		got[rp.ProjectSlug] = rp.Counts.Of(store.KindPipeline)
+	}
+	assert.Equal(t, map[string]int64{ps[0]: 5, ps[1]: 10}, got)
+}

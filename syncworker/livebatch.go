@@ -1,0 +1,70 @@
+package syncworker
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/circleci-sync/circleci-sync/activities"
+)
+
+// LiveGather is how long the worker gathers the live reports bound for one
+// connection workflow before it signals them as one: its projects' activities
+// report at the same slot start (activities.DefaultReportEvery), and one signal
+// costs the connection's history one event, not one a project.
+const LiveGather = 150 * time.Millisecond
+
+// liveBatcher gathers the reports bound for a workflow within `gather` and sends
+// them as one LiveProgress (Batch set when more than one).
+type liveBatcher struct {
+	gather time.Duration
+	send   func(ctx context.Context, workflowID string, p activities.LiveProgress) error
+
+	mu   sync.Mutex
+	open map[string]*liveBatch
+}
+
+// liveBatch is the reports gathered for one workflow and the outcome of their send.
+type liveBatch struct {
+	reports []activities.LiveProgress
+	done    chan struct{}
+	err     error
+}
+
+// add joins p to the workflow's open batch (opening one) and waits for its send.
+func (b *liveBatcher) add(ctx context.Context, workflowID string, p activities.LiveProgress) error {
+	b.mu.Lock()
+	batch := b.open[workflowID]
+	if batch == nil {
+		batch = &liveBatch{done: make(chan struct{})}
+		if b.open == nil {
+			b.open = map[string]*liveBatch{}
+		}
+		b.open[workflowID] = batch
+		time.AfterFunc(b.gather, func() { b.flush(workflowID, batch) })
+	}
+	batch.reports = append(batch.reports, p)
+	b.mu.Unlock()
+	select {
+	case <-batch.done:
+		return batch.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// flush closes the batch and sends it.
+func (b *liveBatcher) flush(workflowID string, batch *liveBatch) {
+	b.mu.Lock()
+	delete(b.open, workflowID)
+	reports := batch.reports
+	b.mu.Unlock()
+	p := reports[0]
+	if len(reports) > 1 {
+		p = activities.LiveProgress{Batch: reports}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	batch.err = b.send(ctx, workflowID, p)
+	close(batch.done)
+}
