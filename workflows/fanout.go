@@ -77,22 +77,32 @@ func (r *connectionRun) startProject(ctx workflow.Context, f *fanOut, slug strin
 	child := r.projectInput(slug)
 	child.Resume = resume
 	fut := workflow.ExecuteChildWorkflow(cctx, ProjectSyncName, child)
+	r.track(ctx, f, slug, fut, func(fut workflow.Future) {
+		var res ProjectSyncResult
+		err := fut.Get(ctx, &res)
+		if childIDTaken(err) && f.tries[slug] < ChildIDTakenRetries {
+			r.retryLater(ctx, f, slug)
+			return
+		}
+		r.finished(ctx, projectOutcome(slug, id, res, err), res.LastError)
+	})
+}
+
+// track counts slug's project (a child or an inline activity) as running until
+// fut is ready, then hands fut to end.
+func (r *connectionRun) track(ctx workflow.Context, f *fanOut, slug string, fut workflow.Future,
+	end func(workflow.Future)) {
+	st := r.st
 	st.InFlight = append(st.InFlight, slug)
 	f.running++
 	f.pending++
 	f.started++
 	r.refresh(ctx)
 	f.sel.AddFuture(fut, func(fut workflow.Future) {
-		var res ProjectSyncResult
-		err := fut.Get(ctx, &res)
 		f.running--
 		st.InFlight = slices.DeleteFunc(st.InFlight, func(s string) bool { return s == slug })
 		delete(r.projects, slug)
-		if childIDTaken(err) && f.tries[slug] < ChildIDTakenRetries {
-			r.retryLater(ctx, f, slug)
-			return
-		}
-		r.finished(ctx, projectOutcome(slug, id, res, err), res.LastError)
+		end(fut)
 	})
 }
 

@@ -1,8 +1,6 @@
 package workflows
 
 import (
-	"slices"
-
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/circleci-sync/circleci-sync/activities"
@@ -22,28 +20,21 @@ func (r *connectionRun) inlineOn() bool {
 // project it leaves unfinished (more pages, a repair due) or fails gets its
 // child, which goes on from the result or starts over.
 func (r *connectionRun) startInline(ctx workflow.Context, f *fanOut, slug string) {
-	st := r.st
 	opts := workflow.GetActivityOptions(withPageActivity(ctx))
 	opts.Summary = "sync " + slug
 	opts.RetryPolicy.MaximumAttempts = InlineAttempts
 	fut := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.SyncProject,
 		r.projectInput(slug).cycleInput())
-	st.InFlight = append(st.InFlight, slug)
 	if r.projects == nil {
 		r.projects = map[string]*projectLive{}
 	}
 	// SyncProject reports its figures to the connection as the project's step.
-	r.projects[slug] = &projectLive{phase: PhasePages, step: activities.StepProject}
-	f.running++
-	f.pending++
-	f.started++
-	r.refresh(ctx)
-	f.sel.AddFuture(fut, func(fut workflow.Future) {
+	l := &projectLive{phase: PhasePages}
+	l.live.start(activities.StepProject)
+	r.projects[slug] = l
+	r.track(ctx, f, slug, fut, func(fut workflow.Future) {
 		var res activities.ProjectCycleResult
 		err := fut.Get(ctx, &res)
-		f.running--
-		st.InFlight = slices.DeleteFunc(st.InFlight, func(s string) bool { return s == slug })
-		delete(r.projects, slug)
 		switch {
 		case err != nil:
 			r.startProject(ctx, f, slug, nil)

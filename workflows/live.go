@@ -74,11 +74,12 @@ func (r *projectRun) report(ctx workflow.Context) {
 }
 
 // projectLive is what the connection knows of a running project: its phase,
-// the step it announced and its figures before it (base), and the step's
-// latest report, sent by the activity itself.
+// its figures before the step it announced (base), and that step's latest
+// report, sent by the activity itself.
 type projectLive struct {
-	phase, step string
-	base, now   activities.SyncCounts
+	phase string
+	base  activities.SyncCounts
+	live  stepLive
 	// early is a report of a step the project has not announced yet.
 	early *activities.LiveProgress
 }
@@ -86,7 +87,7 @@ type projectLive struct {
 // counts are the project's figures as last reported.
 func (l *projectLive) counts() activities.SyncCounts {
 	c := l.base
-	c.Then(l.now)
+	c.Then(l.live.counts)
 	return c
 }
 
@@ -95,21 +96,20 @@ func (l *projectLive) counts() activities.SyncCounts {
 func (l *projectLive) take(p activities.LiveProgress) bool {
 	if p.Phase != "" {
 		early := l.early
-		*l = projectLive{phase: p.Phase, step: p.Step, base: p.Counts}
-		if early != nil && p.Step != "" && early.Step == p.Step {
-			l.now = early.Counts
+		*l = projectLive{phase: p.Phase, base: p.Counts}
+		l.live.start(p.Step)
+		if early != nil {
+			l.live.take(*early)
 		}
 		return true
 	}
-	if p.Step == "" {
-		return false
+	if l.live.take(p) {
+		return true
 	}
-	if p.Step != l.step {
+	if p.Step != "" && p.Step != l.live.step {
 		l.early = &p
-		return false
 	}
-	l.now = p.Counts
-	return true
+	return false
 }
 
 // onLive takes a running project's report, a batch of them, or one of the
