@@ -127,9 +127,7 @@ func TestContinuousSyncWaitsThenRunsTheNextCycle(t *testing.T) {
 	in.Interval = &iv
 	var waiting ConnectionProgress
 	env.RegisterDelayedCallback(func() {
-		v, err := env.QueryWorkflow(ProgressQuery)
-		require.NoError(t, err)
-		require.NoError(t, v.Get(&waiting))
+		queryProgress(t, env, &waiting)
 	}, time.Hour)
 	start := env.Now()
 	env.ExecuteWorkflow(ConnectionSyncName, in)
@@ -250,10 +248,8 @@ func TestProjectSyncPagesSeveralPagesPerActivity(t *testing.T) {
 	assert.Equal(t, "rate_limited: 429", res.LastError.Error)
 	assert.Contains(t, res.LastError.Where, "attempt 2")
 
-	v, err := env.QueryWorkflow(ProgressQuery)
-	require.NoError(t, err)
 	var p ProjectProgress
-	require.NoError(t, v.Get(&p))
+	queryProgress(t, env, &p)
 	assert.Equal(t, PhaseDone, p.Phase)
 	assert.EqualValues(t, 203, p.Counts.Of(store.KindPipeline))
 	assert.True(t, p.Incremental)

@@ -199,9 +199,7 @@ func TestInlineProjectShowsLive(t *testing.T) {
 	}, 20*time.Second)
 	var during ConnectionProgress
 	env.RegisterDelayedCallback(func() {
-		v, err := env.QueryWorkflow(ProgressQuery)
-		require.NoError(t, err)
-		require.NoError(t, v.Get(&during))
+		queryProgress(t, env, &during)
 	}, 30*time.Second)
 	env.ExecuteWorkflow(ConnectionSyncName, validInput(slug))
 	require.NoError(t, env.GetWorkflowError())

@@ -28,21 +28,16 @@ func TestProjectProgressShowsTheRunningActivitysReports(t *testing.T) {
 			Entities: map[string]int64{store.KindPipeline: 30}}}, nil)
 	env.OnActivity(a.RefreshProject, mock.Anything, mock.Anything).Return(activities.SyncCounts{}, nil)
 	env.OnActivity(a.CompleteProject, mock.Anything, mock.Anything).Return(nil)
-	query := func(into *ProjectProgress) {
-		v, err := env.QueryWorkflow(ProgressQuery)
-		require.NoError(t, err)
-		require.NoError(t, v.Get(into))
-	}
 	var before, during, stale ProjectProgress
-	env.RegisterDelayedCallback(func() { query(&before) }, 5*time.Second)
+	env.RegisterDelayedCallback(func() { queryProgress(t, env, &before) }, 5*time.Second)
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(LiveProgressSignal, pipelines(activities.PagesStep(1), 12))
 	}, 10*time.Second)
-	env.RegisterDelayedCallback(func() { query(&during) }, 15*time.Second)
+	env.RegisterDelayedCallback(func() { queryProgress(t, env, &during) }, 15*time.Second)
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(LiveProgressSignal, pipelines(activities.PagesStep(7), 99))
 	}, 20*time.Second)
-	env.RegisterDelayedCallback(func() { query(&stale) }, 25*time.Second)
+	env.RegisterDelayedCallback(func() { queryProgress(t, env, &stale) }, 25*time.Second)
 	env.ExecuteWorkflow(ProjectSync, projectInput())
 	require.NoError(t, env.GetWorkflowError())
 	assert.Zero(t, before.Counts.Of(store.KindPipeline))
@@ -62,11 +57,6 @@ func TestConnectionProgressShowsRunningProjects(t *testing.T) {
 	mockConnectionActivities(env, &connMocks{})
 	registerFakeProjects(env, &fakeProjects{})
 	var during, after ConnectionProgress
-	query := func(into *ConnectionProgress) {
-		v, err := env.QueryWorkflow(ProgressQuery)
-		require.NoError(t, err)
-		require.NoError(t, v.Get(into))
-	}
 	running := projects(3)[0]
 	env.RegisterDelayedCallback(func() {
 		p := pipelines("", 8)
@@ -75,10 +65,10 @@ func TestConnectionProgressShowsRunningProjects(t *testing.T) {
 		p.Project = "gh/acme/not-running"
 		env.SignalWorkflow(LiveProgressSignal, p)
 	}, 20*time.Second)
-	env.RegisterDelayedCallback(func() { query(&during) }, 30*time.Second)
+	env.RegisterDelayedCallback(func() { queryProgress(t, env, &during) }, 30*time.Second)
 	env.ExecuteWorkflow(ConnectionSyncName, validInput(projects(3)...))
 	require.NoError(t, env.GetWorkflowError())
-	query(&after)
+	queryProgress(t, env, &after)
 	require.Len(t, during.RunningProjects, 2)
 	assert.Equal(t, RunningProject{ProjectSlug: running, Phase: PhasePages, Counts: pipelines("", 8).Counts},
 		during.RunningProjects[0])
@@ -99,9 +89,7 @@ func TestConnectionAddsTheActivitysReportsToTheProjectsStep(t *testing.T) {
 	var early, announced, reported, stale ConnectionProgress
 	query := func(into *ConnectionProgress) func() {
 		return func() {
-			v, err := env.QueryWorkflow(ProgressQuery)
-			require.NoError(t, err)
-			require.NoError(t, v.Get(into))
+			queryProgress(t, env, into)
 		}
 	}
 	signal := func(p activities.LiveProgress, phase string) func() {
@@ -151,9 +139,7 @@ func TestConnectionTakesABatchOfReports(t *testing.T) {
 	}, 11*time.Second)
 	var during ConnectionProgress
 	env.RegisterDelayedCallback(func() {
-		v, err := env.QueryWorkflow(ProgressQuery)
-		require.NoError(t, err)
-		require.NoError(t, v.Get(&during))
+		queryProgress(t, env, &during)
 	}, 12*time.Second)
 	env.ExecuteWorkflow(ConnectionSyncName, validInput(ps...))
 	require.NoError(t, env.GetWorkflowError())

@@ -33,6 +33,14 @@ func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	return env
 }
 
+// queryProgress runs the progress query into into.
+func queryProgress(t *testing.T, env *testsuite.TestWorkflowEnvironment, into any) {
+	t.Helper()
+	v, err := env.QueryWorkflow(ProgressQuery)
+	require.NoError(t, err)
+	require.NoError(t, v.Get(into))
+}
+
 func validInput(projects ...string) ConnectionSyncInput {
 	return ConnectionSyncInput{ConnectionID: "acme", OrgSlug: "gh/acme", Projects: projects, MaxConcurrentProjects: 2}
 }
@@ -497,9 +505,7 @@ func TestProgressQueryReportsThePhase(t *testing.T) {
 	registerFakeProjects(env, &fakeProjects{})
 	var during ConnectionProgress
 	env.RegisterDelayedCallback(func() {
-		v, err := env.QueryWorkflow(ProgressQuery)
-		require.NoError(t, err)
-		require.NoError(t, v.Get(&during))
+		queryProgress(t, env, &during)
 	}, 30*time.Second)
 	env.ExecuteWorkflow(ConnectionSyncName, validInput(projects(3)...))
 	require.NoError(t, env.GetWorkflowError())
