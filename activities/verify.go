@@ -1,11 +1,14 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -89,24 +92,37 @@ func verifiedRecently(st store.ConnectionState, conn Connection, d time.Duration
 }
 
 // verifySequence runs CircleCI's diagnostic sequence (see VerifyConnection).
+// Its four independent branches (org then project pipelines, /me,
+// collaborations, followed projects) run at once: a first sync starts a
+// round trip or two after it rather than five. Steps are reported in the
+// sequence's order.
 func verifySequence(ctx context.Context, api *client, conn Connection, projects []string) (VerifyReport, error) {
 	org := strings.TrimSpace(conn.OrgSlug)
-	v := &verifier{api: api, failures: map[string]*circleci.Error{}}
-	orgPage, err := api.orgPipelinesPage(ctx, org, "")
-	if err := v.check(ctx, stepOrgPipelines, "list the pipelines of organization "+org, err,
-		fmt.Sprintf("%d pipelines on the first page", len(orgPage.Items))); err != nil {
-		return v.rep, err
-	}
-	candidates, configured := projectCandidates(projects, orgPage.Items)
-	project, err := v.checkProjects(ctx, logger(ctx, conn), candidates, configured)
+	var orgPage circleci.Page[circleci.Pipeline]
+	var project string
+	var followed []circleci.FollowedProject
+	v, err := verifyBranches(api,
+		func(v *verifier) error {
+			var err error
+			orgPage, err = api.orgPipelinesPage(ctx, org, "")
+			if err := v.check(ctx, stepOrgPipelines, "list the pipelines of organization "+org, err,
+				fmt.Sprintf("%d pipelines on the first page", len(orgPage.Items))); err != nil {
+				return err
+			}
+			candidates, configured := projectCandidates(projects, orgPage.Items)
+			project, err = v.checkProjects(ctx, logger(ctx, conn), candidates, configured)
+			return err
+		},
+		func(v *verifier) error { return v.checkMe(ctx) },
+		func(v *verifier) error { return v.checkCollaborations(ctx) },
+		func(v *verifier) error {
+			var err error
+			followed, err = v.checkFollowed(ctx)
+			return err
+		})
 	if err != nil {
 		return v.rep, err
 	}
-	followed, err := v.checkUser(ctx)
-	if err != nil {
-		return v.rep, err
-	}
-	v.rep.Requests = api.Requests()
 	log := logger(ctx, conn)
 	if err := decideVerify(conn, org, project, projects, orgPage.Items, followed, v.failures); err != nil {
 		log.Warn("connection check failed", "steps", len(v.rep.Steps), "error", err)
@@ -115,6 +131,35 @@ func verifySequence(ctx context.Context, api *client, conn Connection, projects 
 	log.Info("connection checked", "user", v.rep.UserLogin, "followed_projects", v.rep.FollowedProjects,
 		"requests", v.rep.Requests)
 	return v.rep, nil
+}
+
+// verifyBranches runs the branches at once, each with its own verifier, and
+// merges their steps and failures in the branches' order; the error is the
+// first branch's that failed.
+func verifyBranches(api *client, branches ...func(v *verifier) error) (*verifier, error) {
+	subs := make([]*verifier, len(branches))
+	errs := make([]error, len(branches))
+	var wg sync.WaitGroup
+	for i, branch := range branches {
+		subs[i] = &verifier{api: api, failures: map[string]*circleci.Error{}}
+		wg.Go(func() { errs[i] = branch(subs[i]) })
+	}
+	wg.Wait()
+	v := &verifier{api: api, failures: map[string]*circleci.Error{}}
+	for _, sub := range subs {
+		v.rep.Steps = append(v.rep.Steps, sub.rep.Steps...)
+		maps.Copy(v.failures, sub.failures)
+		v.rep.UserLogin = cmp.Or(v.rep.UserLogin, sub.rep.UserLogin)
+		v.rep.Organizations = append(v.rep.Organizations, sub.rep.Organizations...)
+		v.rep.FollowedProjects += sub.rep.FollowedProjects
+	}
+	v.rep.Requests = api.Requests()
+	for _, err := range errs {
+		if err != nil {
+			return v, err
+		}
+	}
+	return v, nil
 }
 
 // verifier records the diagnostic sequence's steps and failures.
@@ -196,21 +241,31 @@ func (v *verifier) checkProjects(ctx context.Context, log log.Logger, candidates
 	return project, nil
 }
 
-// checkUser reads the token's user, organisations and followed projects.
-func (v *verifier) checkUser(ctx context.Context) ([]circleci.FollowedProject, error) {
+// checkMe reads the token's user.
+func (v *verifier) checkMe(ctx context.Context) error {
 	me, err := v.api.me(ctx)
 	if err := v.check(ctx, stepMe, "read the token's user (GET /me)", err, "user "+me.Login); err != nil {
-		return nil, err
+		return err
 	}
 	v.rep.UserLogin = me.Login
+	return nil
+}
+
+// checkCollaborations lists the token's organisations.
+func (v *verifier) checkCollaborations(ctx context.Context) error {
 	collabs, err := v.api.collaborations(ctx)
 	if err := v.check(ctx, stepCollaborations, "list the token's organizations", err,
 		fmt.Sprintf("%d organizations", len(collabs))); err != nil {
-		return nil, err
+		return err
 	}
 	for _, c := range collabs {
 		v.rep.Organizations = append(v.rep.Organizations, c.Slug)
 	}
+	return nil
+}
+
+// checkFollowed lists the token's followed projects.
+func (v *verifier) checkFollowed(ctx context.Context) ([]circleci.FollowedProject, error) {
 	followed, err := v.api.followedProjects(ctx)
 	if err := v.check(ctx, stepFollowedProjects, "list the followed projects", err,
 		fmt.Sprintf("%d followed projects", len(followed))); err != nil {

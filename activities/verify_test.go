@@ -74,6 +74,54 @@ func TestVerifyConnection(t *testing.T) {
 	requireAppError(t, err, ErrServer, false)
 }
 
+// TestVerifyConnectionRunsItsBranchesAtOnce: the org pipeline list, /me,
+// collaborations and the followed projects are asked at once (a first sync
+// waits a round trip or three for its verification, not five). A new client's
+// pacer lets one request go first, to learn the budget from its headers (the
+// limiter's probe); the fake holds each later one until three are in flight,
+// or 5 s.
+func TestVerifyConnectionRunsItsBranchesAtOnce(t *testing.T) {
+	f := newFixture(t, circlecitest.Options{Seed: 4, Projects: 3, PipelinesPerProject: 5}, openSQLite(t))
+	fake := circlecitest.NewHandler(circlecitest.Options{Seed: 4, Projects: 3, PipelinesPerProject: 5, Token: testToken})
+	var mu sync.Mutex
+	inFlight, most, seen := 0, 0, 0
+	three := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		inFlight++
+		seen++
+		first := seen == 1
+		most = max(most, inFlight)
+		if inFlight == 3 {
+			close(three)
+		}
+		mu.Unlock()
+		if !first {
+			select {
+			case <-three:
+			case <-time.After(5 * time.Second):
+			}
+		}
+		fake.ServeHTTP(w, r)
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	conn := f.conn
+	conn.BaseURL = srv.URL
+
+	var rep VerifyReport
+	require.NoError(t, run(t, f.a.VerifyConnection, VerifyInput{Connection: conn}, &rep))
+	require.Equal(t, 3, most, "requests in flight at once")
+	var names []string
+	for _, s := range rep.Steps {
+		names = append(names, s.Name)
+	}
+	require.Equal(t, []string{"org_pipelines", "project_pipelines", "me", "collaborations", "followed_projects"}, names)
+	require.Equal(t, int64(5), rep.Requests)
+}
+
 // TestVerifyConnectionMissingConfiguredProjects: configured projects that answer
 // 404 are failed steps, the next ones are tried (3 at most), and the connection
 // verifies; a 403 there stays fatal.
