@@ -90,10 +90,11 @@ else
   else
     echo "Starting the Temporal dev server on $address (Web UI on :8233, state in .tmp/temporal.db)..."
     # The search attributes the syncs set (workflows/searchattributes.go); priority
-    # and fairness on, one partition per queue (docs/operations.md, "Fairness and priority").
+    # and fairness on, one partition per queue, eager activities (docs/operations.md, "Fairness and priority").
     "$temporal" server start-dev --ip 127.0.0.1 --port 7233 --ui-port 8233 \
       --db-filename .tmp/temporal.db --log-level error \
       --dynamic-config-value matching.useNewMatcher=true --dynamic-config-value matching.enableFairness=true \
+      --dynamic-config-value system.enableActivityEagerExecution=true \
       --dynamic-config-value matching.numTaskqueueReadPartitions=1 \
       --dynamic-config-value matching.numTaskqueueWritePartitions=1 \
       --search-attribute CircleCIConnection=Keyword --search-attribute CircleCIOrg=Keyword \

@@ -71,12 +71,19 @@ type DevServerOptions struct {
 var FairnessArgs = []string{"--dynamic-config-value", "matching.useNewMatcher=true",
 	"--dynamic-config-value", "matching.enableFairness=true"}
 
+// EagerArgs turn on eager activity execution (off by default in server 1.29):
+// a workflow task's new activities go back to its worker with the task's
+// answer, when it has free slots, instead of through the task queue's poll (a
+// first sync's project starts about 0.1 s sooner; docs/operations.md).
+var EagerArgs = []string{"--dynamic-config-value", "system.enableActivityEagerExecution=true"}
+
 // StartTemporal starts a Temporal dev server for t and stops it when t ends.
 func StartTemporal(t testing.TB, opts DevServerOptions) *testsuite.DevServer {
 	t.Helper()
 	path := TemporalCLI(t)
-	// Search attributes a worker adds are usable at once.
-	args := []string{"--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true"}
+	// Search attributes a worker adds are usable at once; activities go
+	// eagerly (EagerArgs).
+	args := append([]string{"--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true"}, EagerArgs...)
 	if !opts.NoFairness {
 		args = append(args, FairnessArgs...)
 	}
