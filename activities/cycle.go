@@ -68,26 +68,37 @@ func (a *Activities) CycleProjects(ctx context.Context, in CyclePageInput) ([]st
 	return c.Projects[from:min(from+max(in.Limit, 0), len(c.Projects))], nil
 }
 
-// ResolveCycleUsers is ResolveUsers for the cycle's projects (in.Projects when
-// given).
-func (a *Activities) ResolveCycleUsers(ctx context.Context, in ResolveUsersInput) (ResolveUsersResult, error) {
-	if in.Projects == nil {
-		c, err := a.cycle(ctx)
-		if err != nil {
-			return ResolveUsersResult{}, err
-		}
-		in.Projects = c.Projects
-	}
-	return a.ResolveUsers(ctx, in)
+// FinishCycleInput is FinishCycle's input: the users to resolve, then the
+// record to complete (its Counts without the users').
+type FinishCycleInput struct {
+	Users    ResolveUsersInput       `json:"users"`
+	Complete CompleteConnectionInput `json:"complete"`
 }
 
-// CompleteCycle is CompleteConnection for the cycle's projects (in.Projects
-// when given), from the record its discovery staged; then the cycle is dropped.
-func (a *Activities) CompleteCycle(ctx context.Context, in CompleteConnectionInput) error {
+// FinishCycle ends a cycle in one activity, so one round trip to Temporal: it
+// resolves the users the cycle's projects reference (ResolveUsers), adds their
+// counts to the record's and records the cycle (completeCycle). A retry after
+// the record was saved finds the cycle gone and resolves no users: its result
+// then counts none, while the record holds the first attempt's figures.
+func (a *Activities) FinishCycle(ctx context.Context, in FinishCycleInput) (ResolveUsersResult, error) {
 	c, err := a.cycle(ctx)
 	if err != nil {
-		return err
+		return ResolveUsersResult{}, err
 	}
+	if in.Users.Projects == nil {
+		in.Users.Projects = c.Projects
+	}
+	users, err := a.ResolveUsers(ctx, in.Users)
+	if err != nil {
+		return users, err
+	}
+	in.Complete.Counts.Then(users.Counts)
+	return users, a.completeCycle(ctx, c, in.Complete)
+}
+
+// completeCycle is CompleteConnection for cycle c's projects (in.Projects when
+// given), from the record its discovery staged; then the cycle is dropped.
+func (a *Activities) completeCycle(ctx context.Context, c store.Cycle, in CompleteConnectionInput) error {
 	if in.Projects == nil {
 		in.Projects = c.Projects
 	}
@@ -103,7 +114,7 @@ func (a *Activities) CompleteCycle(ctx context.Context, in CompleteConnectionInp
 }
 
 // cycle reads the calling workflow's cycle (an empty one when there is none:
-// completed already, for a retried CompleteCycle).
+// completed already, for a retried FinishCycle).
 func (a *Activities) cycle(ctx context.Context) (store.Cycle, error) {
 	if err := a.checkStore(); err != nil {
 		return store.Cycle{}, err

@@ -12,7 +12,7 @@ import (
 
 // TestCycleRecordChangesOnlyWhenTheCycleCompletes: DiscoverCycle keeps the
 // cycle's projects and the record it would save in the store, and leaves the
-// connection's record alone; CycleProjects pages through them; CompleteCycle
+// connection's record alone; CycleProjects pages through them; FinishCycle
 // saves the record and forgets the cycle.
 func TestCycleRecordChangesOnlyWhenTheCycleCompletes(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, tdb testDB) {
@@ -42,7 +42,8 @@ func TestCycleRecordChangesOnlyWhenTheCycleCompletes(t *testing.T) {
 		require.NoError(t, run(t, f.a.DiscoverCycle, DiscoverInput{Connection: f.conn}, &found))
 		require.Equal(t, len(orgProjects)+1, found.Projects)
 		require.Equal(t, []string{"gh/acme/old"}, record().Projects)
-		require.NoError(t, run(t, f.a.CompleteCycle, CompleteConnectionInput{Connection: f.conn}, nil))
+		require.NoError(t, run(t, f.a.FinishCycle, FinishCycleInput{Users: ResolveUsersInput{Connection: f.conn},
+			Complete: CompleteConnectionInput{Connection: f.conn}}, nil))
 		st := record()
 		want := append([]string{"gh/acme/old"}, orgProjects...)
 		slices.Sort(want)

@@ -85,7 +85,7 @@ func TestFairnessKeysInHistory(t *testing.T) {
 		}
 		got := eventPriorities(t, c, workflows.ConnectionWorkflowID(in.ConnectionID))
 		checkPriorities(t, got, workflows.PriorityIncremental, in.ConnectionID,
-			"started", "VerifyConnection", "DiscoverCycle", "CompleteCycle")
+			"started", "VerifyConnection", "DiscoverCycle", "FinishCycle")
 		if pageKey == workflows.PriorityIncremental {
 			// The incremental cycle syncs its projects inline, at its own key.
 			checkPriorities(t, got, pageKey, in.ConnectionID, "SyncProject")

@@ -34,11 +34,10 @@ func (r *connectionRun) cycle(ctx workflow.Context) (ConnectionSyncResult, error
 		next := *st
 		return ConnectionSyncResult{}, r.continueAsNew(ctx, &next)
 	}
-	if err := r.resolveUsers(ctx); err != nil {
+	if err := r.finishCycle(ctx); err != nil {
 		return ConnectionSyncResult{}, err
 	}
-	res := r.result()
-	return res, r.complete(ctx, res)
+	return r.result(), nil
 }
 
 // begin enters phase; from now on a resync request goes to the next cycle.
@@ -122,17 +121,30 @@ func (r *connectionRun) nextWindow(ctx workflow.Context) error {
 	return err
 }
 
-// resolveUsers fetches the users the cycle's projects reference.
-func (r *connectionRun) resolveUsers(ctx workflow.Context) error {
+// finishCycle fetches the users the cycle's projects reference and records
+// the cycle and its projects, less those found missing (unless all were: the
+// token more likely lost its access), in one activity.
+func (r *connectionRun) finishCycle(ctx workflow.Context) error {
+	st := r.st
 	r.setPhase(ctx, PhaseUsers)
-	var users activities.ResolveUsersResult
 	r.live.start(activities.StepUsers)
 	defer r.live.end()
-	err := r.exec(withPageActivity(ctx), "resolve the users of connection "+r.in.ConnectionID, a.ResolveCycleUsers,
-		activities.ResolveUsersInput{Connection: r.in.connection(), Projects: r.st.allProjects(),
-			FreshFor: *r.in.UsersFreshFor}, &users)
+	missing := st.Missing
+	if st.NotFound >= st.Total {
+		missing = nil
+	}
+	counts := st.Totals
+	counts.Requests += st.Requests
+	conn := r.in.connection()
+	var users activities.ResolveUsersResult
+	err := r.exec(withPageActivity(ctx), "resolve the users and record the cycle of connection "+r.in.ConnectionID,
+		a.FinishCycle, activities.FinishCycleInput{
+			Users: activities.ResolveUsersInput{Connection: conn, Projects: st.allProjects(), FreshFor: *r.in.UsersFreshFor},
+			Complete: activities.CompleteConnectionInput{Connection: conn, Projects: st.allProjects(), Missing: missing,
+				Counts: counts, Failed: int64(st.Failed)},
+		}, &users)
 	if err == nil {
-		r.st.Users = &users
+		st.Users = &users
 	}
 	return err
 }
@@ -147,16 +159,4 @@ func (r *connectionRun) result() ConnectionSyncResult {
 	res.Totals.Then(st.Users.Counts)
 	res.Totals.Requests += st.Requests
 	return res
-}
-
-// complete records the cycle and its projects, less those found missing
-// (unless all were: the token more likely lost its access).
-func (r *connectionRun) complete(ctx workflow.Context, res ConnectionSyncResult) error {
-	missing := r.st.Missing
-	if r.st.NotFound >= r.st.Total {
-		missing = nil
-	}
-	return r.exec(withShortActivity(ctx), "record the cycle of connection "+r.in.ConnectionID, a.CompleteCycle,
-		activities.CompleteConnectionInput{Connection: r.in.connection(), Projects: r.st.allProjects(), Missing: missing,
-			Counts: res.Totals, Failed: int64(res.FailedProjects)}, nil)
 }

@@ -236,6 +236,6 @@ func TestLargeCycleReadsItsProjectsByWindow(t *testing.T) {
 	assert.Equal(t, slugs[n-1], res.Projects[0].ProjectSlug)
 	assert.Equal(t, n-1, res.OmittedProjects)
 	assert.Equal(t, int64(10*(n-1)), res.Totals.Of(store.KindPipeline))
-	assert.Nil(t, completed.Projects, "CompleteCycle reads the list from the store")
+	assert.Nil(t, completed.Projects, "FinishCycle reads the list from the store")
 	assert.Equal(t, []string{slugs[n-1]}, completed.Missing)
 }

@@ -76,7 +76,7 @@ func TestConnectionSyncSetsTheFairnessKeyOnActivitiesAndChildren(t *testing.T) {
 		require.NoError(t, env.GetWorkflowError())
 
 		want := temporal.Priority{FairnessKey: "acme"} // the key: the workflow's own
-		names := []string{"VerifyConnection", "DiscoverCycle", "ResolveCycleUsers", "CompleteCycle"}
+		names := []string{"VerifyConnection", "DiscoverCycle", "FinishCycle"}
 		if synced {
 			names = append(names, "SyncProject")
 			assert.Empty(t, p.children, "an incremental cycle's projects run inline")

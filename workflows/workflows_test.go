@@ -49,9 +49,9 @@ func validInput(projects ...string) ConnectionSyncInput {
 type connMocks struct {
 	verify  func(context.Context, activities.VerifyInput) (activities.VerifyReport, error)
 	resolve func(context.Context, activities.ResolveUsersInput) (activities.ResolveUsersResult, error)
-	// completed receives CompleteCycle's input.
+	// completed receives FinishCycle's record, its users' counts added.
 	completed *activities.CompleteConnectionInput
-	// onComplete, when set, runs in CompleteCycle.
+	// onComplete, when set, runs in FinishCycle.
 	onComplete func()
 	// skipPlan leaves VerifyConnection and DiscoverCycle unmocked: calling
 	// them fails the test.
@@ -88,16 +88,20 @@ func mockConnectionActivities(env *testsuite.TestWorkflowEnvironment, m *connMoc
 		func(_ context.Context, in activities.CyclePageInput) ([]string, error) {
 			return m.cycle[in.Offset:min(in.Offset+in.Limit, len(m.cycle))], nil
 		}).Maybe()
-	env.OnActivity(a.ResolveCycleUsers, mock.Anything, mock.Anything).Return(m.resolve)
-	env.OnActivity(a.CompleteCycle, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.CompleteConnectionInput) error {
+	env.OnActivity(a.FinishCycle, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.FinishCycleInput) (activities.ResolveUsersResult, error) {
+			users, err := m.resolve(ctx, in.Users)
+			if err != nil {
+				return users, err
+			}
+			in.Complete.Counts.Then(users.Counts)
 			if m.completed != nil {
-				*m.completed = in
+				*m.completed = in.Complete
 			}
 			if m.onComplete != nil {
 				m.onComplete()
 			}
-			return nil
+			return users, nil
 		})
 }
 
