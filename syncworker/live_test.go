@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/mocks"
 
 	"github.com/circleci-sync/circleci-sync/activities"
@@ -16,7 +17,8 @@ import (
 
 // A project sync's activity reports to its workflow and to its connection's;
 // the connection's own activity, and one of a project workflow that is not the
-// connection's child, only to their workflow.
+// connection's child, only to their workflow; a connection whose history has
+// reached LiveReportsUpTo events gets none.
 func TestSignalLiveReachesTheProjectAndItsConnection(t *testing.T) {
 	c := &mocks.Client{}
 	type call struct {
@@ -24,6 +26,12 @@ func TestSignalLiveReachesTheProjectAndItsConnection(t *testing.T) {
 		p       activities.LiveProgress
 	}
 	var calls []call
+	history := 100
+	c.On("DescribeWorkflow", mock.Anything, mock.Anything, mock.Anything).Return(
+		func(context.Context, string, string) (*client.WorkflowExecutionDescription, error) {
+			return &client.WorkflowExecutionDescription{WorkflowExecutionMetadata: client.WorkflowExecutionMetadata{
+				HistoryLength: history}}, nil
+		})
 	c.On("SignalWorkflow", mock.Anything, mock.Anything, mock.Anything, workflows.LiveProgressSignal, mock.Anything).
 		Run(func(args mock.Arguments) {
 			calls = append(calls, call{args.String(1), args.String(2), args.Get(4).(activities.LiveProgress)})
@@ -43,6 +51,15 @@ func TestSignalLiveReachesTheProjectAndItsConnection(t *testing.T) {
 	require.NoError(t, report(context.Background(), activities.LiveTarget{WorkflowID: "someone-elses", RunID: "r3",
 		ConnectionID: "demo"}, p))
 	require.Equal(t, []call{{conn, "r2", users}, {"someone-elses", "r3", p}}, calls)
+
+	// A connection whose history is long gets no report; the project does.
+	calls = nil
+	history = workflows.LiveReportsUpTo
+	require.NoError(t, report(context.Background(), activities.LiveTarget{WorkflowID: project, RunID: "r1",
+		ConnectionID: "demo"}, p))
+	require.NoError(t, report(context.Background(), activities.LiveTarget{WorkflowID: conn, RunID: "r2",
+		ConnectionID: "demo"}, users))
+	require.Equal(t, []call{{project, "r1", p}}, calls)
 }
 
 // Reports bound for one connection within the gathering window go as one

@@ -126,18 +126,37 @@ func newActivities(cfg Config, st store.Store, observer circleci.Observer, batch
 // LiveProgressSignal and, for a project sync's activity, to its connection
 // workflow (a relay by the project would cost its history two more events),
 // gathered with the worker's other reports to that connection (liveBatcher).
+// A connection whose history has reached workflows.LiveReportsUpTo events gets
+// none (signalConnection).
 func signalLive(c client.Client, gather time.Duration) activities.ProgressReporter {
 	toConnection := &liveBatcher{gather: gather,
 		send: func(ctx context.Context, workflowID string, p activities.LiveProgress) error {
-			return c.SignalWorkflow(ctx, workflowID, "", workflows.LiveProgressSignal, p)
+			return signalConnection(ctx, c, workflowID, "", p)
 		}}
 	return func(ctx context.Context, to activities.LiveTarget, p activities.LiveProgress) error {
+		conn := workflows.ConnectionWorkflowID(to.ConnectionID)
+		if to.WorkflowID == conn {
+			return signalConnection(ctx, c, conn, to.RunID, p)
+		}
 		err := c.SignalWorkflow(ctx, to.WorkflowID, to.RunID, workflows.LiveProgressSignal, p)
 		if p.Project != "" && to.WorkflowID == workflows.ProjectWorkflowID(to.ConnectionID, p.Project) {
-			err = errors.Join(err, toConnection.add(ctx, workflows.ConnectionWorkflowID(to.ConnectionID), p))
+			err = errors.Join(err, toConnection.add(ctx, conn, p))
 		}
 		return err
 	}
+}
+
+// signalConnection sends a connection workflow's run a live report, unless its
+// history has reached workflows.LiveReportsUpTo events.
+func signalConnection(ctx context.Context, c client.Client, workflowID, runID string, p activities.LiveProgress) error {
+	d, err := c.DescribeWorkflow(ctx, workflowID, runID)
+	if err != nil {
+		return err
+	}
+	if d.HistoryLength >= workflows.LiveReportsUpTo {
+		return nil
+	}
+	return c.SignalWorkflow(ctx, workflowID, runID, workflows.LiveProgressSignal, p)
 }
 
 // poll runs a worker on cfg.TaskQueue until ctx is done or it fails.

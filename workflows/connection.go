@@ -75,7 +75,7 @@ func (r *connectionRun) run(ctx workflow.Context) (ConnectionSyncResult, error) 
 // setUp registers the handlers and looks up the search attributes.
 func (r *connectionRun) setUp(ctx workflow.Context) error {
 	err := workflow.SetQueryHandlerWithOptions(ctx, ProgressQuery, func() (ConnectionProgress, error) {
-		return r.progress(), nil
+		return r.progress(ctx), nil
 	}, workflow.QueryHandlerOptions{Description: "The current cycle's phase, projects and figures (ConnectionProgress)."})
 	if err != nil {
 		return fmt.Errorf("set the progress query handler: %w", err)
@@ -178,7 +178,7 @@ func (r *connectionRun) setPhase(ctx workflow.Context, phase string) {
 
 // refresh upserts the search attributes and sets the current details.
 func (r *connectionRun) refresh(ctx workflow.Context) {
-	p := r.progress()
+	p := r.progress(ctx)
 	r.sa.upsert(ctx, keyword(SearchAttrConnection, r.in.ConnectionID), keyword(SearchAttrOrg, r.in.OrgSlug),
 		keyword(SearchAttrPhase, p.Phase), integer(SearchAttrPipelines, p.Totals.Of(store.KindPipeline)))
 	workflow.SetCurrentDetails(ctx, p.details())

@@ -65,3 +65,15 @@ func TestConnectionDetailsFitTheWebUIsPanel(t *testing.T) {
 	assert.NotContains(t, s, "gh/acme/p6")
 	assert.Contains(t, s, "\n- and 3 more running (the progress query lists them all)\n- last error")
 }
+
+// Once the worker stops sending the connection live reports (a long history),
+// the details say why the running projects' figures stand still.
+func TestConnectionDetailsSayWhenLiveReportsPause(t *testing.T) {
+	p := ConnectionProgress{Phase: PhaseProjects, RunningProjects: []RunningProject{{ProjectSlug: "gh/acme/api",
+		Phase: PhasePages}}}
+	assert.NotContains(t, p.details(), "history is long")
+	p.LiveReportsPaused = true
+	assert.Contains(t, p.details(), "\n- running projects' figures move at their steps only: the run's history is long")
+	p.RunningProjects = nil
+	assert.NotContains(t, p.details(), "history is long", "nothing running, nothing to say")
+}

@@ -14,6 +14,14 @@ import (
 // activities.DefaultReportEvery slot (docs/design.md#live-progress).
 const LiveProgressSignal = "live-progress"
 
+// LiveReportsUpTo is the history length (events) from which the worker stops
+// sending a connection workflow live reports, until its next run: past it each
+// report would bring Temporal's continue-as-new suggestion closer, and with it
+// the end of the run's fan-out, and while the run waits for long children
+// they would grow its history towards Temporal's limit
+// (docs/design.md#long-histories). The children's own reports go on.
+const LiveReportsUpTo = 2500
+
 // receiveLive runs apply on every live progress signal, in a goroutine.
 func receiveLive(ctx workflow.Context, apply func(workflow.Context, activities.LiveProgress)) {
 	ch := workflow.GetSignalChannel(ctx, LiveProgressSignal)

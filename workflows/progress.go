@@ -36,6 +36,9 @@ type ConnectionProgress struct {
 	// RunningProjects are the running projects' figures as they last
 	// reported them (Totals include them).
 	RunningProjects []RunningProject `json:"running_projects"`
+	// LiveReportsPaused: the run's history has reached LiveReportsUpTo events,
+	// so the running projects' figures move only when they change step.
+	LiveReportsPaused bool `json:"live_reports_paused,omitempty"`
 	// Users is the cycle's users step once done: referenced, already fresh, fetched.
 	Users *activities.ResolveUsersResult `json:"users,omitempty"`
 }
@@ -68,9 +71,10 @@ type ProjectProgress struct {
 }
 
 // progress builds the progress query's answer.
-func (r *connectionRun) progress() ConnectionProgress {
+func (r *connectionRun) progress(ctx workflow.Context) ConnectionProgress {
 	st := r.st
-	p := ConnectionProgress{ConnectionID: r.in.ConnectionID, OrgSlug: r.in.OrgSlug, Cycle: st.Cycle, Phase: st.Phase,
+	p := ConnectionProgress{LiveReportsPaused: workflow.GetInfo(ctx).GetCurrentHistoryLength() >= LiveReportsUpTo,
+		ConnectionID: r.in.ConnectionID, OrgSlug: r.in.OrgSlug, Cycle: st.Cycle, Phase: st.Phase,
 		ResyncPending: st.ResyncPending, Continuous: r.in.Continuous, NextCycleAt: st.NextCycleAt,
 		LastError: st.LastError, Previous: st.Previous, Runs: st.Runs + 1, DroppedSignals: st.DroppedSignals,
 		Totals: st.Totals, Targets: len(st.Targets), TargetCounts: st.TargetCounts}
@@ -115,6 +119,9 @@ func (p ConnectionProgress) details() string {
 	writeCounts(&b, p.Totals)
 	writeUsers(&b, p.Users, p.Totals.Of(store.KindUser))
 	writeRunning(&b, p.RunningProjects)
+	if p.LiveReportsPaused && len(p.RunningProjects) > 0 {
+		b.WriteString("\n- running projects' figures move at their steps only: the run's history is long (see its next run)")
+	}
 	writeLastError(&b, p.LastError)
 	if p.ResyncPending > 0 {
 		fmt.Fprintf(&b, "\n- re-sync requested: %d request(s) for cycle %d", p.ResyncPending, p.Cycle+1)
