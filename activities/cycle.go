@@ -77,9 +77,10 @@ type FinishCycleInput struct {
 
 // FinishCycle ends a cycle in one activity, so one round trip to Temporal: it
 // resolves the users the cycle's projects reference (ResolveUsers), adds their
-// counts to the record's and records the cycle (completeCycle). A retry after
-// the record was saved finds the cycle gone and resolves no users: its result
-// then counts none, while the record holds the first attempt's figures.
+// counts to the record's and records the cycle (completeCycle). A retry
+// resolves again: users a failed attempt fetched count as fresh. One after the
+// record was saved finds the cycle gone and resolves no users: its result then
+// counts none, while the record holds the first attempt's figures.
 func (a *Activities) FinishCycle(ctx context.Context, in FinishCycleInput) (ResolveUsersResult, error) {
 	c, err := a.cycle(ctx)
 	if err != nil {

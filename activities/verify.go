@@ -93,9 +93,9 @@ func verifiedRecently(st store.ConnectionState, conn Connection, d time.Duration
 
 // verifySequence runs CircleCI's diagnostic sequence (see VerifyConnection).
 // Its four independent branches (org then project pipelines, /me,
-// collaborations, followed projects) run at once: a first sync starts a
-// round trip or two after it rather than five. Steps are reported in the
-// sequence's order.
+// collaborations, followed projects) run at once, so it takes two round trips
+// (three behind a new client's probe) rather than five. Steps are reported in
+// the sequence's order.
 func verifySequence(ctx context.Context, api *client, conn Connection, projects []string) (VerifyReport, error) {
 	org := strings.TrimSpace(conn.OrgSlug)
 	var orgPage circleci.Page[circleci.Pipeline]
