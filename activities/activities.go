@@ -39,6 +39,11 @@ type Activities struct {
 	// RefreshAfter: followed projects and project metadata read this recently
 	// are not read again (0: DefaultRefreshAfter; negative: always read).
 	RefreshAfter time.Duration
+	// ExtrasRetryAfter: a job's details or tests skipped for a server error are
+	// read again by the first extras run this long after (0:
+	// DefaultExtrasRetryAfter; negative: at once), until ExtrasRetryFor after
+	// the first failure.
+	ExtrasRetryAfter time.Duration
 	// Observer, when set, is told about every batch written (metrics).
 	Observer BatchObserver
 	// AllowedBaseURLs, when not nil, are the base URLs tokens may be sent to

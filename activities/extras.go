@@ -6,6 +6,7 @@ import (
 	"maps"
 	"regexp"
 	"sync"
+	"time"
 
 	"github.com/circleci-sync/circleci-sync/circleci"
 	"github.com/circleci-sync/circleci-sync/store"
@@ -89,7 +90,7 @@ func (x *extras) run(ctx context.Context) error {
 	}
 	for budget > 0 {
 		jobs, err := x.a.Store.PendingJobs(ctx, x.slug, x.res.After, min(extrasBatch, budget),
-			x.in.Extras.Details, x.in.Extras.Tests)
+			x.in.Extras.Details, x.in.Extras.Tests, x.a.extrasRetry(time.Now()))
 		if err != nil {
 			return err
 		}
@@ -152,6 +153,7 @@ func (x *extras) commit(ctx context.Context, b store.Batch) error {
 	x.buf.TestResults = append(x.buf.TestResults, b.TestResults...)
 	x.buf.JobTests = append(x.buf.JobTests, b.JobTests...)
 	x.buf.Skipped = append(x.buf.Skipped, b.Skipped...)
+	x.buf.Resolved = append(x.buf.Resolved, b.Resolved...)
 	if len(x.buf.JobDetails)+len(x.buf.TestResults)+len(x.buf.JobTests)+len(x.buf.Skipped) < extrasFlushRows {
 		return nil
 	}
@@ -169,7 +171,7 @@ func (x *extras) flush(ctx context.Context) error {
 func (x *extras) flushLocked(ctx context.Context) error {
 	b := x.buf
 	x.buf = store.Batch{}
-	if len(b.JobDetails)+len(b.TestResults)+len(b.JobTests)+len(b.Skipped) == 0 {
+	if len(b.JobDetails)+len(b.TestResults)+len(b.JobTests)+len(b.Skipped)+len(b.Resolved) == 0 {
 		return nil
 	}
 	return x.activityRun.commit(ctx, b, nil)
@@ -188,7 +190,33 @@ func (x *extras) details(ctx context.Context, j store.PendingJob) error {
 		return x.commit(ctx, store.Batch{Skipped: []store.Skipped{*s}})
 	}
 	d.ProjectSlug, d.JobID = x.slug, j.ID
-	return x.commit(ctx, store.Batch{JobDetails: []circleci.JobDetails{d}})
+	return x.commit(ctx, store.Batch{JobDetails: []circleci.JobDetails{d},
+		Resolved: resolvedExtras(j, store.KindJobDetails, x.slug)})
+}
+
+// Skipped job extras are read again (SkipRetry), for a server error only: the
+// other reasons (not found, expired, a bad answer) do not go away.
+const (
+	DefaultExtrasRetryAfter = 6 * time.Hour
+	ExtrasRetryFor          = 7 * 24 * time.Hour
+)
+
+// extrasRetry is the SkipRetry of an extras run at now.
+func (a *Activities) extrasRetry(now time.Time) store.SkipRetry {
+	after := a.ExtrasRetryAfter
+	if after == 0 {
+		after = DefaultExtrasRetryAfter
+	}
+	return store.SkipRetry{Reason: reasonServerError, Before: now.Add(-after), Since: now.Add(-ExtrasRetryFor)}
+}
+
+// resolvedExtras takes job j's ledger entry of kind off the skipped ledger
+// when it was read again (a no-op write otherwise, so only then).
+func resolvedExtras(j store.PendingJob, kind, slug string) []store.EntityRef {
+	if !j.Retried {
+		return nil
+	}
+	return []store.EntityRef{{Kind: kind, ID: store.JobRef(slug, j.Number)}}
 }
 
 // extrasSkipped is skipped's entry for a job's extras, with garbage answers

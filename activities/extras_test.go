@@ -3,8 +3,10 @@ package activities
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -113,18 +115,21 @@ func TestSyncJobExtrasBadInput(t *testing.T) {
 		n := func(i int) string { return strconv.FormatInt(details[i].Number, 10) }
 		huge := `{"items":[{"message":"` + strings.Repeat("x", 10<<20) +
 			`","source":"junit","run_time":1,"file":"f","result":"failure","name":"n","classname":"c"}],"next_page_token":null}`
-		bad := map[string]func(w http.ResponseWriter){
-			"/job/" + n(0):        func(w http.ResponseWriter) { answer(w, http.StatusNotFound, `{"message":"Not Found"}`) },
-			"/job/" + n(1):        func(w http.ResponseWriter) { answer(w, http.StatusInternalServerError, `{"message":"boom"}`) },
-			"/job/" + n(2):        func(w http.ResponseWriter) { answer(w, http.StatusOK, `{"number": "garbage`) },
-			"/" + n(3) + "/tests": func(w http.ResponseWriter) { answer(w, http.StatusOK, `<html>oops</html>`) },
-			"/" + n(4) + "/tests": func(w http.ResponseWriter) { answer(w, http.StatusOK, huge) },
+		respond := func(w http.ResponseWriter, status int, body string) bool { answer(w, status, body); return true }
+		var healed atomic.Bool // the server error is gone
+		bad := map[string]func(w http.ResponseWriter) bool{
+			"/job/" + n(0): func(w http.ResponseWriter) bool { return respond(w, http.StatusNotFound, `{"message":"Not Found"}`) },
+			"/job/" + n(1): func(w http.ResponseWriter) bool {
+				return !healed.Load() && respond(w, http.StatusInternalServerError, `{"message":"boom"}`)
+			},
+			"/job/" + n(2):        func(w http.ResponseWriter) bool { return respond(w, http.StatusOK, `{"number": "garbage`) },
+			"/" + n(3) + "/tests": func(w http.ResponseWriter) bool { return respond(w, http.StatusOK, `<html>oops</html>`) },
+			"/" + n(4) + "/tests": func(w http.ResponseWriter) bool { return respond(w, http.StatusOK, huge) },
 		}
 		proxy := newProxy(t, f.srv.URL, func(w http.ResponseWriter, r *http.Request) bool {
 			for suffix, h := range bad {
 				if strings.HasSuffix(r.URL.Path, suffix) {
-					h(w)
-					return true
+					return h(w)
 				}
 			}
 			return false
@@ -150,6 +155,18 @@ func TestSyncJobExtrasBadInput(t *testing.T) {
 		f.srv.ResetStats()
 		syncExtras(t, f, slug, JobExtras{Details: true, Tests: true})
 		require.Zero(t, f.srv.Stats().Total, "a skipped job is not read again")
+
+		// Once due (ExtrasRetryAfter), the server error's job is read again: its
+		// details are stored and its entry goes; the other reasons stay.
+		healed.Store(true)
+		f.a.ExtrasRetryAfter = -time.Minute
+		f.srv.ResetStats()
+		syncExtras(t, f, slug, JobExtras{Details: true, Tests: true})
+		require.Equal(t, int64(1), f.srv.Stats().Total, "only the server error's job is read again")
+		require.ElementsMatch(t, slices.DeleteFunc(ledger, func(e string) bool {
+			return e == "job_details|"+ref(1)+"|"+reasonServerError
+		}), tdb.rows(t, `SELECT kind, id, reason FROM circleci_skipped`))
+		require.Contains(t, tdb.rows(t, `SELECT CAST(job_number AS TEXT) FROM circleci_job_details`), n(1))
 	})
 }
 

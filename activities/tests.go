@@ -38,6 +38,7 @@ func (x *extras) tests(ctx context.Context, j store.PendingJob) error {
 				ledger.Outcome = store.TestsFetched
 			}
 			b.JobTests = []store.JobTests{ledger}
+			b.Resolved = resolvedExtras(j, store.KindJobTests, x.slug)
 		}
 		if err := x.commit(ctx, b); err != nil {
 			return err

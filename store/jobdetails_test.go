@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -82,7 +83,9 @@ func TestCutUTF8(t *testing.T) {
 }
 
 // TestPendingJobs: terminal build jobs with a number, once each however many
-// workflows list them, until their details or tests are stored or skipped.
+// workflows list them, until their details or tests are stored or skipped; an
+// entry skipped for the reason SkipRetry names comes back once last seen before
+// its Before, unless first seen before its Since.
 func TestPendingJobs(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, st Store) {
 		job := func(id, wf string, n int64, status string) circleci.Job {
@@ -94,21 +97,34 @@ func TestPendingJobs(t *testing.T) {
 		approval.Type, approval.JobNumber = circleci.JobTypeApproval, nil
 		write(t, st, Batch{Jobs: []circleci.Job{job("j1", "w1", 1, "success"), job("j1", "w2", 1, "success"),
 			job("j2", "w1", 2, "running"), job("j3", "w1", 3, "failed"), job("j4", "w1", 4, "canceled"), approval}})
-		pending := func(after int64, limit int, d, tests bool) []PendingJob {
-			p, err := st.PendingJobs(t.Context(), "gh/o/r", after, limit, d, tests)
+		pending := func(after int64, limit int, d, tests bool, retry SkipRetry) []PendingJob {
+			p, err := st.PendingJobs(t.Context(), "gh/o/r", after, limit, d, tests, retry)
 			require.NoError(t, err)
 			return p
 		}
-		require.Equal(t, []PendingJob{{1, "j1", "test", true, true}, {3, "j3", "test", true, true},
-			{4, "j4", "test", true, true}}, pending(0, 10, true, true))
-		require.Equal(t, []PendingJob{{3, "j3", "test", true, false}}, pending(1, 1, true, false))
-		require.Empty(t, pending(0, 10, false, false))
+		none := SkipRetry{}
+		require.Equal(t, []PendingJob{{1, "j1", "test", true, true, false}, {3, "j3", "test", true, true, false},
+			{4, "j4", "test", true, true, false}}, pending(0, 10, true, true, none))
+		require.Equal(t, []PendingJob{{3, "j3", "test", true, false, false}}, pending(1, 1, true, false, none))
+		require.Empty(t, pending(0, 10, false, false, none))
 
 		write(t, st, Batch{JobDetails: []circleci.JobDetails{newJobDetails("gh/o/r", 1, "j1")},
 			JobTests: []JobTests{{ProjectSlug: "gh/o/r", JobNumber: 3, Outcome: TestsEmpty}},
-			Skipped:  []Skipped{{EntityRef: EntityRef{Kind: KindJobDetails, ID: JobRef("gh/o/r", 4)}, Reason: "expired"}}})
-		require.Equal(t, []PendingJob{{1, "j1", "test", false, true}, {3, "j3", "test", true, false},
-			{4, "j4", "test", false, true}}, pending(0, 10, true, true))
-		require.Equal(t, []PendingJob{{3, "j3", "test", true, false}}, pending(0, 10, true, false))
+			Skipped: []Skipped{{EntityRef: EntityRef{Kind: KindJobDetails, ID: JobRef("gh/o/r", 4)}, Reason: "expired"},
+				{EntityRef: EntityRef{Kind: KindJobTests, ID: JobRef("gh/o/r", 1)}, Reason: "server_error"}}})
+		require.Equal(t, []PendingJob{{3, "j3", "test", true, false, false}, {4, "j4", "test", false, true, true}},
+			pending(0, 10, true, true, none))
+		require.Equal(t, []PendingJob{{3, "j3", "test", true, false, false}}, pending(0, 10, true, false, none))
+
+		now := time.Now()
+		due := SkipRetry{Reason: "server_error", Before: now.Add(time.Minute), Since: now.Add(-time.Hour)}
+		require.Equal(t, []PendingJob{{1, "j1", "test", false, true, true}, {3, "j3", "test", true, false, false},
+			{4, "j4", "test", false, true, true}}, pending(0, 10, true, true, due), "the server error's entry comes back")
+		notYet := due
+		notYet.Before = now.Add(-time.Hour)
+		require.Len(t, pending(0, 10, true, true, notYet), 2, "last seen too recently")
+		givenUp := due
+		givenUp.Since = now.Add(time.Minute)
+		require.Len(t, pending(0, 10, true, true, givenUp), 2, "first seen too long ago")
 	})
 }

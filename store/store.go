@@ -219,8 +219,9 @@ type Store interface {
 	NewestPipelines(ctx context.Context) (map[string]time.Time, error)
 	// PendingJobs returns up to limit of the project's terminal build jobs numbered
 	// above after, in number order, whose details or tests (as asked) were never
-	// read nor skipped (pendingjobs.go).
-	PendingJobs(ctx context.Context, projectSlug string, after int64, limit int, details, tests bool) ([]PendingJob, error)
+	// read nor skipped, or skipped as retry says to try again (pendingjobs.go).
+	PendingJobs(ctx context.Context, projectSlug string, after int64, limit int, details, tests bool,
+		retry SkipRetry) ([]PendingJob, error)
 	// ConnectionStates lists the stored state of every connection, ordered by
 	// connection id (bytewise).
 	ConnectionStates(ctx context.Context) ([]ConnectionState, error)
