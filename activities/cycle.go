@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 
@@ -94,7 +95,24 @@ func (a *Activities) FinishCycle(ctx context.Context, in FinishCycleInput) (Reso
 		return users, err
 	}
 	in.Complete.Counts.Then(users.Counts)
-	return users, a.completeCycle(ctx, c, in.Complete)
+	if err := a.completeCycle(ctx, c, in.Complete); err != nil {
+		return users, err
+	}
+	a.pruneCycles(ctx, in.Complete.Connection, c.WorkflowID)
+	return users, nil
+}
+
+// StaleCycleAfter is how long a connection's cycle row outlives its run when the
+// run failed and never came back (a one-off or a Schedule's run): a completed cycle
+// of the connection forgets the rows saved that long before.
+const StaleCycleAfter = 30 * 24 * time.Hour
+
+// pruneCycles forgets the connection's stale cycle rows. The cycle is done either
+// way: a failure is logged, and the next completed cycle tries again.
+func (a *Activities) pruneCycles(ctx context.Context, conn Connection, keep string) {
+	if err := a.Store.PruneCycles(ctx, conn.ConnectionID, keep, time.Now().Add(-StaleCycleAfter)); err != nil {
+		logger(ctx, conn).Warn("stale cycles not pruned", "error", err)
+	}
 }
 
 // completeCycle is CompleteConnection for cycle c's projects (in.Projects when

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -42,6 +43,12 @@ func TestCycleRecordChangesOnlyWhenTheCycleCompletes(t *testing.T) {
 		require.NoError(t, run(t, f.a.DiscoverCycle, DiscoverInput{Connection: f.conn}, &found))
 		require.Equal(t, len(orgProjects)+1, found.Projects)
 		require.Equal(t, []string{"gh/acme/old"}, record().Projects)
+		// Rows of the connection's runs that failed long ago, and a recent one's.
+		old := time.Now().Add(-StaleCycleAfter - time.Hour)
+		for id, at := range map[string]time.Time{"failed-long-ago": old, "running": time.Now()} {
+			require.NoError(t, tdb.st.SaveCycle(ctx, store.Cycle{WorkflowID: id, ConnectionID: f.conn.ConnectionID,
+				Projects: configured, SavedAt: at}))
+		}
 		require.NoError(t, run(t, f.a.FinishCycle, FinishCycleInput{Users: ResolveUsersInput{Connection: f.conn},
 			Complete: CompleteConnectionInput{Connection: f.conn}}, nil))
 		st := record()
@@ -53,5 +60,11 @@ func TestCycleRecordChangesOnlyWhenTheCycleCompletes(t *testing.T) {
 		_, ok, err := tdb.st.Cycle(ctx, "default-test-workflow-id")
 		require.NoError(t, err)
 		require.False(t, ok, "the completed cycle is forgotten")
+		_, ok, err = tdb.st.Cycle(ctx, "failed-long-ago")
+		require.NoError(t, err)
+		require.False(t, ok, "a stale cycle row goes with the next completed cycle")
+		_, ok, err = tdb.st.Cycle(ctx, "running")
+		require.NoError(t, err)
+		require.True(t, ok, "a recent cycle row stays")
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // Cycle is a ConnectionSync cycle in progress, kept in the store so that the
@@ -18,6 +19,8 @@ type Cycle struct {
 	// Staged is the connection's record as the cycle's discovery left it, saved
 	// when the cycle completes; nil when discovery left it as it was.
 	Staged *ConnectionState
+	// SavedAt is when SaveCycle stored it (zero: now); not read back.
+	SavedAt time.Time
 }
 
 // Cycles keeps the cycles in progress.
@@ -28,6 +31,9 @@ type Cycles interface {
 	Cycle(ctx context.Context, workflowID string) (Cycle, bool, error)
 	// DropCycle forgets the cycle of a workflow ID, if any.
 	DropCycle(ctx context.Context, workflowID string) error
+	// PruneCycles forgets the connection's cycles, other than keep's, saved
+	// before t: runs that failed and never came back.
+	PruneCycles(ctx context.Context, connectionID, keep string, t time.Time) error
 }
 
 // SaveCycle stores c, replacing the cycle of its workflow ID.
@@ -43,10 +49,14 @@ func (q *queries) SaveCycle(ctx context.Context, c Cycle) error {
 		staged = sql.NullString{String: string(b), Valid: true}
 	}
 	if err == nil {
-		err = q.db.exec(ctx, `INSERT INTO circleci_sync_cycles (workflow_id, connection_id, projects, staged_state)
-			VALUES ($1, $2, $3, $4) ON CONFLICT (workflow_id) DO UPDATE SET connection_id = excluded.connection_id,
-			projects = excluded.projects, staged_state = excluded.staged_state`,
-			c.WorkflowID, c.ConnectionID, string(projects), staged)
+		saved := c.SavedAt
+		if saved.IsZero() {
+			saved = q.now()
+		}
+		err = q.db.exec(ctx, `INSERT INTO circleci_sync_cycles (workflow_id, connection_id, projects, staged_state, saved_at)
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (workflow_id) DO UPDATE SET connection_id = excluded.connection_id,
+			projects = excluded.projects, staged_state = excluded.staged_state, saved_at = excluded.saved_at`,
+			c.WorkflowID, c.ConnectionID, string(projects), staged, timeArg(saved))
 	}
 	if err != nil {
 		return fmt.Errorf("store: save cycle of %q: %w", c.WorkflowID, err)
@@ -78,6 +88,16 @@ func (q *queries) Cycle(ctx context.Context, workflowID string) (Cycle, bool, er
 func (q *queries) DropCycle(ctx context.Context, workflowID string) error {
 	if err := q.db.exec(ctx, `DELETE FROM circleci_sync_cycles WHERE workflow_id = $1`, workflowID); err != nil {
 		return fmt.Errorf("store: drop cycle of %q: %w", workflowID, err)
+	}
+	return nil
+}
+
+// PruneCycles forgets the connection's cycles, other than keep's, saved before t.
+func (q *queries) PruneCycles(ctx context.Context, connectionID, keep string, t time.Time) error {
+	err := q.db.exec(ctx, `DELETE FROM circleci_sync_cycles WHERE connection_id = $1 AND workflow_id <> $2
+		AND saved_at < $3`, connectionID, keep, timeArg(t))
+	if err != nil {
+		return fmt.Errorf("store: prune the cycles of connection %q: %w", connectionID, err)
 	}
 	return nil
 }

@@ -1,0 +1,5 @@
+-- When a cycle was saved (its discovery), so that the cycles of runs that failed
+-- and never came back can be pruned (Store.PruneCycles); the cycles in progress
+-- at this migration count from it (the store's time layout: six decimals, UTC).
+ALTER TABLE circleci_sync_cycles ADD COLUMN saved_at TEXT;
+UPDATE circleci_sync_cycles SET saved_at = strftime('%Y-%m-%dT%H:%M:%S', 'now') || '.000000Z';
