@@ -126,9 +126,7 @@ func TestContinuousSyncWaitsThenRunsTheNextCycle(t *testing.T) {
 	iv := Duration(2 * time.Hour)
 	in.Interval = &iv
 	var waiting ConnectionProgress
-	env.RegisterDelayedCallback(func() {
-		queryProgress(t, env, &waiting)
-	}, time.Hour)
+	queryProgressAt(t, env, &waiting, time.Hour)
 	start := env.Now()
 	env.ExecuteWorkflow(ConnectionSyncName, in)
 	require.True(t, env.IsWorkflowCompleted())

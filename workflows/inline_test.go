@@ -198,9 +198,7 @@ func TestInlineProjectShowsLive(t *testing.T) {
 		env.SignalWorkflow(LiveProgressSignal, p)
 	}, 20*time.Second)
 	var during ConnectionProgress
-	env.RegisterDelayedCallback(func() {
-		queryProgress(t, env, &during)
-	}, 30*time.Second)
+	queryProgressAt(t, env, &during, 30*time.Second)
 	env.ExecuteWorkflow(ConnectionSyncName, validInput(slug))
 	require.NoError(t, env.GetWorkflowError())
 	require.Len(t, during.RunningProjects, 1)

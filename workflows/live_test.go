@@ -29,15 +29,15 @@ func TestProjectProgressShowsTheRunningActivitysReports(t *testing.T) {
 	env.OnActivity(a.RefreshProject, mock.Anything, mock.Anything).Return(activities.SyncCounts{}, nil)
 	env.OnActivity(a.CompleteProject, mock.Anything, mock.Anything).Return(nil)
 	var before, during, stale ProjectProgress
-	env.RegisterDelayedCallback(func() { queryProgress(t, env, &before) }, 5*time.Second)
+	queryProgressAt(t, env, &before, 5*time.Second)
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(LiveProgressSignal, pipelines(activities.PagesStep(1), 12))
 	}, 10*time.Second)
-	env.RegisterDelayedCallback(func() { queryProgress(t, env, &during) }, 15*time.Second)
+	queryProgressAt(t, env, &during, 15*time.Second)
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(LiveProgressSignal, pipelines(activities.PagesStep(7), 99))
 	}, 20*time.Second)
-	env.RegisterDelayedCallback(func() { queryProgress(t, env, &stale) }, 25*time.Second)
+	queryProgressAt(t, env, &stale, 25*time.Second)
 	env.ExecuteWorkflow(ProjectSync, projectInput())
 	require.NoError(t, env.GetWorkflowError())
 	assert.Zero(t, before.Counts.Of(store.KindPipeline))
@@ -65,7 +65,7 @@ func TestConnectionProgressShowsRunningProjects(t *testing.T) {
 		p.Project = "gh/acme/not-running"
 		env.SignalWorkflow(LiveProgressSignal, p)
 	}, 20*time.Second)
-	env.RegisterDelayedCallback(func() { queryProgress(t, env, &during) }, 30*time.Second)
+	queryProgressAt(t, env, &during, 30*time.Second)
 	env.ExecuteWorkflow(ConnectionSyncName, validInput(projects(3)...))
 	require.NoError(t, env.GetWorkflowError())
 	queryProgress(t, env, &after)
@@ -138,9 +138,7 @@ func TestConnectionTakesABatchOfReports(t *testing.T) {
 		env.SignalWorkflow(LiveProgressSignal, batch)
 	}, 11*time.Second)
 	var during ConnectionProgress
-	env.RegisterDelayedCallback(func() {
-		queryProgress(t, env, &during)
-	}, 12*time.Second)
+	queryProgressAt(t, env, &during, 12*time.Second)
 	env.ExecuteWorkflow(ConnectionSyncName, validInput(ps...))
 	require.NoError(t, env.GetWorkflowError())
 	got := map[string]int64{}

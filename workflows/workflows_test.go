@@ -41,6 +41,13 @@ func queryProgress(t *testing.T, env *testsuite.TestWorkflowEnvironment, into an
 	require.NoError(t, v.Get(into))
 }
 
+// queryProgressAt answers the progress query into `into` when the test
+// environment's clock reaches d.
+func queryProgressAt(t *testing.T, env *testsuite.TestWorkflowEnvironment, into any, d time.Duration) {
+	t.Helper()
+	env.RegisterDelayedCallback(func() { queryProgress(t, env, into) }, d)
+}
+
 func validInput(projects ...string) ConnectionSyncInput {
 	return ConnectionSyncInput{ConnectionID: "acme", OrgSlug: "gh/acme", Projects: projects, MaxConcurrentProjects: 2}
 }
@@ -508,9 +515,7 @@ func TestProgressQueryReportsThePhase(t *testing.T) {
 	mockConnectionActivities(env, &connMocks{})
 	registerFakeProjects(env, &fakeProjects{})
 	var during ConnectionProgress
-	env.RegisterDelayedCallback(func() {
-		queryProgress(t, env, &during)
-	}, 30*time.Second)
+	queryProgressAt(t, env, &during, 30*time.Second)
 	env.ExecuteWorkflow(ConnectionSyncName, validInput(projects(3)...))
 	require.NoError(t, env.GetWorkflowError())
 	assert.Equal(t, PhaseProjects, during.Phase)
