@@ -68,10 +68,10 @@ func TestLiveBatcherGathersAConnectionsReports(t *testing.T) {
 	var mu sync.Mutex
 	sent := map[string][]activities.LiveProgress{}
 	b := &liveBatcher{gather: 50 * time.Millisecond,
-		send: func(_ context.Context, id string, p activities.LiveProgress) error {
+		send: func(_ context.Context, to liveRun, p activities.LiveProgress) error {
 			mu.Lock()
 			defer mu.Unlock()
-			sent[id] = append(sent[id], p)
+			sent[to.WorkflowID] = append(sent[to.WorkflowID], p)
 			return nil
 		}}
 	report := func(project string) activities.LiveProgress {
@@ -82,13 +82,13 @@ func TestLiveBatcherGathersAConnectionsReports(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			require.NoError(t, b.add(context.Background(), r.conn, report(r.project)))
+			require.NoError(t, b.add(context.Background(), liveRun{WorkflowID: r.conn}, report(r.project)))
 		}()
 	}
 	wg.Wait()
 	require.Len(t, sent["c1"], 1, "one signal for the connection's two reports")
 	require.ElementsMatch(t, []activities.LiveProgress{report("gh/a/x"), report("gh/a/y")}, sent["c1"][0].Batch)
 	require.Equal(t, []activities.LiveProgress{report("gh/b/z")}, sent["c2"], "alone: as it is")
-	require.NoError(t, b.add(context.Background(), "c1", report("gh/a/x")))
+	require.NoError(t, b.add(context.Background(), liveRun{WorkflowID: "c1"}, report("gh/a/x")))
 	require.Len(t, sent["c1"], 2, "a later report opens a new batch")
 }

@@ -14,15 +14,18 @@ import (
 // costs the connection's history one event, not one a project.
 const LiveGather = 150 * time.Millisecond
 
-// liveBatcher gathers the reports bound for a workflow within `gather` and sends
-// them as one LiveProgress (Batch set when more than one).
+// liveBatcher gathers the reports bound for a workflow run within `gather` and
+// sends them as one LiveProgress (Batch set when more than one).
 type liveBatcher struct {
 	gather time.Duration
-	send   func(ctx context.Context, workflowID string, p activities.LiveProgress) error
+	send   func(ctx context.Context, to liveRun, p activities.LiveProgress) error
 
 	mu   sync.Mutex
-	open map[string]*liveBatch
+	open map[liveRun]*liveBatch
 }
+
+// liveRun is the run a batch goes to (RunID "": the workflow's current run).
+type liveRun struct{ WorkflowID, RunID string }
 
 // liveBatch is the reports gathered for one workflow and the outcome of their send.
 type liveBatch struct {
@@ -31,17 +34,17 @@ type liveBatch struct {
 	err     error
 }
 
-// add joins p to the workflow's open batch (opening one) and waits for its send.
-func (b *liveBatcher) add(ctx context.Context, workflowID string, p activities.LiveProgress) error {
+// add joins p to the run's open batch (opening one) and waits for its send.
+func (b *liveBatcher) add(ctx context.Context, to liveRun, p activities.LiveProgress) error {
 	b.mu.Lock()
-	batch := b.open[workflowID]
+	batch := b.open[to]
 	if batch == nil {
 		batch = &liveBatch{done: make(chan struct{})}
 		if b.open == nil {
-			b.open = map[string]*liveBatch{}
+			b.open = map[liveRun]*liveBatch{}
 		}
-		b.open[workflowID] = batch
-		time.AfterFunc(b.gather, func() { b.flush(workflowID, batch) })
+		b.open[to] = batch
+		time.AfterFunc(b.gather, func() { b.flush(to, batch) })
 	}
 	batch.reports = append(batch.reports, p)
 	b.mu.Unlock()
@@ -54,9 +57,9 @@ func (b *liveBatcher) add(ctx context.Context, workflowID string, p activities.L
 }
 
 // flush closes the batch and sends it.
-func (b *liveBatcher) flush(workflowID string, batch *liveBatch) {
+func (b *liveBatcher) flush(to liveRun, batch *liveBatch) {
 	b.mu.Lock()
-	delete(b.open, workflowID)
+	delete(b.open, to)
 	reports := batch.reports
 	b.mu.Unlock()
 	p := reports[0]
@@ -65,6 +68,6 @@ func (b *liveBatcher) flush(workflowID string, batch *liveBatch) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	batch.err = b.send(ctx, workflowID, p)
+	batch.err = b.send(ctx, to, p)
 	close(batch.done)
 }

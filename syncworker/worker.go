@@ -125,22 +125,24 @@ func newActivities(cfg Config, st store.Store, observer circleci.Observer, batch
 // signalLive delivers an activity's live progress to its workflow as the
 // LiveProgressSignal and, for a project sync's activity, to its connection
 // workflow (a relay by the project would cost its history two more events),
-// gathered with the worker's other reports to that connection (liveBatcher).
-// A connection whose history has reached workflows.LiveReportsUpTo events gets
-// none (signalConnection).
+// gathered with the worker's other reports to that connection (liveBatcher), as
+// are the reports of the connection's own activities (to their run): one
+// history check and one signal per connection run and slot. A connection whose
+// history has reached workflows.LiveReportsUpTo events gets none
+// (signalConnection).
 func signalLive(c client.Client, gather time.Duration) activities.ProgressReporter {
 	toConnection := &liveBatcher{gather: gather,
-		send: func(ctx context.Context, workflowID string, p activities.LiveProgress) error {
-			return signalConnection(ctx, c, workflowID, "", p)
+		send: func(ctx context.Context, to liveRun, p activities.LiveProgress) error {
+			return signalConnection(ctx, c, to, p)
 		}}
 	return func(ctx context.Context, to activities.LiveTarget, p activities.LiveProgress) error {
 		conn := workflows.ConnectionWorkflowID(to.ConnectionID)
 		if to.WorkflowID == conn {
-			return signalConnection(ctx, c, conn, to.RunID, p)
+			return toConnection.add(ctx, liveRun{WorkflowID: conn, RunID: to.RunID}, p)
 		}
 		err := c.SignalWorkflow(ctx, to.WorkflowID, to.RunID, workflows.LiveProgressSignal, p)
 		if p.Project != "" && to.WorkflowID == workflows.ProjectWorkflowID(to.ConnectionID, p.Project) {
-			err = errors.Join(err, toConnection.add(ctx, conn, p))
+			err = errors.Join(err, toConnection.add(ctx, liveRun{WorkflowID: conn}, p))
 		}
 		return err
 	}
@@ -148,15 +150,15 @@ func signalLive(c client.Client, gather time.Duration) activities.ProgressReport
 
 // signalConnection sends a connection workflow's run a live report, unless its
 // history has reached workflows.LiveReportsUpTo events.
-func signalConnection(ctx context.Context, c client.Client, workflowID, runID string, p activities.LiveProgress) error {
-	d, err := c.DescribeWorkflow(ctx, workflowID, runID)
+func signalConnection(ctx context.Context, c client.Client, to liveRun, p activities.LiveProgress) error {
+	d, err := c.DescribeWorkflow(ctx, to.WorkflowID, to.RunID)
 	if err != nil {
 		return err
 	}
 	if d.HistoryLength >= workflows.LiveReportsUpTo {
 		return nil
 	}
-	return c.SignalWorkflow(ctx, workflowID, runID, workflows.LiveProgressSignal, p)
+	return c.SignalWorkflow(ctx, to.WorkflowID, to.RunID, workflows.LiveProgressSignal, p)
 }
 
 // poll runs a worker on cfg.TaskQueue until ctx is done or it fails.
