@@ -53,6 +53,10 @@ type Options struct {
 	// PipelinesPerProject is the number of pipelines each project starts with
 	// (default DefaultPipelinesPerProject; a negative value means none).
 	PipelinesPerProject int
+	// BigProject, when > 0, is the number of pipelines the first project
+	// starts with instead: an organisation's projects differ widely in size, and
+	// one long project among short ones is what a fan-out must not wait on.
+	BigProject int
 	// MaxWorkflowsPerPipeline bounds the workflows of a pipeline (default
 	// DefaultMaxWorkflowsPerPipeline).
 	MaxWorkflowsPerPipeline int

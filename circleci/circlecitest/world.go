@@ -227,6 +227,9 @@ func (w *world) genPipelines(g gen) {
 	active := 0
 	for pi := range w.projects {
 		n := w.opts.PipelinesPerProject
+		if pi == 0 && w.opts.BigProject > 0 {
+			n = w.opts.BigProject
+		}
 		nActive := min(2, n)
 		times := make([]time.Time, n-nActive)
 		span := int64(60*24*time.Hour - 6*time.Hour)
