@@ -17,6 +17,7 @@ import (
 
 	"github.com/circleci-sync/circleci-sync/circleci/circlecitest"
 	"github.com/circleci-sync/circleci-sync/store"
+	"github.com/circleci-sync/circleci-sync/syncworker"
 	"github.com/circleci-sync/circleci-sync/workflows"
 )
 
@@ -139,6 +140,9 @@ type chainFigures struct {
 	PerRun    []string
 	// Children are the first runs of the children the chain started.
 	Children []runRef
+	// Waits counts the WaitForProjects activities: waits for children an
+	// earlier run of the chain left running.
+	Waits int
 }
 
 // connectionChain reads every run of the chain that starts at ref (RunID "":
@@ -164,6 +168,9 @@ func connectionChain(tb testing.TB, c client.Client, ref runRef) chainFigures {
 			if a := ev.GetChildWorkflowExecutionStartedEventAttributes(); a != nil {
 				fig.Children = append(fig.Children, runRef{a.GetWorkflowExecution().GetWorkflowId(),
 					a.GetWorkflowExecution().GetRunId()})
+			}
+			if a := ev.GetActivityTaskScheduledEventAttributes(); a.GetActivityType().GetName() == workflows.WaitForProjectsName {
+				fig.Waits++
 			}
 			if a := ev.GetWorkflowExecutionContinuedAsNewEventAttributes(); a != nil {
 				fig.MaxContinueInput = max(fig.MaxContinueInput, proto.Size(a.GetInput()))
@@ -204,4 +211,47 @@ func openStore(t testing.TB, databaseURL string) store.Store {
 	require.NoError(t, err, fmt.Sprintf("open %s", databaseURL))
 	t.Cleanup(func() { _ = st.Close() })
 	return st
+}
+
+// TestTerminatedConnectionStopsItsProjects: a connection's children outlive
+// its runs (so that a run can continue as new without waiting for them); when
+// the connection is terminated, the worker asks those still running to stop at
+// their next live report, as termination used to take them down with it.
+func TestTerminatedConnectionStopsItsProjects(t *testing.T) {
+	tsrv := startTemporal(t)
+	opts := datasetOptions(31)
+	opts.PipelinesPerProject = 400
+	opts.Faults.Latency = 20 * time.Millisecond
+	fake := startFake(t, opts)
+	tokenEnv := newEnvName("TOKEN")
+	t.Setenv(tokenEnv, fake.Token())
+	tq := newID("e2e-orphans")
+	startWorker(t, tsrv, tq, backends[0].url(t), func(cfg *syncworker.Config) {
+		cfg.PagesPerActivity = 1
+		cfg.ReportEvery = 300 * time.Millisecond
+	})
+	c := tsrv.Client()
+	s := &syncer{c: c, taskQueue: tq}
+	in := connectionInputs(fake, newID("orphans"), tokenEnv)[0]
+	ctx := context.Background()
+	run, err := s.start(ctx, in)
+	require.NoError(t, err)
+	var child string
+	require.Eventually(t, func() bool {
+		p, err := queryProgress(ctx, c, run.GetID())
+		if err != nil || len(p.Projects.Running) == 0 {
+			return false
+		}
+		child = workflows.ProjectWorkflowID(in.ConnectionID, p.Projects.Running[0])
+		return true
+	}, time.Minute, 50*time.Millisecond)
+	require.NoError(t, c.TerminateWorkflow(ctx, run.GetID(), "", "e2e: stop the sync"))
+	var status enumspb.WorkflowExecutionStatus
+	require.Eventually(t, func() bool {
+		d, err := c.DescribeWorkflow(ctx, child, "")
+		require.NoError(t, err)
+		status = d.Status
+		return status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	}, time.Minute, 100*time.Millisecond)
+	assert.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED, status, "the child was stopped, not left to finish")
 }

@@ -222,6 +222,8 @@ func TestContinueAsNew(t *testing.T) {
 		assert.Equal(t, st.Runs[id], r.Runs, "connection %s: result.Runs is the number of runs of its chain", id)
 		assert.Greater(t, r.Runs, 1, "connection %s continued as new", id)
 		assert.Len(t, r.Projects, 2, "connection %s: every project has an outcome across runs", id)
+		fig := connectionChain(t, tsrv.Client(), runRef{id, ""})
+		assert.Positive(t, fig.Waits, "connection %s: a run left its running child to the next, which waited for it", id)
 	}
 	requireNoSecretInLogs(t, map[string]string{"worker": logs.String()}, prefix, token)
 

@@ -6,8 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/mocks"
 
@@ -91,4 +93,44 @@ func TestLiveBatcherGathersAConnectionsReports(t *testing.T) {
 	require.Equal(t, []activities.LiveProgress{report("gh/b/z")}, sent["c2"], "alone: as it is")
 	require.NoError(t, b.add(context.Background(), liveRun{WorkflowID: "c1"}, report("gh/a/x")))
 	require.Len(t, sent["c1"], 2, "a later report opens a new batch")
+}
+
+// A report bound for a connection that has ended (here terminated) asks the
+// reporting project syncs to stop: they outlived it, as a run's children do to
+// span continue-as-new. A running connection's children are left alone.
+func TestReportsToAnEndedConnectionStopItsOrphans(t *testing.T) {
+	c := &mocks.Client{}
+	status := enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	c.On("DescribeWorkflow", mock.Anything, mock.Anything, mock.Anything).Return(
+		func(context.Context, string, string) (*client.WorkflowExecutionDescription, error) {
+			return &client.WorkflowExecutionDescription{WorkflowExecutionMetadata: client.WorkflowExecutionMetadata{
+				Status: status, HistoryLength: 10}}, nil
+		})
+	c.On("SignalWorkflow", mock.Anything, mock.Anything, mock.Anything, workflows.LiveProgressSignal, mock.Anything).Return(nil)
+	var canceled []string
+	c.On("CancelWorkflow", mock.Anything, mock.Anything, "").Run(func(args mock.Arguments) {
+		canceled = append(canceled, args.String(1))
+	}).Return(nil)
+	report := signalLive(c, 20*time.Millisecond)
+	send := func(slug string) {
+		to := activities.LiveTarget{WorkflowID: workflows.ProjectWorkflowID("demo", slug), RunID: "r", ConnectionID: "demo"}
+		require.NoError(t, report(context.Background(), to, activities.LiveProgress{Step: activities.StepRefresh, Project: slug}))
+	}
+	send("gh/acme/api")
+	assert.Empty(t, canceled, "the connection runs")
+
+	status = enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED
+	var wg sync.WaitGroup
+	for _, slug := range []string{"gh/acme/api", "gh/acme/web"} {
+		wg.Go(func() { send(slug) })
+	}
+	wg.Wait()
+	assert.ElementsMatch(t, []string{workflows.ProjectWorkflowID("demo", "gh/acme/api"),
+		workflows.ProjectWorkflowID("demo", "gh/acme/web")}, canceled, "both orphans, gathered in one batch")
+
+	canceled = nil
+	conn := workflows.ConnectionWorkflowID("demo")
+	require.NoError(t, report(context.Background(), activities.LiveTarget{WorkflowID: conn, RunID: "r2", ConnectionID: "demo"},
+		activities.LiveProgress{Step: activities.StepUsers}))
+	assert.Empty(t, canceled, "a connection's own activity is no orphan")
 }

@@ -24,8 +24,9 @@ type liveBatcher struct {
 	open map[liveRun]*liveBatch
 }
 
-// liveRun is the run a batch goes to (RunID "": the workflow's current run).
-type liveRun struct{ WorkflowID, RunID string }
+// liveRun is the run a batch goes to (RunID "": the workflow's current run),
+// a connection's.
+type liveRun struct{ WorkflowID, RunID, ConnectionID string }
 
 // liveBatch is the reports gathered for one workflow and the outcome of their send.
 type liveBatch struct {

@@ -138,22 +138,28 @@ func signalLive(c client.Client, gather time.Duration) activities.ProgressReport
 	return func(ctx context.Context, to activities.LiveTarget, p activities.LiveProgress) error {
 		conn := workflows.ConnectionWorkflowID(to.ConnectionID)
 		if to.WorkflowID == conn {
-			return toConnection.add(ctx, liveRun{WorkflowID: conn, RunID: to.RunID}, p)
+			return toConnection.add(ctx, liveRun{WorkflowID: conn, RunID: to.RunID, ConnectionID: to.ConnectionID}, p)
 		}
 		err := c.SignalWorkflow(ctx, to.WorkflowID, to.RunID, workflows.LiveProgressSignal, p)
 		if p.Project != "" && to.WorkflowID == workflows.ProjectWorkflowID(to.ConnectionID, p.Project) {
-			err = errors.Join(err, toConnection.add(ctx, liveRun{WorkflowID: conn}, p))
+			err = errors.Join(err, toConnection.add(ctx, liveRun{WorkflowID: conn, ConnectionID: to.ConnectionID}, p))
 		}
 		return err
 	}
 }
 
 // signalConnection sends a connection workflow's run a live report, unless its
-// history has reached workflows.LiveReportsUpTo events.
+// history has reached workflows.LiveReportsUpTo events. Reports to a connection
+// that has ended (terminated, canceled, timed out) come from the children its
+// runs left running (they outlive a run, to span continue-as-new): the worker
+// asks them to stop (stopOrphans).
 func signalConnection(ctx context.Context, c client.Client, to liveRun, p activities.LiveProgress) error {
 	d, err := c.DescribeWorkflow(ctx, to.WorkflowID, to.RunID)
 	if err != nil {
 		return err
+	}
+	if to.RunID == "" && closed(d.Status) {
+		return stopOrphans(ctx, c, to.ConnectionID, p)
 	}
 	if d.HistoryLength >= workflows.LiveReportsUpTo {
 		return nil
@@ -178,6 +184,7 @@ func poll(ctx context.Context, cfg Config, c client.Client, acts *activities.Act
 	})
 	workflows.Register(w)
 	w.RegisterActivity(acts)
+	workflows.RegisterActivities(w)
 	resync.RegisterActivities(w)
 
 	if err := w.Start(); err != nil {

@@ -28,10 +28,11 @@ func (r *connectionRun) cycle(ctx workflow.Context) (ConnectionSyncResult, error
 	if err := r.runProjects(ctx); err != nil {
 		return ConnectionSyncResult{}, err
 	}
-	if st.more() {
-		// Every child of this run has finished: go on with the rest in a new run.
+	if st.more() || len(st.Carried) > 0 {
+		// Go on with the rest, and the children still running, in a new run.
 		st.Runs++
 		next := *st
+		next.InFlight = nil
 		return ConnectionSyncResult{}, r.continueAsNew(ctx, &next)
 	}
 	if err := r.finishCycle(ctx); err != nil {
@@ -90,7 +91,9 @@ func (r *connectionRun) discoverRest(ctx workflow.Context, f *fanOut) {
 	actx := summarized(withPageActivity(ctx), "read the org pipeline list of "+r.in.OrgSlug)
 	fut := workflow.ExecuteActivity(actx, a.DiscoverCycleRest, activities.DiscoverInput{Connection: r.in.connection()})
 	f.pending++
+	f.mustWait++
 	f.sel.AddFuture(fut, func(fut workflow.Future) {
+		f.mustWait--
 		var found activities.CycleDiscovery
 		if err := fut.Get(ctx, &found); err != nil {
 			noteError(ctx, &r.st.LastError, "read the org pipeline list of "+r.in.OrgSlug, describe(err))

@@ -291,11 +291,11 @@ func TestResyncSignalsCarriedAcrossAMidCycleContinueAsNew(t *testing.T) {
 	env := newEnv(t)
 	mockConnectionActivities(env, &connMocks{})
 	registerFakeProjects(env, &fakeProjects{})
-	env.SetContinueAsNewSuggested(true)
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(ResyncSignal, ResyncRequest{Reason: "one"})
 		env.SignalWorkflowSkippingWorkflowTask(ResyncSignal, ResyncRequest{Reason: "two"})
 	}, 30*time.Second) // the first child runs
+	env.RegisterDelayedCallback(func() { env.SetContinueAsNewSuggested(true) }, 31*time.Second)
 	in := validInput(projects(3)...)
 	in.MaxConcurrentProjects = 1
 	env.ExecuteWorkflow(ConnectionSyncName, in)

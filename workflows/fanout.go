@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -19,19 +20,28 @@ const (
 	ChildIDTakenRetryDelay = 10 * time.Second
 )
 
-// fanOut is the state of runProjects: the children and retry timers sel waits on.
+// fanOut is the state of runProjects: the children, activities and retry
+// timers sel waits on.
 type fanOut struct {
 	sel              workflow.Selector
 	running, pending int
 	started          int
-	tries            map[string]int // looked up only, never ranged over
-	err              error          // the org pipeline list's failure (discoverRest)
+	// mustWait counts what the run must see end before it continues as new
+	// (carryOn): inline projects, the org list, retry timers, children starting.
+	mustWait int
+	tries    map[string]int    // looked up only, never ranged over
+	runIDs   map[string]string // a started child's first run, by slug
+	carried  []CarriedProject  // the earlier runs' children still running
+	err      error             // the org pipeline list's failure (discoverRest)
 }
 
-// runProjects runs the projects, at most MaxConcurrentProjects at a time, until
-// all have finished or, when continue-as-new is suggested, the running ones.
+// runProjects runs the projects, at most MaxConcurrentProjects at a time (the
+// children earlier runs left running included), until all have finished or,
+// when continue-as-new is suggested, the run leaves the running children to the
+// next (carryOn).
 func (r *connectionRun) runProjects(ctx workflow.Context) error {
-	f := &fanOut{sel: workflow.NewSelector(ctx), tries: map[string]int{}}
+	f := &fanOut{sel: workflow.NewSelector(ctx), tries: map[string]int{}, runIDs: map[string]string{}}
+	r.adoptCarried(ctx, f)
 	if r.st.DiscoverRest {
 		r.discoverRest(ctx, f)
 	}
@@ -58,6 +68,9 @@ func (r *connectionRun) runProjects(ctx workflow.Context) error {
 			}
 			return ctx.Err()
 		}
+		if r.carryOn(ctx, f) {
+			return nil
+		}
 		f.sel.Select(ctx)
 		f.pending--
 	}
@@ -73,10 +86,13 @@ func (r *connectionRun) startProject(ctx workflow.Context, f *fanOut, slug strin
 		StaticSummary: fmt.Sprintf("CircleCI project %s (connection %s, cycle %d)", slug, in.ConnectionID, st.Cycle),
 		StaticDetails: projectDetails(in, slug, st.Cycle),
 		Priority:      childPriority(ctx, st.FirstSync),
+		// The child outlives a run that continues as new; the next waits for it.
+		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
 	})
 	child := r.projectInput(slug)
 	child.Resume = resume
 	fut := workflow.ExecuteChildWorkflow(cctx, ProjectSyncName, child)
+	r.whenStarted(ctx, f, slug, fut)
 	r.track(ctx, f, slug, fut, func(fut workflow.Future) {
 		var res ProjectSyncResult
 		err := fut.Get(ctx, &res)
@@ -85,6 +101,20 @@ func (r *connectionRun) startProject(ctx workflow.Context, f *fanOut, slug strin
 			return
 		}
 		r.finished(ctx, projectOutcome(slug, id, res, err), res.LastError)
+	})
+}
+
+// whenStarted notes the first run of slug's child once it has started (a run
+// that continues as new carries it).
+func (r *connectionRun) whenStarted(ctx workflow.Context, f *fanOut, slug string, fut workflow.ChildWorkflowFuture) {
+	f.mustWait++
+	f.pending++
+	f.sel.AddFuture(fut.GetChildWorkflowExecution(), func(started workflow.Future) {
+		f.mustWait--
+		var run workflow.Execution
+		if started.Get(ctx, &run) == nil {
+			f.runIDs[slug] = run.RunID
+		}
 	})
 }
 
@@ -102,6 +132,7 @@ func (r *connectionRun) track(ctx workflow.Context, f *fanOut, slug string, fut 
 		f.running--
 		st.InFlight = slices.DeleteFunc(st.InFlight, func(s string) bool { return s == slug })
 		delete(r.projects, slug)
+		delete(f.runIDs, slug)
 		end(fut)
 	})
 }
@@ -118,10 +149,14 @@ func (r *connectionRun) projectInput(slug string) ProjectSyncInput {
 func (r *connectionRun) retryLater(ctx workflow.Context, f *fanOut, slug string) {
 	f.tries[slug]++
 	f.pending++
+	f.mustWait++
 	timer := workflow.NewTimerWithOptions(ctx, ChildIDTakenRetryDelay, workflow.TimerOptions{
 		Summary: "start project " + slug + " again: its workflow ID is taken",
 	})
-	f.sel.AddFuture(timer, func(workflow.Future) { r.st.Retry = append(r.st.Retry, slug) })
+	f.sel.AddFuture(timer, func(workflow.Future) {
+		f.mustWait--
+		r.st.Retry = append(r.st.Retry, slug)
+	})
 }
 
 // finished records a project's outcome and its last error.

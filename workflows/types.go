@@ -70,7 +70,10 @@ type ConnectionSyncState struct {
 	// Retry are projects to start again (their child workflow ID was taken).
 	Retry []string `json:"retry,omitempty"`
 	// InFlight are the projects being synced (empty across continue-as-new).
-	InFlight  []string              `json:"in_flight,omitempty"`
+	InFlight []string `json:"in_flight,omitempty"`
+	// Carried are the children the previous run left running when it continued
+	// as new; this run waits for them (WaitForProjects).
+	Carried   []CarriedProject      `json:"carried,omitempty"`
 	Completed int                   `json:"completed"`
 	Failed    int                   `json:"failed"`
 	NotFound  int                   `json:"not_found,omitempty"`
@@ -86,6 +89,21 @@ type ConnectionSyncState struct {
 	Targets      []QueuedTarget        `json:"targets,omitempty"`
 	RecentEvents []string              `json:"recent_events,omitempty"`
 	TargetCounts activities.SyncCounts `json:"target_counts"`
+}
+
+// CarriedProject is a ProjectSync child running across its connection's
+// continue-as-new (it outlives the run that started it): which run to wait
+// for, and its figures as last reported, so that the next run shows them.
+type CarriedProject struct {
+	Slug       string `json:"slug"`
+	WorkflowID string `json:"workflow_id"`
+	// RunID is the child's first run ("": its current one).
+	RunID string `json:"run_id,omitempty"`
+	// Phase, Step and Base are its last announcement (the step's figures come
+	// with its next report).
+	Phase string                `json:"phase,omitempty"`
+	Step  string                `json:"step,omitempty"`
+	Base  activities.SyncCounts `json:"base"`
 }
 
 // ProjectOutcome is one project's result within a connection sync.

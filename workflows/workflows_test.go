@@ -29,6 +29,7 @@ func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	env := s.NewTestWorkflowEnvironment()
 	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Minute})
 	env.RegisterActivity(&activities.Activities{})
+	RegisterActivities(env)
 	env.SetTestTimeout(time.Minute)
 	return env
 }
@@ -293,10 +294,7 @@ func continuedInput(t *testing.T, err error, out any) {
 func TestConnectionSyncContinuesAsNewCarryingItsState(t *testing.T) {
 	env := newEnv(t)
 	mockConnectionActivities(env, &connMocks{})
-	f := &fakeProjects{fail: map[string]error{
-		"gh/acme/repo-00": temporal.NewNonRetryableApplicationError("gone", activities.ErrProjectNotFound, nil),
-	}}
-	registerFakeProjects(env, f)
+	registerFakeProjects(env, &fakeProjects{})
 	env.SetContinueAsNewSuggested(true)
 	in := validInput(projects(3)...)
 	in.MaxConcurrentProjects = 1
@@ -310,26 +308,45 @@ func TestConnectionSyncContinuesAsNewCarryingItsState(t *testing.T) {
 	assert.True(t, next.State.Verified)
 	assert.True(t, next.State.Discovered)
 	assert.Equal(t, projects(3), next.State.Projects)
-	assert.Equal(t, 1, next.State.Next, "one child started and finished before continuing")
-	assert.Empty(t, next.State.InFlight, "no child is left running across continue-as-new")
-	require.Len(t, next.State.Outcomes, 1)
-	assert.Equal(t, ProjectFailed, next.State.Outcomes[0].Status)
-	assert.Equal(t, "acme", next.ConnectionID)
+	assert.Equal(t, 1, next.State.Next, "one child started before continuing")
+	assert.Empty(t, next.State.InFlight)
+	assert.Empty(t, next.State.Outcomes, "the run did not wait for its child")
+	require.Len(t, next.State.Carried, 1, "the running child is carried")
+	c := next.State.Carried[0]
+	assert.Equal(t, "gh/acme/repo-00", c.Slug)
+	assert.Equal(t, ProjectWorkflowID("acme", c.Slug), c.WorkflowID)
+	assert.NotEmpty(t, c.RunID)
 
-	// The next run neither verifies nor discovers again, and finishes the rest.
+	// The next run neither verifies nor discovers again; it counts the carried
+	// child as running, waits for it, and finishes the rest.
 	env2 := newEnv(t)
 	env2.SetContinuedExecutionRunID("run-1")
 	mockConnectionActivities(env2, &connMocks{skipPlan: true})
 	f2 := &fakeProjects{}
 	registerFakeProjects(env2, f2)
+	var waited [][]CarriedProject
+	env2.OnActivity(WaitForProjectsName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in WaitForProjectsInput) ([]EndedProject, error) {
+			waited = append(waited, in.Projects)
+			if len(waited) == 1 {
+				return nil, nil // still running after WaitForProjectsUpTo
+			}
+			return []EndedProject{{ProjectSlug: c.Slug, ErrorType: activities.ErrProjectNotFound, Error: "gone"}}, nil
+		}).After(WaitForProjectsUpTo)
+	var running ConnectionProgress
+	queryProgressAt(t, env2, &running, time.Second)
 	env2.ExecuteWorkflow(ConnectionSyncName, next)
 	require.True(t, env2.IsWorkflowCompleted())
 	require.NoError(t, env2.GetWorkflowError())
 	var res ConnectionSyncResult
 	require.NoError(t, env2.GetWorkflowResult(&res))
-	assert.Equal(t, projects(3)[1:], f2.started)
+	assert.Equal(t, projects(3)[1:], f2.started, "the carried child is not started again")
+	require.Len(t, waited, 2)
+	assert.Equal(t, next.State.Carried, waited[0])
+	assert.Equal(t, []string{c.Slug}, running.Projects.Running, "the carried child holds the only slot")
 	require.Len(t, res.Projects, 3)
 	assert.Equal(t, 1, res.FailedProjects)
+	assert.Equal(t, activities.ErrProjectNotFound, res.Projects[0].ErrorType)
 	assert.Equal(t, 2, res.Runs)
 }
 
@@ -622,4 +639,27 @@ func TestConnectionSyncRetriesAProjectWhoseWorkflowIDIsTaken(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCanceledConnectionCancelsItsCarriedProjects: a child carried from an
+// earlier run is not canceled with the run's context; the run asks it to stop.
+func TestCanceledConnectionCancelsItsCarriedProjects(t *testing.T) {
+	env := newEnv(t)
+	env.SetContinuedExecutionRunID("run-1")
+	mockConnectionActivities(env, &connMocks{skipPlan: true})
+	registerFakeProjects(env, &fakeProjects{})
+	env.OnActivity(WaitForProjectsName, mock.Anything, mock.Anything).Return([]EndedProject(nil), nil).After(WaitForProjectsUpTo)
+	carried := CarriedProject{Slug: "gh/acme/repo-00", WorkflowID: ProjectWorkflowID("acme", "gh/acme/repo-00"), RunID: "child-1"}
+	canceled := 0
+	env.OnRequestCancelExternalWorkflow(mock.Anything, carried.WorkflowID, "").Return(nil).Run(func(mock.Arguments) { canceled++ })
+	in := validInput(projects(1)...)
+	in.MaxConcurrentProjects = 1
+	in.State = &ConnectionSyncState{Phase: PhaseProjects, Cycle: 1, Begun: true, Verified: true, Discovered: true,
+		Total: 1, Projects: projects(1), Next: 1, SearchAttributes: []string{}, Carried: []CarriedProject{carried}}
+	env.RegisterDelayedCallback(env.CancelWorkflow, 90*time.Second)
+	env.ExecuteWorkflow(ConnectionSyncName, in)
+	require.True(t, env.IsWorkflowCompleted())
+	var canceledErr *temporal.CanceledError
+	require.ErrorAs(t, env.GetWorkflowError(), &canceledErr)
+	assert.Equal(t, 1, canceled, "the carried child is asked to stop")
 }
