@@ -6,7 +6,7 @@ TOOLS_BIN ?= $(HOME)/.cache/circleci-sync/bin
 STATICCHECK_VERSION ?= v0.8.2
 PKGS := ./...
 
-.PHONY: run test lint fake openapi-check bench bench-extras bench-scale bench-fairness bench-ratelimit bench-fleet bench-webhooks fuzz fuzz-ci tools build worker clean
+.PHONY: run test lint fake openapi-check bench bench-extras bench-scale bench-fairness bench-fanout bench-ratelimit bench-fleet bench-webhooks fuzz fuzz-ci tools build worker clean
 
 ## run: the main job (see README.md, "Quick start").
 run:
@@ -70,6 +70,7 @@ bench: tools
 	TEMPORAL_CLI=$${TEMPORAL_CLI:-$(TOOLS_BIN)/temporal} BENCH_STORE_RESULTS=$(CURDIR)/.tmp/store-bench.txt \
 		$(GO) test -run '^$$' -bench '^BenchmarkSync$$' -benchtime 1x -timeout 60m ./e2e/
 	$(MAKE) --no-print-directory bench-extras
+	$(MAKE) --no-print-directory bench-fanout
 	@if [ "$${BENCH_SKIP_WEBHOOKS:-}" != 1 ]; then $(MAKE) --no-print-directory bench-webhooks; fi
 	@if [ "$${BENCH_SKIP_SCALE:-}" != 1 ]; then $(MAKE) --no-print-directory bench-scale; fi
 	@if [ "$${BENCH_SKIP_FLEET:-}" != 1 ]; then $(MAKE) --no-print-directory bench-fleet; fi
@@ -95,6 +96,13 @@ bench-extras: tools
 ## and the big one bounded to 8 projects (e2e BenchmarkFairness); about 5 minutes.
 bench-fairness: tools
 	$(call e2e_bench,BenchmarkFairness,30m)
+
+## bench-fanout: one organisation of a long project (1,500 pipelines) and 40 short ones, 4 at once, on a
+## dev server that suggests continue-as-new at 300 events (e2e BenchmarkFanOutBesideALongProject): when
+## the short ones are done, the whole sync, the connection's runs and how full its fan-out was. About a
+## minute; `make bench` runs it.
+bench-fanout: tools
+	$(call e2e_bench,BenchmarkFanOutBesideALongProject,30m)
 
 ## bench-ratelimit: the adaptive limiter against the fake's token bucket over HTTP (circleci
 ## BenchmarkAdaptiveLimiter): budgets 2-100 requests/s × 1, 2 and 4 limiters on one token (each its
