@@ -9,12 +9,14 @@ import (
 )
 
 // carryOn tells whether the run stops here and continues as new, leaving its
-// running children to the next run: Temporal suggests it, and nothing the run
-// itself must see end (an inline project, the org list, a retry timer, a
-// child's start) is pending. The fan-out then goes on at once in the next run
-// instead of dwindling until the longest child ends.
+// running children to the next run: Temporal suggests it, the run has started
+// or seen end at least one project (so that runs cannot follow each other
+// without progress), and nothing the run itself must see end (an inline
+// project, the org list, a retry timer, a child's start) is pending. The
+// fan-out then goes on at once in the next run instead of dwindling until the
+// longest child ends.
 func (r *connectionRun) carryOn(ctx workflow.Context, f *fanOut) bool {
-	if f.err != nil || f.mustWait > 0 || f.running == 0 || !continueAsNewSuggested(ctx) {
+	if f.err != nil || f.mustWait > 0 || f.running == 0 || f.started+f.ended == 0 || !continueAsNewSuggested(ctx) {
 		return false
 	}
 	r.st.Carried = r.carried(f)
@@ -98,6 +100,7 @@ func (r *connectionRun) carriedEnded(ctx workflow.Context, f *fanOut, e EndedPro
 	c := f.carried[i]
 	f.carried = slices.Delete(f.carried, i, i+1)
 	f.running--
+	f.ended++
 	r.st.InFlight = slices.DeleteFunc(r.st.InFlight, func(s string) bool { return s == c.Slug })
 	delete(r.projects, c.Slug)
 	o := projectOutcome(c.Slug, c.WorkflowID, e.Result, nil)

@@ -25,7 +25,7 @@ const (
 type fanOut struct {
 	sel              workflow.Selector
 	running, pending int
-	started          int
+	started, ended   int // projects this run started, and saw end
 	// mustWait counts what the run must see end before it continues as new
 	// (carryOn): inline projects, the org list, retry timers, children starting.
 	mustWait int
@@ -130,6 +130,7 @@ func (r *connectionRun) track(ctx workflow.Context, f *fanOut, slug string, fut 
 	r.refresh(ctx)
 	f.sel.AddFuture(fut, func(fut workflow.Future) {
 		f.running--
+		f.ended++
 		st.InFlight = slices.DeleteFunc(st.InFlight, func(s string) bool { return s == slug })
 		delete(r.projects, slug)
 		delete(f.runIDs, slug)

@@ -663,3 +663,37 @@ func TestCanceledConnectionCancelsItsCarriedProjects(t *testing.T) {
 	require.ErrorAs(t, env.GetWorkflowError(), &canceledErr)
 	assert.Equal(t, 1, canceled, "the carried child is asked to stop")
 }
+
+// TestRunWithOnlyCarriedChildrenWaitsForOne: a run whose slots are all held by
+// carried children, with continue-as-new suggested from its start, does not
+// continue as new before one of them has ended (runs would otherwise follow
+// each other without progress); then it starts the next project and carries it.
+func TestRunWithOnlyCarriedChildrenWaitsForOne(t *testing.T) {
+	env := newEnv(t)
+	env.SetContinuedExecutionRunID("run-1")
+	env.SetContinueAsNewSuggested(true)
+	mockConnectionActivities(env, &connMocks{skipPlan: true})
+	registerFakeProjects(env, &fakeProjects{})
+	slugs := projects(2)
+	waits := 0
+	env.OnActivity(WaitForProjectsName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in WaitForProjectsInput) ([]EndedProject, error) {
+			if waits++; waits == 1 {
+				return nil, nil
+			}
+			return []EndedProject{{ProjectSlug: slugs[0], Result: ProjectSyncResult{ProjectSlug: slugs[0], Runs: 1}}}, nil
+		}).After(WaitForProjectsUpTo)
+	in := validInput(slugs...)
+	in.MaxConcurrentProjects = 1
+	in.State = &ConnectionSyncState{Phase: PhaseProjects, Cycle: 1, Begun: true, Verified: true, Discovered: true,
+		Total: 2, Projects: slugs, Next: 1, SearchAttributes: []string{},
+		Carried: []CarriedProject{{Slug: slugs[0], WorkflowID: ProjectWorkflowID("acme", slugs[0]), RunID: "child-1"}}}
+	env.ExecuteWorkflow(ConnectionSyncName, in)
+	require.True(t, env.IsWorkflowCompleted())
+	next := nextRun(t, env.GetWorkflowError())
+	assert.Equal(t, 2, waits, "the run waited until its carried child ended")
+	assert.Equal(t, 1, next.State.Completed)
+	assert.Equal(t, 2, next.State.Next)
+	require.Len(t, next.State.Carried, 1)
+	assert.Equal(t, slugs[1], next.State.Carried[0].Slug, "the project it started goes on in the next run")
+}
