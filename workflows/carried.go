@@ -75,7 +75,9 @@ func (r *connectionRun) waitCarried(ctx workflow.Context, f *fanOut) {
 	}), fmt.Sprintf("wait for %d projects an earlier run started", len(f.carried)))
 	fut := workflow.ExecuteActivity(actx, WaitForProjectsName, WaitForProjectsInput{Projects: f.carried})
 	f.pending++
+	f.waiting = true
 	f.sel.AddFuture(fut, func(fut workflow.Future) {
+		f.waiting = false
 		var ended []EndedProject
 		if err := fut.Get(ctx, &ended); err != nil {
 			if ctx.Err() != nil {
@@ -89,6 +91,20 @@ func (r *connectionRun) waitCarried(ctx workflow.Context, f *fanOut) {
 		}
 		r.waitCarried(ctx, f)
 	})
+}
+
+// adopt waits for the sync of slug that held its workflow ID through every
+// retry: a ProjectSync of the same connection and project (started by an
+// earlier run, or by a run of the connection that was terminated, or by a
+// scheduled run beside this one), whose outcome becomes the project's.
+func (r *connectionRun) adopt(ctx workflow.Context, f *fanOut, slug string) {
+	f.carried = append(f.carried, CarriedProject{Slug: slug, WorkflowID: ProjectWorkflowID(r.in.ConnectionID, slug)})
+	f.running++
+	r.st.InFlight = append(r.st.InFlight, slug)
+	r.refresh(ctx)
+	if !f.waiting {
+		r.waitCarried(ctx, f)
+	}
 }
 
 // carriedEnded records how a carried child ended.

@@ -20,16 +20,13 @@ func describe(err error) string {
 
 // describeFailure returns the type and message of the innermost cause a user can
 // act on: the ApplicationError an activity or the child returned, or how the child
-// ended (canceled, terminated, timed out, already running).
+// ended (canceled, terminated, timed out).
 func describeFailure(err error) (string, string) {
 	var app *temporal.ApplicationError
 	var canceled *temporal.CanceledError
 	var terminated *temporal.TerminatedError
 	var timeout *temporal.TimeoutError
 	switch {
-	case childIDTaken(err):
-		return "already_running", "a sync of this project is already running (its workflow ID is taken); " +
-			"it was tried again and is left to that sync"
 	case errors.As(err, &app):
 		return app.Type(), app.Message()
 	case errors.As(err, &canceled):

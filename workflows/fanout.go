@@ -14,7 +14,7 @@ import (
 )
 
 // A project whose child workflow ID is taken is started again that many times,
-// that far apart, then reported "already_running".
+// that far apart; then the cycle waits for the sync holding the ID (adopt).
 const (
 	ChildIDTakenRetries    = 5
 	ChildIDTakenRetryDelay = 10 * time.Second
@@ -31,7 +31,8 @@ type fanOut struct {
 	mustWait int
 	tries    map[string]int    // looked up only, never ranged over
 	runIDs   map[string]string // a started child's first run, by slug
-	carried  []CarriedProject  // the earlier runs' children still running
+	carried  []CarriedProject  // the earlier runs' children still running, and adopted ones
+	waiting  bool              // a WaitForProjects is running
 	err      error             // the org pipeline list's failure (discoverRest)
 }
 
@@ -98,6 +99,10 @@ func (r *connectionRun) startProject(ctx workflow.Context, f *fanOut, slug strin
 		err := fut.Get(ctx, &res)
 		if childIDTaken(err) && f.tries[slug] < ChildIDTakenRetries {
 			r.retryLater(ctx, f, slug)
+			return
+		}
+		if childIDTaken(err) {
+			r.adopt(ctx, f, slug)
 			return
 		}
 		r.finished(ctx, projectOutcome(slug, id, res, err), res.LastError)

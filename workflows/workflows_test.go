@@ -613,13 +613,19 @@ func TestConnectionSyncRetriesAProjectWhoseWorkflowIDIsTaken(t *testing.T) {
 		status string
 	}{
 		{"freed after two retries", 2*ChildIDTakenRetryDelay + ChildIDTakenRetryDelay/2, ProjectCompleted},
-		{"never freed", time.Hour, ProjectFailed},
+		{"never freed: the cycle takes that sync's outcome", time.Hour, ProjectFailed},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			env := newEnv(t)
 			mockConnectionActivities(env, &connMocks{})
 			f := &fakeProjects{}
 			registerFakeProjects(env, f)
+			var waited []CarriedProject
+			env.OnActivity(WaitForProjectsName, mock.Anything, mock.Anything).Return(
+				func(_ context.Context, in WaitForProjectsInput) ([]EndedProject, error) {
+					waited = append(waited, in.Projects...)
+					return []EndedProject{{ProjectSlug: in.Projects[0].Slug, ErrorType: "server_error", Error: "it failed"}}, nil
+				}).After(WaitForProjectsUpTo)
 			env.RegisterWorkflowWithOptions(func(ctx workflow.Context, d time.Duration) error {
 				return workflow.Sleep(ctx, d)
 			}, workflow.RegisterOptions{Name: "Blocker"})
@@ -632,10 +638,13 @@ func TestConnectionSyncRetriesAProjectWhoseWorkflowIDIsTaken(t *testing.T) {
 			assert.Equal(t, c.status, res.Projects[0].Status)
 			assert.Equal(t, ProjectCompleted, res.Projects[1].Status)
 			if c.status == ProjectFailed {
-				assert.Equal(t, "already_running", res.Projects[0].ErrorType)
+				assert.Equal(t, "server_error", res.Projects[0].ErrorType, "the outcome of the sync that held the ID")
 				assert.NotContains(t, f.started, projects(2)[0])
+				assert.Equal(t, []CarriedProject{{Slug: projects(2)[0], WorkflowID: ProjectWorkflowID("acme", projects(2)[0])}},
+					waited, "the cycle waited for that sync, whichever its run")
 			} else {
 				assert.Contains(t, f.started, projects(2)[0])
+				assert.Empty(t, waited)
 			}
 		})
 	}
