@@ -39,9 +39,9 @@ func (r *connectionRun) carried(f *fanOut) []CarriedProject {
 	return out
 }
 
-// adoptCarried counts the children the previous run left running as running
+// takeCarried counts the children the previous run left running as running
 // projects, with their figures, and waits for them.
-func (r *connectionRun) adoptCarried(ctx workflow.Context, f *fanOut) {
+func (r *connectionRun) takeCarried(ctx workflow.Context, f *fanOut) {
 	st := r.st
 	f.carried, st.Carried = st.Carried, nil
 	if len(f.carried) == 0 {

@@ -42,7 +42,7 @@ type fanOut struct {
 // next (carryOn).
 func (r *connectionRun) runProjects(ctx workflow.Context) error {
 	f := &fanOut{sel: workflow.NewSelector(ctx), tries: map[string]int{}, runIDs: map[string]string{}}
-	r.adoptCarried(ctx, f)
+	r.takeCarried(ctx, f)
 	if r.st.DiscoverRest {
 		r.discoverRest(ctx, f)
 	}
