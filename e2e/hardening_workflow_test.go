@@ -236,20 +236,25 @@ func TestTerminatedConnectionStopsItsProjects(t *testing.T) {
 	ctx := context.Background()
 	run, err := s.start(ctx, in)
 	require.NoError(t, err)
+	// The child has started and is paging (the progress lists a project from
+	// the moment its start is asked for).
 	var child string
-	require.Eventually(t, func() bool {
-		p, err := queryProgress(ctx, c, run.GetID())
-		if err != nil || len(p.Projects.Running) == 0 {
-			return false
+	for _, p := range fake.Expected(fake.Token()).Projects {
+		if p.OrganizationSlug == in.OrgSlug {
+			child = workflows.ProjectWorkflowID(in.ConnectionID, p.Slug)
 		}
-		child = workflows.ProjectWorkflowID(in.ConnectionID, p.Projects.Running[0])
-		return true
+	}
+	require.Eventually(t, func() bool {
+		d, err := c.DescribeWorkflow(ctx, child, "")
+		return err == nil && d.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING && fake.Stats().Total > 100
 	}, time.Minute, 50*time.Millisecond)
 	require.NoError(t, c.TerminateWorkflow(ctx, run.GetID(), "", "e2e: stop the sync"))
 	var status enumspb.WorkflowExecutionStatus
 	require.Eventually(t, func() bool {
 		d, err := c.DescribeWorkflow(ctx, child, "")
-		require.NoError(t, err)
+		if err != nil {
+			return false
+		}
 		status = d.Status
 		return status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 	}, time.Minute, 100*time.Millisecond)
