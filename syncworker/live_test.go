@@ -73,7 +73,7 @@ func TestLiveBatcherGathersAConnectionsReports(t *testing.T) {
 		send: func(_ context.Context, to liveRun, p activities.LiveProgress) error {
 			mu.Lock()
 			defer mu.Unlock()
-			sent[to.WorkflowID] = append(sent[to.WorkflowID], p)
+			sent[to.ConnectionID] = append(sent[to.ConnectionID], p)
 			return nil
 		}}
 	report := func(project string) activities.LiveProgress {
@@ -84,14 +84,14 @@ func TestLiveBatcherGathersAConnectionsReports(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			require.NoError(t, b.add(context.Background(), liveRun{WorkflowID: r.conn}, report(r.project)))
+			require.NoError(t, b.add(context.Background(), liveRun{ConnectionID: r.conn}, report(r.project)))
 		}()
 	}
 	wg.Wait()
 	require.Len(t, sent["c1"], 1, "one signal for the connection's two reports")
 	require.ElementsMatch(t, []activities.LiveProgress{report("gh/a/x"), report("gh/a/y")}, sent["c1"][0].Batch)
 	require.Equal(t, []activities.LiveProgress{report("gh/b/z")}, sent["c2"], "alone: as it is")
-	require.NoError(t, b.add(context.Background(), liveRun{WorkflowID: "c1"}, report("gh/a/x")))
+	require.NoError(t, b.add(context.Background(), liveRun{ConnectionID: "c1"}, report("gh/a/x")))
 	require.Len(t, sent["c1"], 2, "a later report opens a new batch")
 }
 

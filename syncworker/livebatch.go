@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/circleci-sync/circleci-sync/activities"
+	"github.com/circleci-sync/circleci-sync/workflows"
 )
 
 // LiveGather is how long the worker gathers the live reports bound for one
@@ -24,9 +25,12 @@ type liveBatcher struct {
 	open map[liveRun]*liveBatch
 }
 
-// liveRun is the run a batch goes to (RunID "": the workflow's current run),
-// a connection's.
-type liveRun struct{ WorkflowID, RunID, ConnectionID string }
+// liveRun is the connection workflow run a batch goes to (RunID "": its
+// current run).
+type liveRun struct{ ConnectionID, RunID string }
+
+// workflowID is the connection's workflow ID.
+func (r liveRun) workflowID() string { return workflows.ConnectionWorkflowID(r.ConnectionID) }
 
 // liveBatch is the reports gathered for one workflow and the outcome of their send.
 type liveBatch struct {

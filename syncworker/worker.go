@@ -136,13 +136,12 @@ func signalLive(c client.Client, gather time.Duration) activities.ProgressReport
 			return signalConnection(ctx, c, to, p)
 		}}
 	return func(ctx context.Context, to activities.LiveTarget, p activities.LiveProgress) error {
-		conn := workflows.ConnectionWorkflowID(to.ConnectionID)
-		if to.WorkflowID == conn {
-			return toConnection.add(ctx, liveRun{WorkflowID: conn, RunID: to.RunID, ConnectionID: to.ConnectionID}, p)
+		if to.WorkflowID == workflows.ConnectionWorkflowID(to.ConnectionID) {
+			return toConnection.add(ctx, liveRun{ConnectionID: to.ConnectionID, RunID: to.RunID}, p)
 		}
 		err := c.SignalWorkflow(ctx, to.WorkflowID, to.RunID, workflows.LiveProgressSignal, p)
 		if p.Project != "" && to.WorkflowID == workflows.ProjectWorkflowID(to.ConnectionID, p.Project) {
-			err = errors.Join(err, toConnection.add(ctx, liveRun{WorkflowID: conn, ConnectionID: to.ConnectionID}, p))
+			err = errors.Join(err, toConnection.add(ctx, liveRun{ConnectionID: to.ConnectionID}, p))
 		}
 		return err
 	}
@@ -154,7 +153,7 @@ func signalLive(c client.Client, gather time.Duration) activities.ProgressReport
 // runs left running (they outlive a run, to span continue-as-new): the worker
 // asks them to stop (stopOrphans).
 func signalConnection(ctx context.Context, c client.Client, to liveRun, p activities.LiveProgress) error {
-	d, err := c.DescribeWorkflow(ctx, to.WorkflowID, to.RunID)
+	d, err := c.DescribeWorkflow(ctx, to.workflowID(), to.RunID)
 	if err != nil {
 		return err
 	}
@@ -164,7 +163,7 @@ func signalConnection(ctx context.Context, c client.Client, to liveRun, p activi
 	if d.HistoryLength >= workflows.LiveReportsUpTo {
 		return nil
 	}
-	return c.SignalWorkflow(ctx, to.WorkflowID, to.RunID, workflows.LiveProgressSignal, p)
+	return c.SignalWorkflow(ctx, to.workflowID(), to.RunID, workflows.LiveProgressSignal, p)
 }
 
 // poll runs a worker on cfg.TaskQueue until ctx is done or it fails.
