@@ -51,8 +51,7 @@ func (r *connectionRun) takeCarried(ctx workflow.Context, f *fanOut) {
 		r.projects = map[string]*projectLive{}
 	}
 	for _, c := range f.carried {
-		st.InFlight = append(st.InFlight, c.Slug)
-		f.running++
+		r.nowRunning(f, c.Slug)
 		l := &projectLive{phase: c.Phase, base: c.Base}
 		l.live.start(c.Step)
 		r.projects[c.Slug] = l
@@ -99,8 +98,7 @@ func (r *connectionRun) waitCarried(ctx workflow.Context, f *fanOut) {
 // scheduled run beside this one), whose outcome becomes the project's.
 func (r *connectionRun) adopt(ctx workflow.Context, f *fanOut, slug string) {
 	f.carried = append(f.carried, CarriedProject{Slug: slug, WorkflowID: ProjectWorkflowID(r.in.ConnectionID, slug)})
-	f.running++
-	r.st.InFlight = append(r.st.InFlight, slug)
+	r.nowRunning(f, slug)
 	r.refresh(ctx)
 	if !f.waiting {
 		r.waitCarried(ctx, f)
@@ -115,10 +113,7 @@ func (r *connectionRun) carriedEnded(ctx workflow.Context, f *fanOut, e EndedPro
 	}
 	c := f.carried[i]
 	f.carried = slices.Delete(f.carried, i, i+1)
-	f.running--
-	f.ended++
-	r.st.InFlight = slices.DeleteFunc(r.st.InFlight, func(s string) bool { return s == c.Slug })
-	delete(r.projects, c.Slug)
+	r.notRunning(f, c.Slug)
 	o := projectOutcome(c.Slug, c.WorkflowID, e.Result, nil)
 	if e.ErrorType != "" {
 		o.Status, o.ErrorType, o.Error = ProjectFailed, e.ErrorType, e.Error

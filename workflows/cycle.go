@@ -90,10 +90,7 @@ func (r *connectionRun) discover(ctx workflow.Context) error {
 func (r *connectionRun) discoverRest(ctx workflow.Context, f *fanOut) {
 	actx := summarized(withPageActivity(ctx), "read the org pipeline list of "+r.in.OrgSlug)
 	fut := workflow.ExecuteActivity(actx, a.DiscoverCycleRest, activities.DiscoverInput{Connection: r.in.connection()})
-	f.pending++
-	f.mustWait++
-	f.sel.AddFuture(fut, func(fut workflow.Future) {
-		f.mustWait--
+	f.mustSee(fut, func(fut workflow.Future) {
 		var found activities.CycleDiscovery
 		if err := fut.Get(ctx, &found); err != nil {
 			noteError(ctx, &r.st.LastError, "read the org pipeline list of "+r.in.OrgSlug, describe(err))

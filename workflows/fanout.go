@@ -112,10 +112,7 @@ func (r *connectionRun) startProject(ctx workflow.Context, f *fanOut, slug strin
 // whenStarted notes the first run of slug's child once it has started (a run
 // that continues as new carries it).
 func (r *connectionRun) whenStarted(ctx workflow.Context, f *fanOut, slug string, fut workflow.ChildWorkflowFuture) {
-	f.mustWait++
-	f.pending++
-	f.sel.AddFuture(fut.GetChildWorkflowExecution(), func(started workflow.Future) {
-		f.mustWait--
+	f.mustSee(fut.GetChildWorkflowExecution(), func(started workflow.Future) {
 		var run workflow.Execution
 		if started.Get(ctx, &run) == nil {
 			f.runIDs[slug] = run.RunID
@@ -127,19 +124,39 @@ func (r *connectionRun) whenStarted(ctx workflow.Context, f *fanOut, slug string
 // fut is ready, then hands fut to end.
 func (r *connectionRun) track(ctx workflow.Context, f *fanOut, slug string, fut workflow.Future,
 	end func(workflow.Future)) {
-	st := r.st
-	st.InFlight = append(st.InFlight, slug)
-	f.running++
+	r.nowRunning(f, slug)
 	f.pending++
 	f.started++
 	r.refresh(ctx)
 	f.sel.AddFuture(fut, func(fut workflow.Future) {
-		f.running--
-		f.ended++
-		st.InFlight = slices.DeleteFunc(st.InFlight, func(s string) bool { return s == slug })
-		delete(r.projects, slug)
-		delete(f.runIDs, slug)
+		r.notRunning(f, slug)
 		end(fut)
+	})
+}
+
+// nowRunning counts slug's project as running.
+func (r *connectionRun) nowRunning(f *fanOut, slug string) {
+	r.st.InFlight = append(r.st.InFlight, slug)
+	f.running++
+}
+
+// notRunning counts slug's project as ended and forgets its figures.
+func (r *connectionRun) notRunning(f *fanOut, slug string) {
+	f.running--
+	f.ended++
+	r.st.InFlight = slices.DeleteFunc(r.st.InFlight, func(s string) bool { return s == slug })
+	delete(r.projects, slug)
+	delete(f.runIDs, slug)
+}
+
+// mustSee waits for fut on sel as something the run must see end before it
+// continues as new (carryOn), then runs done.
+func (f *fanOut) mustSee(fut workflow.Future, done func(workflow.Future)) {
+	f.pending++
+	f.mustWait++
+	f.sel.AddFuture(fut, func(fut workflow.Future) {
+		f.mustWait--
+		done(fut)
 	})
 }
 
@@ -154,15 +171,10 @@ func (r *connectionRun) projectInput(slug string) ProjectSyncInput {
 // retryLater starts slug again after ChildIDTakenRetryDelay.
 func (r *connectionRun) retryLater(ctx workflow.Context, f *fanOut, slug string) {
 	f.tries[slug]++
-	f.pending++
-	f.mustWait++
 	timer := workflow.NewTimerWithOptions(ctx, ChildIDTakenRetryDelay, workflow.TimerOptions{
 		Summary: "start project " + slug + " again: its workflow ID is taken",
 	})
-	f.sel.AddFuture(timer, func(workflow.Future) {
-		f.mustWait--
-		r.st.Retry = append(r.st.Retry, slug)
-	})
+	f.mustSee(timer, func(workflow.Future) { r.st.Retry = append(r.st.Retry, slug) })
 }
 
 // finished records a project's outcome and its last error.
