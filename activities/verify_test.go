@@ -113,7 +113,11 @@ func TestVerifyConnectionRunsItsBranchesAtOnce(t *testing.T) {
 
 	var rep VerifyReport
 	require.NoError(t, run(t, f.a.VerifyConnection, VerifyInput{Connection: conn}, &rep))
-	require.Equal(t, 3, most, "requests in flight at once")
+	// After the limiter's probe (whichever branch sends it), the other branches'
+	// requests overlap: three, or four when the probe was the org pipelines'
+	// (its branch's project request then joins the other three).
+	require.GreaterOrEqual(t, most, 3, "requests in flight at once")
+	require.LessOrEqual(t, most, 4, "requests in flight at once")
 	var names []string
 	for _, s := range rep.Steps {
 		names = append(names, s.Name)
