@@ -73,9 +73,8 @@ func (r *connectionRun) waitCarried(ctx workflow.Context, f *fanOut) {
 		Priority:            workflow.GetActivityOptions(ctx).Priority,
 	}), fmt.Sprintf("wait for %d projects an earlier run started", len(f.carried)))
 	fut := workflow.ExecuteActivity(actx, WaitForProjectsName, WaitForProjectsInput{Projects: f.carried})
-	f.pending++
 	f.waiting = true
-	f.sel.AddFuture(fut, func(fut workflow.Future) {
+	f.see(fut, func(fut workflow.Future) {
 		f.waiting = false
 		var ended []EndedProject
 		if err := fut.Get(ctx, &ended); err != nil {

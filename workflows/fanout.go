@@ -94,7 +94,7 @@ func (r *connectionRun) startProject(ctx workflow.Context, f *fanOut, slug strin
 	child.Resume = resume
 	fut := workflow.ExecuteChildWorkflow(cctx, ProjectSyncName, child)
 	r.whenStarted(ctx, f, slug, fut)
-	r.track(ctx, f, slug, fut, func(fut workflow.Future) {
+	r.track(ctx, f, slug, fut, false, func(fut workflow.Future) {
 		var res ProjectSyncResult
 		err := fut.Get(ctx, &res)
 		if childIDTaken(err) && f.tries[slug] < ChildIDTakenRetries {
@@ -121,14 +121,18 @@ func (r *connectionRun) whenStarted(ctx workflow.Context, f *fanOut, slug string
 }
 
 // track counts slug's project (a child or an inline activity) as running until
-// fut is ready, then hands fut to end.
-func (r *connectionRun) track(ctx workflow.Context, f *fanOut, slug string, fut workflow.Future,
+// fut is ready, then hands fut to end; must: the run must see it end before it
+// continues as new (an inline project; a child can be carried).
+func (r *connectionRun) track(ctx workflow.Context, f *fanOut, slug string, fut workflow.Future, must bool,
 	end func(workflow.Future)) {
 	r.nowRunning(f, slug)
-	f.pending++
 	f.started++
 	r.refresh(ctx)
-	f.sel.AddFuture(fut, func(fut workflow.Future) {
+	see := f.see
+	if must {
+		see = f.mustSee
+	}
+	see(fut, func(fut workflow.Future) {
 		r.notRunning(f, slug)
 		end(fut)
 	})
@@ -149,12 +153,17 @@ func (r *connectionRun) notRunning(f *fanOut, slug string) {
 	delete(f.runIDs, slug)
 }
 
-// mustSee waits for fut on sel as something the run must see end before it
-// continues as new (carryOn), then runs done.
-func (f *fanOut) mustSee(fut workflow.Future, done func(workflow.Future)) {
+// see waits for fut on sel, then runs done.
+func (f *fanOut) see(fut workflow.Future, done func(workflow.Future)) {
 	f.pending++
+	f.sel.AddFuture(fut, done)
+}
+
+// mustSee is see for something the run must see end before it continues as
+// new (carryOn).
+func (f *fanOut) mustSee(fut workflow.Future, done func(workflow.Future)) {
 	f.mustWait++
-	f.sel.AddFuture(fut, func(fut workflow.Future) {
+	f.see(fut, func(fut workflow.Future) {
 		f.mustWait--
 		done(fut)
 	})

@@ -32,9 +32,7 @@ func (r *connectionRun) startInline(ctx workflow.Context, f *fanOut, slug string
 	l := &projectLive{phase: PhasePages}
 	l.live.start(activities.StepProject)
 	r.projects[slug] = l
-	f.mustWait++
-	r.track(ctx, f, slug, fut, func(fut workflow.Future) {
-		f.mustWait--
+	r.track(ctx, f, slug, fut, true, func(fut workflow.Future) {
 		var res activities.ProjectCycleResult
 		err := fut.Get(ctx, &res)
 		switch {
